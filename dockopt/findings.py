@@ -1,0 +1,49 @@
+"""What a pass reports: findings, the fixes they carry, and how safe those fixes are."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Safety(enum.Enum):
+    """How sure a fix is to keep the image's behaviour (after ruff's Applicability)."""
+
+    SAFE = "safe"          # same config, same files apart from caches and package lists
+    UNSAFE = "unsafe"      # may change installed content; only with --unsafe-fixes
+    DISPLAY = "display"    # shown as a suggestion, never applied
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace text[start:end] of the whole file (str offsets) by `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    safety: Safety
+    edits: tuple[Edit, ...]
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return min(e.start for e in self.edits), max(e.end for e in self.edits)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    line: int            # 1-based, as BuildKit counts lines
+    column: int = 1      # 1-based
+    end_line: int | None = None
+    fix: Fix | None = None
+    # where the finding is about a file other than the Dockerfile (e.g. .dockerignore)
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None and self.fix.safety is not Safety.DISPLAY

@@ -1,0 +1,7 @@
+"""Lossless Dockerfile syntax: BuildKit's reading rules, the line lexer, the LALR grammar and
+the immutable tree."""
+from .errors import ParseError
+from .nodes import Directive, Dockerfile, Flag, Heredoc, Instruction, Line, Stage
+from .parser import parse
+
+__all__ = ["ParseError", "Directive", "Dockerfile", "Flag", "Heredoc", "Instruction", "Line", "Stage", "parse"]

@@ -1,0 +1,113 @@
+"""`parse(text) -> Dockerfile`: the line lexer feeding the LALR grammar, and the tree builder."""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Transformer
+from lark.exceptions import LarkError
+from lark.lexer import Lexer
+
+from . import nodes as n
+from .errors import ParseError
+from .lexer import lex
+
+BOM = "\ufeff"
+
+
+def grammar_text() -> str:
+    """The grammar shipped in the wheel (dockopt/grammar/), or the repository's grammar/."""
+    try:
+        shipped = resources.files("dockopt").joinpath("grammar/dockerfile.lark")
+        if shipped.is_file():
+            return shipped.read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        pass
+    repo = Path(__file__).resolve().parents[2] / "grammar" / "dockerfile.lark"
+    return repo.read_text(encoding="utf-8")
+
+
+class _Lines:
+    """What the Lark front end is handed: the file without BOM, and where it starts."""
+
+    __slots__ = ("text", "offset")
+
+    def __init__(self, text: str, offset: int):
+        self.text = text
+        self.offset = offset
+
+
+class LineLexer(Lexer):
+    def __init__(self, lexer_conf):
+        pass
+
+    def lex(self, data: _Lines):
+        return lex(data.text, data.offset)
+
+
+class _Builder(Transformer):
+    """Turns the parse into immutable nodes; runs inline with the LALR parser (no parse tree)."""
+
+    def start(self, items):
+        header: list[n.Line] = []
+        directives: list[n.Directive] = []
+        instructions: list[n.Instruction] = []
+        pending: tuple[n.Line, ...] = ()
+        for item in items:
+            if isinstance(item, tuple):
+                lines, info, heredocs = item
+                instructions.append(n.Instruction(
+                    leading=pending, lines=lines, escape=info.escape, parsed=info.parsed,
+                    logical=info.logical, pieces=info.pieces, heredocs=heredocs,
+                ))
+                pending = ()
+            elif item.type == "TRIVIA":
+                pending = tuple(item.lines)
+            else:  # DIRECTIVE
+                line = item.lines[0]
+                header.append(line)
+                directives.append(n.Directive(item.info[0], item.info[1], line))
+        return header, tuple(instructions), pending, tuple(directives)
+
+    def instruction(self, children):
+        head = children[0]
+        info = head.info
+        lines = list(head.lines)
+        heredocs = []
+        for tok in children[1:]:
+            marker, group = tok.info, tok.lines
+            body_lines, end = group[:-1], group[-1]
+            body = "".join(ln.text for ln in body_lines)
+            body_start = body_lines[0].start if body_lines else end.start
+            heredocs.append(n.Heredoc(marker.name, marker.chomp, marker.expand, marker.fd, body, body_start, end))
+            lines += group
+        return tuple(lines), info, tuple(heredocs)
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer=LineLexer,
+        transformer=_Builder(),
+        maybe_placeholders=False,
+        cache=True,  # the grammar analysis is stored in the temp dir and reused
+    )
+
+
+def parse(text: str) -> n.Dockerfile:
+    """Parse Dockerfile text. Raises ParseError for what BuildKit's parser rejects."""
+    if not isinstance(text, str):
+        raise TypeError("parse() takes str; decode bytes with dockopt.io.read_dockerfile")
+    bom = BOM if text.startswith(BOM) else ""
+    body = text[len(bom):]
+    try:
+        header, instructions, footer, directives = _lark().parse(_Lines(body, len(bom)))
+    except ParseError:
+        raise
+    except LarkError as exc:  # the line lexer only emits sequences the grammar accepts
+        raise ParseError(f"internal parser error: {exc}") from None
+    escape = next((d.value for d in directives if d.name == "escape"), "\\")
+    return n.Dockerfile(bom, tuple(header), instructions, footer, escape, directives)
