@@ -1,0 +1,292 @@
+"""`dockopt`: report, --check, --diff or --write fixes for Dockerfiles; --verify them by building.
+
+Exit status: 0 nothing to report or change, 1 findings (report mode) or changes (--check,
+--diff), 2 an error (bad input, unreadable file, no engine, internal error).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from . import __version__
+from .files import FileError, decode, read, write_atomic
+from .findings import Finding, Safety
+from .fixer import FixerError, fix_text
+from .lint import Linter
+from .passes import ALL_PASSES, by_code
+from .syntax import Dockerfile, ParseError, parse
+
+DOCKERFILE_NAMES = ("dockerfile", "containerfile")
+SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
+
+
+def is_dockerfile_name(name: str) -> bool:
+    low = name.lower()
+    if low in DOCKERFILE_NAMES:
+        return True
+    if low.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.")):
+        return not low.endswith((".md", ".dockerignore", ".txt", ".sh", ".yml", ".yaml", ".json"))
+    return low.endswith((".dockerfile", ".containerfile"))
+
+
+def discover(paths: Sequence[str]) -> Iterator[str]:
+    for p in paths:
+        if p == "-":
+            yield p
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                for name in sorted(files):
+                    if is_dockerfile_name(name):
+                        yield str(Path(root) / name)
+        else:
+            yield p
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    fixed: list[Finding] = field(default_factory=list)
+    changed: bool = False
+    unsafe_held_back: int = 0
+    error: str | None = None
+    original: str = ""
+    text: str = ""
+
+
+class UsageError(Exception):
+    pass
+
+
+def check_instructions(tree: Dockerfile) -> None:
+    """Docker refuses to build with an instruction it does not know; so does dockopt."""
+    for ins in tree.instructions:
+        p = ins.parsed.sub if ins.keyword == "ONBUILD" and ins.parsed.sub else ins.parsed
+        if not p.keyword:
+            raise ParseError("empty instruction (a line holding only the escape character)", ins.start_line, 1)
+        if p.keyword.lower() not in _KNOWN:
+            raise ParseError(f"unknown instruction: {p.keyword}", ins.start_line, ins.column)
+
+
+from .syntax.rules import INSTRUCTIONS as _KNOWN  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="dockopt",
+        description="Rewrite Dockerfiles for smaller images and faster rebuilds; prove it by building.",
+    )
+    ap.add_argument("paths", nargs="*", metavar="PATH",
+                    help="Dockerfile, directory (searched for Dockerfiles), or - for stdin")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff of the fixes; write nothing")
+    mode.add_argument("--write", "--fix", action="store_true", dest="write", help="apply the fixes in place")
+    mode.add_argument("--check", action="store_true", help="only say whether anything would change")
+    mode.add_argument("--verify", action="store_true",
+                      help="build the original and the rewrite and compare them (needs a Docker engine)")
+    ap.add_argument("--unsafe-fixes", action="store_true", default=None,
+                    help="also apply fixes that may change what is installed")
+    ap.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to run (e.g. DO1,DO201)")
+    ap.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes to skip")
+    ap.add_argument("--context", metavar="DIR", help="build context directory (default: the Dockerfile's directory)")
+    ap.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
+    ap.add_argument("--stdin-filename", metavar="NAME", help="name used for - (stdin) in messages and config lookup")
+    ap.add_argument("--config", metavar="FILE", help="read settings from this .dockopt.toml / pyproject.toml")
+    ap.add_argument("--runtime-base", metavar="IMAGE", help="runtime image for the multi-stage split")
+    ap.add_argument("--smoke", metavar="COMMAND", help="with --verify: run COMMAND in both images and compare")
+    ap.add_argument("--backend", choices=["auto", "sdk", "buildkit"], default="auto", help="with --verify: how to build")
+    ap.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
+    ap.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
+    ap.add_argument("--list-rules", action="store_true", help="list every rule")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print only errors (and diffs with --diff)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="also print skipped checks and timing")
+    ap.add_argument("--version", action="version", version=f"dockopt {__version__}")
+    return ap
+
+
+def _codes(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def process(path: str, args, linter: Linter, stdin_text: str | None = None) -> FileOutcome:
+    out = FileOutcome(path=path)
+    if stdin_text is None:
+        src = read(path)
+        text = src.text
+    else:
+        text = stdin_text
+    out.original = out.text = text
+    tree = parse(text)
+    check_instructions(tree)
+    file_path = Path(path) if path != "-" else None
+    context_dir = Path(args.context) if args.context else (file_path.parent if file_path else None)
+    unsafe = bool(args.unsafe_fixes)
+    if args.write or args.diff or args.check or args.verify:
+        res = fix_text(text, linter, unsafe=unsafe, path=file_path, context_dir=context_dir)
+        out.text = res.text
+        out.changed = res.changed
+        out.fixed = res.applied
+        out.unsafe_held_back = res.unsafe_held_back
+        out.findings = res.remaining if args.write else _report_findings(res)
+    else:
+        out.findings = linter.run(tree, path=file_path, context_dir=context_dir)
+        out.unsafe_held_back = sum(1 for f in out.findings
+                                   if f.fix is not None and f.fix.safety is Safety.UNSAFE and not unsafe)
+    return out
+
+
+def _report_findings(res) -> list[Finding]:
+    """What --check/--diff report: the fixes that would apply, then what stays."""
+    return sorted(res.applied + res.remaining, key=lambda f: (f.line, f.column, f.code))
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    lines = []
+    for line in difflib.unified_diff(a, b, fromfile=f"a/{path}" if path != "-" else "-",
+                                     tofile=f"b/{path}" if path != "-" else "-"):
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def _print_report(outcomes: list[FileOutcome], args, stream) -> None:
+    from .report import ReportOptions, render
+    from .report.text import make_console, print_text
+
+    reports = outcomes_to_reports(outcomes)
+    options = ReportOptions(write=bool(args.write), unsafe_fixes=bool(args.unsafe_fixes))
+    if args.format == "text":
+        if args.quiet:
+            return
+        print_text(reports, rule_infos(), options, make_console(stream))
+    else:
+        stream.write(render(args.format, reports, rule_infos(), options))
+
+
+def _print_diff(diff_text: str, stream) -> None:
+    from .report.text import make_console, print_diff, use_color
+
+    if use_color(stream):
+        print_diff(diff_text, make_console(stream))
+    else:
+        stream.write(diff_text)
+
+
+def _mode(args) -> str:
+    if args.write:
+        return "write"
+    if args.diff:
+        return "diff"
+    if args.check:
+        return "check"
+    return "report"
+
+
+def outcomes_to_reports(outcomes: list[FileOutcome]):
+    from .report import FileReport
+
+    return [FileReport(path=o.path, findings=o.findings, changed=o.changed, fixed=o.fixed, error=o.error)
+            for o in outcomes]
+
+
+def rule_infos():
+    from .report import RuleInfo
+
+    return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs()) for p in ALL_PASSES}
+
+
+def _error(outcomes: list[FileOutcome], path: str, message: str, err) -> None:
+    """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
+    print(f"{path}:{message}" if message[:1].isdigit() else f"{path}: {message}", file=err)
+    outcomes.append(FileOutcome(path=path, error=message))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    out = sys.stdout
+    err = sys.stderr
+    if args.list_rules:
+        for p in ALL_PASSES:
+            print(f"{p.code}  {p.name:<28} {p.summary}", file=out)
+        return 0
+    if args.explain:
+        p = by_code().get(args.explain.strip().upper())
+        if p is None:
+            print(f"dockopt: unknown rule code {args.explain!r} (see --list-rules)", file=err)
+            return 2
+        print(f"# {p.code} {p.name}\n\n{p.summary}\n\n{p.docs()}", file=out)
+        return 0
+    if not args.paths:
+        ap.print_usage(err)
+        print("dockopt: error: give a Dockerfile, a directory or - (stdin)", file=err)
+        return 2
+    linter = Linter(ALL_PASSES, select=_codes(args.select), ignore=_codes(args.ignore))
+    outcomes: list[FileOutcome] = []
+    errors = 0
+    for path in discover(args.paths):
+        shown = args.stdin_filename or path if path == "-" else path
+        try:
+            stdin_text = None
+            if path == "-":
+                stdin_text = decode(sys.stdin.buffer.read(), "-")
+            o = process(path, args, linter, stdin_text)
+            o.path = shown
+        except ParseError as exc:
+            errors += 1
+            _error(outcomes, shown, f"{exc.line}:{exc.column}: {exc.message}", err)
+            continue
+        except FileError as exc:
+            errors += 1
+            loc = f"{exc.line}:{exc.column}: " if exc.line is not None else ""
+            _error(outcomes, shown, loc + exc.message, err)
+            continue
+        except FixerError as exc:
+            errors += 1
+            _error(outcomes, shown, f"internal error: {exc}", err)
+            continue
+        except KeyboardInterrupt:
+            print("dockopt: interrupted", file=err)
+            return 2
+        except Exception as exc:  # a bug: say so plainly, never a traceback for the user
+            errors += 1
+            if os.environ.get("DOCKOPT_DEBUG"):
+                raise
+            _error(outcomes, shown, f"internal error: {type(exc).__name__}: {exc} (set DOCKOPT_DEBUG=1 for details)", err)
+            continue
+        if args.write and o.changed:
+            try:
+                if path == "-":
+                    out.write(o.text)
+                else:
+                    write_atomic(path, o.text)
+            except FileError as exc:
+                errors += 1
+                _error(outcomes, shown, exc.message, err)
+                continue
+        elif args.write and path == "-":
+            out.write(o.text)
+        if args.diff and o.changed:
+            _print_diff(unified_diff(shown, o.original, o.text), out)
+        outcomes.append(o)
+    # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
+    report_stream = err if (args.diff or (args.write and "-" in args.paths)) and args.format == "text" else out
+    _print_report(outcomes, args, report_stream)
+    if errors:
+        return 2
+    if args.check or args.diff:
+        return 1 if any(o.changed for o in outcomes) else 0
+    return 1 if any(o.findings for o in outcomes) else 0

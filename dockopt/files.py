@@ -1,0 +1,119 @@
+"""Reading and writing Dockerfiles without losing a byte: encoding, BOM, newlines, atomic writes."""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_BYTES = 64 * 1024 * 1024  # refuse what is surely not a Dockerfile instead of eating memory
+
+
+class FileError(Exception):
+    """A file that cannot be read or written; the message names the file and the reason."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str          # as given (or the --stdin-filename)
+    text: str          # decoded; a UTF-8 BOM stays as its first char (the tree keeps it)
+    raw: bytes
+
+
+def decode(raw: bytes, name: str) -> str:
+    """UTF-8 text, or a FileError that says where the bytes stop being text."""
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, col = _line_col(raw, nul)
+        raise FileError(f"binary file: NUL byte at offset {nul}", line, col)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw, exc.start)
+        raise FileError(
+            f"not UTF-8 text: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}", line, col
+        ) from None
+
+
+def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
+    line = raw.count(b"\n", 0, offset) + 1
+    col = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def read(path: str | os.PathLike) -> Source:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise FileError(f"file too large ({size} bytes; the limit is {MAX_BYTES})")
+        raw = p.read_bytes()
+    except FileError:
+        raise
+    except IsADirectoryError:
+        raise FileError("is a directory") from None
+    except FileNotFoundError:
+        raise FileError("no such file") from None
+    except PermissionError:
+        raise FileError("permission denied (cannot read)") from None
+    except OSError as exc:
+        raise FileError(f"cannot read: {exc.strerror or exc}") from None
+    return Source(str(path), decode(raw, str(path)), raw)
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> bool:
+    """Write `text` over `path` through a temp file in the same directory and a rename.
+
+    Keeps the file's permission bits and writes through a symlink to its target. Returns False
+    (and touches nothing) when the content is already the same."""
+    target = Path(os.path.realpath(path))
+    data = encode(text)
+    try:
+        st = target.stat()
+        if target.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        st = None
+    except PermissionError:
+        raise FileError("permission denied (cannot read)") from None
+    if st is not None and not os.access(target, os.W_OK):
+        raise FileError("file is read-only; not written")
+    directory = target.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockopt-tmp", dir=directory)
+    except PermissionError:
+        raise FileError(f"directory {directory} is not writable; not written") from None
+    except OSError as exc:
+        raise FileError(f"cannot create a temp file in {directory}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except (PermissionError, OSError):
+                pass  # only root may give a file away; the mode is what matters
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise FileError(f"cannot write: {exc.strerror or exc}") from None
+        raise
+    return True

@@ -1,0 +1,59 @@
+"""Shared test fixtures: the repository, the shared corpora, the CLI runner."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DOCKOPT_SHARED", REPO.parent / "shared"))
+REALWORLD = SHARED / "corpus" / "realworld"
+BUILDKIT_CASES = SHARED / "corpus" / "buildkit-parser-testfiles"
+BUILDKIT_NEGATIVE = SHARED / "corpus" / "buildkit-parser-testfiles-negative"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need_shared(path: Path) -> None:
+    """Skip when the shared corpus is absent (a user's clone); in CI its absence is a failure."""
+    if path.exists():
+        return
+    if IN_CI:
+        pytest.fail(f"{path} is missing in CI: the shared corpus must be beside the clone")
+    pytest.skip(f"{path} not found: the shared corpus lives beside the project checkout (../shared)")
+
+
+def manifest_files(root: Path) -> list[str]:
+    with open(root / "manifest.tsv", encoding="utf-8") as fh:
+        rows = fh.read().splitlines()[1:]
+    return [row.split("\t")[0] for row in rows if row]
+
+
+def read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
+@pytest.fixture(scope="session")
+def realworld() -> list[tuple[str, str]]:
+    need_shared(REALWORLD)
+    return [(name, read_text(REALWORLD / name)) for name in manifest_files(REALWORLD)]
+
+
+@pytest.fixture(scope="session")
+def buildkit_cases() -> list[Path]:
+    need_shared(BUILDKIT_CASES)
+    return sorted(p for p in BUILDKIT_CASES.iterdir() if (p / "Dockerfile").exists())
+
+
+def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None, env: dict | None = None):
+    """Run the installed CLI the way a user does, as a separate process."""
+    full_env = dict(os.environ)
+    full_env.pop("DOCKOPT_DEBUG", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "dockopt", *args], input=input, capture_output=True, cwd=cwd, env=full_env,
+        timeout=300,
+    )
