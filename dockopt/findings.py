@@ -23,13 +23,24 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class FileWrite:
+    """A whole new content for a file beside the Dockerfile (e.g. the context's .dockerignore)."""
+
+    path: str       # absolute path
+    text: str
+
+
+@dataclass(frozen=True)
 class Fix:
     title: str
     safety: Safety
     edits: tuple[Edit, ...]
+    files: tuple[FileWrite, ...] = ()
 
     @property
     def span(self) -> tuple[int, int]:
+        if not self.edits:
+            return (-1, -1)
         return min(e.start for e in self.edits), max(e.end for e in self.edits)
 
 

@@ -28,14 +28,15 @@ class FixResult:
     applied: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)   # after the last round
     unsafe_held_back: int = 0
+    files: dict[str, str] = field(default_factory=dict)      # side files to write: path -> text
 
     @property
     def changed(self) -> bool:
-        return self.text != self.original
+        return self.text != self.original or bool(self.files)
 
 
 def applicable(fix: Fix | None, unsafe: bool) -> bool:
-    if fix is None or not fix.edits:
+    if fix is None or not (fix.edits or fix.files):
         return False
     if fix.safety is Safety.SAFE:
         return True
@@ -46,13 +47,16 @@ def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, list[int]]:
     """Apply the non-overlapping fixes (whole fixes only); returns the text and which were used."""
     chosen: list[int] = []
     taken: list[tuple[int, int]] = []
+    files_taken: set[str] = set()
     order = sorted(range(len(fixes)), key=lambda i: fixes[i].span)
     for i in order:
         spans = [(e.start, e.end) for e in fixes[i].edits]
-        if any(_overlaps(s, t) for s in spans for t in taken):
+        paths = {w.path for w in fixes[i].files}
+        if any(_overlaps(s, t) for s in spans for t in taken) or paths & files_taken:
             continue
         chosen.append(i)
         taken += spans
+        files_taken |= paths
     edits = sorted((e for i in chosen for e in fixes[i].edits), key=lambda e: (e.start, e.end))
     out, pos = [], 0
     for e in edits:
@@ -75,7 +79,8 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
     result = FixResult(original=text, text=text)
     tree = parse(text)
     for _round in range(MAX_ROUNDS):
-        findings = linter.run(tree, path=path, context_dir=context_dir, settings=settings)
+        findings = linter.run(tree, path=path, context_dir=context_dir, settings=settings,
+                              pending_files=result.files)
         fixable = [f for f in findings if applicable(f.fix, unsafe)]
         if not fixable:
             result.remaining = findings
@@ -83,8 +88,10 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
                 1 for f in findings if f.fix is not None and f.fix.safety is Safety.UNSAFE and not unsafe)
             break
         new_text, used = apply_fixes(tree.source, [f.fix for f in fixable])
-        if new_text == tree.source:
+        new_files = {w.path: w.text for i in used for w in fixable[i].fix.files}
+        if new_text == tree.source and all(result.files.get(k) == v for k, v in new_files.items()):
             raise FixerError(f"fixes of {', '.join(sorted({f.code for f in fixable}))} changed nothing")
+        result.files.update(new_files)
         try:
             tree = parse(new_text)
         except ParseError as exc:

@@ -61,10 +61,11 @@ class Linter:
         return [p() for p in self.passes if check(p.code)]
 
     def run(self, tree: Dockerfile, path: Path | None = None, context_dir: Path | None = None,
-            settings=None) -> list[Finding]:
+            settings=None, pending_files: dict | None = None) -> list[Finding]:
         if file_suppressed(tree):
             return []
-        ctx = Context(tree, path=path, context_dir=context_dir, settings=settings)
+        ctx = Context(tree, path=path, context_dir=context_dir, settings=settings,
+                      pending_files=dict(pending_files or {}))
         by_line = {ins.start_line: suppressed_codes(ins) for ins in tree.instructions}
         out: list[Finding] = []
         for p in self.active():

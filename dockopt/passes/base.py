@@ -69,7 +69,20 @@ class Context:
     path: Path | None = None
     context_dir: Path | None = None
     settings: object | None = None
+    # files other fixes of this run will write (path -> text); passes that write a side file
+    # read it from here before the disk, so the fix loop settles
+    pending_files: dict = field(default_factory=dict)
     _scripts: dict = field(default_factory=dict)
+
+    def read_side_file(self, path: Path) -> str | None:
+        """The text a side file has, or will have once this run's fixes are written."""
+        key = str(path)
+        if key in self.pending_files:
+            return self.pending_files[key]
+        try:
+            return path.read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+            return None
 
     @property
     def text(self) -> str:
