@@ -154,8 +154,9 @@ def unified_diff(path: str, before: str, after: str) -> str:
     a = before.splitlines(keepends=True)
     b = after.splitlines(keepends=True)
     lines = []
-    for line in difflib.unified_diff(a, b, fromfile=f"a/{path}" if path != "-" else "-",
-                                     tofile=f"b/{path}" if path != "-" else "-"):
+    relative = path != "-" and not os.path.isabs(path)
+    for line in difflib.unified_diff(a, b, fromfile=f"a/{path}" if relative else path,
+                                     tofile=f"b/{path}" if relative else path):
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         lines.append(line)

@@ -87,9 +87,12 @@ def write_atomic(path: str | os.PathLike, text: str) -> bool:
         st = None
     except PermissionError:
         raise FileError("permission denied (cannot read)") from None
-    if st is not None and not os.access(target, os.W_OK):
+    # the mode bits speak for the user even to root, who could write anyway
+    if st is not None and (not os.access(target, os.W_OK) or not st.st_mode & 0o222):
         raise FileError("file is read-only; not written")
     directory = target.parent
+    if not os.access(directory, os.W_OK) or not directory.stat().st_mode & 0o222:
+        raise FileError(f"directory {directory} is read-only; not written (the file is replaced through a temp file beside it)")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockopt-tmp", dir=directory)
     except PermissionError:

@@ -1,7 +1,6 @@
 """Run the passes over one Dockerfile, honouring selection and inline suppressions."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -9,11 +8,8 @@ from typing import Callable, Sequence
 from .findings import Finding
 from .passes import ALL_PASSES
 from .passes.base import Context, Pass
-from .syntax import Dockerfile, Instruction
-
-SUPPRESS_LINE = re.compile(r"#\s*dockopt:\s*ignore\s*=\s*([A-Za-z0-9_, ]+)", re.I)
-SUPPRESS_FILE = re.compile(r"#\s*dockopt:\s*ignore-file\b", re.I)
-
+from .suppress import file_suppressed, suppressed_codes
+from .syntax import Dockerfile
 
 def code_matches(code: str, selectors: Sequence[str]) -> int:
     """Length of the longest selector that is a prefix of `code` (0 when none is)."""
@@ -32,21 +28,6 @@ def enabled(code: str, select: Sequence[str] | None, ignore: Sequence[str] | Non
     s = code_matches(code, select) if select else 1
     i = code_matches(code, ignore or ())
     return s > 0 and s > i
-
-
-def file_suppressed(tree: Dockerfile) -> bool:
-    return any(SUPPRESS_FILE.search(line.text) for line in tree.lines
-               if line.kind in ("COMMENT", "CONT_COMMENT", "DIRECTIVE"))
-
-
-def suppressed_codes(ins: Instruction) -> frozenset[str]:
-    """Codes silenced by a `# dockopt: ignore=...` comment on the line just above `ins`."""
-    if not ins.leading or ins.leading[-1].kind != "COMMENT":
-        return frozenset()
-    m = SUPPRESS_LINE.search(ins.leading[-1].text)
-    if not m:
-        return frozenset()
-    return frozenset(c.strip().upper() for c in m.group(1).split(",") if c.strip())
 
 
 @dataclass

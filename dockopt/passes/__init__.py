@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from .base import Pass
+from .merge_runs import MergeRuns
 
-ALL_PASSES: list[type[Pass]] = []
+ALL_PASSES: list[type[Pass]] = [
+    MergeRuns,
+]
 
 
 def by_code() -> dict[str, type[Pass]]:

@@ -1,0 +1,110 @@
+"""DO101 merge-runs: before/after/no-op fixtures, including the traps."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from dockopt import parse
+from dockopt.fixer import fix_text
+from dockopt.lint import Linter
+from dockopt.passes.merge_runs import MergeRuns
+from oracle import oracle_view
+
+
+def fix(text: str) -> str:
+    text = textwrap.dedent(text)
+    out = fix_text(text, Linter([MergeRuns])).text
+    parse(out)
+    oracle_view(out)  # BuildKit's parser accepts it
+    assert fix_text(out, Linter([MergeRuns])).text == out  # idempotent
+    return out
+
+
+def d(text: str) -> str:
+    return textwrap.dedent(text)
+
+
+def test_five_apt_runs_become_one():
+    before = """\
+        FROM debian:bookworm
+        RUN apt-get update
+        RUN apt-get install -y curl
+        RUN apt-get install -y git
+        RUN rm -rf /var/lib/apt/lists/*
+        CMD ["bash"]
+        """
+    assert fix(before) == d("""\
+        FROM debian:bookworm
+        RUN apt-get update && \\
+            apt-get install -y curl && \\
+            apt-get install -y git && \\
+            rm -rf /var/lib/apt/lists/*
+        CMD ["bash"]
+        """)
+
+
+def test_cd_in_its_own_run_is_isolated_in_a_subshell():
+    out = fix("FROM x\nRUN cd sub\nRUN touch marker\n")
+    assert out == "FROM x\nRUN ( cd sub ) && \\\n    touch marker\n"
+
+
+@pytest.mark.parametrize("leaky", ["export A=1", "A=1", "set -e", "umask 077", ". /etc/profile", "source x",
+                                   "alias ll=ls", "f() { echo; }", "trap 'x' EXIT", "exec bash", "exit 0", "pushd /x"])
+def test_state_that_would_leak_is_isolated(leaky):
+    out = fix(f"FROM x\nRUN {leaky}\nRUN echo next\n")
+    assert out == f"FROM x\nRUN ( {leaky} ) && \\\n    echo next\n"
+
+
+def test_prefix_assignment_does_not_leak():
+    assert fix("FROM x\nRUN A=b make\nRUN echo next\n") == "FROM x\nRUN A=b make && \\\n    echo next\n"
+
+
+def test_or_and_semicolon_chains_keep_their_meaning():
+    out = fix("FROM x\nRUN a || b\nRUN c; d\nRUN e || f\n")
+    # a failure of an earlier RUN must still stop the build: later lists are grouped
+    assert out == "FROM x\nRUN a || b && \\\n    { c; d; } && \\\n    { e || f; }\n"
+
+
+def test_comments_between_runs_move_above_the_merged_run():
+    out = fix("FROM x\n# first\nRUN a\n\n# second\nRUN b\n")
+    assert out == "FROM x\n# first\n# second\nRUN a && \\\n    b\n"
+
+
+def test_multi_line_runs_keep_their_lines_and_the_file_indent():
+    out = fix("FROM x\nRUN a \\\n  --flag\nRUN b\n")
+    assert out == "FROM x\nRUN a \\\n  --flag && \\\n  b\n"
+
+
+def test_crlf_is_kept():
+    assert fix("FROM x\r\nRUN a\r\nRUN b\r\n") == "FROM x\r\nRUN a && \\\r\n    b\r\n"
+
+
+def test_same_mount_flags_merge_differing_do_not():
+    same = "FROM x\nRUN --mount=type=cache,target=/c a\nRUN --mount=type=cache,target=/c b\n"
+    assert fix(same) == "FROM x\nRUN --mount=type=cache,target=/c a && \\\n    b\n"
+    differ = "FROM x\nRUN --mount=type=cache,target=/c a\nRUN --network=none b\n"
+    assert fix(differ) == differ
+
+
+@pytest.mark.parametrize("text", [
+    'FROM x\nRUN ["a"]\nRUN ["b"]\n',                                  # exec form
+    "FROM x\nRUN <<EOF\na\nEOF\nRUN b\n",                              # heredoc
+    "FROM x\nRUN a # a comment would swallow the rest\nRUN b\n",       # shell comment
+    "FROM x\nRUN a\nCOPY . .\nRUN b\n",                                # not consecutive
+    "FROM x\nRUN a\nFROM y\nRUN b\n",                                  # different stages
+    "FROM x\nONBUILD RUN a\nONBUILD RUN b\n",                          # ONBUILD triggers
+    "FROM x\nRUN if then\nRUN b\n",                                    # does not parse
+    "# escape=`\nFROM mcr.microsoft.com/windows\nSHELL [\"powershell\", \"-Command\"]\nRUN Write-Host a\nRUN Write-Host b\n",
+    "FROM x\nRUN a\n# dockopt: ignore=DO101\nRUN b\n",
+])
+def test_no_op(text):
+    assert fix(text) == text
+
+
+def test_finding_names_the_lines_and_is_safe():
+    tree = parse("FROM x\nRUN a\nRUN b\n")
+    [finding] = Linter([MergeRuns]).run(tree)
+    assert (finding.code, finding.line, finding.end_line) == ("DO101", 2, 3)
+    assert finding.fix.safety.value == "safe"
+    assert "lines 2, 3" in finding.message
