@@ -19,6 +19,7 @@ from .findings import Finding, Safety
 from .fixer import FixerError, fix_text
 from .lint import Linter
 from .passes import ALL_PASSES, by_code
+from .config import ConfigError
 from .syntax import Dockerfile, ParseError, parse
 
 DOCKERFILE_NAMES = ("dockerfile", "containerfile")
@@ -60,6 +61,9 @@ class FileOutcome:
     error: str | None = None
     original: str = ""
     text: str = ""
+    files: dict = field(default_factory=dict)   # side files the fixes write (path -> text)
+    context_dir: Path | None = None
+    unsafe: bool = False
 
 
 class UsageError(Exception):
@@ -112,36 +116,50 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _codes(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [c.strip().upper() for c in value.split(",") if c.strip()]
+def settings_for(path: str, args):
+    """Config file settings for this Dockerfile, with the command line's flags on top."""
+    from .config import load_config_file, load_settings
 
-
-def process(path: str, args, linter: Linter, stdin_text: str | None = None) -> FileOutcome:
-    out = FileOutcome(path=path)
-    if stdin_text is None:
-        src = read(path)
-        text = src.text
+    if args.config:
+        base = load_config_file(Path(args.config))
     else:
-        text = stdin_text
+        where = Path(args.stdin_filename or "Dockerfile") if path == "-" else Path(path)
+        base = load_settings(where.resolve())
+    return base.merged(select=args.select, ignore=args.ignore, unsafe_fixes=args.unsafe_fixes,
+                       runtime_base=args.runtime_base, context=args.context)
+
+
+def process(path: str, args, stdin_text: str | None = None) -> FileOutcome:
+    from .config import rule_enabled
+
+    out = FileOutcome(path=path)
+    text = read(path).text if stdin_text is None else stdin_text
     out.original = out.text = text
     tree = parse(text)
     check_instructions(tree)
-    file_path = Path(path) if path != "-" else None
-    context_dir = Path(args.context) if args.context else (file_path.parent if file_path else None)
-    unsafe = bool(args.unsafe_fixes)
+    settings = settings_for(path, args)
+    shown = Path(args.stdin_filename) if path == "-" and args.stdin_filename else None
+    file_path = Path(path) if path != "-" else shown
+    linter = Linter(ALL_PASSES, is_enabled=lambda code: rule_enabled(settings, code, file_path))
+    if settings.context is not None:
+        context_dir = settings.context
+    else:
+        context_dir = file_path.parent if file_path is not None else None
+    unsafe = bool(settings.unsafe_fixes)
     if args.write or args.diff or args.check or args.verify:
-        res = fix_text(text, linter, unsafe=unsafe, path=file_path, context_dir=context_dir)
+        res = fix_text(text, linter, unsafe=unsafe, path=file_path, context_dir=context_dir, settings=settings)
         out.text = res.text
         out.changed = res.changed
         out.fixed = res.applied
+        out.files = res.files
         out.unsafe_held_back = res.unsafe_held_back
         out.findings = res.remaining if args.write else _report_findings(res)
     else:
-        out.findings = linter.run(tree, path=file_path, context_dir=context_dir)
+        out.findings = linter.run(tree, path=file_path, context_dir=context_dir, settings=settings)
         out.unsafe_held_back = sum(1 for f in out.findings
                                    if f.fix is not None and f.fix.safety is Safety.UNSAFE and not unsafe)
+    out.context_dir = context_dir
+    out.unsafe = unsafe
     return out
 
 
@@ -168,7 +186,8 @@ def _print_report(outcomes: list[FileOutcome], args, stream) -> None:
     from .report.text import make_console, print_text
 
     reports = outcomes_to_reports(outcomes)
-    options = ReportOptions(write=bool(args.write), unsafe_fixes=bool(args.unsafe_fixes))
+    unsafe = bool(args.unsafe_fixes) or any(o.unsafe for o in outcomes)
+    options = ReportOptions(write=bool(args.write), unsafe_fixes=unsafe)
     if args.format == "text":
         if args.quiet:
             return
@@ -235,7 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.print_usage(err)
         print("dockopt: error: give a Dockerfile, a directory or - (stdin)", file=err)
         return 2
-    linter = Linter(ALL_PASSES, select=_codes(args.select), ignore=_codes(args.ignore))
     outcomes: list[FileOutcome] = []
     errors = 0
     for path in discover(args.paths):
@@ -244,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stdin_text = None
             if path == "-":
                 stdin_text = decode(sys.stdin.buffer.read(), "-")
-            o = process(path, args, linter, stdin_text)
+            o = process(path, args, stdin_text)
             o.path = shown
         except ParseError as exc:
             errors += 1
@@ -258,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except FixerError as exc:
             errors += 1
             _error(outcomes, shown, f"internal error: {exc}", err)
+            continue
+        except ConfigError as exc:
+            errors += 1
+            _error(outcomes, shown, f"configuration error: {exc}", err)
             continue
         except KeyboardInterrupt:
             print("dockopt: interrupted", file=err)
@@ -274,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out.write(o.text)
                 else:
                     write_atomic(path, o.text)
+                for side, side_text in o.files.items():
+                    write_atomic(side, side_text)
             except FileError as exc:
                 errors += 1
                 _error(outcomes, shown, exc.message, err)
@@ -281,7 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.write and path == "-":
             out.write(o.text)
         if args.diff and o.changed:
-            _print_diff(unified_diff(shown, o.original, o.text), out)
+            if o.text != o.original:
+                _print_diff(unified_diff(shown, o.original, o.text), out)
+            for side, side_text in o.files.items():
+                before = Path(side).read_text(encoding="utf-8") if Path(side).exists() else ""
+                _print_diff(unified_diff(os.path.relpath(side), before, side_text), out)
         outcomes.append(o)
     # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
     report_stream = err if (args.diff or (args.write and "-" in args.paths)) and args.format == "text" else out

@@ -80,7 +80,6 @@ def test_text_check_run():
         "Dockerfile:3:1: DO101 apt-get install without --no-install-recommends [*]",
         "Dockerfile:3:5: DO110 apt lists are left in the layer",
         "Dockerfile:9:1: DO204 the runtime stage could be distroless [*?]",
-        "broken/Dockerfile: error: unterminated heredoc at line 4",
         "",
         "Found 4 issues in 1 file.",
         "1 file would be changed, 1 fix; 1 unsafe fix hidden, use --unsafe-fixes",

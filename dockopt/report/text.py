@@ -97,13 +97,8 @@ def text_lines(
 ) -> Iterator[Text]:
     """Every line of the text output, styled (``rules`` is unused: the code says enough on a line)."""
     for report in reports:
-        if report.error is not None:
-            line = Text()
-            line.append(report.path, style="bold")
-            line.append(": ")
-            line.append("error:", style="bold red")
-            line.append(" " + _one_line(report.error))
-            yield line
+        # errors themselves go to stderr as `path:line:col: message` (the CLI prints them);
+        # here they only count in the summary
         for finding in sorted_findings(report.findings):
             yield _finding_line(report.path, finding, options)
     summary = Summary.of(reports, options)
