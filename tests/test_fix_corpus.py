@@ -1,0 +1,38 @@
+"""Every rewrite of every real-world file re-parses, is accepted by BuildKit's parser, and is
+idempotent (a second --write changes nothing) — safe fixes alone and with --unsafe-fixes."""
+from __future__ import annotations
+
+import pytest
+
+from dockopt import parse
+from dockopt.fixer import FixerError, fix_text
+from dockopt.lint import Linter
+from oracle import oracle_view
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+def test_realworld_rewrites_are_valid_and_idempotent(realworld, unsafe):
+    linter = Linter()
+    changed = 0
+    problems = []
+    for name, text in realworld:
+        try:
+            res = fix_text(text, linter, unsafe=unsafe)
+        except FixerError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        if not res.changed:
+            continue
+        changed += 1
+        out = res.text
+        try:
+            parse(out)
+            oracle_view(out)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the finding
+            problems.append(f"{name}: rewrite rejected: {exc}")
+            continue
+        again = fix_text(out, linter, unsafe=unsafe)
+        if again.text != out:
+            problems.append(f"{name}: not idempotent")
+    assert problems == []
+    assert changed > 100  # the passes do find work in real files
