@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # the bench/ helpers are imported by some tests
+    sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("DOCKOPT_SHARED", REPO.parent / "shared"))
 REALWORLD = SHARED / "corpus" / "realworld"
 BUILDKIT_CASES = SHARED / "corpus" / "buildkit-parser-testfiles"
