@@ -1,0 +1,333 @@
+"""dockopt.verify against a real Docker engine: real builds, real images, real cleanup.
+
+Needs an engine (DOCKER_HOST or the default socket).  Without one these tests
+are skipped, except under CI (CI set), where they fail: CI must really build.
+The base image is a busybox root made from Debian's busybox-static package
+(`docker import`), so the tests do not depend on other people's images;
+`busybox:latest` is the fallback when the package cannot be downloaded.
+The apt test needs the `debian:bookworm` stand-in (python -m bench.bases).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockopt.verify import RUN_LABEL, verify
+from dockopt.verify import engine as engine_mod
+from dockopt.verify.progress import Progress
+
+pytestmark = pytest.mark.docker
+
+IN_CI = bool(os.environ.get("CI"))
+TEST_BASE = "dockopt-test/busybox:latest"
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"CI needs a Docker engine for these tests: {reason}")
+    pytest.skip(f"no Docker engine reachable ({reason}); start dockerd or set DOCKER_HOST")
+
+
+@pytest.fixture(scope="session")
+def client():
+    try:
+        c = docker.from_env(timeout=30)
+        c.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+        _unavailable(str(exc))
+    yield c
+    # Nothing any verification of this session made may be left on the engine.
+    left = []
+    for run_id in engine_mod.RUN_IDS:
+        label = f"{RUN_LABEL}={run_id}"
+        left += [f"image {i}" for i in c.api.images(all=True, quiet=True, filters={"label": label})]
+        left += [f"container {x['Id']}" for x in c.api.containers(all=True, filters={"label": label})]
+    assert not left, f"verification runs left objects behind: {left}"
+
+
+def _busybox_root(dest: Path) -> bool:
+    """Unpack busybox-static into dest/root; False when the package cannot be had."""
+    debs = dest / "debs"
+    debs.mkdir()
+    try:
+        subprocess.run(["apt-get", "download", "busybox-static"], cwd=debs, check=True,
+                       capture_output=True, timeout=120)
+        deb = next(debs.glob("busybox-static_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(dest / "x")], check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError, StopIteration):
+        return False
+    root = dest / "root"
+    for d in ("bin", "tmp", "etc", "root"):
+        (root / d).mkdir(parents=True)
+    (root / "tmp").chmod(0o1777)
+    shutil.copy2(dest / "x" / "bin" / "busybox", root / "bin" / "busybox")
+    applets = subprocess.run([str(root / "bin" / "busybox"), "--list"], capture_output=True, text=True,
+                             check=True, timeout=30).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n")
+    (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return True
+
+
+@pytest.fixture(scope="session")
+def base(client):
+    """A tiny base image for the tests' Dockerfiles."""
+    work = Path(tempfile.mkdtemp(prefix="dockopt-verify-base-"))
+    made = None
+    try:
+        if _busybox_root(work):
+            tar_path = work / "root.tar"
+            with tarfile.open(tar_path, "w") as tar:
+                tar.add(work / "root", arcname=".")
+            session = f"test-base-{uuid.uuid4().hex[:8]}"
+            client.api.import_image_from_data(
+                tar_path.read_bytes(), repository="dockopt-test/busybox", tag="latest",
+                changes=['CMD ["sh"]', f"LABEL org.dockopt.test-base={session}"])
+            made = client.images.get(TEST_BASE).id
+            name = TEST_BASE
+        else:
+            try:
+                client.images.get("busybox:latest")
+            except docker.errors.ImageNotFound:
+                _unavailable("neither busybox-static (apt-get download) nor a busybox:latest image is available")
+            name = "busybox:latest"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    yield name
+    if made:
+        try:
+            client.images.remove(made, force=True)
+        except docker.errors.APIError:
+            pass
+
+
+def _ctx(tmp_path: Path, files: dict[str, str]) -> Path:
+    ctx = tmp_path / "ctx"
+    for rel, text in files.items():
+        p = ctx / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return ctx
+
+
+def _no_leftovers(client, run_id: str) -> None:
+    label = f"{RUN_LABEL}={run_id}"
+    assert client.api.images(all=True, quiet=True, filters={"label": label}) == []
+    assert client.api.containers(all=True, filters={"label": label}) == []
+
+
+def test_deleting_in_a_later_layer_wastes_bytes_merging_does_not(client, base, tmp_path):
+    original = (f"FROM {base}\n"
+                "RUN dd if=/dev/zero of=/big bs=1024 count=512 2>/dev/null\n"
+                "RUN rm /big && echo done > /done\n")
+    rewritten = (f"FROM {base}\n"
+                 "RUN dd if=/dev/zero of=/big bs=1024 count=512 2>/dev/null && rm /big && echo done > /done\n")
+    r = verify(original, rewritten, _ctx(tmp_path, {"x": "x\n"}), smoke="cat /done", timeout=120)
+    assert r.verdict == "equivalent", r.summary
+    a, b = r.original.stats, r.rewritten.stats
+    assert a.wasted_bytes == 512 * 1024 and b.wasted_bytes == 0
+    assert a.efficiency < 0.85 and b.efficiency == 1.0   # the base layer counts as efficient
+    assert a.shadowed_bytes >= 512 * 1024 and b.shadowed_bytes == 0
+    assert b.size < a.size - 500_000
+    assert b.layer_count == a.layer_count - 1
+    assert any("dd if=/dev/zero" in layer.created_by and layer.size >= 512 * 1024 for layer in a.layers)
+    assert r.equivalence.smoke.original.output == "done\n"
+    assert r.cleanup.leftovers == ()
+    _no_leftovers(client, r.run_id)
+
+
+HOISTED_FILES = {"requirements.txt": "flask==3.0\n", "app.py": "print('hi')\n", "static/site.css": "a{}\n"}
+
+
+def _hoisted(base: str) -> tuple[str, str]:
+    original = (f"FROM {base}\nWORKDIR /app\nCOPY . .\n"
+                "RUN cat requirements.txt > /deps.txt && sleep 2\nCMD [\"cat\", \"/deps.txt\"]\n")
+    rewritten = (f"FROM {base}\nWORKDIR /app\nCOPY requirements.txt .\n"
+                 "RUN cat requirements.txt > /deps.txt && sleep 2\nCOPY . .\nCMD [\"cat\", \"/deps.txt\"]\n")
+    return original, rewritten
+
+
+INSTALL = "RUN cat requirements.txt > /deps.txt && sleep 2"
+
+
+def test_hoisted_install_stays_cached_after_a_source_edit(client, base, tmp_path):
+    ctx = _ctx(tmp_path, HOISTED_FILES)
+    app = ctx / "app.py"
+    past = time.time() - 3600
+    os.utime(app, (past, past))
+    before = app.stat()
+    original, rewritten = _hoisted(base)
+    r = verify(original, rewritten, ctx, smoke="cat /deps.txt; ls /app", timeout=120)
+    assert r.verdict == "equivalent", r.summary
+    assert r.backend == "sdk"
+    o_src, w_src = r.original.rebuild("source-edit"), r.rewritten.rebuild("source-edit")
+    assert o_src.edited == ("app.py",) and w_src.edited == ("app.py",)
+    assert INSTALL in o_src.build.ran                 # original reinstalls after any edit
+    assert INSTALL not in w_src.build.ran             # rewritten takes it from the cache
+    assert any(s.name == INSTALL and s.cached for s in w_src.build.steps)
+    assert w_src.seconds < o_src.seconds
+    for side in (r.original, r.rewritten):
+        nochange = side.rebuild("no-change")
+        assert nochange.run_steps == 0 and nochange.cached_steps >= 3
+        manifest = side.rebuild("manifest-edit")
+        assert manifest.edited == ("requirements.txt",) and INSTALL in manifest.build.ran
+    assert r.equivalence.smoke.same
+    assert "flask==3.0" in r.equivalence.smoke.original.output
+    # the context is exactly as it was
+    after = app.stat()
+    assert app.read_text() == HOISTED_FILES["app.py"]
+    assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
+    assert (ctx / "requirements.txt").read_text() == HOISTED_FILES["requirements.txt"]
+    assert sorted(p.name for p in ctx.iterdir()) == sorted({"requirements.txt", "app.py", "static"})
+    d = r.to_dict()
+    assert d["rewritten"]["rebuilds"][1]["scenario"] == "source-edit"
+    _no_leftovers(client, r.run_id)
+
+
+def test_differences_are_reported(client, base, tmp_path):
+    original = f"FROM {base}\nRUN echo one > /v && chmod 600 /v\nENV MODE=a\nCMD [\"cat\", \"/v\"]\n"
+    rewritten = f"FROM {base}\nRUN echo two > /v && echo extra > /extra\nENV MODE=b\nCMD [\"cat\", \"/v\"]\n"
+    r = verify(original, rewritten, _ctx(tmp_path, {"x": "x\n"}), smoke="cat /v", timeout=120)
+    assert r.verdict == "different"
+    eq = r.equivalence
+    assert [d.field for d in eq.config] == ["Env"]
+    assert eq.filesystem.added == ("/extra",)
+    changed = {c.path: c.detail for c in eq.filesystem.changed}
+    assert changed["/v"].startswith("mode 0600 -> 0644") and "content" in changed["/v"]
+    assert not eq.smoke.same and eq.smoke.original.output == "one\n" and eq.smoke.rewritten.output == "two\n"
+    assert "different" in r.summary and "config Env" in r.summary
+
+
+def test_original_that_does_not_build_is_reported(client, base, tmp_path):
+    original = f"FROM {base}\nRUN echo before && exit 3\n"
+    rewritten = f"FROM {base}\nRUN echo fine\n"
+    r = verify(original, rewritten, _ctx(tmp_path, {"x": "x\n"}), timeout=120)
+    assert r.verdict == "original-failed"
+    assert not r.original.build.ok and r.original.stats is None
+    assert "non-zero code: 3" in r.original.build.error
+    assert "before" in r.original.build.log_tail
+    assert r.rewritten.build.ok
+    assert r.equivalence is None
+    assert "original Dockerfile does not build" in r.summary
+    _no_leftovers(client, r.run_id)
+
+
+def test_hanging_build_hits_the_timeout(client, base, tmp_path):
+    original = f"FROM {base}\nRUN echo start && sleep 300\n"
+    started = time.monotonic()
+    r = verify(original, original, _ctx(tmp_path, {"x": "x\n"}), timeout=4)
+    assert time.monotonic() - started < 60
+    assert r.original.build.timed_out and r.rewritten.build.timed_out
+    assert r.verdict == "both-failed" and "timed out" in r.summary
+    _no_leftovers(client, r.run_id)
+    # the interrupted step's container is gone too (it carries no label of ours)
+    assert not [c for c in client.api.containers(all=True) if "sleep 300" in (c.get("Command") or "")]
+
+
+def test_buildkit_file_is_built_with_buildkit(client, base, tmp_path):
+    original, _ = _hoisted(base)
+    rewritten = ("# syntax=docker/dockerfile:1\n"
+                 f"FROM {base}\nWORKDIR /app\nCOPY --chmod=0644 requirements.txt .\n"
+                 "RUN --mount=type=cache,target=/root/.cache cat requirements.txt > /deps.txt && sleep 2\n"
+                 "COPY . .\nCMD [\"cat\", \"/deps.txt\"]\n")
+    r = verify(original, rewritten, _ctx(tmp_path, HOISTED_FILES), smoke="cat /deps.txt", timeout=120)
+    if r.verdict == "cannot-verify":
+        pytest.fail(f"BuildKit unusable here: {r.summary}")
+    assert r.backend == "buildkit"
+    assert r.verdict == "equivalent", r.summary
+    w_src = r.rewritten.rebuild("source-edit")
+    assert any(s.cached and s.name.startswith("RUN --mount") for s in w_src.build.steps)
+    assert not any(s.name.startswith("RUN") for s in r.original.rebuild("source-edit").build.steps if s.cached)
+    assert r.rewritten.rebuild("no-change").run_steps == 0
+    _no_leftovers(client, r.run_id)
+
+
+def test_features_this_engine_cannot_build_are_reported(client, base, tmp_path):
+    heredoc = f"FROM {base}\nRUN <<EOF\necho hi > /h\nEOF\nCMD [\"cat\", \"/h\"]\n"
+    plain = f"FROM {base}\nRUN echo hi > /h\nCMD [\"cat\", \"/h\"]\n"
+    r = verify(plain, heredoc, _ctx(tmp_path, {"x": "x\n"}), timeout=120)
+    major = int(client.version()["Version"].split(".")[0])
+    if major < 23:
+        assert r.verdict == "cannot-verify"
+        assert r.summary.startswith("cannot verify with this engine") and "heredoc" in r.summary
+    else:
+        assert r.verdict == "equivalent", r.summary
+    sdk = verify(plain, f"FROM {base}\nRUN --mount=type=tmpfs,target=/t echo hi > /h\n",
+                 _ctx(tmp_path / "b", {"x": "x\n"}), backend="sdk")
+    assert sdk.verdict == "cannot-verify" and "RUN --mount" in sdk.summary
+
+
+@pytest.mark.parametrize("backend", ["sdk", "buildkit"])
+def test_ctrl_c_mid_build_cleans_up_and_restores(client, base, tmp_path, monkeypatch, backend):
+    ctx = _ctx(tmp_path, HOISTED_FILES)
+    app = ctx / "app.py"
+    before = (app.read_bytes(), app.stat().st_mtime_ns)
+    state = {"phase": ""}
+    real_phase = Progress.phase
+
+    def phase(self, text):
+        state["phase"] = text
+        real_phase(self, text)
+
+    def line(self, text):
+        # interrupt during the rewritten side's source-edit rebuild, once it runs a step
+        if state["phase"].startswith("rewritten: rebuild after editing") and "COPY . ." in text:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "phase", phase)
+    monkeypatch.setattr(Progress, "line", line)
+    runs_before = len(engine_mod.RUN_IDS)
+    original, rewritten = _hoisted(base)
+    with pytest.raises(KeyboardInterrupt):
+        verify(original, rewritten, ctx, backend=backend, timeout=120)
+    assert len(engine_mod.RUN_IDS) == runs_before + 1
+    _no_leftovers(client, engine_mod.RUN_IDS[-1])
+    assert (app.read_bytes(), app.stat().st_mtime_ns) == before
+    # no docker CLI left running for us
+    if backend == "buildkit":
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert str(ctx) not in ps
+
+
+def test_real_apt_merge_shrinks_the_image(client, tmp_path):
+    try:
+        client.images.get("debian:bookworm")
+    except docker.errors.ImageNotFound:
+        msg = "debian:bookworm stand-in is missing (python -m bench.bases builds it)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    original = ("FROM debian:bookworm\n"
+                "RUN apt-get update\n"
+                "RUN apt-get install -y --no-install-recommends hello\n"
+                "RUN apt-get install -y --no-install-recommends tree\n"
+                "RUN apt-get install -y --no-install-recommends libgomp1\n"
+                "RUN apt-get clean\n")
+    rewritten = ("FROM debian:bookworm\n"
+                 "RUN apt-get update \\\n"
+                 " && apt-get install -y --no-install-recommends hello tree libgomp1 \\\n"
+                 " && apt-get clean && rm -rf /var/lib/apt/lists/*\n")
+    r = verify(original, rewritten, _ctx(tmp_path, {"x": "x\n"}), smoke="hello && tree --version",
+               timeout=600)
+    assert r.original.build.ok and r.rewritten.build.ok, r.summary
+    a, b = r.original.stats, r.rewritten.stats
+    assert b.size < a.size and b.layer_count < a.layer_count
+    assert b.wasted_bytes < a.wasted_bytes
+    assert r.equivalence.smoke.same, r.equivalence.smoke
+    assert not r.equivalence.config
+    fs = r.equivalence.filesystem
+    cache = {g.category: g for g in fs.ignored}["cache"]
+    assert cache.original_bytes > cache.rewritten_bytes       # the apt lists went
+    assert not fs.added and not fs.removed, (fs.added, fs.removed)
+    _no_leftovers(client, r.run_id)
