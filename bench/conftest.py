@@ -10,7 +10,12 @@ def pytest_terminal_summary(terminalreporter):
     except ImportError:
         return
     lines = pytest_terminal_summary_lines()
+    try:
+        from bench.test_scaling import scaling_lines
+        lines += scaling_lines()
+    except ImportError:
+        pass
     if lines:
-        terminalreporter.section("ratios (same run)")
+        terminalreporter.section("dockopt bench summary (same run)")
         for line in lines:
             terminalreporter.write_line(line)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from importlib import resources
 from pathlib import Path
 
@@ -49,7 +50,18 @@ class LineLexer(Lexer):
 class _Builder(Transformer):
     """Turns the parse into immutable nodes; runs inline with the LALR parser (no parse tree)."""
 
-    def start(self, items):
+    @staticmethod
+    def _append(children):
+        if not children:
+            return []
+        items, item = children
+        items.append(item)
+        return items
+
+    directives = body = heredocs = _append
+
+    def start(self, children):
+        items = children[0] + children[1]
         header: list[n.Line] = []
         directives: list[n.Directive] = []
         instructions: list[n.Instruction] = []
@@ -75,7 +87,7 @@ class _Builder(Transformer):
         info = head.info
         lines = list(head.lines)
         heredocs = []
-        for tok in children[1:]:
+        for tok in children[1]:
             marker, group = tok.info, tok.lines
             body_lines, end = group[:-1], group[-1]
             body = "".join(ln.text for ln in body_lines)
@@ -103,11 +115,18 @@ def parse(text: str) -> n.Dockerfile:
         raise TypeError("parse() takes str; decode bytes with dockopt.io.read_dockerfile")
     bom = BOM if text.startswith(BOM) else ""
     body = text[len(bom):]
+    # the tree holds only acyclic objects; without this pause the cyclic collector re-scans the
+    # growing heap again and again, which makes big files quadratic
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         header, instructions, footer, directives = _lark().parse(_Lines(body, len(bom)))
     except ParseError:
         raise
     except LarkError as exc:  # the line lexer only emits sequences the grammar accepts
         raise ParseError(f"internal parser error: {exc}") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     escape = next((d.value for d in directives if d.name == "escape"), "\\")
     return n.Dockerfile(bom, tuple(header), instructions, footer, escape, directives)
