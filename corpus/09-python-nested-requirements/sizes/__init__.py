@@ -1,0 +1,1 @@
+"""Report sizes in human units."""
