@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockopt import parse
+from dockopt.cli import check_instructions
 from dockopt.fixer import FixerError, fix_text
 from dockopt.lint import Linter
 from oracle import oracle_view
@@ -17,6 +18,10 @@ def test_realworld_rewrites_are_valid_and_idempotent(realworld, unsafe):
     problems = []
     for name, text in realworld:
         try:
+            check_instructions(parse(text))
+        except Exception:
+            continue  # Docker would not build it either
+        try:
             res = fix_text(text, linter, unsafe=unsafe)
         except FixerError as exc:
             problems.append(f"{name}: {exc}")
@@ -26,7 +31,7 @@ def test_realworld_rewrites_are_valid_and_idempotent(realworld, unsafe):
         changed += 1
         out = res.text
         try:
-            parse(out)
+            check_instructions(parse(out))  # e.g. a wrong escape char would split an instruction
             oracle_view(out)
         except Exception as exc:  # noqa: BLE001 - any failure here is the finding
             problems.append(f"{name}: rewrite rejected: {exc}")

@@ -76,6 +76,11 @@ def test_multi_line_runs_keep_their_lines_and_the_file_indent():
     assert out == "FROM x\nRUN a \\\n  --flag && \\\n  b\n"
 
 
+def test_backtick_escape_files_continue_with_a_backtick():
+    out = fix("# escape=`\nFROM x\nRUN apt-get update\nRUN apt-get install -y jq\n")
+    assert out == "# escape=`\nFROM x\nRUN apt-get update && `\n    apt-get install -y jq\n"
+
+
 def test_crlf_is_kept():
     assert fix("FROM x\r\nRUN a\r\nRUN b\r\n") == "FROM x\r\nRUN a && \\\r\n    b\r\n"
 

@@ -104,7 +104,7 @@ class MergeRuns(Pass):
             parts.append(body)
             if i:
                 moved_comments += [ln.text for ln in ins.leading if ln.kind == "COMMENT"]
-        merged = text[first.start:head_end] + (" && \\" + nl + indent).join(parts)
+        merged = text[first.start:head_end] + (f" && {first.escape}" + nl + indent).join(parts)
         last = group[-1]
         replacement = merged + last.lines[-1].newline
         # comments that sat between the RUNs move above the merged RUN
