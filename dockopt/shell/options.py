@@ -1,0 +1,115 @@
+"""Reading a command's options the way getopt-style programs do.
+
+``-qy`` is ``-q -y`` where the program clusters short options; an option that
+takes a value takes the rest of its word (``-rreqs.txt``, ``--opt=x``) or the
+next word (``-o Dpkg::Options::=--force-confold``).  Knowing which options
+take a value is what keeps ``-o X`` from making ``X`` look like a package.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Word
+
+__all__ = ["Flag", "OptionSpec", "ParsedArguments", "parse_arguments"]
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One option as the program sees it (``-qy`` gives two flags sharing one word)."""
+
+    name: str                  # '-y', '--no-cache-dir', '-o'
+    value: str | None          # the option's argument, if it takes one and it is static
+    word: Word                 # the word the option is written in
+    value_word: Word | None    # the word holding the argument (``word`` itself when attached)
+
+    @property
+    def start(self) -> int:
+        return self.word.start
+
+    @property
+    def end(self) -> int:
+        """End of the option including a separate argument word."""
+        return (self.value_word or self.word).end
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """How a program reads its options."""
+
+    with_value: frozenset[str] = frozenset()   # options that take an argument
+    clustering: bool = True                    # -qy means -q -y (getopt); False: -ldflags is one option
+    attached: tuple[str, ...] = ()             # prefixes whose value is glued on: mvn -DskipTests, -Pprod
+
+    def takes_value(self, name: str) -> bool:
+        return name in self.with_value
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArguments:
+    flags: tuple[Flag, ...]
+    operands: tuple[Word, ...]
+    stopped_at: int | None     # index of the first operand when parsing stopped there
+
+
+def parse_arguments(words: tuple[Word, ...] | list[Word], spec: OptionSpec,
+                    stop_at_operand: bool = False) -> ParsedArguments:
+    """Split words into options and operands.
+
+    With ``stop_at_operand`` parsing stops at the first operand (a subcommand
+    such as ``install``) and ``stopped_at`` gives its index in ``words``.
+    A word whose value is not static (``$FLAGS``) counts as an operand.
+    """
+    flags: list[Flag] = []
+    operands: list[Word] = []
+    index = 0
+    count = len(words)
+    options_done = False
+    while index < count:
+        word = words[index]
+        text = word.text
+        index += 1
+        if options_done or text is None or text == "-" or not text.startswith("-"):
+            if stop_at_operand:
+                return ParsedArguments(tuple(flags), tuple(operands), index - 1)
+            operands.append(word)
+            continue
+        if text == "--":
+            options_done = True
+            continue
+        if text.startswith("--") or not spec.clustering:
+            name, equals, value = text.partition("=")
+            if equals:
+                flags.append(Flag(name, value, word, word))
+                continue
+            prefix = next((p for p in spec.attached if text.startswith(p) and len(text) > len(p)), None)
+            if prefix is not None and text not in spec.with_value:
+                flags.append(Flag(prefix, text[len(prefix):], word, word))
+                continue
+            if name in spec.with_value and index < count:
+                value_word = words[index]
+                index += 1
+                flags.append(Flag(name, value_word.text, word, value_word))
+                continue
+            flags.append(Flag(name, None, word, None))
+            continue
+        if len(text) > 2 and text[2] == "=":      # -q=2
+            flags.append(Flag(text[:2], text[3:], word, word))
+            continue
+        # a cluster of short options: -qy, -rfile, -o Value
+        letters = text[1:]
+        for position, letter in enumerate(letters):
+            name = "-" + letter
+            if name in spec.with_value:
+                rest = letters[position + 1:]
+                if rest:
+                    flags.append(Flag(name, rest.removeprefix("="), word, word))
+                elif index < count:
+                    value_word = words[index]
+                    index += 1
+                    flags.append(Flag(name, value_word.text, word, value_word))
+                else:
+                    flags.append(Flag(name, None, word, None))
+                break
+            flags.append(Flag(name, None, word, None))
+    return ParsedArguments(tuple(flags), tuple(operands), None)
