@@ -1,0 +1,380 @@
+"""The build context sends files the image does not need: exclude them in .dockerignore.
+
+## What it does
+When a `COPY .` / `ADD .` copies the whole build context, looks for what is sent that no
+image needs: version control (`.git`, `.hg`, `.svn`), dependency trees the build installs again
+(`node_modules`, `.venv`), caches (`__pycache__`, `*.pyc`, `.pytest_cache`, `.mypy_cache`,
+`.ruff_cache`, `.tox`), coverage output (`coverage/`, `.nyc_output`, `htmlcov`, `.coverage`),
+logs (`*.log`), editor and OS files (`.idea`, `.vscode`, `.DS_Store`), local environment files
+(`.env`, `.env.local`, ...; not `.env.example`) and build outputs (`dist/`, `build/`,
+`target/`, `.next/`) that a `RUN` of the Dockerfile rebuilds. The finding lists what is sent
+and how big it is. The fix creates `.dockerignore` in the context, or appends to the one in
+use, keeping its text. Needs the build context.
+
+## Why is this bad?
+Everything the context sends is transferred to the builder on every build, and `COPY .` puts
+it in the image: a `.git` directory or a host `node_modules` can be hundreds of MB. Any change
+to those files (every commit, every local install) also invalidates the `COPY .` layer and
+every layer after it. Environment files put local secrets into the image.
+
+## Example
+A context with `.git/`, `node_modules/` and `npm-debug.log`, and no `.dockerignore`:
+```dockerfile
+FROM node:20
+WORKDIR /app
+COPY . .
+RUN npm ci
+```
+Add a `.dockerignore`:
+```text
+.git
+node_modules
+**/*.log
+```
+
+## Fix safety
+Never excludes a path the Dockerfile names (a `COPY`/`ADD` source or a `RUN --mount` bind
+source, or any parent of one), nor a path an exception (`!pattern`) of the existing file
+re-includes. Safe for paths no build step reads: caches, logs, coverage, editor files, build
+outputs the Dockerfile rebuilds, `node_modules` / `.venv` when the stage installs its
+dependencies itself, and `.git` when no step runs `git`, `go build` (it stamps VCS data) or a
+version-from-git tool. Otherwise (a `.env` file the application may read at run time, `.git`
+that a step may read, `node_modules` the image may use as it is) the exclusion is an unsafe
+fix, offered separately.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..context import IgnoreMatcher
+from ..findings import FileWrite, Finding, Fix, Safety
+from ..shell import parse_tool
+from . import _deps as D
+from .base import Context, Pass
+
+_VCS = {".git", ".hg", ".svn"}
+_CACHE_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
+               ".hypothesis", ".nyc_output", "htmlcov", ".parcel-cache", ".eslintcache", ".sass-cache"}
+_ROOT_ONLY_CACHE = {".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".hypothesis",
+                    ".nyc_output", "htmlcov", ".parcel-cache", ".sass-cache"}
+_EDITOR = {".idea", ".vscode", ".DS_Store"}
+_ENV_KEEP = (".example", ".sample", ".template", ".dist", ".defaults", ".schema", ".tmpl")
+_BUILD_OUTPUTS = {"dist": "js|py", "build": "js|py|gradle", "target": "cargo|mvn", ".next": "js"}
+_MAX_DIRS = 4000
+_JS_BUILDERS = {"tsc", "vite", "webpack", "ng", "next", "nuxt", "rollup", "esbuild", "parcel", "tsup"}
+_COVERAGE_MARKERS = ("lcov.info", "index.html", "coverage-final.json", "clover.xml", "coverage-summary.json",
+                     "lcov-report", "cobertura-coverage.xml")
+
+
+@dataclass
+class Junk:
+    path: str             # context-relative
+    pattern: str          # what goes into .dockerignore
+    kind: str
+    unsafe: str = ""      # the reason it is not a safe exclusion
+    size: int = 0
+    files: int = 0
+    complete: bool = True
+
+
+class Dockerignore(Pass):
+    code = "DO204"
+    name = "dockerignore"
+    summary = "COPY . sends files the image does not need: exclude them in .dockerignore"
+    needs_context = True
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        whole = [i for i in ctx.tree.instructions if self._copies_all(i)]
+        if not whole:
+            return
+        fs = D.files(ctx)
+        if fs is None:
+            return
+        ignore_path = D.ignore_file_path(fs.bc)
+        current = ctx.read_side_file(ignore_path)
+        try:
+            matcher = IgnoreMatcher.from_text(current or "", ignore_path)
+        except ValueError:
+            return
+        junk = self._scan(ctx, fs, matcher)
+        if not junk:
+            return
+        named = self._named_paths(ctx, fs)
+        junk = [j for j in junk if not self._conflicts(j, named, matcher)]
+        if not junk:
+            return
+        first = whole[0]
+        safe = [j for j in junk if not j.unsafe]
+        risky = [j for j in junk if j.unsafe]
+        base = current if current is not None else ""
+        where = "no .dockerignore" if current is None else f"{ignore_path.name} does not exclude them"
+        shown = safe or risky
+        sent = "; ".join(self._describe(j) for j in shown)
+        total = sum(j.size for j in shown)
+        head = (f"`{first.logical.strip()[:40]}` copies the whole context, which sends {sent} "
+                f"({D.human_size(total)} in all; {where})")
+        if safe:
+            text = self._append(base, safe, current is None)
+            fixed = self._verify(text, safe, ignore_path)
+            if fixed:
+                text = self._append(base, fixed, current is None)
+                yield Finding(self.code, head, first.start_line, first.column, first.end_line,
+                              Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in .dockerignore",
+                                  Safety.SAFE, (), (FileWrite(str(ignore_path), text),)))
+        if risky:
+            text = self._append(base, risky, current is None and not safe)
+            fixed = self._verify(text, risky, ignore_path)
+            reasons = "; ".join(f"{j.path}: {j.unsafe}" for j in risky)
+            message = (head if not safe else
+                       f"the context also sends {'; '.join(self._describe(j) for j in risky)}")
+            message += f" (unsafe to exclude: {reasons})"
+            fix = None
+            if fixed:
+                fix = Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in .dockerignore",
+                          Safety.UNSAFE, (), (FileWrite(str(ignore_path), self._append(base, fixed, current is None and not safe)),))
+            yield Finding(self.code, message, first.start_line, first.column, first.end_line, fix)
+
+    # -- which instructions copy everything -----------------------------------------------
+    @staticmethod
+    def _copies_all(ins) -> bool:
+        op = D.copy_op(ins)
+        if op is None or op.from_stage:
+            return False
+        return any(D.Files.norm(s) == "." for s in op.sources if not D.is_remote(s) and not D.has_vars(s))
+
+    # -- the walk -----------------------------------------------------------------------
+    def _scan(self, ctx: Context, fs: D.Files, matcher: IgnoreMatcher) -> list[Junk]:
+        facts = _BuildFacts(ctx, fs)
+        found: dict[str, Junk] = {}
+        by_pattern: dict[str, Junk] = {}
+        root = fs.root
+        stack: list[tuple[str, tuple | None]] = [("", None)]
+        dirs = 0
+        while stack and dirs < _MAX_DIRS:
+            directory, info = stack.pop()
+            dirs += 1
+            try:
+                with os.scandir(root / directory if directory else root) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue
+            depth = directory.count("/") + 1 if directory else 0
+            for entry in entries:
+                path = f"{directory}/{entry.name}" if directory else entry.name
+                excluded, child = matcher.match(path, info)
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                kind = self._kind(entry.name, is_dir, depth, facts)
+                if kind is not None and not excluded:
+                    pattern, unsafe = kind
+                    j = by_pattern.get(pattern)
+                    if j is None:
+                        j = by_pattern[pattern] = Junk(path, pattern, pattern, unsafe)
+                        found[path] = j
+                    size, count, complete = fs.tree_size(path) if is_dir else (self._size(root, path), 1, True)
+                    j.size += size
+                    j.files += count
+                    j.complete &= complete
+                    continue
+                if is_dir and (not excluded or matcher.may_reinclude_under(path)):
+                    stack.append((path, child))
+        return sorted(found.values(), key=lambda j: (j.path.count("/"), j.path))
+
+    @staticmethod
+    def _size(root: Path, path: str) -> int:
+        try:
+            return os.lstat(root / path).st_size
+        except OSError:
+            return 0
+
+    @staticmethod
+    def _kind(name: str, is_dir: bool, depth: int, facts: "_BuildFacts") -> tuple[str, str] | None:
+        """(pattern, unsafe reason) for a junk entry, None for anything else."""
+        if depth == 0:
+            if name in _VCS:
+                return name, facts.git_reason if name == ".git" else ""
+            if name in _ROOT_ONLY_CACHE and is_dir:
+                return name, ""
+            if name in (".idea", ".vscode") and is_dir:
+                return name, ""
+            if name == "coverage" and is_dir and facts.coverage_output:
+                return name, ""
+            if name == ".coverage" and not is_dir:
+                return name, ""
+            if name == ".venv" and is_dir:
+                return name, "" if facts.installs_python else "the image may use this virtualenv as it is"
+            if not is_dir and (name == ".env" or name.startswith(".env.")) and not name.endswith(_ENV_KEEP):
+                return name, "the application may read it at run time (it also puts local secrets in the image)"
+            if is_dir and name in _BUILD_OUTPUTS and facts.rebuilds(name):
+                return name, ""
+        if name == "node_modules" and is_dir:
+            return "**/node_modules", "" if facts.installs_node else "the image may use the node_modules the context sends"
+        if name == "__pycache__" and is_dir:
+            return "**/__pycache__", ""
+        if not is_dir and name.endswith(".pyc"):
+            return "**/*.pyc", ""
+        if not is_dir and name.endswith(".log"):
+            return "**/*.log", ""
+        if name == ".DS_Store" and not is_dir:
+            return "**/.DS_Store", ""
+        return None
+
+    # -- what the Dockerfile names -----------------------------------------------------------
+    @staticmethod
+    def _named_paths(ctx: Context, fs: D.Files) -> list[str]:
+        out: list[str] = []
+        for ins in ctx.tree.instructions:
+            op = D.copy_op(ins)
+            if op is not None and not op.from_stage:
+                for s in op.sources:
+                    if D.is_remote(s):
+                        continue
+                    n = D.Files.norm(s)
+                    if n and n != ".":
+                        out.append(n)
+            if ins.keyword in ("RUN", "ONBUILD"):
+                for f in ins.flags:
+                    if f.name == "mount" and f.value:
+                        fields = dict(p.partition("=")[::2] for p in f.value.split(","))
+                        if fields.get("type", "bind") == "bind" and "from" not in fields:
+                            src = fields.get("source") or fields.get("src") or "."
+                            n = D.Files.norm(src)
+                            if n:
+                                out.append(n)
+                if ins.keyword == "ONBUILD" and ins.onbuild is not None:
+                    vals = ins.onbuild.values
+                    for s in vals[:-1]:
+                        n = D.Files.norm(s)
+                        if n and n != ".":
+                            out.append(n)
+        return out
+
+    @staticmethod
+    def _conflicts(j: Junk, named: list[str], matcher: IgnoreMatcher) -> bool:
+        one = IgnoreMatcher.from_text(j.pattern)
+        for n in named:
+            if n == ".":
+                if j.path == ".":
+                    return True
+                continue
+            # the named path, a parent of it, or (a pattern source) something it may match
+            if one.is_excluded(n.rstrip("/")) or D.is_under(n, j.path) or re.search(r"[*?\[]", n) and (
+                    _glob_may_match(n, j.path)):
+                return True
+        # an exception of the existing file re-includes something under it: the user wants it
+        for p in matcher.patterns:
+            if p.exception and (D.is_under(p.without_trailing_glob, j.path)
+                                or (j.pattern.startswith("**") and j.pattern[3:] in p.text)):
+                return True
+        return False
+
+    # -- the new text --------------------------------------------------------------------------
+    @staticmethod
+    def _append(base: str, junk: list[Junk], create: bool) -> str:
+        nl = "\r\n" if "\r\n" in base else "\n"
+        lines = [j.pattern for j in junk]
+        if create and not base:
+            return "# Not needed in the image (dockopt DO204)" + nl + nl.join(lines) + nl
+        sep = "" if not base or base.endswith(("\n", "\r")) else nl
+        return base + sep + "# Not needed in the image (dockopt DO204)" + nl + nl.join(lines) + nl
+
+    @staticmethod
+    def _verify(text: str, junk: list[Junk], path: Path) -> list[Junk]:
+        """The entries that the new file does exclude (so that the finding does not come back)."""
+        try:
+            m = IgnoreMatcher.from_text(text, path)
+        except ValueError:
+            return []
+        return [j for j in junk if m.is_excluded(j.path)]
+
+    @staticmethod
+    def _describe(j: Junk) -> str:
+        size = D.human_size(j.size) + ("+" if not j.complete else "")
+        what = j.pattern if j.pattern.startswith("**") else j.path
+        return f"{what} ({size}, {j.files}{'+' if not j.complete else ''} file{'s' if j.files != 1 else ''})"
+
+
+def _glob_may_match(pattern: str, path: str) -> bool:
+    from ..context import go_match
+
+    parts = path.split("/")
+    pat_parts = pattern.split("/")
+    # the pattern names the junk path or something under it
+    n = min(len(parts), len(pat_parts))
+    try:
+        return all(go_match(pat_parts[i], parts[i]) for i in range(n))
+    except ValueError:
+        return True
+
+
+class _BuildFacts:
+    """What the Dockerfile's RUN steps do, for the safety of each exclusion."""
+
+    def __init__(self, ctx: Context, fs: D.Files):
+        self.installs_node = self.installs_python = False
+        self.uses_git = False
+        self.js_build = self.py_build = self.gradle = self.cargo = self.mvn = False
+        for ins in ctx.tree.instructions:
+            if ins.keyword != "RUN":
+                continue
+            script = ctx.script(ins)
+            text = ins.args
+            if re.search(r"\bgit\b", text):
+                self.uses_git = True
+            if script is None:
+                continue
+            for cmd in script.commands:
+                prog = cmd.program or ""
+                args = [w.text or "" for w in cmd.args]
+                tool = parse_tool(cmd)
+                m = tool.manager if tool else None
+                sub = (tool.subcommand or "") if tool else ""
+                if m in ("npm", "yarn", "pnpm") and sub in ("ci", "install"):
+                    self.installs_node = True
+                if m in ("npm", "yarn", "pnpm") and (sub in ("run", "build", "run-script") and "build" in args
+                                                     or sub == "build"):
+                    self.js_build = True
+                runner = args[0] if prog in ("npx", "pnpx", "bunx") and args else prog
+                if runner in _JS_BUILDERS:
+                    self.js_build = True
+                if m in ("pip", "poetry", "pipenv", "uv") and sub in ("install", "sync", "pip install", "pip sync"):
+                    self.installs_python = True
+                if (m == "poetry" and sub == "build") or (m == "uv" and sub == "build") or (
+                        m == "pip" and sub == "wheel"):
+                    self.py_build = True
+                if prog.startswith("python") and ("build" in args or any(a.endswith("setup.py") for a in args)):
+                    self.py_build = True
+                if prog in ("gradle", "gradlew"):
+                    self.gradle = True
+                if prog == "cargo" and args[:1] and args[0] in ("build", "install", "test"):
+                    self.cargo = True
+                if m == "mvn":
+                    self.mvn = True
+                if prog == "git" or (prog == "go" and args[:1] and args[0] in ("build", "install", "test")):
+                    self.uses_git = True
+        self.coverage_output = any(fs.exists("coverage/" + m) for m in _COVERAGE_MARKERS)
+        self.git_reason = ""
+        if self.uses_git:
+            self.git_reason = "a RUN step runs git or go build, which may read .git"
+        else:
+            for name in ("pyproject.toml", "setup.cfg", "setup.py", "package.json", "pom.xml"):
+                text = fs.text(name) if fs.exists(name) else None
+                if text and re.search(r"setuptools[_-]scm|hatch-vcs|versioneer|dynamic-versioning|"
+                                      r"versioningit|git-commit-id|\bgit\s", text):
+                    self.git_reason = f"{name} may read the version from .git"
+                    break
+
+    def rebuilds(self, name: str) -> bool:
+        if name in ("dist", ".next"):
+            return self.js_build or (name == "dist" and self.py_build)
+        if name == "build":
+            return self.js_build or self.py_build or self.gradle
+        if name == "target":
+            return self.cargo or self.mvn
+        return False

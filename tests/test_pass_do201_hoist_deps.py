@@ -1,0 +1,424 @@
+"""DO201 hoist-deps: before/after/no-op fixtures with real build contexts, for every ecosystem,
+including the traps (nested requirements, `-e .`, lifecycle scripts, no lockfile, --chown,
+WORKDIR between, multi-stage)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dockopt.findings import Safety
+from dockopt.passes.hoist_deps import HoistDeps
+from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
+
+P = [HoistDeps]
+PKG = json.dumps({"name": "app", "version": "1.0.0", "dependencies": {"ms": "2.1.3"}}) + "\n"
+
+
+@pytest.mark.parametrize("case", fixture_cases("DO201"), ids=lambda p: p.name)
+def test_fixture(case, tmp_path):
+    run_fixture_case(case, P, tmp_path)
+
+
+def test_fixture_set_covers_every_ecosystem_and_trap():
+    names = {p.name for p in fixture_cases("DO201")}
+    for needed in ("npm-ci-then-build", "npm-install-no-lockfile", "npm-postinstall-reads-source",
+                   "npm-copy-chown-user", "yarn-berry", "pnpm-frozen", "pip-nested-requirements",
+                   "pip-editable-in-requirements", "poetry-no-root", "pipenv-deploy",
+                   "uv-sync-virtual-project", "go-mod-download-then-build", "bundler", "maven-go-offline",
+                   "composer", "workdir-between-relative-dest", "multistage-one-stage-qualifies"):
+        assert needed in names
+
+
+# -- the main rewrites, spelled out ----------------------------------------------------------
+
+def test_npm_ci_goes_up_and_the_build_stays(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", "src/a.js": "1\n"})
+    out = fix("""\
+        FROM node:20
+        WORKDIR /app
+        COPY . .
+        RUN npm ci && npm run build
+        """, P, context=ctx).text
+    assert out == d("""\
+        FROM node:20
+        WORKDIR /app
+        COPY package.json package-lock.json ./
+        RUN npm ci
+        COPY . .
+        RUN npm run build
+        """)
+
+
+def test_nested_requirements_are_all_copied_at_their_paths(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "-r requirements/base.txt\n",
+                                  "requirements/base.txt": "humanize==4.9.0\n", "app.py": "1\n"})
+    out = fix("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY . .
+        RUN pip install --no-cache-dir -r requirements.txt
+        """, P, context=ctx).text
+    assert out == d("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt ./
+        COPY requirements/base.txt ./requirements/
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        """)
+
+
+def test_nested_requirement_missing_from_the_context_means_no_hoist(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "-r requirements/base.txt\n"})
+    assert findings("FROM python\nCOPY . /app\nWORKDIR /app\nRUN pip install -r requirements.txt\n", P,
+                    context=ctx) == []
+
+
+def test_editable_install_in_requirements_is_left_alone(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "-e .\n", "setup.py": "x\n"})
+    assert findings("FROM python\nWORKDIR /src\nCOPY . .\nRUN pip install -r requirements.txt\n", P,
+                    context=ctx) == []
+
+
+@pytest.mark.parametrize("line", ["./vendor/pkg", "pkg @ file:///src/pkg", "-f ./wheels", "../lib",
+                                  "dist/app-1.0-py3-none-any.whl"])
+def test_local_path_requirements_are_left_alone(tmp_path, line):
+    ctx = make_context(tmp_path, {"requirements.txt": f"requests\n{line}\n"})
+    assert findings("FROM python\nWORKDIR /src\nCOPY . .\nRUN pip install -r requirements.txt\n", P,
+                    context=ctx) == []
+
+
+def test_pip_install_dot_is_not_hoisted(tmp_path):
+    ctx = make_context(tmp_path, {"pyproject.toml": "[project]\nname='x'\n"})
+    assert findings("FROM python\nWORKDIR /src\nCOPY . .\nRUN pip install .\n", P, context=ctx) == []
+
+
+def test_postinstall_that_reads_source_is_not_hoisted(tmp_path):
+    ctx = make_context(tmp_path, {
+        "package.json": json.dumps({"name": "a", "scripts": {"postinstall": "node scripts/gen.js"}}),
+        "package-lock.json": "{}", "scripts/gen.js": "1\n"})
+    assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx) == []
+
+
+def test_postinstall_is_fine_with_ignore_scripts(tmp_path):
+    ctx = make_context(tmp_path, {
+        "package.json": json.dumps({"name": "a", "scripts": {"postinstall": "node scripts/gen.js"}}),
+        "package-lock.json": "{}", "scripts/gen.js": "1\n"})
+    [f] = findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci --ignore-scripts\n", P, context=ctx)
+    assert f.fix.safety is Safety.SAFE
+
+
+def test_binding_gyp_builds_native_code_from_the_project(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "binding.gyp": "{}\n"})
+    assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx) == []
+
+
+def test_without_a_lockfile_package_json_is_hoisted_alone_and_npm_install_stays(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "index.js": "1\n"})
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx).text
+    assert out == "FROM node\nWORKDIR /app\nCOPY package.json ./\nRUN npm install\nCOPY . .\n"
+    assert "npm ci" not in out
+
+
+def test_chown_and_chmod_of_the_source_copy_are_carried(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n"})
+    out = fix("FROM node\nWORKDIR /app\nUSER node\nCOPY --chown=node:node --chmod=644 . .\nRUN npm ci\n",
+              P, context=ctx).text
+    assert out == d("""\
+        FROM node
+        WORKDIR /app
+        USER node
+        COPY --chown=node:node --chmod=644 package.json package-lock.json ./
+        RUN npm ci
+        COPY --chown=node:node --chmod=644 . .
+        """)
+
+
+def test_workdir_between_gives_the_moved_copy_an_absolute_destination(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
+    out = fix("FROM python\nWORKDIR /srv\nCOPY . .\nWORKDIR /srv/app\nRUN pip install -r ../requirements.txt\n",
+              P, context=ctx).text
+    assert out == d("""\
+        FROM python
+        WORKDIR /srv
+        COPY requirements.txt ./
+        WORKDIR /srv/app
+        RUN pip install -r ../requirements.txt
+        COPY . /srv
+        """)
+
+
+def test_absolute_destination_before_workdir(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
+    out = fix("FROM python\nCOPY . /srv/app\nWORKDIR /srv/app\nRUN pip install -r requirements.txt\n",
+              P, context=ctx).text
+    assert out == d("""\
+        FROM python
+        COPY requirements.txt /srv/app/
+        WORKDIR /srv/app
+        RUN pip install -r requirements.txt
+        COPY . /srv/app
+        """)
+
+
+def test_relative_destination_under_an_unknown_base_workdir_with_workdir_between(tmp_path):
+    # '.' of the base image is unknown: the moved copy cannot be given an absolute path
+    ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
+    assert findings("FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n", P,
+                    context=ctx) == []
+    out = fix("FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n", P, context=ctx).text
+    assert out == "FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n"
+
+
+def test_cd_in_the_install_resolves_the_manifest(tmp_path):
+    ctx = make_context(tmp_path, {"web/package.json": PKG, "web/package-lock.json": "{}\n"})
+    out = fix("FROM node\nCOPY . /src\nRUN cd /src/web && npm ci\n", P, context=ctx).text
+    assert out == d("""\
+        FROM node
+        COPY web/package.json web/package-lock.json /src/web/
+        RUN cd /src/web && npm ci
+        COPY . /src
+        """)
+
+
+def test_cd_before_the_install_is_not_split_from_the_rest(tmp_path):
+    ctx = make_context(tmp_path, {"web/package.json": PKG})
+    assert findings("FROM node\nCOPY . /src\nRUN cd /src/web && npm install && npm run build\n", P,
+                    context=ctx) == []
+
+
+def test_semicolon_split_point_is_not_split(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG})
+    assert findings("FROM node\nWORKDIR /a\nCOPY . .\nRUN npm install; npm run build\n", P, context=ctx) == []
+
+
+def test_multiline_run_keeps_its_continuations(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
+    out = fix("""\
+        FROM python
+        WORKDIR /app
+        COPY . .
+        RUN pip install --upgrade pip \\
+         && pip install -r requirements.txt \\
+         && python -m compileall .
+        """, P, context=ctx).text
+    assert out == d("""\
+        FROM python
+        WORKDIR /app
+        COPY requirements.txt ./
+        RUN pip install --upgrade pip \\
+         && pip install -r requirements.txt
+        COPY . .
+        RUN python -m compileall .
+        """)
+
+
+def test_node_modules_sent_by_the_context_blocks_the_fix_until_it_is_excluded(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "node_modules/ms/index.js": "1\n"})
+    text = "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    [f] = findings(text, P, context=ctx)
+    assert f.fix is None and "node_modules" in f.message and "DO204" in f.message
+    (ctx / ".dockerignore").write_text("node_modules\n")
+    [f] = findings(text, P, context=ctx)
+    assert f.fix.safety is Safety.SAFE
+
+
+def test_manifests_excluded_by_dockerignore_are_not_copied(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", ".npmrc": "x=1\n",
+                                  ".dockerignore": ".npmrc\n"})
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx).text
+    assert "COPY package.json package-lock.json ./\n" in out
+
+
+def test_primary_manifest_not_sent_means_no_finding(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, ".dockerignore": "package.json\n"})
+    assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx) == []
+
+
+def test_only_the_stage_that_qualifies_changes(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", "go.mod": "module x\n"})
+    out = fix("""\
+        FROM golang:1.22 AS tools
+        WORKDIR /src
+        COPY . .
+        RUN go build ./...
+
+        FROM node:20
+        WORKDIR /app
+        COPY . .
+        RUN npm ci
+        """, P, context=ctx).text
+    # no go.sum: nothing to download, the Go stage stays as it is
+    assert out == d("""\
+        FROM golang:1.22 AS tools
+        WORKDIR /src
+        COPY . .
+        RUN go build ./...
+
+        FROM node:20
+        WORKDIR /app
+        COPY package.json package-lock.json ./
+        RUN npm ci
+        COPY . .
+        """)
+
+
+def test_stage_built_from_another_stage_inherits_its_workdir(tmp_path):
+    ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
+    out = fix("""\
+        FROM python AS base
+        WORKDIR /app
+        FROM base
+        COPY . .
+        WORKDIR /app/sub
+        RUN pip install -r ../requirements.txt
+        """, P, context=ctx).text
+    assert out.endswith("COPY requirements.txt ./\nWORKDIR /app/sub\nRUN pip install -r ../requirements.txt\nCOPY . /app\n")
+
+
+def test_exec_form_heredoc_and_bind_mount_runs_are_left_alone(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n"})
+    for run in ('RUN ["npm", "ci"]', "RUN <<EOF\nnpm ci\nEOF", "RUN --mount=type=bind,target=/x npm ci"):
+        assert findings(f"FROM node\nWORKDIR /app\nCOPY . .\n{run}\n", P, context=ctx) == [], run
+
+
+def test_cache_mount_is_kept_on_both_halves(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n"})
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm npm ci && npm run build\n",
+              P, context=ctx).text
+    assert out == d("""\
+        FROM node
+        WORKDIR /app
+        COPY package.json package-lock.json ./
+        RUN --mount=type=cache,target=/root/.npm npm ci
+        COPY . .
+        RUN --mount=type=cache,target=/root/.npm npm run build
+        """)
+
+
+def test_crlf_and_no_final_newline(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG})
+    out = fix("FROM node\r\nWORKDIR /app\r\nCOPY . .\r\nRUN npm install", P, context=ctx).text
+    assert out == "FROM node\r\nWORKDIR /app\r\nCOPY package.json ./\r\nRUN npm install\r\nCOPY . ."
+
+
+def test_inline_suppression(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG})
+    assert findings("FROM node\nWORKDIR /app\n# dockopt: ignore=DO201\nCOPY . .\nRUN npm install\n", P,
+                    context=ctx) == []
+
+
+def test_unsafe_fix_is_held_back_without_unsafe_fixes(tmp_path):
+    ctx = make_context(tmp_path, {
+        "package.json": json.dumps({"name": "a", "scripts": {"prepare": "husky"}}), "package-lock.json": "{}"})
+    text = "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    [f] = findings(text, P, context=ctx)
+    assert f.fix.safety is Safety.UNSAFE and "prepare" in f.message
+    assert fix(text, P, context=ctx).text == text
+    assert fix(text, P, context=ctx, unsafe=True).text != text
+
+
+def test_workspaces_are_not_hoisted(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": json.dumps({"name": "a", "workspaces": ["packages/*"]}),
+                                  "packages/x/package.json": "{}"})
+    assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx) == []
+
+
+def test_fixed_output_does_not_fire_again_on_a_later_install(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "requirements.txt": "click\n"})
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\nRUN pip install -r requirements.txt\n",
+              P, context=ctx).text
+    # the second install is hoisted in a later round, below the first one
+    assert out == d("""\
+        FROM node
+        WORKDIR /app
+        COPY package.json ./
+        RUN npm install
+        COPY requirements.txt ./
+        RUN pip install -r requirements.txt
+        COPY . .
+        """)
+
+
+def test_poetry_package_mode_false_needs_no_no_root(tmp_path):
+    ctx = make_context(tmp_path, {"pyproject.toml": "[tool.poetry]\nname='a'\npackage-mode = false\n",
+                                  "poetry.lock": "x\n"})
+    [f] = findings("FROM python\nWORKDIR /app\nCOPY . .\nRUN poetry install\n", P, context=ctx)
+    assert f.fix.safety is Safety.SAFE
+
+
+def test_poetry_path_dependency_is_not_hoisted(tmp_path):
+    ctx = make_context(tmp_path, {"pyproject.toml": "[tool.poetry]\nname='a'\n[tool.poetry.dependencies]\n"
+                                                    "lib = { path = './lib', develop = true }\n"})
+    assert findings("FROM python\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root\n", P, context=ctx) == []
+
+
+def test_uv_project_with_build_system_is_unsafe_with_no_install_project(tmp_path):
+    ctx = make_context(tmp_path, {"pyproject.toml": "[project]\nname='a'\n[build-system]\nrequires=['hatchling']\n",
+                                  "uv.lock": "x\n"})
+    out = fix("FROM python\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n", P, context=ctx, unsafe=True).text
+    assert out == d("""\
+        FROM python
+        WORKDIR /app
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --no-install-project --locked
+        COPY . .
+        RUN uv sync --locked
+        """)
+
+
+def test_go_workspace_is_not_hoisted(tmp_path):
+    ctx = make_context(tmp_path, {"go.mod": "module x\n", "go.sum": "", "go.work": "go 1.22\n"})
+    assert findings("FROM golang\nWORKDIR /s\nCOPY . .\nRUN go mod download\n", P, context=ctx) == []
+
+
+def test_go_build_with_vendor_directory_gets_no_download_step(tmp_path):
+    ctx = make_context(tmp_path, {"go.mod": "module x\n", "go.sum": "x\n", "vendor/modules.txt": "x\n"})
+    assert findings("FROM golang\nWORKDIR /s\nCOPY . .\nRUN go build .\n", P, context=ctx) == []
+
+
+def test_maven_build_gets_an_unsafe_go_offline_step(tmp_path):
+    ctx = make_context(tmp_path, {"pom.xml": "<project/>\n", ".mvn/maven.config": "-B\n"})
+    out = fix("FROM maven\nWORKDIR /b\nCOPY . .\nRUN mvn -B -DskipTests package\n", P, context=ctx, unsafe=True).text
+    assert out == d("""\
+        FROM maven
+        WORKDIR /b
+        COPY pom.xml ./
+        COPY .mvn/maven.config ./.mvn/
+        RUN mvn -B -DskipTests dependency:go-offline
+        COPY . .
+        RUN mvn -B -DskipTests package
+        """)
+
+
+def test_bundler_deployment_with_vendor_bundle_in_the_context(tmp_path):
+    ctx = make_context(tmp_path, {"Gemfile": "gem 'rack'\n", "Gemfile.lock": "x\n",
+                                  "vendor/bundle/ruby/x.rb": "1\n"})
+    [f] = findings("FROM ruby\nWORKDIR /a\nCOPY . .\nRUN bundle install --deployment\n", P, context=ctx)
+    assert f.fix is None and "vendor/bundle" in f.message
+
+
+def test_corpus_cases_of_the_project(tmp_path):
+    """The project's buildable corpus: DO201 fires where case.toml says, and not where it says not."""
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover
+        import tomli as tomllib
+    root = Path(__file__).resolve().parents[1] / "corpus"
+    if not root.is_dir():
+        pytest.skip("no corpus/")
+    checked = 0
+    for case in sorted(p for p in root.iterdir() if (p / "case.toml").exists()):
+        meta = tomllib.loads((case / "case.toml").read_text())
+        text = (case / "Dockerfile").read_text()
+        got = bool(findings(text, P, context=case, dockerfile=case / "Dockerfile"))
+        if "DO201" in meta["should_fire"]:
+            assert got, case.name
+            checked += 1
+        if "DO201" in meta["should_not_fire"]:
+            assert not got, case.name
+            checked += 1
+    assert checked >= 10
