@@ -9,6 +9,7 @@ The apt test needs the `debian:bookworm` stand-in (python -m bench.bases).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ import pytest
 
 from dockopt.verify import RUN_LABEL, verify
 from dockopt.verify import engine as engine_mod
+from dockopt.verify import runner as runner_mod
 from dockopt.verify.progress import Progress
 
 pytestmark = pytest.mark.docker
@@ -45,13 +47,31 @@ def client():
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
         _unavailable(str(exc))
     yield c
-    # Nothing any verification of this session made may be left on the engine.
-    left = []
+    # Nothing any verification of this session made may be left on the engine:
+    # neither what carries its label nor the unlabelled intermediate images
+    # it recorded by id.
+    left = [f"{e.run_id}: {x}" for e in ENGINES for x in e.leftovers()]
     for run_id in engine_mod.RUN_IDS:
         label = f"{RUN_LABEL}={run_id}"
         left += [f"image {i}" for i in c.api.images(all=True, quiet=True, filters={"label": label})]
         left += [f"container {x['Id']}" for x in c.api.containers(all=True, filters={"label": label})]
     assert not left, f"verification runs left objects behind: {left}"
+
+
+ENGINES: list = []
+
+
+@pytest.fixture(autouse=True)
+def _record_engines(monkeypatch):
+    """Keep every Engine a verify() call connects, to check its leftovers afterwards."""
+    real = runner_mod.connect
+
+    def connect(**kw):
+        engine = real(**kw)
+        ENGINES.append(engine)
+        return engine
+
+    monkeypatch.setattr(runner_mod, "connect", connect)
 
 
 def _busybox_root(dest: Path) -> bool:
@@ -85,12 +105,12 @@ def base(client):
     """A tiny base image for the tests' Dockerfiles."""
     work = Path(tempfile.mkdtemp(prefix="dockopt-verify-base-"))
     made = None
+    session = f"test-base-{uuid.uuid4().hex[:8]}"
     try:
         if _busybox_root(work):
             tar_path = work / "root.tar"
             with tarfile.open(tar_path, "w") as tar:
                 tar.add(work / "root", arcname=".")
-            session = f"test-base-{uuid.uuid4().hex[:8]}"
             client.api.import_image_from_data(
                 tar_path.read_bytes(), repository="dockopt-test/busybox", tag="latest",
                 changes=['CMD ["sh"]', f"LABEL org.dockopt.test-base={session}"])
@@ -106,6 +126,11 @@ def base(client):
         shutil.rmtree(work, ignore_errors=True)
     yield name
     if made:
+        # every image the tests built from this base inherits its label: all must be gone
+        derived = set(client.api.images(all=True, quiet=True,
+                                        filters={"label": f"org.dockopt.test-base={session}"}))
+        derived.discard(made)
+        assert not derived, f"images built on the test base were left behind: {sorted(derived)}"
         try:
             client.images.remove(made, force=True)
         except docker.errors.APIError:
@@ -122,6 +147,8 @@ def _ctx(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def _no_leftovers(client, run_id: str) -> None:
+    engine = next(e for e in ENGINES if e.run_id == run_id)
+    assert engine.leftovers() == []
     label = f"{RUN_LABEL}={run_id}"
     assert client.api.images(all=True, quiet=True, filters={"label": label}) == []
     assert client.api.containers(all=True, filters={"label": label}) == []
@@ -190,8 +217,9 @@ def test_hoisted_install_stays_cached_after_a_source_edit(client, base, tmp_path
     assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
     assert (ctx / "requirements.txt").read_text() == HOISTED_FILES["requirements.txt"]
     assert sorted(p.name for p in ctx.iterdir()) == sorted({"requirements.txt", "app.py", "static"})
-    d = r.to_dict()
+    d = json.loads(json.dumps(r.to_dict()))
     assert d["rewritten"]["rebuilds"][1]["scenario"] == "source-edit"
+    assert d["original"]["rebuilds"][1]["build"]["ran"] == list(o_src.build.ran)
     _no_leftovers(client, r.run_id)
 
 
@@ -221,6 +249,9 @@ def test_original_that_does_not_build_is_reported(client, base, tmp_path):
     assert r.equivalence is None
     assert "original Dockerfile does not build" in r.summary
     _no_leftovers(client, r.run_id)
+    bad = verify(f"FROM {base}\nFOO bar\n", rewritten, _ctx(tmp_path / "b", {"x": "x\n"}), timeout=120)
+    assert bad.verdict == "original-failed"
+    assert bad.original.build.error == "dockerfile parse error line 2: unknown instruction: FOO"
 
 
 def test_hanging_build_hits_the_timeout(client, base, tmp_path):

@@ -260,6 +260,7 @@ def build_sdk(engine: Engine, dockerfile_text: str, context_dir: Path, *, nocach
     transport_error = None
     context = make_context_tar(context_dir, dockerfile_text)
     stream = None
+    finished = False
     try:
         # `timeout` bounds each socket read, so a step that hangs silently
         # still ends the build; the deadline check bounds chatty builds.
@@ -273,21 +274,27 @@ def build_sdk(engine: Engine, dockerfile_text: str, context_dir: Path, *, nocach
             _track_classic(engine, log)
             if time.monotonic() > deadline:
                 raise _Deadline()
+        finished = True
     except _Deadline:
         timed_out = True
+    except docker.errors.APIError as exc:
+        # (an HTTPError subclass, so it goes first) the engine refused the
+        # build outright, e.g. a Dockerfile it cannot parse
+        transport_error = str(exc.explanation or exc).replace(SDK_DOCKERFILE, "Dockerfile")
+        finished = True
     except READ_ERRORS as exc:
         if _is_timeout(exc):
             timed_out = True
         else:
             transport_error = f"engine connection failed: {exc}"
-    except docker.errors.APIError as exc:
-        transport_error = str(exc.explanation or exc)
     finally:
         # Closing the stream drops the connection, which makes the daemon
         # cancel the build and remove its intermediate container.
         if stream is not None:
             stream.close()
         context.close()
+        if not finished:
+            engine.interrupted = True
     log.finish()
     _track_classic(engine, log)
     seconds = time.monotonic() - started
@@ -376,6 +383,8 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
+        if proc.poll() is None:
+            engine.interrupted = True
         _stop(proc)
         engine.buildkit_windows.append((wall_start, time.time()))
     seconds = time.monotonic() - started

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +83,9 @@ class Engine:
     cache_before: frozenset[str] | None = None
     buildkit_windows: list[tuple[float, float]] = field(default_factory=list)
     buildkit_texts: list[str] = field(default_factory=list)
+    # set when a build was cut short (timeout, Ctrl-C, lost connection): the
+    # daemon may still be finishing the step it was in
+    interrupted: bool = False
     _cli: BuildkitCli | str | None = None
 
     @property
@@ -128,10 +132,54 @@ class Engine:
 
     # -- cleanup -----------------------------------------------------------
 
+    def _settle(self, quiet: float = 1.5, limit: float = 20.0) -> None:
+        """After an interrupted build, wait until the daemon stops adding to it.
+
+        A classic build that loses its client finishes the step in flight
+        (a COPY commits its image) before it notices; that image is a child
+        of one of ours but was never named in the log we read.  Likewise an
+        interrupted BuildKit export may still write its (labelled) image.  So:
+        adopt children of our images and containers made from them, until
+        nothing new has appeared for `quiet` seconds.
+        """
+        label = f"{RUN_LABEL}={self.run_id}"
+        end = time.monotonic() + limit
+        last_change = time.monotonic()
+        while time.monotonic() < end:
+            before = (len(self.images), len(self.containers))
+            try:
+                rows = self.client.api.images(all=True)
+                labelled = set(self._images(label))
+                containers = self.client.api.containers(all=True)
+            except TRANSPORT_ERRORS:
+                return
+            mine = {t.split(":")[-1][:12] for t in self.images}
+            ours = {r["Id"] for r in rows if r["Id"].split(":")[-1][:12] in mine} | labelled
+            grew = True
+            while grew:      # children, grandchildren, ... in creation order
+                grew = False
+                for r in sorted(rows, key=lambda r: r.get("Created", 0)):
+                    if r["Id"] not in ours and r.get("ParentId") in ours:
+                        ours.add(r["Id"])
+                        self.track_image(r["Id"])
+                        grew = True
+            for iid in labelled:
+                self.track_image(iid)
+            for c in containers:
+                if c.get("ImageID") in ours:
+                    self.track_container(c["Id"])
+            if (len(self.images), len(self.containers)) != before:
+                last_change = time.monotonic()
+            elif time.monotonic() - last_change >= quiet:
+                return
+            time.sleep(0.3)
+
     def cleanup(self) -> Cleanup:
         """Remove every container, image and cache record of this run; report leftovers."""
         containers = images = pruned = 0
         label = f"{RUN_LABEL}={self.run_id}"
+        if self.interrupted:
+            self._settle()
 
         ids = list(self.containers)
         try:
