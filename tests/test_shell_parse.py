@@ -89,6 +89,11 @@ def test_glob_is_kept_literally_in_text():
     ("'x'\"y\"z", "xyz"),
     ("$'a\\tb\\n'", "a\tb\n"),
     ("$'\\x41\\101'", "AA"),
+    ("$'\\cA\\e'", "\x01\x1b"),
+    ("$'\\U7fffffff'", "\\U7fffffff"),     # no such character: kept as written
+    ("$'\\c'", "\\c"),
+    ("$'\\x'", "\\x"),
+    ("$'\\8'", "\\8"),
     ("~/x", "~/x"),
     ("*.whl", "*.whl"),
     ("123", "123"),
@@ -317,6 +322,15 @@ def test_loops_and_case():
     assert src(script, script.chain[1]) == "while read l; do echo $l; done < f"
 
 
+def test_loop_bodies_and_headers():
+    script = parse_script("while { read -r x; }; do echo $x; done; for ((i=$(a); i<3; i++)) { b; }")
+    read, echo, a, b = script.commands
+    assert read.scopes == (Scope.LOOP, Scope.CONDITION, Scope.BRACE_GROUP)
+    assert echo.scopes == (Scope.LOOP,)
+    assert a.scopes == (Scope.LOOP, Scope.COMMAND_SUBSTITUTION)
+    assert b.scopes == (Scope.LOOP,)
+
+
 def test_function_definition():
     script = parse_script("f() { cd /; make; }; function g { :; }; f")
     assert [f.name for f in script.functions] == ["f", "g"]
@@ -377,6 +391,7 @@ def test_heredoc_in_run_text():
     assert text[heredoc.body_start:heredoc.body_end] == "key = $value\n[section]\n"
     assert text[heredoc.end - 3:heredoc.end] == "EOF"
     assert [r.target.text for r in cat.redirects if r.target] == ["/etc/app.conf"]
+    assert text[heredoc_redirect.start:heredoc_redirect.end] == "<<'EOF'"
     assert chmod.prev_operator == NEWLINE
 
 

@@ -116,7 +116,7 @@ class Redirect:
     target: Word | None    # None for a heredoc (see `heredoc`)
     heredoc: Heredoc | None
     start: int
-    end: int               # end of the redirection on its line (a heredoc's body is in `heredoc`)
+    end: int               # end of the redirection word(s); for a heredoc, of `<<DELIM` (body: `heredoc`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,8 @@ class Script:
 
     @property
     def functions(self) -> tuple[FunctionDefinition, ...]:
-        return tuple(self._model.functions)
+        """Function definitions, nested ones included, in source order."""
+        return self._model.result_functions
 
     def commands_named(self, *programs: str) -> tuple[SimpleCommand, ...]:
         """The commands whose effective program (basename, wrappers skipped) is one of ``programs``."""
@@ -268,14 +269,17 @@ def _unescape_double_quoted(content: str) -> str:
 def _decode_ansi_c(content: str) -> str:
     def one(match: re.Match[str]) -> str:
         code = match.group(1)
-        head = code[0]
-        if head in "xuU":
-            return chr(int(code[1:], 16))
-        if head.isdigit():
-            return chr(int(code, 8))
-        if head == "c":
-            return chr(ord(code[1]) & 0x1F)
-        return _ANSI_C_SIMPLE.get(code, "\\" + code)
+        head = code[:1]
+        if head in ("x", "u", "U") and len(code) > 1:
+            value = int(code[1:], 16)
+        elif head and head in "01234567":
+            value = int(code, 8)
+        elif head == "c" and len(code) == 2:
+            value = ord(code[1]) & 0x1F
+        else:
+            return _ANSI_C_SIMPLE.get(code, "\\" + code)
+        # bash keeps an escape whose value is no character as written
+        return chr(value) if value <= 0x10FFFF else match.group(0)
     return _ANSI_C_ESCAPE.sub(one, content)
 
 
@@ -308,6 +312,7 @@ class _Builder:
         self.substitutions = False    # whether any $(...) was met: then emission order needs sorting
         self.result_commands: tuple[SimpleCommand, ...] = ()
         self.result_chain: tuple[ChainLink, ...] = ()
+        self.result_functions: tuple[FunctionDefinition, ...] = ()
 
     # offsets
     def span(self, node: tree_sitter.Node) -> tuple[int, int]:
@@ -376,6 +381,7 @@ class _Builder:
                 for link in links]
         self.result_commands = tuple(commands)
         self.result_chain = tuple(links)
+        self.result_functions = tuple(sorted(self.functions, key=_start_of))
 
     def construct(self, part: list) -> Construct:
         node = part[_NODE]
@@ -606,20 +612,28 @@ class _Builder:
         self.emit_sequence(pending, scopes)
 
     def loop(self, node: tree_sitter.Node, scopes: tuple[Scope, ...], has_condition: bool) -> None:
+        body = node.child_by_field_name("body")
         header: list[tree_sitter.Node] = []
         for child in node.children:
-            kind = child.type
-            if kind == "do_group" or kind == "compound_statement":
+            if body is not None and child == body:
+                # `while` tests a statement list; `for` has words or an arithmetic header
                 if has_condition:
                     self.emit_sequence(header, scopes + (Scope.CONDITION,))
-                    header = []
+                else:
+                    for word in header:
+                        if word.is_named:
+                            self.scan(word, scopes)
+                header = []
                 self.emit_sequence(child.children, scopes)
-            elif has_condition:
+            else:
                 header.append(child)
-            elif child.is_named:
-                self.scan(child, scopes)    # for-loop words, arithmetic headers
-        if header:
-            self.emit_sequence(header, scopes + (Scope.CONDITION,))
+        if header:   # no body: cut short by a syntax error
+            if has_condition:
+                self.emit_sequence(header, scopes + (Scope.CONDITION,))
+            else:
+                for word in header:
+                    if word.is_named:
+                        self.scan(word, scopes)
 
     def case_statement(self, node: tree_sitter.Node, scopes: tuple[Scope, ...]) -> None:
         for child in node.children:
@@ -775,6 +789,7 @@ class _Builder:
         start, _ = self.span(node)
         operator = "<<"
         delimiter_raw = ""
+        delimiter_end = start
         body_node = end_node = None
         nested: list[Redirect] = []
         fd: int | None = None
@@ -786,7 +801,8 @@ class _Builder:
                 fd_text = text[slice(*self.span(child))]
                 fd = int(fd_text) if fd_text.isdigit() else None
             elif kind == "heredoc_start":
-                delimiter_raw = text[slice(*self.span(child))]
+                delimiter_start, delimiter_end = self.span(child)
+                delimiter_raw = text[delimiter_start:delimiter_end]
             elif kind == "heredoc_body":
                 body_node = child
                 self.scan(child, scopes)         # an unquoted body may run $(...)
@@ -809,7 +825,7 @@ class _Builder:
         quoted = any(q in delimiter_raw for q in "'\"\\")
         delimiter = delimiter_raw.replace("'", "").replace('"', "").replace("\\", "")
         heredoc = Heredoc(delimiter, quoted, operator == "<<-", body_start, body_end, heredoc_end)
-        return [Redirect(operator, fd, None, heredoc, start, line_end), *nested]
+        return [Redirect(operator, fd, None, heredoc, start, delimiter_end), *nested]
 
     # words
     def word(self, node: tree_sitter.Node, scopes: tuple[Scope, ...]) -> Word:
@@ -881,7 +897,7 @@ class _Builder:
                 self.scan(child, scopes)
 
 
-def _start_of(item: Word | Redirect | SimpleCommand) -> int:
+def _start_of(item: Word | Redirect | SimpleCommand | FunctionDefinition) -> int:
     return item.start
 
 
