@@ -9,15 +9,20 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REALWORLD, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import REALWORLD, need_shared
 from dockopt.shell import (
-    leaks_state, parse_chmod, parse_chown, parse_rm, parse_script, parse_tool,
+    leaks_state,
+    parse_chmod,
+    parse_chown,
+    parse_rm,
+    parse_script,
+    parse_tool,
 )
 
-_RUN = re.compile(r"^\s*RUN\s+(.*)$", re.I)
+_RUN = re.compile(r"^\s*RUN\s+(.*)$", re.IGNORECASE)
 
 
 def corpus_runs(root: Path) -> list[str]:

@@ -9,12 +9,32 @@ source and fixes can edit only what they must.
 * :func:`parse_rm`, :func:`parse_chown`, :func:`parse_chmod` → file commands
 * :func:`is_posix_shell` / :func:`classify_shell` → whether a ``SHELL`` can be modelled at all
 """
-from .fileops import ChmodCommand, ChownCommand, RemoveCommand, parse_chmod, parse_chown, parse_rm
+from .fileops import (
+    ChmodCommand,
+    ChownCommand,
+    RemoveCommand,
+    parse_chmod,
+    parse_chown,
+    parse_rm,
+)
 from .leaks import Leak, LeakKind, leaks_state
 from .model import (
-    AND, BACKGROUND, NEWLINE, OR, PIPE, PIPE_STDERR, SEMICOLON,
-    Assignment, ChainLink, Construct, FunctionDefinition, Heredoc, Redirect, Scope,
-    SimpleCommand, Word,
+    AND,
+    BACKGROUND,
+    NEWLINE,
+    OR,
+    PIPE,
+    PIPE_STDERR,
+    SEMICOLON,
+    Assignment,
+    ChainLink,
+    Construct,
+    FunctionDefinition,
+    Heredoc,
+    Redirect,
+    Scope,
+    SimpleCommand,
+    Word,
 )
 from .options import Flag, OptionSpec, parse_arguments
 from .parse import ErrorSpan, Script, parse_script, set_option_changes

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import enum
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 
 class Scope(enum.Enum):

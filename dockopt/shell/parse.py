@@ -6,17 +6,31 @@ by one walk that only visits statements and the words of commands.
 """
 from __future__ import annotations
 
+import gc
 import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import pairwise
 
 import tree_sitter
 import tree_sitter_bash
 
 from .model import (
-    AND, PIPE, PIPE_STDERR, SEMICOLON, Assignment, ChainLink, Construct, FunctionDefinition,
-    Heredoc, Redirect, Scope, SimpleCommand, Word, fast_constructor,
+    AND,
+    PIPE,
+    PIPE_STDERR,
+    SEMICOLON,
+    Assignment,
+    ChainLink,
+    Construct,
+    FunctionDefinition,
+    Heredoc,
+    Redirect,
+    Scope,
+    SimpleCommand,
+    Word,
+    fast_constructor,
 )
 
 __all__ = ["ErrorSpan", "Script", "parse_script"]
@@ -130,7 +144,15 @@ class Script:
     @cached_property
     def _model(self) -> _Builder:
         builder = _Builder(self.text, self._byte_to_char)
-        builder.program(self._tree.root_node)
+        # The walk allocates many small objects and no cycles; pausing the cyclic
+        # collector meanwhile saves the collections they would trigger (~25%).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            builder.program(self._tree.root_node)
+        finally:
+            if collecting:
+                gc.enable()
         return builder
 
     @property
@@ -249,9 +271,9 @@ _CONSTRUCTS = {
     "pipeline": Construct.PIPELINE,
 }
 
-_UNQUOTED_ESCAPE = re.compile(r"\\(.?)", re.S)
+_UNQUOTED_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
 _DOUBLE_QUOTED_ESCAPE = re.compile(r"\\([$`\"\\\n])")
-_ANSI_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)", re.S)
+_ANSI_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL)
 _ANSI_C_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
                   "e": "\x1b", "E": "\x1b", "\\": "\\", "'": "'", '"': '"', "?": "?"}
 _ASSIGNMENT_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -902,7 +924,7 @@ def _start_of(item: Word | Redirect | SimpleCommand | FunctionDefinition) -> int
 
 
 def _is_sorted(commands: tuple[SimpleCommand, ...]) -> bool:
-    return all(a.start <= b.start for a, b in zip(commands, commands[1:]))
+    return all(a.start <= b.start for a, b in pairwise(commands))
 
 
 _WRAPPER_OPTIONS_WITH_VALUE = {

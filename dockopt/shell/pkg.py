@@ -10,9 +10,9 @@ right after the subcommand word (``apt-get install`` → ``apt-get install -y``)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Mapping
 
 from .model import SimpleCommand, Word
 from .options import Flag, OptionSpec, parse_arguments
@@ -138,7 +138,7 @@ def _no_split(spec: str) -> tuple[str, str | None, str | None]:
     return spec, None, None
 
 
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git\+|git@|file:)", re.I)
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git\+|git@|file:)", re.IGNORECASE)
 _ARCHIVE_SUFFIXES = (".deb", ".rpm", ".apk", ".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip", ".gem",
                      ".phar", ".jar")
 

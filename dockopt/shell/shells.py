@@ -51,4 +51,4 @@ def is_posix_shell(shell_argv: list[str] | tuple[str, ...]) -> bool:
 def _program(word: str) -> str:
     # Windows images write C:\Windows\System32\cmd.exe, PowerShell.exe: case does not matter there
     base = (ntpath.basename(word) if "\\" in word else posixpath.basename(word)).lower()
-    return base[:-4] if base.endswith(".exe") else base
+    return base.removesuffix(".exe")
