@@ -3,9 +3,29 @@ from __future__ import annotations
 
 from .base import Pass
 from .merge_runs import MergeRuns
+from .apt_update_alone import AptUpdateAlone
+from .apt_missing_yes import AptMissingYes
+from .apt_lists_cleanup import AptListsCleanup
+from .apt_not_apt_get import AptNotAptGet
+from .apt_no_install_recommends import AptNoInstallRecommends
+from .apk_no_cache import ApkNoCache
+from .pip_no_cache import PipNoCacheDir
+from .js_cache_clean import JsCacheClean
+from .rpm_clean import RpmClean
+from .gem_no_document import GemNoDocument
 
 ALL_PASSES: list[type[Pass]] = [
     MergeRuns,
+    AptUpdateAlone,
+    AptMissingYes,
+    AptListsCleanup,
+    AptNotAptGet,
+    AptNoInstallRecommends,
+    ApkNoCache,
+    PipNoCacheDir,
+    JsCacheClean,
+    RpmClean,
+    GemNoDocument,
 ]
 
 

@@ -1,0 +1,339 @@
+"""What the package-manager passes (DO102-DO112) share: the RUNs they can read and edit, the
+stages a RUN's files flow into, cache mounts, ENV values, and edits that keep a script's meaning.
+
+Every edit here is an insertion or a replacement of a few words of one RUN's script, mapped back
+to the file through `RunScript.span`, so continuation lines, indentation and line endings stay
+as they were.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..findings import Edit
+from ..shell import AND, BACKGROUND, Script, SimpleCommand, ToolCommand, parse_rm, parse_tool
+from ..shell.model import Scope
+from ..syntax import Instruction, Stage
+from .base import Context, RunScript
+
+APT_PROGRAMS = frozenset({"apt-get", "apt", "aptitude"})
+# apt subcommands that read the package lists
+APT_CONSUMERS = frozenset({"install", "reinstall", "build-dep", "source", "download", "satisfy",
+                           "upgrade", "dist-upgrade", "full-upgrade"})
+# ... and the ones that fail outright (or install nothing) without them
+APT_NEEDS_UPDATE = frozenset({"install", "reinstall", "build-dep", "source", "download", "satisfy"})
+APT_CACHE_QUERIES = frozenset({"policy", "show", "showpkg", "madison", "search", "depends",
+                               "rdepends", "showsrc", "pkgnames", "dump", "dumpavail", "unmet"})
+APT_LISTS = "/var/lib/apt/lists"
+APT_LISTS_CLEANUP = "rm -rf /var/lib/apt/lists/*"
+
+# skipped scopes: the command may not run, or runs in a shell whose text is not ours to edit
+_UNREACHABLE = frozenset({Scope.COMMAND_SUBSTITUTION, Scope.PROCESS_SUBSTITUTION, Scope.FUNCTION})
+
+
+@dataclass
+class RunInfo:
+    """One RUN the package passes can read: its script, parsed, and the tools it runs."""
+
+    ins: Instruction
+    rs: RunScript
+    script: Script
+    commands: tuple[SimpleCommand, ...]   # commands that run as part of the RUN ($( ) excluded)
+    tools: tuple[ToolCommand, ...]
+    editable: bool                        # offsets map back to the file one to one
+
+    # -- apt -------------------------------------------------------------------------------
+    def apt(self, *subcommands: str) -> list[ToolCommand]:
+        return [t for t in self.tools if t.command.program in APT_PROGRAMS
+                and (not subcommands or t.subcommand in subcommands)]
+
+    @property
+    def apt_updates(self) -> list[ToolCommand]:
+        return self.apt("update")
+
+    @property
+    def apt_consumers(self) -> list[SimpleCommand]:
+        """Commands that read the package lists (apt-get install, apt-cache policy, ...)."""
+        out = [t.command for t in self.apt(*APT_CONSUMERS)]
+        out += [c for c in self.commands if c.program == "apt-cache" and c.args
+                and c.args[0].text in APT_CACHE_QUERIES]
+        return sorted(out, key=lambda c: c.start)
+
+    def updated_before(self, command: SimpleCommand) -> bool:
+        return any(u.command.start < command.start for u in self.apt_updates)
+
+    @property
+    def consumers_without_update(self) -> list[SimpleCommand]:
+        """Consumers that rely on package lists left by an earlier RUN."""
+        return [c for c in self.apt_consumers if not self.updated_before(c)]
+
+    @property
+    def needs_lists_from_before(self) -> bool:
+        return bool(self.consumers_without_update)
+
+    @property
+    def cleans_apt_lists(self) -> bool:
+        return self.removes(APT_LISTS)
+
+    def removes(self, directory: str) -> bool:
+        """An `rm` of the RUN deletes `directory` or what is in it."""
+        for command in self.commands:
+            rm = parse_rm(command)
+            if rm is None:
+                continue
+            for text in rm.path_texts:
+                if text is not None and (text.rstrip("/") == directory
+                                         or text.startswith(directory + "/")):
+                    return True
+        return False
+
+    def last_top_level_ends_run(self) -> bool:
+        """The script ends in `exit`/`exec`: nothing appended after it would run."""
+        chain = self.script.chain
+        if not chain:
+            return True
+        last = chain[-1]
+        return any(c.program in ("exit", "exec", "return") for c in last.commands)
+
+
+def run_info(ctx: Context, ins: Instruction) -> RunInfo | None:
+    """The RUN as the package passes read it; None for exec form, a non-POSIX SHELL, a heredoc
+    that feeds a command, ONBUILD, or a script that does not parse."""
+    cache = ctx.__dict__.setdefault("_pkg_run_info", {})
+    key = id(ins)
+    if key in cache:
+        return cache[key]
+    info = None
+    rs, _reason = ctx.run_script(ins)
+    if rs is not None:
+        script = ctx.script(ins)
+        if script is not None and not script.has_error and script.text.strip():
+            commands = tuple(c for c in script.commands if not (set(c.scopes) & _UNREACHABLE))
+            tools = tuple(t for t in (parse_tool(c) for c in commands) if t is not None)
+            editable = not (rs.kind == "heredoc" and ins.heredocs[0].chomp)
+            info = RunInfo(ins, rs, script, commands, tools, editable)
+    cache[key] = info
+    return info
+
+
+def run_infos(ctx: Context) -> Iterator[tuple[Stage, RunInfo]]:
+    for stage in ctx.tree.stages:
+        for ins in stage.instructions:
+            if ins.keyword == "RUN":
+                info = run_info(ctx, ins)
+                if info is not None:
+                    yield stage, info
+
+
+# -- stages: where a RUN's files go --------------------------------------------------------
+
+def _stage_parents(ctx: Context) -> dict[int, Stage]:
+    cache = ctx.__dict__.get("_pkg_parents")
+    if cache is None:
+        cache = {}
+        by_name: dict[str, Stage] = {}
+        for st in ctx.tree.stages:
+            parent = by_name.get(st.base.lower())
+            if parent is not None:
+                cache[st.index] = parent
+            if st.name:
+                by_name[st.name.lower()] = st
+        ctx.__dict__["_pkg_parents"] = cache
+    return cache
+
+
+def lineage(ctx: Context, stage: Stage) -> list[Stage]:
+    """The stage and the stages it is built FROM, the oldest first."""
+    parents = _stage_parents(ctx)
+    out = [stage]
+    while out[-1].index in parents and len(out) <= len(ctx.tree.stages):
+        out.append(parents[out[-1].index])
+    return out[::-1]
+
+
+def descendants(ctx: Context, stage: Stage) -> list[Stage]:
+    """Stages built FROM this one, directly or through others, in file order."""
+    return [st for st in ctx.tree.stages if st is not stage and stage in lineage(ctx, st)]
+
+
+def instructions_before(ctx: Context, ins: Instruction) -> list[Instruction]:
+    """What ran before `ins` in the image it runs in: its stage's ancestors, then its stage."""
+    stage = ctx.stage(ins)
+    if stage is None:
+        return []
+    out: list[Instruction] = []
+    for st in lineage(ctx, stage)[:-1]:
+        out += st.instructions
+    for i in stage.instructions:
+        if i is ins:
+            break
+        out.append(i)
+    return out
+
+
+def instructions_after(ctx: Context, ins: Instruction) -> list[Instruction]:
+    """What runs on top of `ins`'s layer: the rest of its stage and every stage built FROM it."""
+    stage = ctx.stage(ins)
+    if stage is None:
+        return []
+    out: list[Instruction] = []
+    seen = False
+    for i in stage.instructions:
+        if seen:
+            out.append(i)
+        seen = seen or i is ins
+    for st in descendants(ctx, stage):
+        out += st.instructions
+    return out
+
+
+def env_value(ctx: Context, ins: Instruction, name: str) -> str | None:
+    """The value ENV (or an ARG default) gives `name` in the RUN `ins`, None when unset."""
+    value = None
+    for i in instructions_before(ctx, ins):
+        if i.keyword == "ENV":
+            vals = i.values
+            for k in range(0, len(vals) - 1, 2):
+                if vals[k] == name:
+                    value = vals[k + 1]
+        elif i.keyword == "ARG":
+            for v in i.values:
+                key, eq, default = v.partition("=")
+                if key == name and eq and value is None:
+                    value = default
+    return value
+
+
+# -- mounts --------------------------------------------------------------------------------
+
+def mounts(ins: Instruction) -> list[dict[str, str]]:
+    out = []
+    for flag in ins.flags:
+        if flag.name != "mount" or not flag.value:
+            continue
+        fields: dict[str, str] = {}
+        for part in flag.value.split(","):
+            key, _eq, value = part.partition("=")
+            fields[key.strip().lower()] = value.strip().strip("'\"")
+        fields.setdefault("type", "bind")
+        target = fields.get("target") or fields.get("dst") or fields.get("destination")
+        if target:
+            fields["target"] = posixpath.normpath(target)
+        out.append(fields)
+    return out
+
+
+def mount_covers(ins: Instruction, path: str, types: tuple[str, ...] = ("cache", "tmpfs")) -> bool:
+    """A cache (or tmpfs) mount of the RUN holds `path`: nothing written there stays in the layer."""
+    path = posixpath.normpath(path)
+    for m in mounts(ins):
+        target = m.get("target")
+        if m["type"] in types and target and (path == target or path.startswith(target.rstrip("/") + "/")):
+            return True
+    return False
+
+
+# -- edits ---------------------------------------------------------------------------------
+
+def insert(info: RunInfo, pos: int, text: str) -> Edit:
+    at = info.rs.span(pos, pos)[0]
+    return Edit(at, at, text)
+
+
+def replace(info: RunInfo, start: int, end: int, text: str) -> Edit | None:
+    """Replace script[start:end]; None when that text does not sit in the file as it is
+    (it crosses a continuation line)."""
+    a, b = info.rs.span(start, end)
+    offset = info.ins.start
+    if b - a != end - start or info.ins.source[a - offset:b - offset] != info.script.text[start:end]:
+        return None
+    return Edit(a, b, text)
+
+
+def delete(info: RunInfo, start: int, end: int) -> Edit:
+    """Delete script[start:end] (may cross continuation lines: what sits between goes too)."""
+    a, b = info.rs.span(start, end)
+    return Edit(a, b, "")
+
+
+def can_append(info: RunInfo) -> bool:
+    """` && cmd` can go at the end of the script: it then runs once everything before it has
+    succeeded, and the RUN fails exactly when it failed before (or when cmd fails)."""
+    if not info.editable:
+        return False
+    chain = info.script.chain
+    if not chain or chain[-1].operator == BACKGROUND:
+        return False
+    return not info.last_top_level_ends_run()
+
+
+def append_command(info: RunInfo, command: str) -> Edit | None:
+    if not can_append(info):
+        return None
+    return insert(info, info.script.append_at, f" {AND} {command}")
+
+
+def wrappers_text(info: RunInfo, command: SimpleCommand) -> str:
+    """`sudo ` of `sudo apt-get install`: what to put before a command added next to it."""
+    if not command.wrappers or command.name_word is None:
+        return ""
+    return info.script.text[command.argv[0].start:command.name_word.start]
+
+
+def can_prefix(command: SimpleCommand) -> bool:
+    """`new && ` can go right before the command without changing what else runs."""
+    if set(command.scopes) & (_UNREACHABLE | {Scope.CONDITION, Scope.BACKGROUND, Scope.NEGATION}):
+        return False
+    return command.prev_operator in (None, AND, ";", "\n")
+
+
+def prefix_apt_update(info: RunInfo, command: SimpleCommand) -> Edit | None:
+    """`apt-get update && ` in front of an apt command that uses lists no RUN of its own fetched."""
+    if not info.editable or not can_prefix(command):
+        return None
+    start = command.assignments[0].start if command.assignments else command.argv[0].start
+    return insert(info, start, f"{wrappers_text(info, command)}apt-get update {AND} ")
+
+
+def later_consumers_without_update(ctx: Context, ins: Instruction) -> list[RunInfo]:
+    """RUNs after `ins` (its stage and stages built FROM it) whose apt commands read lists that
+    no update of their own fetched, up to the next RUN that updates before them."""
+    stage = ctx.stage(ins)
+    if stage is None:
+        return []
+    rest = list(stage.instructions)
+    rest = rest[next(i for i, x in enumerate(rest) if x is ins) + 1:]
+    out: list[RunInfo] = []
+    if _collect_consumers(ctx, rest, out):
+        return out          # the stage fetches lists again: what is built on it reads those
+    for st in descendants(ctx, stage):
+        _collect_consumers(ctx, st.instructions, out)
+    return out
+
+
+def _collect_consumers(ctx: Context, instructions, out: list[RunInfo]) -> bool:
+    """Add the RUNs that read earlier lists; True when a RUN fetches lists of its own."""
+    for later in instructions:
+        if later.keyword != "RUN":
+            continue
+        info = run_info(ctx, later)
+        if info is None:
+            continue
+        if info.needs_lists_from_before:
+            out.append(info)
+        if info.apt_updates:
+            return True
+    return False
+
+
+def prefix_edits(infos: list[RunInfo]) -> list[Edit] | None:
+    """The edits that give each RUN its own `apt-get update`; None if one of them cannot take it."""
+    edits = []
+    for info in infos:
+        for command in info.consumers_without_update[:1]:
+            edit = prefix_apt_update(info, command)
+            if edit is None:
+                return None
+            edits.append(edit)
+    return edits

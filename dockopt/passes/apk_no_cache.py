@@ -1,0 +1,98 @@
+"""`apk add` without `--no-cache`.
+
+## What it does
+Finds `apk add` without `--no-cache`. When the same `RUN` also runs `apk update` just to fetch
+the index for it, and `rm -rf /var/cache/apk/*` just to delete that index again, those go too.
+A `RUN` with a cache mount on `/var/cache/apk` (or `/etc/apk/cache`) is left alone.
+
+## Why is this bad?
+Without `--no-cache`, the package index (and with a cache configured, the packages) stays in
+`/var/cache/apk` in the layer. `--no-cache` fetches a fresh index into memory and keeps nothing,
+which also makes `apk update` and the cleanup unnecessary.
+
+## Example
+```dockerfile
+RUN apk update && apk add curl && rm -rf /var/cache/apk/*
+```
+Use instead:
+```dockerfile
+RUN apk add --no-cache curl
+```
+
+## Fix safety
+Safe: `--no-cache` only changes where the index lives while apk runs. `apk update` is dropped
+only when it has no options but `-q`/`-v`, sits in a plain `&&` chain, and every apk command
+after it is an `apk add` that now has `--no-cache`; the `rm` is dropped only when all it removes
+is `/var/cache/apk`.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..findings import Finding
+from ..shell import AND
+from . import _pkg
+from .base import Context, Pass, safe_fix
+
+APK_CACHE = "/var/cache/apk"
+
+
+class ApkNoCache(Pass):
+    code = "DO107"
+    name = "apk-no-cache"
+    summary = "apk add without --no-cache keeps the package index in the layer"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for _stage, info in _pkg.run_infos(ctx):
+            adds = [t for t in info.tools if t.manager == "apk" and t.subcommand == "add"
+                    and not t.has_flag("--no-cache")]
+            if not adds:
+                continue
+            if _pkg.mount_covers(info.ins, APK_CACHE) or _pkg.mount_covers(info.ins, "/etc/apk/cache"):
+                continue
+            fix = None
+            if info.editable:
+                edits = [_pkg.insert(info, t.flag_insert_at, " --no-cache") for t in adds]
+                edits += _tidy(info)
+                fix = safe_fix("Use apk add --no-cache", *edits)
+            yield self.finding(info.ins, "`apk add` without `--no-cache` keeps the package index in the layer", fix)
+
+
+def _tidy(info: _pkg.RunInfo) -> list:
+    """Drop `apk update &&` and `&& rm -rf /var/cache/apk/*` when they only serve the adds."""
+    script = info.script
+    if not script.is_and_chain:
+        return []
+    apk = [t for t in info.tools if t.manager == "apk"]
+    updates = [t for t in apk if t.subcommand == "update"]
+    if not updates or any(t.subcommand not in ("add", "update") for t in apk):
+        return []
+    chain = script.chain
+    edits = []
+    first_add = min((t.command.start for t in apk if t.subcommand == "add"), default=None)
+    for t in updates:
+        c = t.command
+        if c.scopes or c.wrappers and any(w.text != "sudo" for w in c.wrappers) or c.assignments or c.redirects:
+            return []
+        if any(f.name not in ("-q", "--quiet", "-v", "--verbose") for f in t.flags) or t.operands:
+            return []
+        if first_add is None or c.start > first_add or c.next_operator != AND:
+            return []
+        k = c.link
+        if len(chain[k].commands) != 1 or k + 1 >= len(chain):
+            return []
+        edits.append(_pkg.delete(info, chain[k].start, chain[k + 1].start))
+    for k, link in enumerate(chain):
+        if k == 0 or len(link.commands) != 1:
+            continue
+        c = link.commands[0]
+        rm = _pkg.parse_rm(c)
+        if rm is None or first_add is None or c.start < first_add or c.scopes or c.redirects or not rm.paths:
+            continue
+        texts = rm.path_texts
+        if all(p is not None and (p.rstrip("/") == APK_CACHE or p.startswith(APK_CACHE + "/")) for p in texts):
+            prev = chain[k - 1]
+            if prev.append_at != prev.end or prev.operator != AND:
+                continue
+            edits.append(_pkg.delete(info, prev.end, link.end))
+    return edits

@@ -1,0 +1,72 @@
+"""`apt` in a RUN instead of `apt-get`.
+
+## What it does
+Finds `apt install`, `apt update`, `apt upgrade`, `apt full-upgrade`, `apt remove`,
+`apt purge`, `apt autoremove`, `apt reinstall`, `apt clean` and `apt autoclean` in a `RUN`.
+Queries with no `apt-get` twin (`apt list`, `apt search`, `apt show`) are left alone.
+
+## Why is this bad?
+`apt` is the interactive front end: its output, its progress bar and even its defaults may
+change between releases, and it warns "apt does not have a stable CLI interface. Use with
+caution in scripts." `apt-get` is the interface meant for scripts.
+
+## Example
+```dockerfile
+RUN apt update && apt install -y curl
+```
+Use instead:
+```dockerfile
+RUN apt-get update && apt-get install -y curl
+```
+
+## Fix safety
+Safe: the command word becomes `apt-get` with the same options and packages. The two differ
+only in two subcommands, which are translated: `apt upgrade` also installs new dependencies,
+which is `apt-get upgrade --with-new-pkgs`, and `apt full-upgrade` is `apt-get dist-upgrade`.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..findings import Finding
+from . import _pkg
+from .base import Context, Pass, safe_fix
+
+SAME = frozenset({"install", "update", "remove", "purge", "autoremove", "reinstall", "clean",
+                  "autoclean", "dist-upgrade", "build-dep", "source", "download", "satisfy"})
+
+
+class AptNotAptGet(Pass):
+    code = "DO105"
+    name = "apt-not-apt-get"
+    summary = "Use apt-get, not apt, in scripts"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for _stage, info in _pkg.run_infos(ctx):
+            tools = [t for t in info.apt() if t.command.program == "apt"
+                     and t.subcommand in SAME | {"upgrade", "full-upgrade"}]
+            if not tools:
+                continue
+            edits = []
+            for t in tools:
+                word = t.tool_word
+                if not info.editable or word.raw != word.text or not word.raw.endswith("apt"):
+                    edits = None
+                    break
+                edit = _pkg.replace(info, word.start, word.end, word.raw + "-get")
+                if edit is None:
+                    edits = None
+                    break
+                edits.append(edit)
+                sub = t.subcommand_words[-1]
+                if t.subcommand == "upgrade" and not t.has_flag("--with-new-pkgs"):
+                    edits.append(_pkg.insert(info, t.flag_insert_at, " --with-new-pkgs"))
+                elif t.subcommand == "full-upgrade":
+                    edit = _pkg.replace(info, sub.start, sub.end, "dist-upgrade")
+                    if edit is None or sub.raw != "full-upgrade":
+                        edits = None
+                        break
+                    edits.append(edit)
+            names = ", ".join(sorted({f"apt {t.subcommand}" for t in tools}))
+            yield self.finding(info.ins, f"`{names}`: apt's command line is not stable for scripts; use apt-get",
+                               safe_fix("Use apt-get", *edits) if edits else None)

@@ -1,0 +1,44 @@
+"""`gem install` without `--no-document`.
+
+## What it does
+Finds `gem install` without `--no-document` (`-N`, or the legacy `--no-ri`/`--no-rdoc`).
+
+## Why is this bad?
+RubyGems generates ri and RDoc documentation for every gem it installs: it slows the install
+down and adds megabytes nobody reads in a container.
+
+## Example
+```dockerfile
+RUN gem install bundler
+```
+Use instead:
+```dockerfile
+RUN gem install --no-document bundler
+```
+
+## Fix safety
+Safe: only the documentation is skipped; the gems installed are the same.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..findings import Finding
+from . import _pkg
+from .base import Context, Pass, safe_fix
+
+
+class GemNoDocument(Pass):
+    code = "DO111"
+    name = "gem-no-document"
+    summary = "gem install without --no-document generates documentation"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for _stage, info in _pkg.run_infos(ctx):
+            tools = [t for t in info.tools if t.manager == "gem" and t.subcommand == "install"
+                     and not t.has_flag("--no-document", "-N", "--no-ri", "--no-rdoc", "--document")]
+            if not tools:
+                continue
+            edits = [_pkg.insert(info, t.flag_insert_at, " --no-document") for t in tools] if info.editable else []
+            yield self.finding(info.ins, "`gem install` without `--no-document` generates ri and RDoc documentation",
+                               safe_fix("Add --no-document", *edits) if edits else None)

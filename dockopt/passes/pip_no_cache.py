@@ -1,0 +1,71 @@
+"""`pip install` without `--no-cache-dir`.
+
+## What it does
+Finds `pip install` (`pip`, `pip3`, `pip3.12`, `python -m pip`, `python3 -m pip`) without
+`--no-cache-dir`. Nothing is reported when the cache is already off or out of the layer:
+`PIP_NO_CACHE_DIR` is set (by `ENV`, an `ARG` default, or on the command), a cache or tmpfs
+mount holds `~/.cache/pip`, or `--cache-dir` names a directory of pip's own choosing.
+
+## Why is this bad?
+pip keeps every wheel it downloads or builds in `~/.cache/pip`. In an image the cache is never
+read again, and it often weighs as much as the installed packages.
+
+## Example
+```dockerfile
+RUN pip install -r requirements.txt
+```
+Use instead:
+```dockerfile
+RUN pip install --no-cache-dir -r requirements.txt
+```
+
+## Fix safety
+Safe: the cache only speeds up a later install in the same layer. pip reads any boolean value of
+`PIP_NO_CACHE_DIR` (`1`, `true`, `yes`, and — for backward compatibility — `0`, `false`,
+`no`) as "no cache".
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..findings import Finding
+from . import _pkg
+from .base import Context, Pass, safe_fix
+
+BOOLEANS = frozenset({"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
+CACHE_DIRS = ("/root/.cache/pip",)
+
+
+def cache_off(value: str | None) -> bool:
+    return value is not None and value.strip().strip("'\"").lower() in BOOLEANS
+
+
+class PipNoCacheDir(Pass):
+    code = "DO108"
+    name = "pip-no-cache-dir"
+    summary = "pip install without --no-cache-dir keeps pip's cache in the layer"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for _stage, info in _pkg.run_infos(ctx):
+            tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"
+                     and not t.has_flag("--no-cache-dir", "--cache-dir")
+                     and not any(a.name == "PIP_NO_CACHE_DIR" for a in t.command.assignments)]
+            if not tools or cache_off(_pkg.env_value(ctx, info.ins, "PIP_NO_CACHE_DIR")):
+                continue
+            if "PIP_NO_CACHE_DIR=" in info.script.text or _mounted(ctx, info):
+                continue
+            edits = [_pkg.insert(info, t.flag_insert_at, " --no-cache-dir") for t in tools] if info.editable else []
+            yield self.finding(info.ins, "`pip install` without `--no-cache-dir` keeps downloaded wheels in the layer",
+                               safe_fix("Add --no-cache-dir", *edits) if edits else None)
+
+
+def _mounted(ctx: Context, info: _pkg.RunInfo) -> bool:
+    cache_dir = _pkg.env_value(ctx, info.ins, "PIP_CACHE_DIR")
+    for m in _pkg.mounts(info.ins):
+        target = m.get("target", "")
+        if m["type"] not in ("cache", "tmpfs"):
+            continue
+        if target.endswith("/.cache/pip") or target.endswith("/.cache") or target == "/root" \
+                or (cache_dir and _pkg.mount_covers(info.ins, cache_dir)):
+            return True
+    return False

@@ -1,0 +1,95 @@
+"""yum, dnf, microdnf and zypper: installs that prompt, and package caches left in the layer.
+
+## What it does
+Finds `yum`/`dnf`/`tdnf` commands that may ask for confirmation (`install`, `remove`, `update`,
+`upgrade`, `group install`, ...) without `-y`/`--assumeyes`, and `zypper` ones without the
+global `-n`/`--non-interactive` (or `-y`/`--no-confirm` after the subcommand); and installs or
+upgrades whose `RUN` does not end with `yum clean all` / `dnf clean all` / `microdnf clean all`
+/ `zypper clean -a`. A `RUN` with a cache or tmpfs mount on the package cache, or one that
+installs into another root (`--installroot`, `--root`), is left alone.
+
+## Why is this bad?
+Without `-y` the build aborts on the first prompt (there is no terminal). Without the clean,
+the repository metadata (often 100+ MB for EPEL or the Fedora repositories) and the downloaded
+packages stay in `/var/cache/yum`, `/var/cache/dnf` or `/var/cache/zypp` in the layer.
+
+## Example
+```dockerfile
+RUN yum install httpd
+```
+Use instead:
+```dockerfile
+RUN yum install -y httpd && yum clean all
+```
+
+## Fix safety
+Safe: `-y` goes after the subcommand (`-n` before it, for zypper: it is a global option), and
+` && <tool> clean all` at the end of the script, behind the same `sudo`, so it runs only when
+everything before it succeeded. microdnf never prompts and gets no `-y`.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..findings import Finding
+from . import _pkg
+from .base import Context, Pass, safe_fix
+
+RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
+PROMPTING = frozenset({"install", "reinstall", "remove", "update", "upgrade", "downgrade", "autoremove",
+                       "group install", "group update", "group remove", "groups install",
+                       "module install", "swap", "distro-sync", "builddep", "upgrade-minimal",
+                       "update-minimal"})
+FILLING = frozenset({"install", "reinstall", "update", "upgrade", "downgrade", "group install",
+                     "group update", "groups install", "module install", "swap", "distro-sync",
+                     "builddep", "upgrade-minimal", "update-minimal", "makecache"})
+ZYPPER_PROMPTING = frozenset({"install", "remove", "update", "dist-upgrade", "patch", "source-install"})
+ZYPPER_FILLING = frozenset({"install", "update", "dist-upgrade", "patch", "source-install", "refresh"})
+CACHES = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5", "/var/cache/zypp")
+
+
+class RpmClean(Pass):
+    code = "DO110"
+    name = "rpm-clean"
+    summary = "yum/dnf/zypper install without -y, or without cleaning its cache"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for _stage, info in _pkg.run_infos(ctx):
+            tools = [t for t in info.tools if t.manager in RPM or t.manager == "zypper"]
+            if not tools or any(t.has_flag("--installroot", "-R", "--root") for t in tools):
+                continue
+            edits = []
+            problems = []
+            for t in tools:
+                if t.manager == "zypper":
+                    if t.subcommand in ZYPPER_PROMPTING and not t.assumes_yes and t.subcommand_words:
+                        edits.append(_pkg.insert(info, t.subcommand_words[0].start, "-n "))
+                        problems.append(f"`zypper {t.subcommand}` without `-n`")
+                elif t.subcommand in PROMPTING and t.manager != "microdnf" and not t.assumes_yes:
+                    edits.append(_pkg.insert(info, t.flag_insert_at, " -y"))
+                    problems.append(f"`{t.manager} {t.subcommand}` without `-y`")
+            clean = self._clean_command(info, tools)
+            if clean is not None:
+                edit = _pkg.append_command(info, clean)
+                problems.append(f"its package cache is not cleaned (`{clean}`)")
+                if edit is not None:
+                    edits.append(edit)
+            if not problems:
+                continue
+            fix = safe_fix("Add -y and clean the package cache", *edits) if edits and info.editable else None
+            yield self.finding(info.ins, "; ".join(problems), fix)
+
+    @staticmethod
+    def _clean_command(info: _pkg.RunInfo, tools) -> str | None:
+        if any(_pkg.mount_covers(info.ins, c) for c in CACHES):
+            return None
+        if any(t.subcommand == "clean" for t in tools):
+            return None
+        if any(info.removes(c) for c in CACHES):
+            return None
+        filling = [t for t in tools if (t.subcommand in FILLING if t.manager in RPM else t.subcommand in ZYPPER_FILLING)]
+        if not filling:
+            return None
+        last = max(filling, key=lambda t: t.command.start)
+        prefix = _pkg.wrappers_text(info, last.command) + last.tool_word.raw
+        return f"{prefix} clean -a" if last.manager == "zypper" else f"{prefix} clean all"
