@@ -99,6 +99,11 @@ def test_background_job_spans_its_whole_and_or_list():
     assert leaks("cd /srv && ./server & sleep 1") == [(LeakKind.BACKGROUND_JOB, "cd /srv && ./server")]
 
 
+def test_nested_background_job_and_job_in_a_function():
+    assert leaks("{ sleep 100 & } ; true") == [(LeakKind.BACKGROUND_JOB, "sleep 100")]
+    assert leaks("start() { dockerd & }") == [(LeakKind.FUNCTION, "start() { dockerd & }")]
+
+
 def test_function_defined_in_a_subshell_does_not_leak():
     assert leaks("( f() { :; }; f )") == []
 

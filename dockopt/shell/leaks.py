@@ -84,19 +84,20 @@ def leaks_state(script: Script) -> list[Leak]:
                      and not c.runs_in_subshell), default=-1)
     reported_jobs: set[int] = set()
     for command in commands:
-        if command.in_background and command.start < last_wait:
-            pass
-        elif command.in_background and command.scopes[0] is Scope.BACKGROUND:
-            # `a && b &` at the top level is one job over several links: report it once
-            first, last = _job_links(script, command.link)
-            if last not in reported_jobs:
-                reported_jobs.add(last)
-                leaks.append(Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON, script.chain[first].start,
-                                  script.chain[last].end, None))
-        elif command.in_background:
-            leaks.append(Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON, command.start, command.end,
-                              command))
-        if command.runs_in_subshell or command.in_function:
+        if command.in_function:
+            continue           # runs only if the function is called: the definition is reported
+        if command.in_background and command.start > last_wait:
+            if command.scopes[0] is Scope.BACKGROUND:
+                # `a && b &` at the top level is one job over several links: report it once
+                first, last = _job_links(script, command.link)
+                if last not in reported_jobs:
+                    reported_jobs.add(last)
+                    leaks.append(Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON,
+                                      script.chain[first].start, script.chain[last].end, None))
+            else:
+                leaks.append(Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON, command.start, command.end,
+                                  command))
+        if command.runs_in_subshell:
             continue
         leak = _command_leak(command)
         if leak is not None:
