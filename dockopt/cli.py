@@ -143,6 +143,8 @@ def process(path: str, args, stdin_text: str | None = None) -> FileOutcome:
     linter = Linter(ALL_PASSES, is_enabled=lambda code: rule_enabled(settings, code, file_path))
     if settings.context is not None:
         context_dir = settings.context
+        if not Path(context_dir).is_dir():
+            raise FileError(f"build context {context_dir} is not a directory")
     else:
         context_dir = file_path.parent if file_path is not None else None
     unsafe = bool(settings.unsafe_fixes)

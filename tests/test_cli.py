@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 
 FIVE_RUNS = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nRUN echo done\n"
-CLEAN = 'FROM debian:bookworm\nCMD ["echo", "hi"]\n'
+CLEAN = 'FROM debian:bookworm\nUSER nobody\nCMD ["echo", "hi"]\n'
 
 
 @pytest.fixture
@@ -71,8 +71,9 @@ def test_report_mode_lists_findings_with_code_and_location(df):
     p = df(FIVE_RUNS)
     r = run_cli(str(p))
     assert r.returncode == 1
-    first = r.stdout.decode().splitlines()[0]
-    assert first.startswith(f"{p}:2:1: DO101 ")
+    lines = r.stdout.decode().splitlines()
+    assert any(line.startswith(f"{p}:2:1: DO101 ") and line.endswith("[*]") for line in lines)
+    assert lines[-1].startswith("1 file would be changed") or "Found" in r.stdout.decode()
 
 
 def test_parse_error_gives_path_line_column_and_exit_2(df):
@@ -117,7 +118,7 @@ def test_stdin_with_diff_and_write(df):
     r = run_cli("--diff", "--stdin-filename", "app/Dockerfile", "-", input=FIVE_RUNS.encode())
     assert r.returncode == 1
     assert r.stdout.decode().startswith("--- a/app/Dockerfile")
-    r = run_cli("--write", "-", input=FIVE_RUNS.encode())
+    r = run_cli("--write", "--select", "DO101", "-", input=FIVE_RUNS.encode())
     assert r.stdout.decode().count("RUN") == 1
 
 
@@ -173,14 +174,15 @@ def test_read_only_directory_is_a_clear_error(df, tmp_path):
 
 def test_select_and_ignore(df):
     p = df(FIVE_RUNS)
-    assert run_cli("--ignore", "DO101", "--check", str(p)).returncode == 0
-    assert run_cli("--select", "DO1", "--check", str(p)).returncode == 1
+    assert run_cli("--select", "DO101", "--check", str(p)).returncode == 1
+    assert run_cli("--select", "DO101", "--ignore", "DO1", "--check", str(p)).returncode == 1  # more specific wins
+    assert run_cli("--select", "DO1", "--ignore", "DO1", "--check", str(p)).returncode == 0  # a tie: ignore wins
     assert run_cli("--select", "DO9", "--check", str(p)).returncode == 0
 
 
 def test_inline_and_file_suppressions_are_kept(df):
     p = df("FROM x\n# dockopt: ignore=DO101\nRUN a\nRUN b\n")
-    r = run_cli("--write", str(p))
+    r = run_cli("--write", "--select", "DO101", str(p))
     assert r.returncode == 0 and p.read_text().count("RUN") == 2
     p = df("# dockopt: ignore-file\nFROM x\nRUN a\nRUN b\n")
     assert run_cli("--check", str(p)).returncode == 0

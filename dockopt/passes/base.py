@@ -90,8 +90,8 @@ class Context:
 
     @cached_property
     def build_context(self) -> "BuildContext | None":
-        if self.context_dir is None:
-            return None
+        if self.context_dir is None or not Path(self.context_dir).is_dir():
+            return None  # e.g. stdin named after a file that is not on disk
         from ..context import BuildContext
 
         try:
