@@ -8,8 +8,15 @@ import tarfile
 
 import pytest
 
-from dockopt.verify.layers import (dive_stats, final_filesystem, history_layers, image_stats,
-                                   read_layer, read_saved_image, resolve)
+from dockopt.verify.layers import (
+    dive_stats,
+    final_filesystem,
+    history_layers,
+    image_stats,
+    read_layer,
+    read_saved_image,
+    resolve,
+)
 
 
 def layer(*entries, gz: bool = False) -> list:

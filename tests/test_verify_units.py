@@ -1,6 +1,7 @@
 """Engine-free parts of dockopt.verify: feature detection, log parsing, comparison, edits, report."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -12,16 +13,40 @@ import pytest
 from rich.console import Console
 
 from dockopt.verify import features as feat
-from dockopt.verify.build import (SDK_DOCKERFILE, BuildkitLog, ClassicLog, classify_failure,
-                                  frontend_unavailable, make_context_tar)
+from dockopt.verify.build import (
+    SDK_DOCKERFILE,
+    BuildkitLog,
+    ClassicLog,
+    classify_failure,
+    frontend_unavailable,
+    make_context_tar,
+)
 from dockopt.verify.compare import classify, compare_config, compare_files, smoke_argv
-from dockopt.verify.edits import (appended, choose_source_file, context_files, copy_sources, covered,
-                                  detect_manifests, edit_suffix)
+from dockopt.verify.edits import (
+    appended,
+    choose_source_file,
+    context_files,
+    copy_sources,
+    covered,
+    detect_manifests,
+    edit_suffix,
+)
 from dockopt.verify.engine import _parse_time, _run_commands
 from dockopt.verify.layers import FileEntry
-from dockopt.verify.report import (BuildOutcome, Cleanup, Equivalence, FilesystemDiff, ImageReport,
-                                   ImageStats, Rebuild, SmokeResult, SmokeRun, Step, VerifyReport,
-                                   render_report)
+from dockopt.verify.report import (
+    BuildOutcome,
+    Cleanup,
+    Equivalence,
+    FilesystemDiff,
+    ImageReport,
+    ImageStats,
+    Rebuild,
+    SmokeResult,
+    SmokeRun,
+    Step,
+    VerifyReport,
+    render_report,
+)
 
 # --------------------------------------------------------------------------
 # features
@@ -134,8 +159,8 @@ def test_buildkit_plain_log():
 def test_buildkit_failures_are_classified():
     log = BuildkitLog()
     for line in ["#1 [internal] load build definition from Dockerfile",
-                 "failed to solve with frontend dockerfile.v0: failed to create LLB definition: "
-                 "dockerfile parse error line 2: Unknown flag: link"]:
+                 ("failed to solve with frontend dockerfile.v0: failed to create LLB definition: "
+                  "dockerfile parse error line 2: Unknown flag: link")]:
         log.feed_line(line)
     assert "Unknown flag: link" in log.error
     assert "--link" in classify_failure(log.error, frozenset({"copy-link"}))
@@ -283,13 +308,12 @@ def test_appended_edit_is_undone_byte_for_byte(tmp_path, name, data):
     os.utime(path, (past, past))
     before = path.stat()
     token = "0123456789abcdef0123456789abcdef"
-    with pytest.raises(KeyboardInterrupt):
-        with appended(tmp_path, [name], token):
-            edited = path.read_bytes()
-            assert edited != data and edited.startswith(data)
-            if name.endswith(".json"):
-                assert json.loads(edited) == {"a": 1}      # still valid JSON
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), appended(tmp_path, [name], token):
+        edited = path.read_bytes()
+        assert edited != data and edited.startswith(data)
+        if name.endswith(".json"):
+            assert json.loads(edited) == {"a": 1}      # still valid JSON
+        raise KeyboardInterrupt
     after = path.stat()
     assert path.read_bytes() == data
     assert (after.st_mtime_ns, after.st_atime_ns, after.st_ino, after.st_mode) == (
@@ -339,8 +363,8 @@ def test_report_to_dict_is_json_and_renders():
     assert d["verdict"] == "equivalent" and d["equivalence"]["equivalent"] is True
     assert d["original"]["build"]["cached_steps"] == 1 and d["original"]["build"]["ran"] == ["COPY . ."]
     assert d["original"]["rebuilds"][1]["skipped"] == "none"
-    with pytest.raises(Exception):
-        report.verdict = "x"          # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.verdict = "x"
     out = io.StringIO()
     render_report(report, Console(file=out, width=120))
     text = out.getvalue()

@@ -13,4 +13,4 @@ from .engine import RUN_LABEL, EngineUnavailable
 from .report import VerifyReport, render_report
 from .runner import verify
 
-__all__ = ["verify", "VerifyReport", "render_report", "EngineUnavailable", "RUN_LABEL"]
+__all__ = ["RUN_LABEL", "EngineUnavailable", "VerifyReport", "render_report", "verify"]

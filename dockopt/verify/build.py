@@ -81,7 +81,8 @@ def make_context_tar(context_dir: Path, dockerfile_text: str):
         ignore_text = f".dockerignore\n{SDK_DOCKERFILE}\n"
     else:
         ignore_text = raw + ("" if raw.endswith("\n") or not raw else "\n") + SDK_DOCKERFILE + "\n"
-    fileobj = tempfile.TemporaryFile(prefix="dockopt-verify-ctx-")
+    # returned open (the caller streams it to the engine, then closes it)
+    fileobj = tempfile.TemporaryFile(prefix="dockopt-verify-ctx-")  # noqa: SIM115
     return create_archive(root=str(context_dir), files=files, fileobj=fileobj,
                           extra_files=[(".dockerignore", ignore_text), (SDK_DOCKERFILE, dockerfile_text)])
 

@@ -76,7 +76,7 @@ def copy_sources(text: str) -> list[str]:
         else:
             args = words
         for src in args[:-1]:
-            if "://" in src or src.startswith("git@") or src.startswith("<<"):
+            if "://" in src or src.startswith(("git@", "<<")):
                 continue
             out.append(src)
     return out

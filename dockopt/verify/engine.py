@@ -365,14 +365,14 @@ def find_buildkit_cli() -> BuildkitCli | str:
 def _cli_ok(argv: list[str], env: dict) -> bool:
     try:
         return subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=20).returncode == 0
+                              timeout=20, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
 def _cli_output(argv: list[str], env: dict) -> str:
     try:
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20)
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     # `docker version` exits non-zero when the server part fails but still

@@ -28,9 +28,10 @@ import hashlib
 import json
 import posixpath
 import tarfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Iterable, Mapping
+from typing import IO
 
 from .report import ImageStats, LayerInfo, WastedPath
 
@@ -122,7 +123,7 @@ def read_layer(fileobj: IO[bytes]) -> list[Member]:
 
 
 class _Node:
-    __slots__ = ("children", "size", "is_dir")
+    __slots__ = ("children", "is_dir", "size")
 
     def __init__(self, size: int = 0, is_dir: bool = False):
         self.children: dict[str, _Node] = {}
@@ -367,8 +368,7 @@ def read_saved_image(path: Path) -> SavedImage:
 def save_image(client, image_id: str, dest: Path) -> Path:
     """Write `docker save <image_id>` to dest."""
     with open(dest, "wb") as out:
-        for chunk in client.api.get_image(image_id, chunk_size=_CHUNK):
-            out.write(chunk)
+        out.writelines(client.api.get_image(image_id, chunk_size=_CHUNK))
     return dest
 
 

@@ -1,7 +1,6 @@
 """verify(): build both Dockerfiles, measure them, compare them, clean up."""
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -13,11 +12,19 @@ from . import features as feat
 from .build import build_buildkit, build_sdk, frontend_unavailable
 from .compare import compare_config, compare_files, run_smoke
 from .edits import appended, choose_source_file, context_files, detect_manifests
-from .engine import RUN_LABEL, TRANSPORT_ERRORS, Engine, connect
+from .engine import RUN_LABEL, Engine, connect
 from .layers import final_filesystem, image_stats, read_saved_image, save_image
 from .progress import Progress
-from .report import (BuildOutcome, Cleanup, Equivalence, ImageReport, Rebuild, SmokeResult,
-                     VerifyReport, human_bytes)
+from .report import (
+    BuildOutcome,
+    Cleanup,
+    Equivalence,
+    ImageReport,
+    Rebuild,
+    SmokeResult,
+    VerifyReport,
+    human_bytes,
+)
 
 BACKENDS = ("auto", "sdk", "buildkit")
 
@@ -215,8 +222,9 @@ class _Run:
         try:
             self._plan(texts, backend)
         except _CannotVerify as exc:
-            return dict(verdict="cannot-verify", summary=str(exc), backend=self.backend,
-                        original=None, rewritten=None, unsupported=str(exc), notes=tuple(self.notes))
+            return {"verdict": "cannot-verify", "summary": str(exc), "backend": self.backend,
+                    "original": None, "rewritten": None, "unsupported": str(exc),
+                    "notes": tuple(self.notes)}
 
         files = context_files(self.context_dir)
         source = source_file or choose_source_file(original, files, self.dockerfile_name)
@@ -247,9 +255,10 @@ class _Run:
                 filesystem=compare_files(files_a, files_b), smoke=smoke_result)
 
         verdict = _verdict(reports, equivalence, unsupported)
-        return dict(verdict=verdict, summary=_summary(verdict, reports, equivalence, unsupported),
-                    backend=self.backend, original=reports["original"], rewritten=reports["rewritten"],
-                    equivalence=equivalence, unsupported=unsupported, notes=tuple(self.notes))
+        return {"verdict": verdict, "summary": _summary(verdict, reports, equivalence, unsupported),
+                "backend": self.backend, "original": reports["original"],
+                "rewritten": reports["rewritten"], "equivalence": equivalence,
+                "unsupported": unsupported, "notes": tuple(self.notes)}
 
 
 def _verdict(reports, equivalence, unsupported) -> str:
