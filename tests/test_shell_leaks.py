@@ -82,7 +82,19 @@ def test_conditional_commands_leak():
     assert leaks("if [ -d /src ]; then cd /src; fi") == [(LeakKind.DIRECTORY, "cd /src")]
     assert leaks("test -d /src && cd /src || true") == [(LeakKind.DIRECTORY, "cd /src")]
     assert leaks("{ cd /src; make; }") == [(LeakKind.DIRECTORY, "cd /src")]
-    assert leaks("for d in a b; do cd $d; done") == [(LeakKind.DIRECTORY, "cd $d")]
+    assert leaks("for d in a b; do cd $d; done") == [(LeakKind.VARIABLE, "for d in a b; do cd $d; done"),
+                                                     (LeakKind.DIRECTORY, "cd $d")]
+
+
+def test_for_loops_and_arithmetic_leave_variables_set():
+    script = parse_script("for whl in /tmp/*.whl; do pip install $whl; done")
+    (loop,) = leaks_state(script)
+    assert loop.kind is LeakKind.VARIABLE and "$whl" in loop.reason and loop.command is None
+    assert leaks("for ((i = 0; i < 3; i++)); do :; done")[0][0] is LeakKind.VARIABLE
+    assert leaks("for ((;;)); do break; done") == []
+    assert leaks("((n = $(nproc) * 2))") == [(LeakKind.VARIABLE, "((n = $(nproc) * 2))")]
+    assert leaks("(( $(nproc) > 2 )) && make -j") == []
+    assert leaks("(for x in a; do :; done)") == []
 
 
 def test_several_leaks_in_source_order_with_reasons():

@@ -340,6 +340,18 @@ def test_loop_bodies_and_headers():
     assert b.scopes == (Scope.LOOP,)
 
 
+def test_arithmetic_command_and_for_loop_records():
+    script = parse_script("((jobs = $(nproc) + 1)) && for f in a b; do echo $f; done")
+    (arithmetic,) = script.arithmetic_commands
+    assert script.text[arithmetic.start:arithmetic.end] == "((jobs = $(nproc) + 1))"
+    assert arithmetic.assigns and arithmetic.scopes == ()
+    assert [link.kind for link in script.chain] == [Construct.ARITHMETIC, Construct.LOOP]
+    assert script.commands[0].name == "nproc" and script.commands[0].in_substitution
+    (loop,) = script.for_loops
+    assert loop.variable == "f" and loop.assigns
+    assert not parse_script("(( a < b ))").arithmetic_commands[0].assigns
+
+
 def test_function_definition():
     script = parse_script("f() { cd /; make; }; function g { :; }; f")
     assert [f.name for f in script.functions] == ["f", "g"]

@@ -26,9 +26,11 @@ from .model import (
     PIPE,
     PIPE_STDERR,
     SEMICOLON,
+    ArithmeticCommand,
     Assignment,
     ChainLink,
     Construct,
+    ForLoop,
     FunctionDefinition,
     Heredoc,
     Redirect,
@@ -43,8 +45,8 @@ from .shells import ShellKind, classify_shell, is_posix_shell
 
 __all__ = [
     "AND", "BACKGROUND", "NEWLINE", "OR", "PIPE", "PIPE_STDERR", "SEMICOLON",
-    "Assignment", "ChainLink", "ChmodCommand", "ChownCommand", "Construct", "ErrorSpan",
-    "FileArgument", "Flag", "FunctionDefinition", "Heredoc", "Leak", "LeakKind", "OptionSpec",
+    "ArithmeticCommand", "Assignment", "ChainLink", "ChmodCommand", "ChownCommand", "Construct", "ErrorSpan",
+    "FileArgument", "Flag", "ForLoop", "FunctionDefinition", "Heredoc", "Leak", "LeakKind", "OptionSpec",
     "Package", "Redirect", "RemoveCommand", "Scope", "Script", "ShellKind", "SimpleCommand",
     "ToolCommand", "Word", "classify_shell", "is_posix_shell", "leaks_state", "parse_arguments",
     "parse_chmod", "parse_chown", "parse_rm", "parse_script", "parse_tool", "set_option_changes",

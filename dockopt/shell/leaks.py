@@ -38,7 +38,7 @@ class Leak:
     reason: str
     start: int
     end: int
-    command: SimpleCommand | None    # None for a function definition
+    command: SimpleCommand | None    # None for a function definition, a for loop, (( )), a whole job
 
 
 _DIRECTORY = frozenset({"cd", "pushd", "popd"})
@@ -102,6 +102,16 @@ def leaks_state(script: Script) -> list[Leak]:
         leak = _command_leak(command)
         if leak is not None:
             leaks.append(leak)
+    for arithmetic in script.arithmetic_commands:
+        if arithmetic.assigns and not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION
+                                          for s in arithmetic.scopes):
+            leaks.append(Leak(LeakKind.VARIABLE, "(( )) assigns variables",
+                              arithmetic.start, arithmetic.end, None))
+    for loop in script.for_loops:
+        if loop.assigns and not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION for s in loop.scopes):
+            what = f"${loop.variable}" if loop.variable else "its variables"
+            leaks.append(Leak(LeakKind.VARIABLE, f"the for loop leaves {what} set",
+                              loop.start, loop.end, None))
     for function in script.functions:
         # a definition inside a function only happens when that function is called
         if not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION for s in function.scopes):

@@ -46,6 +46,7 @@ class Construct(enum.Enum):
     PIPELINE = "pipeline"
     SUBSHELL = "subshell"
     BRACE_GROUP = "brace_group"
+    ARITHMETIC = "arithmetic"  # (( expr ))
     IF = "if"
     LOOP = "loop"              # while, until, for, select, for ((...))
     CASE = "case"
@@ -214,6 +215,27 @@ class FunctionDefinition:
     start: int
     end: int
     scopes: tuple[Scope, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArithmeticCommand:
+    """``(( expr ))``: no simple command, but it can assign variables (``((i++))``)."""
+
+    start: int
+    end: int
+    assigns: bool                 # holds =, +=, ++, -- ...
+    scopes: tuple[Scope, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForLoop:
+    """``for x in ...`` (or ``for ((i=0; ...))``): the loop variable stays set after the loop."""
+
+    variable: str | None          # None for the arithmetic form
+    assigns: bool                 # the loop sets a variable (always, except `for ((; ;))`)
+    start: int
+    end: int
+    scopes: tuple[Scope, ...]     # of the loop itself (not LOOP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,11 @@ from .model import (
     PIPE,
     PIPE_STDERR,
     SEMICOLON,
+    ArithmeticCommand,
     Assignment,
     ChainLink,
     Construct,
+    ForLoop,
     FunctionDefinition,
     Heredoc,
     Redirect,
@@ -164,6 +166,16 @@ class Script:
     def chain(self) -> tuple[ChainLink, ...]:
         """The top-level list: ``link op link op ...`` (see :class:`ChainLink`)."""
         return self._model.result_chain
+
+    @property
+    def arithmetic_commands(self) -> tuple[ArithmeticCommand, ...]:
+        """``(( ... ))`` commands, nested ones included, in source order."""
+        return self._model.result_arithmetic
+
+    @property
+    def for_loops(self) -> tuple[ForLoop, ...]:
+        """``for`` loops (their variable outlives them), nested ones included, in source order."""
+        return self._model.result_for_loops
 
     @property
     def functions(self) -> tuple[FunctionDefinition, ...]:
@@ -330,11 +342,15 @@ class _Builder:
         self.convert = byte_to_char
         self.commands: list[SimpleCommand] = []
         self.functions: list[FunctionDefinition] = []
+        self.arithmetic: list[ArithmeticCommand] = []
+        self.for_loops: list[ForLoop] = []
         self.link = 0
         self.substitutions = False    # whether any $(...) was met: then emission order needs sorting
         self.result_commands: tuple[SimpleCommand, ...] = ()
         self.result_chain: tuple[ChainLink, ...] = ()
         self.result_functions: tuple[FunctionDefinition, ...] = ()
+        self.result_arithmetic: tuple[ArithmeticCommand, ...] = ()
+        self.result_for_loops: tuple[ForLoop, ...] = ()
 
     # offsets
     def span(self, node: tree_sitter.Node) -> tuple[int, int]:
@@ -404,6 +420,8 @@ class _Builder:
         self.result_commands = tuple(commands)
         self.result_chain = tuple(links)
         self.result_functions = tuple(sorted(self.functions, key=_start_of))
+        self.result_arithmetic = tuple(sorted(self.arithmetic, key=_start_of))
+        self.result_for_loops = tuple(sorted(self.for_loops, key=_start_of))
 
     def construct(self, part: list) -> Construct:
         node = part[_NODE]
@@ -412,6 +430,8 @@ class _Builder:
             if body is None:
                 return Construct.COMMAND
             node = body
+        if node.type == "compound_statement" and node.child_count and node.children[0].type == "((":
+            return Construct.ARITHMETIC
         return _CONSTRUCTS.get(node.type, Construct.COMMAND)
 
     @staticmethod
@@ -583,12 +603,26 @@ class _Builder:
         if kind == "subshell":
             self.emit_sequence(node.children, scopes + (Scope.SUBSHELL,))
         elif kind == "compound_statement":
-            self.emit_sequence(node.children, scopes + (Scope.BRACE_GROUP,))
+            if node.child_count and node.children[0].type == "((":
+                # tree-sitter-bash files `(( expr ))` as a compound statement
+                self.arithmetic_command(node, scopes)
+            else:
+                self.emit_sequence(node.children, scopes + (Scope.BRACE_GROUP,))
         elif kind == "if_statement":
             self.if_statement(node, scopes + (Scope.IF,))
         elif kind == "while_statement":
             self.loop(node, scopes + (Scope.LOOP,), has_condition=True)
         elif kind in ("for_statement", "c_style_for_statement"):
+            start, end = self.span(node)
+            if kind == "for_statement":
+                variable = node.child_by_field_name("variable")
+                name = self.text[slice(*self.span(variable))] if variable is not None else None
+                self.for_loops.append(ForLoop(name, name is not None, start, end, scopes))
+            else:
+                header = [c for c in node.children if c.type not in ("do_group", "compound_statement")]
+                assigns = any(_ARITHMETIC_ASSIGNMENT & _token_types(c) or c.type == "variable_assignment"
+                              for c in header)
+                self.for_loops.append(ForLoop(None, assigns, start, end, scopes))
             self.loop(node, scopes + (Scope.LOOP,), has_condition=False)
         elif kind == "case_statement":
             self.case_statement(node, scopes + (Scope.CASE,))
@@ -672,6 +706,13 @@ class _Builder:
                     self.emit_sequence(body, scopes)
             elif child.is_named:
                 self.scan(child, scopes)
+
+    def arithmetic_command(self, node: tree_sitter.Node, scopes: tuple[Scope, ...]) -> None:
+        start, end = self.span(node)
+        # an assignment operator is a token of its own; `==`, `<=`, `!=` are other tokens
+        assigns = bool(_ARITHMETIC_ASSIGNMENT & _token_types(node))
+        self.arithmetic.append(ArithmeticCommand(start, end, assigns, scopes))
+        self.scan(node, scopes)
 
     def function_definition(self, node: tree_sitter.Node, scopes: tuple[Scope, ...]) -> None:
         name_node = node.child_by_field_name("name")
@@ -919,7 +960,26 @@ class _Builder:
                 self.scan(child, scopes)
 
 
-def _start_of(item: Word | Redirect | SimpleCommand | FunctionDefinition) -> int:
+_ARITHMETIC_ASSIGNMENT = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=",
+                                    "|=", "++", "--"})
+
+
+def _token_types(node: tree_sitter.Node) -> set[str]:
+    """Types of every anonymous token below node."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        for child in current.children:
+            if child.child_count:
+                stack.append(child)
+            elif not child.is_named:
+                found.add(child.type)
+    return found
+
+
+def _start_of(item: Word | Redirect | SimpleCommand | FunctionDefinition | ArithmeticCommand
+              | ForLoop) -> int:
     return item.start
 
 
