@@ -468,7 +468,45 @@ def test_all_rules_together_converge():
 def test_docs_have_the_headings():
     from dockopt.passes.base import DOC_HEADINGS
 
-    for p in PKG:
+    from dockopt.passes.cache_mounts import CacheMounts
+
+    for p in [*PKG, CacheMounts]:
         docs = p.docs()
         for heading in DOC_HEADINGS:
             assert f"## {heading}" in docs, (p.code, heading)
+
+
+# -- DO112 cache-mounts --------------------------------------------------------------------
+
+from dockopt.passes.cache_mounts import CacheMounts  # noqa: E402
+
+SYNTAX = "# syntax=docker/dockerfile:1\n"
+
+
+def test_do112_pip_cache_mount_is_unsafe_and_converges_with_do108():
+    before = SYNTAX + "FROM python\nRUN pip install --no-cache-dir -r r.txt\n"
+    assert fix(before, CacheMounts, PipNoCacheDir) == before
+    assert fix(before, CacheMounts, PipNoCacheDir, unsafe=True) == (
+        SYNTAX + "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r r.txt\n")
+    # from no flag at all: DO108 adds it, DO112 swaps it for the mount
+    plain = SYNTAX + "FROM python\nRUN pip install x\n"
+    assert fix(plain, CacheMounts, PipNoCacheDir, unsafe=True) == (
+        SYNTAX + "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n")
+
+
+@pytest.mark.parametrize("text", [
+    "FROM python\nRUN pip install --no-cache-dir x\n",                      # no BuildKit syntax opt-in
+    SYNTAX + "FROM python\nUSER app\nRUN pip install --no-cache-dir x\n",    # not root: another cache dir
+    SYNTAX + "FROM python\nENV PIP_CACHE_DIR=/c\nRUN pip install --no-cache-dir x\n",
+    SYNTAX + 'FROM python\nRUN ["pip", "install", "--no-cache-dir", "x"]\n',
+])
+def test_do112_no_op(text):
+    assert fix(text, CacheMounts, unsafe=True) == text
+
+
+def test_do112_apt_and_npm_are_display_only():
+    text = SYNTAX + ("FROM debian\nRUN apt-get update && apt-get install -y a && rm -rf /var/lib/apt/lists/*\n"
+                     "RUN npm ci && npm cache clean --force\n")
+    found = findings(text, CacheMounts)
+    assert [f.fix.safety for f in found] == [Safety.DISPLAY, Safety.DISPLAY]
+    assert fix(text, CacheMounts, unsafe=True) == text

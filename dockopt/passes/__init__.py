@@ -13,6 +13,7 @@ from .pip_no_cache import PipNoCacheDir
 from .js_cache_clean import JsCacheClean
 from .rpm_clean import RpmClean
 from .gem_no_document import GemNoDocument
+from .cache_mounts import CacheMounts
 
 ALL_PASSES: list[type[Pass]] = [
     MergeRuns,
@@ -26,6 +27,7 @@ ALL_PASSES: list[type[Pass]] = [
     JsCacheClean,
     RpmClean,
     GemNoDocument,
+    CacheMounts,
 ]
 
 

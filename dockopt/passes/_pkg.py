@@ -89,12 +89,15 @@ class RunInfo:
         return False
 
     def last_top_level_ends_run(self) -> bool:
-        """The script ends in `exit`/`exec`: nothing appended after it would run."""
+        """The script's last list ends the shell on its success path (`...; exit 0`, `exec x`):
+        nothing appended after it would run. `a || exit 1` is fine: exit runs only on failure."""
         chain = self.script.chain
         if not chain:
             return True
-        last = chain[-1]
-        return any(c.program in ("exit", "exec", "return") for c in last.commands)
+        for c in chain[-1].commands:
+            if c.program in ("exit", "exec", "return", "logout") and c.prev_operator != "||":
+                return True
+        return False
 
 
 def run_info(ctx: Context, ins: Instruction) -> RunInfo | None:

@@ -21,8 +21,8 @@ RUN apk add --no-cache curl
 
 ## Fix safety
 Safe: `--no-cache` only changes where the index lives while apk runs. `apk update` is dropped
-only when it has no options but `-q`/`-v`, sits in a plain `&&` chain, and every apk command
-after it is an `apk add` that now has `--no-cache`; the `rm` is dropped only when all it removes
+only when it has no options but `-q`/`-v`, sits in a plain `&&` chain, and every other apk command
+is an `apk add` that now has `--no-cache` or an `apk del`; the `rm` is dropped only when all it removes
 is `/var/cache/apk`.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _tidy(info: _pkg.RunInfo) -> list:
         return []
     apk = [t for t in info.tools if t.manager == "apk"]
     updates = [t for t in apk if t.subcommand == "update"]
-    if not updates or any(t.subcommand not in ("add", "update") for t in apk):
+    if not updates or any(t.subcommand not in ("add", "update", "del") for t in apk):
         return []
     chain = script.chain
     edits = []

@@ -81,15 +81,19 @@ class RpmClean(Pass):
 
     @staticmethod
     def _clean_command(info: _pkg.RunInfo, tools) -> str | None:
+        """The clean commands the RUN lacks: one per tool that filled a cache and did not clean it
+        after its last install."""
         if any(_pkg.mount_covers(info.ins, c) for c in CACHES):
-            return None
-        if any(t.subcommand == "clean" for t in tools):
             return None
         if any(info.removes(c) for c in CACHES):
             return None
-        filling = [t for t in tools if (t.subcommand in FILLING if t.manager in RPM else t.subcommand in ZYPPER_FILLING)]
-        if not filling:
-            return None
-        last = max(filling, key=lambda t: t.command.start)
-        prefix = _pkg.wrappers_text(info, last.command) + last.tool_word.raw
-        return f"{prefix} clean -a" if last.manager == "zypper" else f"{prefix} clean all"
+        commands: dict[str, str] = {}
+        for t in tools:
+            program = t.tool_word.text or ""
+            fills = t.subcommand in (ZYPPER_FILLING if t.manager == "zypper" else FILLING)
+            if fills:
+                prefix = _pkg.wrappers_text(info, t.command) + t.tool_word.raw
+                commands[program] = f"{prefix} clean -a" if t.manager == "zypper" else f"{prefix} clean all"
+            elif t.subcommand == "clean":
+                commands.pop(program, None)
+        return " && ".join(commands.values()) or None

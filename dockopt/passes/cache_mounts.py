@@ -1,0 +1,129 @@
+"""Package caches deleted on every build, where a BuildKit cache mount would keep them.
+
+## What it does
+Only in a Dockerfile that opts into BuildKit's syntax (`# syntax=docker/dockerfile:1...`): finds
+`pip install --no-cache-dir` run as root, and suggests a cache mount on pip's cache instead
+(`RUN --mount=type=cache,target=/root/.cache/pip pip install ...`). For apt (`apt-get update &&
+apt-get install ... && rm -rf /var/lib/apt/lists/*`) and npm (`npm ci && npm cache clean
+--force`) the cache mounts are only suggested, with what they need.
+
+## Why is this bad?
+`--no-cache-dir` and the cleanups keep the image small, but every rebuild downloads every
+package again. A cache mount keeps the files on the builder, outside every layer: the image is
+as small, and a rebuild after a change to the package list only fetches what is new.
+
+## Example
+```dockerfile
+# syntax=docker/dockerfile:1
+FROM python:3.12-slim
+RUN pip install --no-cache-dir -r requirements.txt
+```
+Use instead:
+```dockerfile
+# syntax=docker/dockerfile:1
+FROM python:3.12-slim
+RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+```
+
+## Fix safety
+Unsafe (pip) and display-only (apt, npm): the image's content does not change, but the build
+does — it needs BuildKit, and the cache is shared between builds on one builder. For pip the
+fix is offered only when the `RUN` runs as root (no `USER` other than root before it) and
+`PIP_CACHE_DIR` is not set. For apt a cache mount of `/var/cache/apt` is useless on the
+official Debian/Ubuntu images until `/etc/apt/apt.conf.d/docker-clean` is removed and
+`Binary::apt::APT::Keep-Downloaded-Packages "true";` is configured, which dockopt does not do
+for you; both mounts need `sharing=locked`, since apt locks its directories.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from ..findings import Edit, Finding, Fix, Safety
+from ..syntax import rules
+from . import _pkg
+from .base import Context, Pass, unsafe_fix
+
+_BUILDKIT_SYNTAX = re.compile(r"(^|/)docker/dockerfile(-upstream)?:(1|labs)\b")
+PIP_MOUNT = "--mount=type=cache,target=/root/.cache/pip"
+APT_MOUNTS = ("--mount=type=cache,target=/var/cache/apt,sharing=locked "
+              "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked")
+NPM_MOUNT = "--mount=type=cache,target=/root/.npm"
+
+
+def opts_into_buildkit(ctx: Context) -> bool:
+    syntax = ctx.tree.syntax
+    return bool(syntax and _BUILDKIT_SYNTAX.search(syntax.strip()))
+
+
+class CacheMounts(Pass):
+    code = "DO112"
+    name = "cache-mounts"
+    summary = "Use a BuildKit cache mount instead of deleting package caches"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        if not opts_into_buildkit(ctx):
+            return
+        for _stage, info in _pkg.run_infos(ctx):
+            if not info.editable:
+                continue
+            finding = self._pip(ctx, info) or self._apt(info) or self._npm(info)
+            if finding is not None:
+                yield finding
+
+    def _pip(self, ctx: Context, info: _pkg.RunInfo) -> Finding | None:
+        tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"]
+        flagged = [f for t in tools for f in t.flags if f.name == "--no-cache-dir"]
+        if not flagged or _pkg.mount_covers(info.ins, "/root/.cache/pip"):
+            return None
+        if not _runs_as_root(ctx, info) or _pkg.env_value(ctx, info.ins, "PIP_CACHE_DIR"):
+            return None
+        edits = [_flag_insertion(info, PIP_MOUNT)]
+        for f in flagged:
+            word = f.word
+            if word.raw != "--no-cache-dir" or info.script.text[word.start - 1:word.start] not in (" ", "\t"):
+                return None
+            edit = _pkg.replace(info, word.start - 1, word.end, "")
+            if edit is None:
+                return None
+            edits.append(edit)
+        return self.finding(info.ins, "pip downloads everything again on each build: a cache mount on "
+                            "/root/.cache/pip keeps the image as small and the rebuild fast",
+                            unsafe_fix("Use a cache mount for pip", *edits))
+
+    def _apt(self, info: _pkg.RunInfo) -> Finding | None:
+        if not (info.apt_updates and info.apt("install") and info.cleans_apt_lists):
+            return None
+        if _pkg.mount_covers(info.ins, "/var/cache/apt") or _pkg.mount_covers(info.ins, _pkg.APT_LISTS):
+            return None
+        return self.finding(
+            info.ins, "apt downloads the lists and packages again on each build: cache mounts on "
+            "/var/cache/apt and /var/lib/apt/lists (sharing=locked) would keep them, once the image's "
+            "docker-clean apt config is removed",
+            Fix("Use cache mounts for apt", Safety.DISPLAY, (_flag_insertion(info, APT_MOUNTS),)))
+
+    def _npm(self, info: _pkg.RunInfo) -> Finding | None:
+        npm = [t for t in info.tools if t.manager == "npm"]
+        if not any(t.subcommand in ("install", "ci") for t in npm) or not any(t.subcommand == "cache clean" for t in npm):
+            return None
+        if _pkg.mount_covers(info.ins, "/root/.npm"):
+            return None
+        return self.finding(info.ins, "npm downloads everything again on each build: a cache mount on "
+                            "/root/.npm would keep its cache out of the image without `npm cache clean`",
+                            Fix("Use a cache mount for npm", Safety.DISPLAY, (_flag_insertion(info, NPM_MOUNT),)))
+
+
+def _flag_insertion(info: _pkg.RunInfo, flag: str) -> Edit:
+    ins = info.ins
+    logical = ins.logical
+    at = len(logical) - len(rules.lstrip_go(logical)) + len(ins.parsed.keyword)
+    offset = ins.logical_to_offset(at)
+    return Edit(offset, offset, " " + flag)
+
+
+def _runs_as_root(ctx: Context, info: _pkg.RunInfo) -> bool:
+    user = None
+    for ins in _pkg.instructions_before(ctx, info.ins):
+        if ins.keyword == "USER" and ins.values:
+            user = ins.values[0]
+    return user is None or user.split(":")[0] in ("root", "0")
