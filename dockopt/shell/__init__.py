@@ -3,7 +3,8 @@
 Offsets are ``str`` indices into the parsed text, so spans slice back to the
 source and fixes can edit only what they must.
 
-* :func:`parse_script` → :class:`Script` (commands, top-level chain, errors, set -e)
+* :func:`parse_script` → :class:`Script` (commands, top-level chain, errors, set -e,
+  comments, functions, for loops, ``(( ))`` commands)
 * :func:`leaks_state` → what would leak into a RUN joined after this one
 * :func:`parse_tool` / :func:`tool_commands` → package managers and dependency installers
 * :func:`parse_rm`, :func:`parse_chown`, :func:`parse_chmod` → file commands

@@ -137,8 +137,11 @@ class SimpleCommand:
     name_index: int | None       # index into argv of the effective command word
     wrappers: tuple[Word, ...]
     start: int
-    end: int                     # includes heredoc bodies that directly follow it
-    append_at: int               # where text can be added to continue it on its own line
+    # `end` includes redirections and a heredoc body that directly follows the
+    # command; for `cat <<EOF && next` (the body comes after `next`) it stops at
+    # `<<EOF`, and the body is in `redirects[i].heredoc`
+    end: int
+    append_at: int               # where ` && more` continues it on its own line (before a heredoc body)
     scopes: tuple[Scope, ...]
     prev_operator: str | None    # operator that joins the previous command of its list to this one
     next_operator: str | None    # operator that joins it to the next command of its list
