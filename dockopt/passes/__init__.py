@@ -14,6 +14,9 @@ from .js_cache_clean import JsCacheClean
 from .rpm_clean import RpmClean
 from .gem_no_document import GemNoDocument
 from .cache_mounts import CacheMounts
+from .multistage import Multistage
+from .nonroot_user import NonrootUser
+from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
 
 ALL_PASSES: list[type[Pass]] = [
     MergeRuns,
@@ -28,6 +31,11 @@ ALL_PASSES: list[type[Pass]] = [
     RpmClean,
     GemNoDocument,
     CacheMounts,
+    Multistage,
+    NonrootUser,
+    CopyWholeFilesystem,
+    BuildToolsInFinalStage,
+    UnusedStage,
 ]
 
 

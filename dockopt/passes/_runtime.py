@@ -1,0 +1,301 @@
+"""What dockopt knows about base images: names, distro releases, toolchains and runtimes.
+
+Used by the multi-stage split (DO301), the non-root user rule (DO302) and the stage hygiene
+rules (DO303-DO305). Nothing here talks to an engine or a registry: the facts come from the
+image reference alone (repository, tag), so they describe the official images as published.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Debian and Ubuntu codenames -> (family, version) and back
+DEBIAN_CODENAMES = {"trixie": "13", "bookworm": "12", "bullseye": "11", "buster": "10", "stretch": "9"}
+DEBIAN_VERSIONS = {v: k for k, v in DEBIAN_CODENAMES.items()}
+UBUNTU_CODENAMES = {"noble": "24.04", "jammy": "22.04", "focal": "20.04", "bionic": "18.04"}
+# the Debian release of an official image whose tag names none (the current default variant)
+DEFAULT_DEBIAN = "bookworm"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A parsed image reference: ``[registry/]repository[:tag][@digest]``."""
+
+    raw: str
+    registry: str | None
+    repository: str          # without the registry; "library/" dropped for Docker Hub
+    tag: str | None
+    digest: str | None
+
+    @property
+    def name(self) -> str:
+        """Last path component of the repository (``static-debian12`` for distroless)."""
+        return self.repository.rsplit("/", 1)[-1]
+
+    @property
+    def official(self) -> bool:
+        return self.registry is None and "/" not in self.repository
+
+    @property
+    def path(self) -> str:
+        """Registry and repository, no tag: ``gcr.io/distroless/static-debian12``."""
+        return f"{self.registry}/{self.repository}" if self.registry else self.repository
+
+    @property
+    def tag_or_latest(self) -> str:
+        return self.tag or "latest"
+
+    def with_tag(self, tag: str | None) -> str:
+        base = self.path
+        return f"{base}:{tag}" if tag else base
+
+
+def parse_image(ref: str) -> ImageRef | None:
+    """Parse an image reference; None when it holds variables or is not a reference at all."""
+    ref = ref.strip()
+    if not ref or "$" in ref or any(c.isspace() for c in ref):
+        return None
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    registry = None
+    parts = ref.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry = parts[0]
+        parts = parts[1:]
+    rest = "/".join(parts)
+    tag = None
+    if ":" in parts[-1]:
+        rest, tag = rest.rsplit(":", 1)
+    if registry in (None, "docker.io", "index.docker.io", "registry-1.docker.io"):
+        registry = None
+        rest = rest.removeprefix("library/")
+    if not rest:
+        return None
+    return ImageRef(ref if digest is None else f"{ref}@{digest}", registry, rest.lower(), tag, digest)
+
+
+# --------------------------------------------------------------------------- distro release
+
+@dataclass(frozen=True)
+class Release:
+    family: str          # "debian", "ubuntu", "alpine", "distroless", "scratch", "busybox", "unknown"
+    codename: str | None  # "bookworm", "jammy", "3.19" for alpine, None when unknown
+
+    @property
+    def debian_version(self) -> str | None:
+        return DEBIAN_CODENAMES.get(self.codename or "")
+
+
+_DEBIAN_BASED_OFFICIAL = {
+    "golang", "node", "python", "rust", "gcc", "eclipse-temurin", "openjdk", "maven", "gradle",
+    "nginx", "httpd", "ruby", "php", "perl", "buildpack-deps", "elixir", "erlang", "haskell",
+    "julia", "r-base", "swift", "clojure", "sapmachine", "ibm-semeru-runtimes", "amazoncorretto",
+}
+
+
+def release_of(image: ImageRef) -> Release:
+    """The distro family and release an image is built on, as far as its name tells."""
+    tag = (image.tag or "").lower()
+    name = image.name
+    if image.repository == "scratch":
+        return Release("scratch", None)
+    if image.registry == "gcr.io" and image.repository.startswith("distroless/"):
+        m = re.search(r"debian(\d+)", name + "-" + tag)
+        version = m.group(1) if m else "12"
+        return Release("distroless", DEBIAN_VERSIONS.get(version, DEFAULT_DEBIAN))
+    if name == "busybox":
+        return Release("busybox", None)
+    if name == "alpine" or "alpine" in tag:
+        m = re.search(r"alpine(\d+\.\d+)", tag)
+        if name == "alpine":
+            m2 = re.match(r"(\d+\.\d+)", tag)
+            return Release("alpine", m2.group(1) if m2 else None)
+        return Release("alpine", m.group(1) if m else None)
+    for code in DEBIAN_CODENAMES:
+        if code in tag:
+            return Release("debian", code)
+    for code in UBUNTU_CODENAMES:
+        if code in tag:
+            return Release("ubuntu", code)
+    if name == "debian":
+        m = re.match(r"(\d+)", tag)
+        if m and m.group(1) in DEBIAN_VERSIONS:
+            return Release("debian", DEBIAN_VERSIONS[m.group(1)])
+        return Release("debian", DEFAULT_DEBIAN if tag in ("", "latest", "stable", "stable-slim") else None)
+    if name == "ubuntu":
+        for code, version in UBUNTU_CODENAMES.items():
+            if tag.startswith(version):
+                return Release("ubuntu", code)
+        return Release("ubuntu", None)
+    if image.official and name in _DEBIAN_BASED_OFFICIAL:
+        if name == "eclipse-temurin" or name == "sapmachine":
+            # eclipse-temurin's default variant is Ubuntu (jammy/noble)
+            return Release("ubuntu", None)
+        if name == "amazoncorretto":
+            return Release("unknown", None)
+        return Release("debian", DEFAULT_DEBIAN)
+    return Release("unknown", None)
+
+
+# --------------------------------------------------------------------------- toolchains
+
+# the language whose toolchain an image carries, by repository name
+_TOOLCHAIN_IMAGES = {
+    "golang": "go", "rust": "rust", "gcc": "c", "buildpack-deps": "c",
+    "maven": "java", "gradle": "java", "openjdk": "java", "amazoncorretto": "java",
+    "eclipse-temurin": "java", "sapmachine": "java", "ibm-semeru-runtimes": "java",
+}
+
+
+def toolchain_of(image: ImageRef) -> str | None:
+    """The language whose compiler the image ships (``go`` for golang), None when none is known.
+
+    JDK-less Java images (``-jre`` tags) and slim/alpine Node/Python images carry no toolchain."""
+    name = image.name
+    tag = (image.tag or "").lower()
+    lang = _TOOLCHAIN_IMAGES.get(name)
+    if lang == "java" and "jre" in tag:
+        return None
+    if lang is None and image.registry in ("docker.io", None) and image.repository.startswith("bitnami/"):
+        return None
+    return lang
+
+
+def java_version(image: ImageRef) -> str | None:
+    tag = (image.tag or "").lower()
+    for pattern in (r"(?:jdk|temurin-|openjdk-|corretto-|java)(\d{1,2})\b", r"^(\d{1,2})(?:\b|[.-])"):
+        m = re.search(pattern, tag)
+        if m and 8 <= int(m.group(1)) <= 30:
+            return m.group(1)
+    return None
+
+
+# --------------------------------------------------------------------------- runtime images
+
+def slim_of(image: ImageRef) -> str | None:
+    """The -slim variant of an official node/python image (same release), the image itself when
+    it already is slim or alpine; None for others."""
+    if not image.official or image.name not in ("node", "python"):
+        return None
+    tag = image.tag_or_latest
+    low = tag.lower()
+    if "slim" in low or "alpine" in low:
+        return image.with_tag(tag)
+    if low == "latest":
+        return image.with_tag("slim")
+    if image.name == "python":
+        # python:3.11 -> 3.11-slim, python:3.11-bookworm -> 3.11-slim-bookworm
+        for code in DEBIAN_CODENAMES:
+            if low.endswith("-" + code):
+                return image.with_tag(tag[: -len(code) - 1] + "-slim-" + code)
+            if low == code:
+                return image.with_tag("slim-" + code)
+        return image.with_tag(tag + "-slim")
+    # node:18 -> 18-slim, node:18-bookworm -> 18-bookworm-slim
+    return image.with_tag(tag + "-slim")
+
+
+def debian_slim(release: Release) -> str | None:
+    """The small image of the builder's distro release (glibc; a shell; apt)."""
+    if release.family in ("debian", "distroless") and release.codename:
+        return f"debian:{release.codename}-slim"
+    if release.family == "ubuntu" and release.codename:
+        return f"ubuntu:{release.codename}"
+    if release.family == "alpine":
+        return f"alpine:{release.codename}" if release.codename else "alpine"
+    return None
+
+
+def distroless_static(release: Release) -> str:
+    version = release.debian_version if release.family in ("debian", "distroless") else None
+    return f"gcr.io/distroless/static-debian{version or DEBIAN_CODENAMES[DEFAULT_DEBIAN]}"
+
+
+def jre_of(image: ImageRef) -> str | None:
+    """A JRE image for the Java version of a JDK/build-tool image."""
+    version = java_version(image)
+    if version is None:
+        return None
+    tag = (image.tag or "").lower()
+    suffix = ""
+    for os_tag in ("alpine", "jammy", "noble", "focal", "ubi9-minimal"):
+        if os_tag in tag:
+            suffix = "-" + os_tag
+            break
+    return f"eclipse-temurin:{version}-jre{suffix}"
+
+
+# --------------------------------------------------------------------------- image facts
+
+@dataclass(frozen=True)
+class ImageFacts:
+    shell: bool | None           # has /bin/sh; None when unknown
+    user_setup: str | None       # "useradd", "adduser", "distroless", "scratch", "busybox", or None
+    named_user: str | None       # a ready-made non-root user of the image ("node", "nonroot")
+    runs_as_root: bool | None    # the image's own USER is root (None when unknown)
+
+
+_NONROOT_IMAGE_PREFIXES = (
+    "bitnami/", "jenkins/", "nginxinc/nginx-unprivileged", "grafana/", "prom/", "sonarqube",
+    "cgr.dev/chainguard/", "chainguard/", "quay.io/keycloak", "docker.elastic.co/",
+    "gitlab/gitlab-runner", "selenium/", "mcr.microsoft.com/dotnet/nightly",
+)
+
+
+def facts_of(image: ImageRef) -> ImageFacts:
+    name = image.name
+    tag = (image.tag or "").lower()
+    full = image.path
+    if image.repository == "scratch":
+        return ImageFacts(False, "scratch", None, True)
+    if full.startswith("gcr.io/distroless/"):
+        nonroot = "nonroot" in tag
+        return ImageFacts("debug" in tag, "distroless", "nonroot", not nonroot)
+    if any(full.startswith(p) or image.repository.startswith(p) for p in _NONROOT_IMAGE_PREFIXES):
+        return ImageFacts(None, None, None, False)
+    if name == "busybox":
+        return ImageFacts(True, "busybox", None, True)
+    rel = release_of(image)
+    if rel.family == "alpine":
+        return ImageFacts(True, "adduser", "node" if name == "node" else None, True)
+    if rel.family in ("debian", "ubuntu") or (image.official and name in _DEBIAN_BASED_OFFICIAL
+                                               and name != "amazoncorretto"):
+        return ImageFacts(True, "useradd", "node" if name == "node" else None, True)
+    return ImageFacts(None, None, None, None)
+
+
+def image_facts(ref: str) -> ImageFacts:
+    image = parse_image(ref)
+    if image is None:
+        return ImageFacts(None, None, None, None)
+    return facts_of(image)
+
+
+# programs a runtime image provides, by image name (for checking that a CMD still runs)
+RUNTIME_PROGRAMS = {
+    "node": {"node", "npm", "npx", "yarn", "corepack"},
+    "python": {"python", "python3", "pip", "pip3"},
+    "eclipse-temurin": {"java", "jshell", "keytool"},
+    "nginx": {"nginx"},
+}
+POSIX_BASICS = {
+    "sh", "bash", "env", "echo", "cat", "ls", "test", "[", "true", "false", "sleep", "exec",
+    "printf", "mkdir", "cp", "mv", "rm", "chmod", "chown", "ln", "tail", "head", "grep", "sed",
+    "awk", "tee", "date", "id", "whoami", "nproc", "uname", "set", "cd", "export", "trap", "wait",
+}
+
+
+def provides(ref: str, program: str) -> bool:
+    """Whether the image has `program` on its PATH (its runtime, plus a POSIX userland when it
+    has a shell)."""
+    image = parse_image(ref)
+    if image is None:
+        return False
+    base = program.rsplit("/", 1)[-1]
+    progs = RUNTIME_PROGRAMS.get(image.name, set())
+    if image.name == "python" and re.fullmatch(r"python3(\.\d+)?|pip3(\.\d+)?", base):
+        return True
+    if base in progs:
+        return True
+    return bool(facts_of(image).shell and base in POSIX_BASICS)

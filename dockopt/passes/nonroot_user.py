@@ -1,0 +1,224 @@
+"""Run the final image as a non-root user.
+
+## What it does
+Finds a final stage that leaves the container running as root: no `USER` instruction (and a
+base image that runs as root), or a last `USER root`/`USER 0`. When the base image is known,
+the fix switches to a non-root user after the last instruction that installs or copies files:
+
+* `gcr.io/distroless/*` and `scratch`: `USER 65532:65532` (distroless's `nonroot`);
+* `node` images: `USER node`;
+* Debian, Ubuntu and the official images built on them: `RUN useradd --system --uid 10001 app`
+  and `USER app` (a user the Dockerfile already creates with `useradd`/`adduser` is used
+  instead);
+* Alpine: `RUN adduser -S -D -H -u 10001 app` and `USER app`; busybox: `USER 65534:65534`.
+
+Images whose own entry point drops privileges (nginx, httpd, postgres, redis, ... or a CMD
+that runs `gosu`/`su-exec`/`setpriv`) are left alone, and so are images built from an image
+dockopt does not know (their USER may already be non-root).
+
+## Why is this bad?
+A process running as root in a container is root on the container's files and, after any
+container escape, much closer to root on the host. Most programs need no privileges at all to
+run; a dedicated user limits what a compromised process can do.
+
+## Example
+```dockerfile
+FROM python:3.11-slim
+COPY app.py /app/
+CMD ["python", "/app/app.py"]
+```
+Use instead:
+```dockerfile
+FROM python:3.11-slim
+COPY app.py /app/
+RUN useradd --system --uid 10001 app
+USER app
+CMD ["python", "/app/app.py"]
+```
+
+## Fix safety
+Unsafe (only with `--unsafe-fixes`): the program loses write access to the files and
+directories the build created as root (a WORKDIR it writes into, a cache, a data directory),
+cannot bind privileged ports on engines older than Docker 20.10, and may not read files made
+readable to root only. Give the user ownership of what it writes (`COPY --chown`, `chown`)
+where needed.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..findings import Edit, Finding
+from ..syntax import Instruction, Stage
+from . import _runtime as rt
+from .base import Context, Pass, newline_of, unsafe_fix
+
+# images whose entry point starts as root and then drops to its own user
+SELF_DROPPING = {
+    "nginx", "httpd", "postgres", "mysql", "mariadb", "redis", "mongo", "rabbitmq", "elasticsearch",
+    "cassandra", "couchdb", "zookeeper", "wordpress", "php", "haproxy", "traefik", "jenkins", "memcached",
+    "sonarqube", "tomcat", "kibana", "logstash", "solr", "neo4j", "influxdb", "grafana", "telegraf",
+    "caddy", "registry", "vault", "consul", "drupal", "joomla", "nextcloud", "ghost", "odoo", "redmine",
+    "mediawiki", "matomo", "owncloud", "gitlab-ce", "docker", "jupyter", "postfix",
+}
+_DROPPERS = re.compile(r"\b(gosu|su-exec|setpriv|chroot\s+--userspec|runuser|s6-setuidgid|chpst|su)\b")
+_RPM_FAMILY = {"centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "oraclelinux"}
+_ROOT = {"root", "0", "0:0", "root:root", "root:0", "0:root"}
+APP_USER = "app"
+APP_UID = "10001"
+
+
+def final_user(tree, stage: Stage, depth: int = 0) -> tuple[str | None, Instruction | None, bool]:
+    """(user, the USER instruction, whether the user came from a stage of this file)."""
+    for ins in reversed(stage.instructions):
+        if ins.keyword == "USER" and ins.values:
+            return ins.values[0], ins, True
+    if depth < 20:
+        for st in tree.stages[: stage.index]:
+            if st.name and st.name.lower() == stage.base.lower():
+                return final_user(tree, st, depth + 1)
+    return None, None, False
+
+
+def _base_image(tree, stage: Stage, depth: int = 0) -> str:
+    """The external image a stage builds on (following FROM <stage>)."""
+    if depth < 20:
+        for st in tree.stages[: stage.index]:
+            if st.name and st.name.lower() == stage.base.lower():
+                return _base_image(tree, st, depth + 1)
+    return stage.base
+
+
+def _stage_chain(tree, stage: Stage, depth: int = 0) -> list[Stage]:
+    out = [stage]
+    if depth < 20:
+        for st in tree.stages[: stage.index]:
+            if st.name and st.name.lower() == stage.base.lower():
+                return _stage_chain(tree, st, depth + 1) + out
+    return out
+
+
+class NonrootUser(Pass):
+    code = "DO302"
+    name = "nonroot-user"
+    summary = "The final image runs as root: switch to a non-root USER"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        tree = ctx.tree
+        if not tree.stages:
+            return
+        stage = tree.stages[-1]
+        user, user_ins, _ = final_user(tree, stage)
+        if user is not None and ("$" in user or user.strip() not in _ROOT):
+            return
+        base = _base_image(tree, stage)
+        global_args = {}
+        for ins in tree.instructions:
+            if ins.keyword == "FROM":
+                break
+            if ins.keyword == "ARG":
+                for v in ins.values:
+                    n, eq, d = v.partition("=")
+                    global_args[n] = d.strip("\"'") if eq else None
+        if "$" in base:
+            from ._artifacts import expand
+
+            base = expand(base, global_args) or base
+        image = rt.parse_image(base)
+        if image is None:
+            return
+        facts = rt.facts_of(image)
+        if image.name in _RPM_FAMILY and image.registry is None:
+            facts = rt.ImageFacts(True, "useradd", None, True)
+        if user is None and facts.runs_as_root is not True:
+            return      # the base image may already run as someone else
+        chain = _stage_chain(tree, stage)
+        if self._drops_privileges(chain, image):
+            return
+        where = f"USER {user} (line {user_ins.start_line})" if user_ins is not None else f"no USER; {base} runs as root"
+        message = f"the final image runs as root ({where})"
+        anchor = self._anchor(stage)
+        lines = self._user_lines(ctx, chain, facts)
+        last_line = (stage.instructions[-1] if stage.instructions else stage.from_).lines[-1]
+        if last_line.kind not in ("INSTR", "CONT_LAST", "HEREDOC_END"):
+            yield self.finding(stage.from_, message + "; add a non-root USER (the file ends inside a continued "
+                               "instruction)")
+            return
+        if lines is None:
+            yield self.finding(stage.from_, message + "; add a non-root USER (unknown how to create one in "
+                               f"{base})")
+            return
+        nl = newline_of(tree)
+        text = nl.join(lines)
+        if anchor.lines[-1].newline:
+            edit = Edit(anchor.end, anchor.end, text + nl)
+        else:
+            edit = Edit(anchor.end, anchor.end, nl + text)
+        yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", edit))
+
+    @staticmethod
+    def _drops_privileges(chain: list[Stage], image) -> bool:
+        if image.official and image.name in SELF_DROPPING:
+            return True
+        if image.name in SELF_DROPPING and image.registry is None and image.repository.split("/")[0] in (
+                "bitnami", "jupyter", "library"):
+            return True
+        for st in chain:
+            for ins in st.instructions:
+                if ins.keyword in ("CMD", "ENTRYPOINT"):
+                    text = " ".join(ins.values) if ins.is_json else ins.args
+                    if _DROPPERS.search(text):
+                        return True
+        return False
+
+    @staticmethod
+    def _anchor(stage: Stage) -> Instruction:
+        anchor = stage.from_
+        for ins in stage.instructions:
+            if ins.keyword in ("RUN", "COPY", "ADD", "WORKDIR", "USER", "ARG", "ENV", "SHELL"):
+                anchor = ins
+        return anchor
+
+    @staticmethod
+    def _created_user(chain: list[Stage]) -> str | None:
+        """A user the Dockerfile creates (useradd/adduser) in the final stage's chain."""
+        found = None
+        for st in chain:
+            for ins in st.instructions:
+                if ins.keyword != "RUN" or ins.is_json:
+                    continue
+                for m in re.finditer(r"\b(useradd|adduser)\b([^&;|\n]*)", ins.args):
+                    words = m.group(2).split()
+                    operands = []
+                    skip = False
+                    for w in words:
+                        if skip:
+                            skip = False
+                            continue
+                        if w.startswith("-"):
+                            if w in ("-u", "--uid", "-g", "--gid", "-G", "--groups", "-s", "--shell", "-d",
+                                     "--home", "--home-dir", "-c", "--comment", "--gecos", "-h", "-k",
+                                     "--ingroup", "-K", "-e", "-f", "-p", "--key"):
+                                skip = True
+                            continue
+                        operands.append(w)
+                    if operands and re.fullmatch(r"[a-z_][a-z0-9_-]*\$?", operands[-1 if m.group(1) == "useradd" else 0]):
+                        found = operands[-1] if m.group(1) == "useradd" else operands[0]
+        return found
+
+    def _user_lines(self, ctx: Context, chain: list[Stage], facts: rt.ImageFacts) -> list[str] | None:
+        setup = facts.user_setup
+        if setup in ("distroless", "scratch"):
+            return ["USER 65532:65532"]
+        if setup == "busybox":
+            return ["USER 65534:65534"]
+        created = self._created_user(chain)
+        if created and created != "root":
+            return [f"USER {created}"]
+        if facts.named_user:
+            return [f"USER {facts.named_user}"]
+        if setup == "useradd":
+            return [f"RUN useradd --system --uid {APP_UID} {APP_USER}", f"USER {APP_USER}"]
+        if setup == "adduser":
+            return [f"RUN adduser -S -D -H -u {APP_UID} {APP_USER}", f"USER {APP_USER}"]
+        return None

@@ -1,0 +1,364 @@
+"""DO301 multistage: before/after/no-op per ecosystem, exact output asserted.
+
+Fixture directories under tests/fixtures/passes/DO301/ hold a build context, its Dockerfile and,
+when the pass rewrites it, expected.Dockerfile. The corpus cases are read from corpus/ (not
+edited)."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from oracle import oracle_view
+
+from dockopt import parse
+from dockopt.config import Settings
+from dockopt.findings import Safety
+from dockopt.fixer import fix_text
+from dockopt.lint import Linter
+from dockopt.passes import ALL_PASSES
+from dockopt.passes.multistage import Multistage
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+FIXTURES = REPO / "tests" / "fixtures" / "passes" / "DO301"
+RUNTIME_BASE = {"go-scratch-certs": {"go": "scratch"}, "node-static": {"node": "nginx:stable"}}
+
+
+def d(text: str) -> str:
+    return textwrap.dedent(text)
+
+
+def run(text: str, context: Path | None = None, runtime_base=None) -> tuple[str, list]:
+    settings = Settings(runtime_base=runtime_base or {})
+    path = context / "Dockerfile" if context else None
+    linter = Linter([Multistage])
+    findings = [f for f in linter.run(parse(text), path=path, context_dir=context, settings=settings)
+                if f.code == "DO301"]
+    res = fix_text(text, linter, unsafe=True, path=path, context_dir=context, settings=settings)
+    out = res.text
+    parse(out)
+    oracle_view(out)  # BuildKit's parser accepts it
+    again = fix_text(out, linter, unsafe=True, path=path, context_dir=context, settings=settings)
+    assert again.text == out, "not idempotent"
+    if out != text:
+        assert not [f for f in linter.run(parse(out), path=path, context_dir=context, settings=settings)
+                    if f.code == "DO301"], "DO301 fires again on its own output"
+    # without --unsafe-fixes nothing changes
+    assert fix_text(text, linter, path=path, context_dir=context, settings=settings).text == text
+    return out, findings
+
+
+def split(case: Path, runtime_base=None) -> str:
+    return run((case / "Dockerfile").read_text(encoding="utf-8"), case, runtime_base)[0]
+
+
+# --------------------------------------------------------------------------- the corpus cases
+
+def test_go_corpus_case_becomes_a_static_binary_on_distroless():
+    assert split(CORPUS / "22-go-single-stage") == d("""\
+        FROM golang:1.19 AS build
+        ENV CGO_ENABLED=0
+        WORKDIR /src
+        COPY . .
+        RUN go build -o /usr/local/bin/healthsrv .
+
+        FROM gcr.io/distroless/static-debian12
+        WORKDIR /src
+        COPY --from=build /usr/local/bin/healthsrv /usr/local/bin/healthsrv
+        EXPOSE 8080
+        CMD ["healthsrv"]
+        """)
+
+
+def test_node_corpus_case_ships_the_build_output_without_dependencies():
+    # package.json has devDependencies only: no npm in the runtime at all
+    assert split(CORPUS / "16-node-single-stage-build") == d("""\
+        FROM node:18 AS build
+        WORKDIR /app
+        COPY package.json package-lock.json ./
+        RUN npm ci
+        COPY src ./src
+        RUN npm run build
+
+        FROM node:18-slim
+        WORKDIR /app
+        COPY --from=build /app/package.json /app/package.json
+        COPY --from=build /app/out /app/out
+        CMD ["node", "out/tip.min.js"]
+        """)
+
+
+def test_node_build_script_output_read_from_the_entry_and_production_dependencies_installed():
+    assert split(CORPUS / "15-node-copy-before-install") == d("""\
+        FROM node:18 AS build
+        WORKDIR /app
+        COPY . .
+        RUN npm install
+        RUN npm run build
+
+        FROM node:18-slim
+        WORKDIR /app
+        COPY --from=build /app/package.json /app/package-lock.json /app/
+        RUN npm ci --omit=dev && npm cache clean --force
+        COPY --from=build /app/out /app/out
+        CMD ["node", "out/index.js"]
+        """)
+
+
+def test_static_site_generated_in_nginx_keeps_only_the_document_root():
+    assert split(CORPUS / "24-static-site-single-stage") == d("""\
+        FROM nginx:stable AS build
+        RUN apt-get update && apt-get install -y python3
+        COPY . /build
+        RUN python3 /build/build.py /build/content /usr/share/nginx/html
+
+        FROM nginx:stable
+        COPY --from=build /usr/share/nginx/html/ /usr/share/nginx/html/
+        EXPOSE 80
+        """)
+
+
+LIBS = ("RUN mkdir -p /runtime-libs && for bin in {bins}; do ldd \"$bin\" 2>/dev/null || true; done "
+        "| awk '$3 ~ /^\\// {{print $3}}' | sort -u "
+        "| grep -Ev '/(libc|libm|libdl|libpthread|librt|libresolv|libutil|libgcc_s|libstdc\\+\\+|libz)\\.so|/ld-linux' "
+        "| xargs -r cp --parents -L -t /runtime-libs")
+
+
+def test_rust_corpus_case_copies_the_installed_binary_and_its_libraries():
+    assert split(CORPUS / "25-rust-single-stage") == d("""\
+        FROM rust:1.63 AS build
+        WORKDIR /usr/src/tally
+        COPY . .
+        RUN cargo build --release && cp target/release/tally /usr/local/bin/tally
+        {libs}
+
+        FROM debian:bookworm-slim
+        WORKDIR /usr/src/tally
+        COPY --from=build /usr/local/bin/tally /usr/local/bin/tally
+        COPY --from=build /runtime-libs/ /
+        CMD ["tally"]
+        """).format(libs=LIBS.format(bins="/usr/local/bin/tally"))
+
+
+def test_java_corpus_case_runs_the_jar_on_the_jre():
+    assert split(CORPUS / "26-java-single-stage") == d("""\
+        FROM eclipse-temurin:17-jdk AS build
+        WORKDIR /app
+        COPY . .
+        RUN javac -d classes src/main/java/demo/*.java \\
+            && jar --create --file app.jar --main-class demo.Main -C classes .
+
+        FROM eclipse-temurin:17-jre
+        WORKDIR /app
+        COPY --from=build /app/app.jar /app/app.jar
+        CMD ["java", "-jar", "/app/app.jar"]
+        """)
+
+
+def test_c_corpus_case_reads_make_install_from_the_makefile():
+    # `make` builds /src/crc32sum, `make install` puts it in /usr/local/bin: the CMD uses that one
+    assert split(CORPUS / "27-c-make-single-stage") == d("""\
+        FROM gcc:12 AS build
+        WORKDIR /src
+        COPY . .
+        RUN make && make install
+        {libs}
+
+        FROM debian:bookworm-slim
+        WORKDIR /src
+        COPY --from=build /usr/local/bin/crc32sum /usr/local/bin/crc32sum
+        COPY --from=build /runtime-libs/ /
+        CMD ["crc32sum", "hello"]
+        """).format(libs=LIBS.format(bins="/usr/local/bin/crc32sum"))
+
+
+@pytest.mark.parametrize("name", ["21-node-clean", "23-go-multistage-distroless", "05-apt-single-run-clean",
+                                  "14-python-clean", "08-python-copy-before-pip", "10-python-editable-install",
+                                  "11-python-poetry", "31-generic-exec-form-clean", "20-node-copy-chown"])
+def test_corpus_cases_without_a_toolchain_to_drop_are_left_alone(name):
+    text = (CORPUS / name / "Dockerfile").read_text(encoding="utf-8")
+    out, findings = run(text, CORPUS / name)
+    assert out == text and findings == []
+
+
+# --------------------------------------------------------------------------- fixtures
+
+FIXTURE_CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.Dockerfile").exists())
+
+
+@pytest.mark.parametrize("name", FIXTURE_CASES)
+def test_fixture_rewrite(name):
+    case = FIXTURES / name
+    expected = (case / "expected.Dockerfile").read_text(encoding="utf-8")
+    assert split(case, RUNTIME_BASE.get(name)) == expected
+
+
+def test_fixture_set_covers_every_ecosystem():
+    langs = {n.split("-", 1)[0] for n in FIXTURE_CASES}
+    assert {"go", "node", "python", "rust", "java", "c"} <= langs
+
+
+def test_go_scratch_gets_the_ca_bundle_and_zoneinfo_it_needs():
+    out = split(FIXTURES / "go-scratch-certs", {"go": "scratch"})
+    assert "FROM scratch" in out
+    assert "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt" in out
+    assert "COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo" in out
+    # go build without -o names the binary after the module, /v2 suffix dropped
+    assert "COPY --from=build /src/fetcher /src/fetcher" in out
+
+
+def test_go_cgo_keeps_cgo_and_a_glibc_runtime():
+    out = split(FIXTURES / "go-cgo")
+    assert "CGO_ENABLED" not in out
+    assert "FROM debian:bookworm-slim" in out and "COPY --from=build /runtime-libs/ /" in out
+
+
+def test_go_with_a_created_user_needs_a_shell_in_the_runtime():
+    out = split(FIXTURES / "go-useradd")
+    runtime = out.split("\n\n", 1)[1]
+    assert runtime.startswith("FROM debian:bookworm-slim\nARG VERSION=dev\nENV APP_VERSION=$VERSION\n")
+    assert "RUN useradd --create-home api\nCOPY --from=build" in runtime
+    assert runtime.endswith('USER api\nLABEL org.opencontainers.image.version=$VERSION\nEXPOSE 8080\n'
+                            'HEALTHCHECK CMD ["api", "-health"]\nENTRYPOINT ["api"]\n')
+
+
+def test_python_dev_package_is_replaced_by_its_library_and_runtime_tools_stay():
+    out = split(FIXTURES / "python-libpq")
+    runtime = out.split("\n\n", 1)[1]
+    assert "apt-get install -y --no-install-recommends curl libpq5" in runtime   # curl: HEALTHCHECK uses it
+    assert "build-essential" not in runtime and "libpq-dev" not in runtime
+    assert "--upgrade" not in out.split("\n\n", 1)[0].splitlines()[-1]            # not a `pip wheel` option
+
+
+# --------------------------------------------------------------------------- what it will not do
+
+@pytest.mark.parametrize("name,reason", [
+    ("go-templates", "reads files by relative path at run time"),
+    ("node-entry-outside", "not in the build output"),
+])
+def test_fixture_reported_without_a_fix(name, reason):
+    case = FIXTURES / name
+    text = (case / "Dockerfile").read_text(encoding="utf-8")
+    out, findings = run(text, case)
+    assert out == text
+    assert len(findings) == 1 and findings[0].fix is None and reason in findings[0].message
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go build ./...\nCMD [\"app\"]\n", "no binary comes out"),
+    ("FROM golang:1.19\nCOPY . /src\nRUN cd /src && go build -o /bin/app .\n", "no CMD or ENTRYPOINT"),
+    ("FROM golang:1.19\nCOPY . /src\nRUN go install ./cmd/app\nCMD [\"app\"]\n", "go install"),
+    ("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nCMD [\"dlv\", \"exec\", \"/bin/app\"]\n",
+     "runs `dlv`"),
+    ("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go build -o \"$OUT\" .\nCMD [\"app\"]\n", "only known at build time"),
+    ("FROM gcc:12\nCOPY . /src\nWORKDIR /src\nRUN make\nCMD [\"./app\"]\n", "Makefile that the build context"),
+    ("FROM maven:3-eclipse-temurin-17\nCOPY . .\nRUN mvn package\nCMD [\"sh\", \"-c\", \"java -jar target/*.jar\"]\n",
+     None),
+    ("FROM eclipse-temurin:17-jdk\nCOPY . /app\nWORKDIR /app\nRUN ./gradlew build\nCMD [\"java\", \"-cp\", \"lib\", \"Main\"]\n",
+     "names no jar"),
+    ("FROM python:3.11\nRUN apt-get update && apt-get install -y gcc\nCOPY . .\nRUN pip install -e .\nCMD [\"app\"]\n",
+     "-e"),
+])
+def test_reported_without_a_fix_when_the_artifact_is_unclear(text, reason):
+    out, findings = run(text)
+    if reason is None:
+        return
+    assert out == text
+    assert len(findings) == 1 and findings[0].fix is None, findings
+    assert reason in findings[0].message
+
+
+def test_glob_jar_in_a_shell_cmd_is_copied_by_its_pattern():
+    out, _ = run("FROM maven:3-eclipse-temurin-17\nWORKDIR /src\nCOPY . .\nRUN mvn -B package\n"
+                 "CMD java -jar target/*.jar\n")
+    assert out.endswith("FROM eclipse-temurin:17-jre\nWORKDIR /src\n"
+                        "COPY --from=build /src/target/*.jar /src/target/\nCMD java -jar target/*.jar\n")
+
+
+@pytest.mark.parametrize("text", [
+    # already split
+    "FROM golang:1.19 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\nCMD [\"/app\"]\n",
+    # no build in the image
+    "FROM golang:1.19\nCMD [\"go\", \"version\"]\n",
+    "FROM node:18-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD [\"node\", \"index.js\"]\n",
+    "FROM python:3.11-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+    # build deps removed again in the same RUN (docker-library style)
+    ("FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y gcc make && make -C /src install"
+     " && apt-get purge -y gcc make\nCMD [\"app\"]\n"),
+    # only packaging tools from pip
+    "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc && pip install --upgrade pip setuptools\n",
+    "FROM scratch\nCOPY app /app\n",
+    "ARG BASE\nFROM $BASE\nRUN go build -o /app .\n",
+])
+def test_no_op(text):
+    out, findings = run(text)
+    assert out == text and findings == []
+
+
+def test_without_a_build_context_go_keeps_cgo_and_gets_certificates_and_zoneinfo():
+    out, _ = run(d("""\
+        FROM golang:1.19-bookworm
+        WORKDIR /src
+        COPY . .
+        RUN go build -o /usr/local/bin/app ./cmd/app
+        ENTRYPOINT ["app"]
+        """))
+    assert out.split("\n\n", 1)[1] == d("""\
+        FROM debian:bookworm-slim
+        WORKDIR /src
+        RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata && rm -rf /var/lib/apt/lists/*
+        COPY --from=build /usr/local/bin/app /usr/local/bin/app
+        COPY --from=build /runtime-libs/ /
+        ENTRYPOINT ["app"]
+        """)
+
+
+def test_runtime_base_setting_is_used_for_the_language():
+    out, _ = run("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app .\n"
+                        "ENTRYPOINT [\"/app\"]\n", runtime_base={"go": "gcr.io/distroless/static-debian12:nonroot"})
+    assert "FROM gcr.io/distroless/static-debian12:nonroot\n" in out
+    assert "ENV CGO_ENABLED=0" not in out            # the RUN sets it already
+
+
+def test_named_single_stage_keeps_its_name_and_global_args_are_redeclared():
+    out, _ = run(d("""\
+        ARG GO=1.19
+        ARG PORT=8080
+        FROM golang:${GO} AS compile
+        WORKDIR /src
+        COPY . .
+        RUN CGO_ENABLED=0 go build -o /out/app .
+        EXPOSE ${PORT}
+        CMD ["/out/app"]
+        """))
+    assert out == d("""\
+        ARG GO=1.19
+        ARG PORT=8080
+        FROM golang:${GO} AS compile
+        WORKDIR /src
+        COPY . .
+        RUN CGO_ENABLED=0 go build -o /out/app .
+
+        FROM gcr.io/distroless/static-debian12
+        ARG PORT
+        WORKDIR /src
+        COPY --from=compile /out/app /out/app
+        EXPOSE ${PORT}
+        CMD ["/out/app"]
+        """)
+
+
+def test_crlf_file_stays_crlf():
+    text = "FROM golang:1.19\r\nWORKDIR /src\r\nCOPY . .\r\nRUN CGO_ENABLED=0 go build -o /app .\r\nCMD [\"/app\"]\r\n"
+    out, _ = run(text)
+    assert "\n" not in out.replace("\r\n", "")
+    assert out.endswith('COPY --from=build /app /app\r\nCMD ["/app"]\r\n')
+
+
+def test_the_fix_is_unsafe_and_registered():
+    assert Multistage in ALL_PASSES
+    text = (CORPUS / "22-go-single-stage" / "Dockerfile").read_text(encoding="utf-8")
+    [f] = [f for f in Linter([Multistage]).run(parse(text), context_dir=CORPUS / "22-go-single-stage")]
+    assert f.fix.safety is Safety.UNSAFE
+    assert "gcr.io/distroless/static-debian12" in f.message

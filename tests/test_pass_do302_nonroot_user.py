@@ -1,0 +1,155 @@
+"""DO302 nonroot-user: the final image gets a non-root USER when dockopt knows how to make one."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from oracle import oracle_view
+
+from dockopt import parse
+from dockopt.findings import Safety
+from dockopt.fixer import fix_text
+from dockopt.lint import Linter
+from dockopt.passes import ALL_PASSES
+from dockopt.passes.multistage import Multistage
+from dockopt.passes.nonroot_user import NonrootUser
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def d(text: str) -> str:
+    return textwrap.dedent(text)
+
+
+def fix(text: str) -> str:
+    text = d(text)
+    linter = Linter([NonrootUser])
+    out = fix_text(text, linter, unsafe=True).text
+    parse(out)
+    oracle_view(out)
+    assert fix_text(out, linter, unsafe=True).text == out
+    assert fix_text(text, linter).text == text          # unsafe: not applied by default
+    return out
+
+
+def findings(text: str):
+    return Linter([NonrootUser]).run(parse(d(text)))
+
+
+def test_debian_based_image_gets_a_system_user_after_the_last_install():
+    assert fix("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install -r requirements.txt
+        COPY app.py .
+        EXPOSE 8000
+        CMD ["python", "app.py"]
+        """) == d("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install -r requirements.txt
+        COPY app.py .
+        RUN useradd --system --uid 10001 app
+        USER app
+        EXPOSE 8000
+        CMD ["python", "app.py"]
+        """)
+
+
+@pytest.mark.parametrize("base,lines", [
+    ("gcr.io/distroless/static-debian12", "USER 65532:65532"),
+    ("gcr.io/distroless/base-debian12:latest", "USER 65532:65532"),
+    ("scratch", "USER 65532:65532"),
+    ("busybox:latest", "USER 65534:65534"),
+    ("node:18-slim", "USER node"),
+    ("node:20-alpine", "USER node"),
+    ("alpine:3.19", "RUN adduser -S -D -H -u 10001 app\nUSER app"),
+    ("debian:bookworm-slim", "RUN useradd --system --uid 10001 app\nUSER app"),
+    ("ubuntu:22.04", "RUN useradd --system --uid 10001 app\nUSER app"),
+    ("eclipse-temurin:17-jre", "RUN useradd --system --uid 10001 app\nUSER app"),
+    ("fedora:40", "RUN useradd --system --uid 10001 app\nUSER app"),
+])
+def test_user_per_base_image(base, lines):
+    assert fix(f"FROM {base}\nCOPY app /app\nCMD [\"/app\"]\n") == f"FROM {base}\nCOPY app /app\n{lines}\nCMD [\"/app\"]\n"
+
+
+def test_explicit_user_root_is_reported_and_a_user_added_after_it():
+    out = fix("FROM debian:bookworm\nUSER root\nRUN apt-get update\nCMD [\"bash\"]\n")
+    assert out == ("FROM debian:bookworm\nUSER root\nRUN apt-get update\n"
+                   "RUN useradd --system --uid 10001 app\nUSER app\nCMD [\"bash\"]\n")
+
+
+def test_a_user_the_dockerfile_creates_is_used():
+    assert fix("""\
+        FROM debian:bookworm-slim
+        RUN groupadd -r web && useradd -r -g web -d /srv web
+        COPY site /srv
+        CMD ["/srv/run"]
+        """).endswith("COPY site /srv\nUSER web\nCMD [\"/srv/run\"]\n")
+
+
+def test_only_the_final_stage_counts():
+    out = fix("""\
+        FROM golang:1.19 AS build
+        RUN go build -o /app .
+        FROM gcr.io/distroless/static-debian12
+        COPY --from=build /app /app
+        ENTRYPOINT ["/app"]
+        """)
+    assert out.endswith("COPY --from=build /app /app\nUSER 65532:65532\nENTRYPOINT [\"/app\"]\n")
+
+
+def test_user_inherited_from_a_parent_stage():
+    assert findings("FROM node:18 AS base\nUSER node\nFROM base\nCMD [\"node\", \"x.js\"]\n") == []
+
+
+def test_file_ending_in_a_continuation_gets_no_fix():
+    [f] = findings("FROM debian:bookworm\nENV A=1 \\\n    B=2 \\\n")
+    assert f.fix is None
+
+
+@pytest.mark.parametrize("text", [
+    "FROM python:3.11-slim\nUSER nobody\nCMD [\"python\"]\n",
+    "FROM node:18\nUSER node\n",
+    "FROM debian:bookworm\nUSER 1000:1000\n",
+    "FROM debian:bookworm\nARG U\nUSER $U\n",
+    # images that drop privileges themselves
+    "FROM nginx:stable\nCOPY site /usr/share/nginx/html\n",
+    "FROM postgres:16\nCOPY init.sql /docker-entrypoint-initdb.d/\n",
+    "FROM debian:bookworm\nCMD [\"gosu\", \"app\", \"server\"]\n",
+    # a base dockopt does not know may already run as someone else
+    "FROM myorg/base:1\nCOPY app /app\n",
+    "FROM gcr.io/distroless/static-debian12:nonroot\nCOPY app /app\n",
+    "FROM bitnami/redis:7\n",
+])
+def test_no_finding(text):
+    assert findings(text) == []
+
+
+@pytest.mark.parametrize("name,fires", [
+    ("12-python-pip-cache-root", True),
+    ("05-apt-single-run-clean", False), ("14-python-clean", False), ("20-node-copy-chown", False),
+    ("21-node-clean", False), ("23-go-multistage-distroless", False), ("31-generic-exec-form-clean", False),
+])
+def test_corpus_expectations(name, fires):
+    text = (CORPUS / name / "Dockerfile").read_text(encoding="utf-8")
+    got = [f for f in Linter([NonrootUser]).run(parse(text)) if f.code == "DO302"]
+    assert bool(got) == fires
+
+
+def test_after_the_multistage_split_the_runtime_stage_gets_the_user():
+    case = CORPUS / "22-go-single-stage"
+    text = (case / "Dockerfile").read_text(encoding="utf-8")
+    out = fix_text(text, Linter([Multistage, NonrootUser]), unsafe=True, path=case / "Dockerfile",
+                   context_dir=case).text
+    assert out.endswith("COPY --from=build /usr/local/bin/healthsrv /usr/local/bin/healthsrv\n"
+                        "USER 65532:65532\nEXPOSE 8080\nCMD [\"healthsrv\"]\n")
+
+
+def test_fix_is_unsafe_and_registered():
+    assert NonrootUser in ALL_PASSES
+    [f] = findings("FROM debian:bookworm\nCMD [\"bash\"]\n")
+    assert f.code == "DO302" and f.fix.safety is Safety.UNSAFE
