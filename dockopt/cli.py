@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--smoke", metavar="COMMAND", help="with --verify: run COMMAND in both images and compare")
     ap.add_argument("--backend", choices=["auto", "sdk", "buildkit"], default="auto", help="with --verify: how to build")
     ap.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
+    ap.add_argument("--source-file", metavar="PATH",
+                    help="with --verify: the context file to edit for the rebuild test (default: one COPY . sends)")
     ap.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     ap.add_argument("--list-rules", action="store_true", help="list every rule")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only errors (and diffs with --diff)")
@@ -230,6 +232,39 @@ def rule_infos():
     return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs()) for p in ALL_PASSES}
 
 
+def _verify(o: FileOutcome, path: str, args, out, err) -> int:
+    """Build the original and the rewrite; 0 equivalent, 1 different or failed, 2 no engine."""
+    import json
+
+    from .report.text import make_console
+    from .verify import EngineUnavailable, render_report, verify
+
+    if path == "-" or o.context_dir is None:
+        print(f"{o.path}: --verify needs a Dockerfile on disk (or --context DIR)", file=err)
+        return 2
+    if not o.changed:
+        msg = "no fixes apply: nothing to verify (the rewrite is the original)"
+        if args.format == "json":
+            out.write(json.dumps({"path": o.path, "changed": False, "verify": None, "message": msg}, indent=2) + "\n")
+        else:
+            print(f"{o.path}: {msg}", file=out)
+        return 0
+    try:
+        report = verify(o.original, o.text, Path(o.context_dir), dockerfile_name=Path(path).name,
+                        smoke=args.smoke, backend=args.backend, timeout=args.timeout, source_file=args.source_file,
+                        progress=err.isatty() and not args.quiet)
+    except EngineUnavailable as exc:
+        print(f"dockopt: {exc}", file=err)
+        return 2
+    if args.format == "json":
+        doc = {"path": o.path, "changed": True, "fixes": [f"{f.code} {f.fix.title}" for f in o.fixed if f.fix],
+               "verify": report.to_dict()}
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        render_report(report, make_console(out))
+    return 0 if report.equivalent else 1
+
+
 def _error(outcomes: list[FileOutcome], path: str, message: str, err) -> None:
     """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
     print(f"{path}:{message}" if message[:1].isdigit() else f"{path}: {message}", file=err)
@@ -237,6 +272,15 @@ def _error(outcomes: list[FileOutcome], path: str, message: str, err) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # the verifier has already removed what it created; files are written atomically
+        print("dockopt: interrupted", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
     out = sys.stdout
@@ -258,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     outcomes: list[FileOutcome] = []
     errors = 0
+    verify_failures = 0
     for path in discover(args.paths):
         shown = args.stdin_filename or path if path == "-" else path
         try:
@@ -306,6 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
         elif args.write and path == "-":
             out.write(o.text)
+        if args.verify:
+            code = _verify(o, path, args, out, err)
+            if code == 2:
+                return 2
+            verify_failures += code
+            continue
         if args.diff and o.changed:
             if o.text != o.original:
                 _print_diff(unified_diff(shown, o.original, o.text), out)
@@ -313,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 before = Path(side).read_text(encoding="utf-8") if Path(side).exists() else ""
                 _print_diff(unified_diff(os.path.relpath(side), before, side_text), out)
         outcomes.append(o)
+    if args.verify:
+        return 2 if errors else (1 if verify_failures else 0)
     # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
     report_stream = err if (args.diff or (args.write and "-" in args.paths)) and args.format == "text" else out
     _print_report(outcomes, args, report_stream)

@@ -129,15 +129,7 @@ def _leaks(script) -> bool:
 
 
 def _has_comment(script) -> bool:
-    if "#" not in script.text:
-        return False
-    stack = [script._tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.type == "comment":
-            return True
-        stack.extend(node.children)
-    return False
+    return bool(script.comments)
 
 
 def _plain_chain(script, first: bool, last: bool) -> bool:

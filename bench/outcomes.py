@@ -1,0 +1,314 @@
+"""Outcome harness: build every corpus case before and after dockopt, in both fix modes.
+
+    python -m bench.outcomes [CASE...] [--modes safe,unsafe] [--hosts H1,H2] [--per-host N]
+                             [--report bench/results/REPORT.md] [--json bench/results/outcomes.json]
+
+For each case of corpus/ and each mode (safe fixes; with --unsafe-fixes) the case directory is
+copied to a temp dir, dockopt rewrites the copy (side files such as .dockerignore included), and
+the verifier builds the original and the rewrite in that context: image size, layers, wasted
+bytes (dive's definition), cold build time, rebuild after editing the case's source file and
+after editing its manifest, and the case's smoke command in both images, checked against the
+expected output in case.toml. The same rewrite in both modes is built once.
+
+Builds can be spread over several engines: --hosts takes a comma-separated list of DOCKER_HOST
+values (default: the DOCKER_HOST of the environment, else the local socket), --per-host how many
+cases each engine builds at once. The report (Markdown, with a PNG chart next to it) gives a
+table per case and the totals the project tracks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+RESULTS = REPO / "bench" / "results"
+MODES = ("safe", "unsafe")
+
+
+def case_dirs(names: list[str] | None = None) -> list[Path]:
+    cases = sorted(p for p in CORPUS.iterdir() if (p / "case.toml").exists())
+    if names:
+        wanted = set(names)
+        cases = [c for c in cases if c.name in wanted or c.name.split("-", 1)[0] in wanted]
+    return cases
+
+
+def load_case(case: Path) -> dict:
+    return tomllib.loads((case / "case.toml").read_text(encoding="utf-8"))
+
+
+def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
+    """dockopt over a copy of the case; returns the texts and what fired."""
+    from dockopt.config import load_settings
+    from dockopt.fixer import fix_text
+    from dockopt.lint import Linter
+    from dockopt.syntax import parse
+
+    shutil.copytree(case, workdir, dirs_exist_ok=True)
+    dockerfile = workdir / "Dockerfile"
+    original = dockerfile.read_text(encoding="utf-8")
+    settings = load_settings(dockerfile)
+    linter = Linter()
+    fired = sorted({f.code for f in linter.run(parse(original), path=dockerfile, context_dir=workdir,
+                                               settings=settings)})
+    res = fix_text(original, linter, unsafe=unsafe, path=dockerfile, context_dir=workdir, settings=settings)
+    for path, text in res.files.items():
+        Path(path).write_text(text, encoding="utf-8")
+    return {"original": original, "rewritten": res.text, "changed": res.changed,
+            "fixes": sorted(f"{f.code}" for f in res.applied), "fired": fired,
+            "side_files": sorted(os.path.relpath(p, workdir) for p in res.files)}
+
+
+def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float) -> dict:
+    """Verify one case in every mode (in a worker process bound to one engine)."""
+    if host:
+        os.environ["DOCKER_HOST"] = host
+    from dockopt.verify import verify
+
+    case = Path(case_path)
+    meta = load_case(case)
+    out = {"case": case.name, "family": meta.get("family"), "kind": meta.get("kind"),
+           "should_fire": meta.get("should_fire", []), "should_not_fire": meta.get("should_not_fire", []),
+           "host": host or os.environ.get("DOCKER_HOST", "local"), "modes": {}}
+    done: dict[str, dict] = {}
+    for mode in modes:
+        with tempfile.TemporaryDirectory(prefix=f"dockopt-{case.name}-") as tmp:
+            work = Path(tmp) / case.name
+            rw = rewrite(case, work, unsafe=(mode == "unsafe"))
+            key = rw["rewritten"] + "\0" + ",".join(rw["side_files"])
+            if key in done:
+                out["modes"][mode] = dict(done[key], same_as=next(m for m, r in out["modes"].items() if r is done[key]))
+                continue
+            t0 = time.monotonic()
+            report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
+                            source_file=meta.get("source_file") or None, manifests=meta.get("manifests") or None,
+                            timeout=timeout)
+            entry = {**{k: rw[k] for k in ("changed", "fixes", "fired", "side_files")},
+                     "verdict": report.verdict, "summary": report.summary, "seconds": time.monotonic() - t0,
+                     "metrics": metrics(report, meta)}
+            out["modes"][mode] = entry
+            done[key] = entry
+    return out
+
+
+def _side(img) -> dict:
+    if img is None:
+        return {"ok": False}
+    d = {"ok": img.build.ok, "cold_s": img.build.seconds, "error": img.build.error, "unsupported": img.build.unsupported}
+    if img.stats is not None:
+        d.update(size=img.stats.size, layers=img.stats.layer_count, wasted=img.stats.wasted_bytes,
+                 efficiency=img.stats.efficiency)
+    for rb in img.rebuilds:
+        if rb.build is not None:
+            d[f"{rb.scenario}_s"] = rb.build.seconds
+            d[f"{rb.scenario}_cached"] = rb.build.cached_steps
+            d[f"{rb.scenario}_run"] = rb.build.run_steps
+    return d
+
+
+def metrics(report, meta: dict) -> dict:
+    m = {"original": _side(report.original), "rewritten": _side(report.rewritten)}
+    smoke = report.equivalence.smoke if report.equivalence else None
+    expect = meta.get("expect_output")
+    contains = meta.get("expect_contains")
+    for role in ("original", "rewritten"):
+        run = getattr(smoke, role) if smoke else None
+        output = (run.output if run else "") or ""
+        if run is None:
+            passed = False
+        elif expect is not None:
+            passed = run.exit_code == 0 and output.strip() == expect.strip()
+        elif contains is not None:
+            passed = run.exit_code == 0 and contains in output
+        else:
+            passed = run.exit_code == 0
+        m[role]["smoke_ok"] = passed
+    m["equivalent"] = report.verdict == "equivalent"
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+def _mb(n) -> str:
+    return "-" if n is None else f"{n / 1e6:.1f} MB"
+
+
+def _s(x) -> str:
+    return "-" if x is None else f"{x:.1f}s"
+
+
+def _pct(a, b) -> str:
+    if not a or b is None:
+        return "-"
+    return f"{(b - a) / a * 100:+.0f}%"
+
+
+def totals(results: list[dict]) -> dict:
+    anti = [r for r in results if r["kind"] == "anti-pattern"]
+    size_drops = []
+    speedups = []
+    for r in anti:
+        m = r["modes"].get("unsafe") or r["modes"].get("safe")
+        if not m:
+            continue
+        o, w = m["metrics"]["original"], m["metrics"]["rewritten"]
+        if o.get("size") and w.get("size"):
+            size_drops.append(1 - w["size"] / o["size"])
+    for r in results:
+        for mode in ("safe", "unsafe"):
+            m = r["modes"].get(mode)
+            if not m:
+                continue
+            o, w = m["metrics"]["original"], m["metrics"]["rewritten"]
+            if "DO201" in m["fixes"] and o.get("source-edit_s") and w.get("source-edit_s"):
+                speedups.append((r["case"], mode, o["source-edit_s"] / w["source-edit_s"]))
+    smoke_ok = all(m["metrics"]["original"].get("smoke_ok") and m["metrics"]["rewritten"].get("smoke_ok")
+                   for r in results for m in r["modes"].values())
+    noop_identical = all(not m["changed"] for r in results if r["kind"] == "no-op" for m in r["modes"].values())
+    return {"anti_pattern_cases": len(anti), "median_size_drop": statistics.median(size_drops) if size_drops else None,
+            "size_drops": size_drops, "rebuild_speedups": speedups,
+            "median_rebuild_speedup": statistics.median(s for _, _, s in speedups) if speedups else None,
+            "all_smoke_ok": smoke_ok, "noop_identical": noop_identical}
+
+
+def render(results: list[dict], command: str, seconds: float, chart: str | None) -> str:
+    t = totals(results)
+    lines = ["# dockopt outcome report", "",
+             f"Produced by `{command}` in {seconds / 60:.1f} minutes on the project's machine (2 cores; Docker "
+             "engine 20.10, classic builder unless a file needs BuildKit). Base images are the local stand-ins "
+             "built by `python -m bench.bases` from Debian 12 packages. Times are wall-clock on a shared, noisy "
+             "machine: compare the columns of one row, not rows of different runs.", "",
+             "## Totals", ""]
+    if t["median_size_drop"] is not None:
+        lines.append(f"* Median image size reduction on the {t['anti_pattern_cases']} anti-pattern cases "
+                     f"(with `--unsafe-fixes`): **{t['median_size_drop'] * 100:.0f} %**.")
+    if t["median_rebuild_speedup"] is not None:
+        cells = ", ".join(f"{c} ({m}) {s:.1f}x" for c, m, s in t["rebuild_speedups"])
+        lines.append(f"* Rebuild after a source edit on the cases whose dependency install was hoisted: median "
+                     f"**{t['median_rebuild_speedup']:.1f}x faster** ({cells}).")
+    lines.append(f"* Smoke test passes before and after in every case and mode: **{'yes' if t['all_smoke_ok'] else 'no'}**.")
+    lines.append(f"* No-op cases come out byte-identical: **{'yes' if t['noop_identical'] else 'no'}**.")
+    if chart:
+        lines += ["", f"![sizes and rebuild times]({chart})"]
+    lines += ["", "## Cases", "",
+              "| case | kind | mode | fixes | verdict | size | layers | wasted | cold build | rebuild after source edit | smoke |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for mode, m in r["modes"].items():
+            o, w = m["metrics"]["original"], m["metrics"]["rewritten"]
+            fixes = ", ".join(sorted(set(m["fixes"]))) or "none"
+            if "same_as" in m:
+                fixes += f" (same rewrite as {m['same_as']})"
+            lines.append(
+                f"| {r['case']} | {r['kind']} | {mode} | {fixes} | {m['verdict']} | "
+                f"{_mb(o.get('size'))} → {_mb(w.get('size'))} ({_pct(o.get('size'), w.get('size'))}) | "
+                f"{o.get('layers', '-')} → {w.get('layers', '-')} | {_mb(o.get('wasted'))} → {_mb(w.get('wasted'))} | "
+                f"{_s(o.get('cold_s'))} → {_s(w.get('cold_s'))} | "
+                f"{_s(o.get('source-edit_s'))} → {_s(w.get('source-edit_s'))} | "
+                f"{'ok' if o.get('smoke_ok') else 'FAIL'} / {'ok' if w.get('smoke_ok') else 'FAIL'} |")
+    lines += ["", "## Rule codes against case.toml", "",
+              "| case | should fire, did not | should not fire, did |", "|---|---|---|"]
+    for r in results:
+        fired = set(next(iter(r["modes"].values()))["fired"]) if r["modes"] else set()
+        missed = sorted(set(r["should_fire"]) - fired)
+        extra = sorted(set(r["should_not_fire"]) & fired)
+        if missed or extra:
+            lines.append(f"| {r['case']} | {', '.join(missed) or '-'} | {', '.join(extra) or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def draw_chart(results: list[dict], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = []
+    for r in results:
+        m = r["modes"].get("unsafe") or r["modes"].get("safe")
+        if m and m["metrics"]["original"].get("size") and m["changed"]:
+            rows.append((r["case"], m["metrics"]))
+    if not rows:
+        return False
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 9))
+    xs = range(len(rows))
+    w = 0.4
+    ax1.bar([x - w / 2 for x in xs], [m["original"]["size"] / 1e6 for _, m in rows], w, label="original")
+    ax1.bar([x + w / 2 for x in xs], [m["rewritten"].get("size", 0) / 1e6 for _, m in rows], w, label="dockopt")
+    ax1.set_ylabel("image size (MB)")
+    ax1.set_xticks(list(xs), [c for c, _ in rows], rotation=60, ha="right", fontsize=7)
+    ax1.legend()
+    ax1.set_title("Image size before and after (--unsafe-fixes)")
+    ax2.bar([x - w / 2 for x in xs], [m["original"].get("source-edit_s") or 0 for _, m in rows], w, label="original")
+    ax2.bar([x + w / 2 for x in xs], [m["rewritten"].get("source-edit_s") or 0 for _, m in rows], w, label="dockopt")
+    ax2.set_ylabel("rebuild after a source edit (s)")
+    ax2.set_xticks(list(xs), [c for c, _ in rows], rotation=60, ha="right", fontsize=7)
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.outcomes", description=__doc__.split("\n\n")[0])
+    ap.add_argument("cases", nargs="*", help="case names or numbers (default: all)")
+    ap.add_argument("--modes", default="safe,unsafe")
+    ap.add_argument("--hosts", default=os.environ.get("DOCKER_HOST", ""))
+    ap.add_argument("--per-host", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--report", type=Path, default=RESULTS / "REPORT.md")
+    ap.add_argument("--json", type=Path, default=RESULTS / "outcomes.json")
+    args = ap.parse_args(argv)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    hosts = [h for h in args.hosts.split(",") if h] or [None]
+    cases = case_dirs(args.cases)
+    started = time.monotonic()
+    results: dict[str, dict] = {}
+    with ProcessPoolExecutor(max_workers=len(hosts) * args.per_host) as pool:
+        futures = {pool.submit(run_case, str(c), modes, hosts[i % len(hosts)], args.timeout): c
+                   for i, c in enumerate(cases)}
+        for fut in as_completed(futures):
+            case = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as exc:  # noqa: BLE001 - one broken case must not lose the others
+                r = {"case": case.name, "kind": load_case(case).get("kind"), "error": f"{type(exc).__name__}: {exc}",
+                     "modes": {}, "should_fire": [], "should_not_fire": []}
+            results[case.name] = r
+            verdicts = ", ".join(f"{m}: {e['verdict']}" for m, e in r["modes"].items()) or r.get("error")
+            print(f"  {case.name}: {verdicts}", file=sys.stderr, flush=True)
+    ordered = [results[c.name] for c in cases]
+    seconds = time.monotonic() - started
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    chart = args.report.with_name("outcomes.png")
+    has_chart = draw_chart(ordered, chart)
+    command = "python -m bench.outcomes " + " ".join(argv if argv is not None else sys.argv[1:])
+    args.report.write_text(render(ordered, command.strip(), seconds, chart.name if has_chart else None), encoding="utf-8")
+    args.json.write_text(json.dumps({"seconds": seconds, "results": ordered}, indent=1), encoding="utf-8")
+    t = totals(ordered)
+    print(json.dumps({k: v for k, v in t.items() if k != "size_drops"}, indent=1))
+    ok = t["all_smoke_ok"] and t["noop_identical"] and not any("error" in r for r in ordered)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
