@@ -277,6 +277,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--report", type=Path, default=RESULTS / "REPORT.md")
     ap.add_argument("--json", type=Path, default=RESULTS / "outcomes.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other cases' results from --json and re-run only the cases named")
     args = ap.parse_args(argv)
     modes = tuple(m for m in args.modes.split(",") if m)
     hosts = [h for h in args.hosts.split(",") if h] or [None]
@@ -296,8 +298,14 @@ def main(argv=None) -> int:
             results[case.name] = r
             verdicts = ", ".join(f"{m}: {e['verdict']}" for m, e in r["modes"].items()) or r.get("error")
             print(f"  {case.name}: {verdicts}", file=sys.stderr, flush=True)
-    ordered = [results[c.name] for c in cases]
     seconds = time.monotonic() - started
+    if args.merge and args.json.exists():
+        previous = json.loads(args.json.read_text(encoding="utf-8"))
+        kept = {r["case"]: r for r in previous["results"] if r["case"] not in results}
+        results.update(kept)
+        seconds += previous.get("seconds", 0)
+        cases = case_dirs(None)
+    ordered = [results[c.name] for c in cases if c.name in results]
     args.report.parent.mkdir(parents=True, exist_ok=True)
     chart = args.report.with_name("outcomes.png")
     has_chart = draw_chart(ordered, chart)

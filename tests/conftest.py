@@ -59,3 +59,19 @@ def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None, env
         [sys.executable, "-m", "dockopt", *args], input=input, capture_output=True, cwd=cwd, env=full_env,
         timeout=300,
     )
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """A reachable Docker engine with the stand-in bases; in CI its absence is a failure."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+        client.images.get("debian:bookworm")
+    except Exception as exc:  # noqa: BLE001 - any reason means the same: no engine to build with
+        if IN_CI:
+            pytest.fail(f"no Docker engine with the stand-in bases in CI: {exc}")
+        pytest.skip(f"no Docker engine with the stand-in bases ({exc}); run scripts/docker-up.sh and python -m bench.bases")
+    return client
