@@ -390,6 +390,11 @@ def test_do109_no_op(text):
     ("RUN yum install -y x && rm -rf /var/cache/yum", None),
     ("RUN --mount=type=cache,target=/var/cache/dnf dnf install -y x", None),
     ("RUN dnf --installroot /out install -y x", None),
+    # the clean (or the rm) must come after the last install
+    ("RUN microdnf update && rm -rf /var/cache/yum && microdnf clean all && microdnf install jq",
+     "RUN microdnf update && rm -rf /var/cache/yum && microdnf clean all && microdnf install jq && microdnf clean all"),
+    ("RUN dnf install -y a && dnf clean all && yum install -y b",
+     "RUN dnf install -y a && dnf clean all && yum install -y b && yum clean all"),
 ])
 def test_do110(before, after):
     text = f"FROM fedora\n{before}\n"

@@ -48,6 +48,14 @@ ZYPPER_FILLING = frozenset({"install", "update", "dist-upgrade", "patch", "sourc
 CACHES = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5", "/var/cache/zypp")
 
 
+def _removes_cache(command) -> bool:
+    rm = _pkg.parse_rm(command)
+    if rm is None:
+        return False
+    return any(p is not None and any(p.rstrip("/") == c or p.startswith(c + "/") for c in CACHES)
+               for p in rm.path_texts)
+
+
 class RpmClean(Pass):
     code = "DO110"
     name = "rpm-clean"
@@ -85,10 +93,9 @@ class RpmClean(Pass):
         after its last install."""
         if any(_pkg.mount_covers(info.ins, c) for c in CACHES):
             return None
-        if any(info.removes(c) for c in CACHES):
-            return None
         commands: dict[str, str] = {}
-        for t in tools:
+        removals = [c.start for c in info.commands if _removes_cache(c)]
+        for t in sorted(tools, key=lambda t: t.command.start):
             program = t.tool_word.text or ""
             fills = t.subcommand in (ZYPPER_FILLING if t.manager == "zypper" else FILLING)
             if fills:
@@ -96,4 +103,8 @@ class RpmClean(Pass):
                 commands[program] = f"{prefix} clean -a" if t.manager == "zypper" else f"{prefix} clean all"
             elif t.subcommand == "clean":
                 commands.pop(program, None)
+        last_fill = max((t.command.start for t in tools
+                         if (t.subcommand in (ZYPPER_FILLING if t.manager == "zypper" else FILLING))), default=-1)
+        if any(r > last_fill for r in removals):
+            return None          # `rm -rf /var/cache/yum` after the last install
         return " && ".join(commands.values()) or None
