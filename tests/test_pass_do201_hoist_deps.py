@@ -422,3 +422,10 @@ def test_corpus_cases_of_the_project(tmp_path):
             assert not got, case.name
             checked += 1
     assert checked >= 10
+
+
+def test_symlinked_manifest_is_not_copied_alone(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "real-lock.json": "{}\n"})
+    (ctx / "package-lock.json").symlink_to("real-lock.json")
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx).text
+    assert "COPY package.json ./\n" in out

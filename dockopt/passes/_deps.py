@@ -153,7 +153,9 @@ def copy_dest(op: CopyOp, cwd: str | None) -> str | None:
 def dest_is_dir(op: CopyOp) -> bool:
     """BuildKit treats the destination as a directory when it ends in '/' or there are several
     sources (a single directory source also copies into it)."""
-    return op.dest.endswith("/") or len(op.sources) > 1
+    dest = op.dest
+    return (dest.endswith("/") or len(op.sources) > 1 or dest in (".", "..")
+            or dest.endswith(("/.", "/..")))
 
 
 def keyword_span(ins: Instruction) -> tuple[int, int]:
@@ -260,8 +262,13 @@ class Files:
             return False
         return self.exists(rel) and not self.is_dir(rel) and (self.root / rel).is_file()
 
+    def is_symlink(self, rel: str) -> bool:
+        rel = self.norm(rel)
+        return rel is not None and (self.root / rel).is_symlink()
+
     def sent_file(self, rel: str) -> bool:
-        return self.is_file(rel) and self.is_sent(rel)
+        """A regular file (not a symlink) that BuildKit sends."""
+        return self.is_file(rel) and not self.is_symlink(rel) and self.is_sent(rel)
 
     def text(self, rel: str, limit: int = 2_000_000) -> str | None:
         rel = self.norm(rel)
@@ -337,6 +344,17 @@ class Files:
 def ignore_file_path(bc: "BuildContext") -> Path:
     """The .dockerignore BuildKit reads for this build (written when absent: the context's)."""
     return Path(bc.dockerignore_path) if bc.dockerignore_path else Path(bc.root) / ".dockerignore"
+
+
+def read_side_file(ctx: "Context", path: Path) -> str | None:
+    """Like Context.read_side_file, but keeping the file's line endings (no newline translation)."""
+    key = str(path)
+    if key in ctx.pending_files:
+        return ctx.pending_files[key]
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def files(ctx: "Context") -> Files | None:

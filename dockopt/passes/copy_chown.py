@@ -177,7 +177,7 @@ class CopyChown(Pass):
         if fs is None:
             return (Safety.UNSAFE if (recursive or file_dest == path) else None,
                     f"no build context to check that {src} is a single file")
-        if fs.is_file(src) and file_dest == path:
+        if fs.is_file(src) and not fs.is_symlink(src) and file_dest == path:
             return Safety.SAFE, ""
         if not recursive:
             return None, ""

@@ -95,7 +95,9 @@ class Dockerignore(Pass):
         if fs is None:
             return
         ignore_path = D.ignore_file_path(fs.bc)
-        current = ctx.read_side_file(ignore_path)
+        current = D.read_side_file(ctx, ignore_path)
+        if current is None and ignore_path.exists():
+            return  # there is one, but it cannot be read as UTF-8: never overwrite it
         try:
             matcher = IgnoreMatcher.from_text(current or "", ignore_path)
         except ValueError:
@@ -313,16 +315,34 @@ def _glob_may_match(pattern: str, path: str) -> bool:
         return True
 
 
+def _lineage(ctx: Context, stage) -> set[int]:
+    """The stage and the stages it is built FROM."""
+    by_name = {}
+    for st in ctx.tree.stages:
+        by_name[str(st.index)] = st
+        if st.name:
+            by_name[st.name.lower()] = st
+    out: set[int] = set()
+    while stage is not None and stage.index not in out:
+        out.add(stage.index)
+        parent = by_name.get(stage.base.lower())
+        stage = parent if parent is not None and parent.index < stage.index else None
+    return out
+
+
 class _BuildFacts:
     """What the Dockerfile's RUN steps do, for the safety of each exclusion."""
 
     def __init__(self, ctx: Context, fs: D.Files):
-        self.installs_node = self.installs_python = False
         self.uses_git = False
         self.js_build = self.py_build = self.gradle = self.cargo = self.mvn = False
+        node_stages: set[int] = set()
+        python_stages: set[int] = set()
         for ins in ctx.tree.instructions:
             if ins.keyword != "RUN":
                 continue
+            stage = ctx.stage(ins)
+            index = stage.index if stage is not None else -1
             script = ctx.script(ins)
             text = ins.args
             if re.search(r"\bgit\b", text):
@@ -335,8 +355,9 @@ class _BuildFacts:
                 tool = parse_tool(cmd)
                 m = tool.manager if tool else None
                 sub = (tool.subcommand or "") if tool else ""
-                if m in ("npm", "yarn", "pnpm") and sub in ("ci", "install"):
-                    self.installs_node = True
+                if m in ("npm", "yarn", "pnpm") and (sub == "ci" or sub == "install" and not tool.has_flag(
+                        "-g", "--global")):
+                    node_stages.add(index)
                 if m in ("npm", "yarn", "pnpm") and (sub in ("run", "build", "run-script") and "build" in args
                                                      or sub == "build"):
                     self.js_build = True
@@ -344,7 +365,7 @@ class _BuildFacts:
                 if runner in _JS_BUILDERS:
                     self.js_build = True
                 if m in ("pip", "poetry", "pipenv", "uv") and sub in ("install", "sync", "pip install", "pip sync"):
-                    self.installs_python = True
+                    python_stages.add(index)
                 if (m == "poetry" and sub == "build") or (m == "uv" and sub == "build") or (
                         m == "pip" and sub == "wheel"):
                     self.py_build = True
@@ -358,6 +379,11 @@ class _BuildFacts:
                     self.mvn = True
                 if prog == "git" or (prog == "go" and args[:1] and args[0] in ("build", "install", "test")):
                     self.uses_git = True
+        # every stage that copies the whole context installs the dependencies itself (in it or
+        # in a stage it is built from): the context's copy is never what runs
+        copying = [st for st in ctx.tree.stages if any(Dockerignore._copies_all(i) for i in st.instructions)]
+        self.installs_node = bool(copying) and all(_lineage(ctx, st) & node_stages for st in copying)
+        self.installs_python = bool(copying) and all(_lineage(ctx, st) & python_stages for st in copying)
         self.coverage_output = any(fs.exists("coverage/" + m) for m in _COVERAGE_MARKERS)
         self.git_reason = ""
         if self.uses_git:

@@ -52,6 +52,7 @@ _WGET_VALUE_LETTERS = set("OPoaeiUTtwQlAR")
 _GIT_CLONE_VALUE = {"-b", "--branch", "--depth", "-o", "--origin", "-c", "--config", "--reference",
                     "--separate-git-dir", "-j", "--jobs", "--filter", "--template", "-u",
                     "--upload-pack", "--shallow-since", "--shallow-exclude", "--server-option"}
+_WATCHED = frozenset({"cd", "rm", "curl", "wget", "git", "tar", "unzip", "apt-get", "apt"})
 _RM = re.compile(r"\brm\b")
 # a RUN that may add or delete what this rule follows (the others are not parsed)
 _INTERESTING = re.compile(r"\b(rm|curl|wget|git|tar|unzip|apt-get|apt|cd)\b|>")
@@ -158,7 +159,10 @@ class WastedSpace(Pass):
         created: list[tuple[int, Entry]] = []
         deleted: list[tuple[int, str]] = []
         for cmd in script.commands:
-            if cmd.program == "cd" and not cmd.runs_in_subshell:
+            prog = cmd.program
+            if prog not in _WATCHED and not cmd.redirects:
+                continue
+            if prog == "cd" and not cmd.runs_in_subshell:
                 args = [w.text for w in cmd.args]
                 cwd = D.join(cwd, args[0]) if len(args) == 1 and args[0] not in (None, "-") \
                     and not cmd.in_conditional else None
@@ -341,7 +345,7 @@ def _creates(cmd, cwd: str | None) -> list[tuple[str, str, str, bool]]:
                 p = D.join(cwd, args[i + 1])
                 if p:
                     out.append((p, "`unzip -d`", "run", True))
-    else:
+    elif prog in ("apt-get", "apt"):
         tool = parse_tool(cmd)
         if tool is not None and tool.manager in ("apt-get", "apt") and tool.subcommand == "update":
             out.append(("/var/lib/apt/lists", "`apt-get update`", "apt", True))

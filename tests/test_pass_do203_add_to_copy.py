@@ -1,0 +1,118 @@
+"""DO203 add-to-copy: ADD of local files that are not archives becomes COPY."""
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+
+import pytest
+
+from dockopt.findings import Safety
+from dockopt.passes.add_to_copy import AddToCopy
+from test_pass_do2_common import findings, fix, fixture_cases, make_context, run_fixture_case
+
+P = [AddToCopy]
+
+
+def _tar_bytes() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = b"hello\n"
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("case", fixture_cases("DO203"), ids=lambda p: p.name)
+def test_fixture(case, tmp_path):
+    run_fixture_case(case, P, tmp_path)
+
+
+def test_local_script_becomes_copy(tmp_path):
+    ctx = make_context(tmp_path, {"greet.sh": "echo hi\n"})
+    assert fix("FROM x\nADD greet.sh /opt/app/greet.sh\n", P, context=ctx).text == \
+        "FROM x\nCOPY greet.sh /opt/app/greet.sh\n"
+
+
+def test_flags_and_several_sources_and_directories(tmp_path):
+    ctx = make_context(tmp_path, {"a.conf": "x", "conf.d/b.conf": "y"})
+    out = fix("FROM x\nADD --chown=app:app --chmod=644 a.conf conf.d/ /etc/app/\n", P, context=ctx).text
+    assert out == "FROM x\nCOPY --chown=app:app --chmod=644 a.conf conf.d/ /etc/app/\n"
+
+
+def test_whole_context_and_json_form(tmp_path):
+    ctx = make_context(tmp_path, {"a.py": "1\n"})
+    assert fix("FROM x\nADD . /app\n", P, context=ctx).text == "FROM x\nCOPY . /app\n"
+    assert fix('FROM x\nADD ["a.py", "/app/"]\n', P, context=ctx).text == 'FROM x\nCOPY ["a.py", "/app/"]\n'
+
+
+def test_keyword_case_is_kept(tmp_path):
+    ctx = make_context(tmp_path, {"a.sh": "x"})
+    assert fix("from x\nadd a.sh /a.sh\n", P, context=ctx).text == "from x\ncopy a.sh /a.sh\n"
+
+
+@pytest.mark.parametrize("line", [
+    "ADD https://example.com/tool.sh /usr/local/bin/tool",
+    "ADD git@github.com:moby/buildkit.git /src",
+    "ADD https://github.com/moby/buildkit.git#v0.12.0 /src",
+    "ADD rootfs.tar.xz /",
+    "ADD app.tgz /opt/",
+    "ADD data.tar /data/",
+    "ADD pkg.bz2 /opt/",
+    "ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://e.com/x /x",
+    "ADD --keep-git-dir=true https://github.com/a/b.git /src",
+    "ADD $SRC /app",
+])
+def test_add_does_more_than_copy(tmp_path, line):
+    ctx = make_context(tmp_path, {"rootfs.tar.xz": "x", "app.tgz": "x", "data.tar": "x", "pkg.bz2": "x"})
+    assert findings(f"FROM x\n{line}\n", P, context=ctx) == []
+
+
+def test_archive_recognised_by_content_stays_add(tmp_path):
+    ctx = make_context(tmp_path, {"layer": _tar_bytes(), "blob": gzip.compress(b"x" * 100),
+                                  "notes": "plain text\n"})
+    assert findings("FROM x\nADD layer /\n", P, context=ctx) == []
+    assert findings("FROM x\nADD blob /opt/\n", P, context=ctx) == []
+    [f] = findings("FROM x\nADD notes /opt/\n", P, context=ctx)
+    assert f.fix.safety is Safety.SAFE
+
+
+def test_wildcard_sources_are_checked_file_by_file(tmp_path):
+    ctx = make_context(tmp_path, {"a.sh": "x", "b.sh": _tar_bytes()})
+    assert findings("FROM x\nADD *.sh /bin/\n", P, context=ctx) == []
+    (ctx / "b.sh").write_text("echo\n")
+    [f] = findings("FROM x\nADD *.sh /bin/\n", P, context=ctx)
+    assert f.fix.safety is Safety.SAFE
+
+
+def test_zip_is_not_unpacked_by_add(tmp_path):
+    ctx = make_context(tmp_path, {"site.zip": b"PK\x03\x04rest"})
+    assert fix("FROM x\nADD site.zip /srv/\n", P, context=ctx).text == "FROM x\nCOPY site.zip /srv/\n"
+
+
+def test_without_a_context_known_extensions_are_safe_and_others_unsafe():
+    [f] = findings("FROM x\nADD run.sh /run.sh\n", P)
+    assert f.fix.safety is Safety.SAFE
+    [f] = findings("FROM x\nADD rootfs /\n", P)
+    assert f.fix.safety is Safety.UNSAFE and "could not be checked" in f.message
+    assert fix("FROM x\nADD rootfs /\n", P).text == "FROM x\nADD rootfs /\n"
+    assert fix("FROM x\nADD rootfs /\n", P, unsafe=True).text == "FROM x\nCOPY rootfs /\n"
+
+
+def test_heredoc_and_onbuild_are_left_alone():
+    assert findings("FROM x\nADD <<EOF /a.txt\nhi\nEOF\n", P) == []
+    assert findings("FROM x\nONBUILD ADD a.sh /a.sh\n", P) == []
+
+
+def test_project_corpus_cases(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "corpus"
+    if not root.is_dir():
+        pytest.skip("no corpus/")
+    case = root / "28-generic-add-and-chown"
+    [f] = findings((case / "Dockerfile").read_text(), P, context=case)
+    assert f.fix.safety is Safety.SAFE
+    for name in ("29-generic-files-deleted-later", "35-generic-gem-docs", "05-apt-single-run-clean"):
+        assert findings((root / name / "Dockerfile").read_text(), P, context=root / name) == []
