@@ -362,3 +362,23 @@ def test_the_fix_is_unsafe_and_registered():
     [f] = [f for f in Linter([Multistage]).run(parse(text), context_dir=CORPUS / "22-go-single-stage")]
     assert f.fix.safety is Safety.UNSAFE
     assert "gcr.io/distroless/static-debian12" in f.message
+
+
+def test_cli_runtime_base_flag_and_unsafe_fixes(tmp_path):
+    import shutil
+
+    from conftest import run_cli
+
+    case = tmp_path / "go"
+    shutil.copytree(CORPUS / "22-go-single-stage", case)
+    before = (case / "Dockerfile").read_text(encoding="utf-8")
+    r = run_cli("--write", "--select", "DO301", str(case / "Dockerfile"))
+    assert (case / "Dockerfile").read_text(encoding="utf-8") == before      # unsafe: held back
+    r = run_cli("--write", "--unsafe-fixes", "--select", "DO301", "--runtime-base", "scratch",
+                str(case / "Dockerfile"))
+    assert r.returncode in (0, 1), r.stderr.decode()
+    after = (case / "Dockerfile").read_text(encoding="utf-8")
+    assert "\nFROM scratch\n" in after
+    assert "COPY --from=build /usr/local/bin/healthsrv /usr/local/bin/healthsrv" in after
+    # the program makes no HTTPS calls and loads no time zone: nothing else from the builder
+    assert "ca-certificates" not in after and "zoneinfo" not in after

@@ -33,6 +33,7 @@ LABELS = {"org.dockopt.test": "1"}
 CASES = [
     pytest.param(CORPUS / "22-go-single-stage", 0.90, id="go"),
     pytest.param(CORPUS / "16-node-single-stage-build", 0.50, id="node"),
+    pytest.param(CORPUS / "15-node-copy-before-install", 0.50, id="node-prod-deps"),
     pytest.param(FIXTURES / "python-c-extension", 0.25, id="python"),
     pytest.param(CORPUS / "24-static-site-single-stage", 0.05, id="static"),   # nginx drops root itself
     pytest.param(CORPUS / "27-c-make-single-stage", 0.70, id="c"),

@@ -76,7 +76,7 @@ Unsafe (only with `--unsafe-fixes`): the runtime image holds only what the pass 
 program needs. Files the program reads at run time from the source tree (templates, configs)
 that are not build outputs, programs of the toolchain image it calls, and libraries it opens
 with `dlopen` are not there any more; a static Go binary resolves users and DNS with Go's own
-code. Build and run the result before shipping it (`dockopt verify`).
+code. Build and run the result before shipping it (`dockopt --verify --smoke COMMAND`).
 """
 from __future__ import annotations
 
@@ -195,7 +195,6 @@ class Plan:
     chown: str | None = None
     drop_entry: bool = False          # the runtime image's own CMD serves (nginx)
     drop_expose: bool = False
-    extra_moved: list[Instruction] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     builder_edits: dict[int, str] = field(default_factory=dict)   # id(ins) -> replacement text in the builder
     runtime_body: list[str] | None = None   # a full runtime body (Python): replaces the generic layout
@@ -492,10 +491,7 @@ def _entry_refs(model: StageModel) -> tuple[list[str], list[list[str]]]:
     """Absolute paths the entry (and HEALTHCHECK) may mean, and its commands."""
     cmds = model.entry.commands()
     if model.healthcheck is not None and model.healthcheck.values and model.healthcheck.values[0].upper() == "CMD":
-        hc = model.healthcheck
-        if hc.is_json:
-            pass
-        text = hc.args
+        text = model.healthcheck.args
         m = re.match(r"(?is)^(?:--\S+\s+)*CMD\s+(.*)$", text)
         if m:
             body = m.group(1).strip()
