@@ -429,3 +429,23 @@ def test_symlinked_manifest_is_not_copied_alone(tmp_path):
     (ctx / "package-lock.json").symlink_to("real-lock.json")
     out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx).text
     assert "COPY package.json ./\n" in out
+
+
+def test_copy_to_root_with_an_unknown_workdir_is_left_alone(tmp_path):
+    # '.' of the install is the base image's WORKDIR: it may or may not be under '/'-copied files
+    ctx = make_context(tmp_path, {"package.json": PKG})
+    assert findings("FROM node\nCOPY . /\nRUN npm install\n", P, context=ctx) == []
+    out = fix("FROM node\nCOPY . /\nWORKDIR /app\nRUN npm install\n", P, context=ctx).text
+    assert out == "FROM node\nCOPY . /\nWORKDIR /app\nRUN npm install\n"  # no app/package.json
+    (ctx / "app").mkdir()
+    (ctx / "app" / "package.json").write_text(PKG)
+    out = fix("FROM node\nCOPY . /\nWORKDIR /app\nRUN npm install\n", P, context=ctx).text
+    assert out == "FROM node\nCOPY app/package.json /app/\nWORKDIR /app\nRUN npm install\nCOPY . /\n"
+
+
+def test_backtick_escape_file_keeps_its_continuation_character(tmp_path):
+    ctx = make_context(tmp_path, {"pyproject.toml": "[tool.poetry]\nname='a'\n", "poetry.lock": "x\n"})
+    out = fix("# escape=`\nFROM python\nWORKDIR /app\nCOPY . .\nRUN poetry config x y `\n  && poetry install\n",
+              P, context=ctx, unsafe=True).text
+    assert out == ("# escape=`\nFROM python\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\n"
+                   "RUN poetry config x y `\n  && poetry install --no-root\nCOPY . .\nRUN poetry install\n")

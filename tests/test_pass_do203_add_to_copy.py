@@ -116,3 +116,10 @@ def test_project_corpus_cases(tmp_path):
     assert f.fix.safety is Safety.SAFE
     for name in ("29-generic-files-deleted-later", "35-generic-gem-docs", "05-apt-single-run-clean"):
         assert findings((root / name / "Dockerfile").read_text(), P, context=root / name) == []
+
+
+def test_without_a_context_a_wildcard_that_may_match_an_archive_stays_add():
+    assert findings("FROM x\nADD archived.txt* /opt/\n", P) == []
+    assert findings("FROM x\nADD data-? /opt/\n", P) == []
+    [f] = findings("FROM x\nADD *.sh /usr/local/bin/\n", P)
+    assert f.fix.safety is Safety.SAFE

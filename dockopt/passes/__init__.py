@@ -14,6 +14,11 @@ from .js_cache_clean import JsCacheClean
 from .rpm_clean import RpmClean
 from .gem_no_document import GemNoDocument
 from .cache_mounts import CacheMounts
+from .add_to_copy import AddToCopy
+from .copy_chown import CopyChown
+from .dockerignore import Dockerignore
+from .hoist_deps import HoistDeps
+from .wasted_space import WastedSpace
 from .multistage import Multistage
 from .nonroot_user import NonrootUser
 from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
@@ -31,6 +36,11 @@ ALL_PASSES: list[type[Pass]] = [
     RpmClean,
     GemNoDocument,
     CacheMounts,
+    HoistDeps,
+    CopyChown,
+    AddToCopy,
+    Dockerignore,
+    WastedSpace,
     Multistage,
     NonrootUser,
     CopyWholeFilesystem,

@@ -68,7 +68,10 @@ def join(cwd: str | None, path: str | None) -> str | None:
 
 
 def is_under(path: str, directory: str) -> bool:
-    """`path` is `directory` or lies inside it."""
+    """`path` is `directory` or lies inside it (a path under the unknown base WORKDIR never lies
+    in a known directory: that WORKDIR could be anywhere)."""
+    if "\x00" in path and "\x00" not in directory:
+        return False
     if directory == "/":
         return path.startswith("/")
     return path == directory or path.startswith(directory.rstrip("/") + "/")
@@ -219,6 +222,8 @@ class Files:
 
     @staticmethod
     def norm(rel: str) -> str | None:
+        if "\x00" in rel:
+            return None
         rel = clean(rel.lstrip("/") or ".")
         if rel == ".." or rel.startswith("../"):
             return None

@@ -76,17 +76,17 @@ class AddToCopy(Pass):
             start, end = D.keyword_span(ins)
             kw = ins.parsed.keyword
             word = "COPY" if kw.isupper() else "copy" if kw.islower() else "Copy"
+            noun = "files" if len(op.sources) > 1 else "file"
             if unknown:
                 reason = ("no build context to check" if fs is None else "not found in the build context")
+                message = (f"ADD of local {noun} {', '.join(op.sources)}: use COPY unless it is an archive "
+                           f"(unsafe: ADD unpacks archives by their content and {', '.join(unknown)} "
+                           f"could not be checked: {reason})")
                 safety = Safety.UNSAFE
-                why = (f" (unsafe: ADD unpacks archives by their content and {', '.join(unknown)} "
-                       f"could not be checked: {reason})")
             else:
-                safety, why = Safety.SAFE, ""
-            yield self.finding(
-                ins, f"ADD of local {'files' if len(op.sources) > 1 else 'file'} "
-                     f"{', '.join(op.sources)} that ADD copies as is: use COPY{why}",
-                Fix("Replace ADD with COPY", safety, (Edit(start, end, word),)))
+                message = f"ADD of local {noun} {', '.join(op.sources)} that ADD copies as is: use COPY"
+                safety = Safety.SAFE
+            yield self.finding(ins, message, Fix("Replace ADD with COPY", safety, (Edit(start, end, word),)))
 
     @staticmethod
     def _source(fs: D.Files | None, source: str) -> str:
@@ -108,6 +108,8 @@ class AddToCopy(Pass):
                 return "ok"
         if source in (".", "./") or source.endswith("/"):
             return "ok"
+        if has_wildcards(base) and (has_wildcards(base.rsplit(".", 1)[-1]) or "." not in base):
+            return "keep"  # `data*` may match data.tar.gz
         ext = base.rsplit(".", 1)[1].lower() if "." in base.lstrip(".") else ""
         if ext in _PLAIN_EXTENSIONS:
             return "ok"

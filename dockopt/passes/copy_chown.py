@@ -24,13 +24,14 @@ COPY --chown=app:app app.jar /opt/app/app.jar
 ```
 
 ## Fix safety
-Safe only when the chown covers exactly what the COPY created: one COPY of one file (checked
-in the build context, or copied from another stage to an explicit file path) and the RUN names
-that file. Unsafe (the reason is in the message) when the path is a directory or holds several
-copies: `chown -R` also changed the directory itself and whatever the base image or earlier
-layers had put there, which `COPY --chown` leaves alone. `user` alone (no group) is not
-rewritten: `chown user` keeps the group while `--chown=user` sets the group to the user's id.
-A RUN that does more than the chown/chmod is reported by no fix.
+Safe only when the chown covers exactly what the COPY created: one COPY of one regular file
+(checked in the build context) and the RUN names that file. Unsafe (the reason is in the
+message) when the path is a directory or holds several copies: `chown -R` also changed the
+directory itself and whatever the base image or earlier layers had put there, which
+`COPY --chown` leaves alone; and when the source cannot be checked (no build context, a
+`COPY --from` another stage). `user` alone (no group) is not rewritten: `chown user` keeps the
+group while `--chown=user` sets the group to the user's id. Symbolic modes (`chmod +x`), a RUN
+that does more than the one chown/chmod, wrappers (`sudo`) and RUN flags are left alone.
 """
 from __future__ import annotations
 

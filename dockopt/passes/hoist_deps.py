@@ -413,7 +413,7 @@ def _run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction,
             content_end = last.start + len(last.content)
             pieces.append(text[rs.span(chain[p].start, chain[p].start)[0]:content_end].rstrip(" \t"))
         multiline = len(run.lines) > 1
-        sep = (" && \\" + newline_of(ctx.tree) + D.continuation_indent(ctx)) if multiline else " && "
+        sep = (f" && {ctx.tree.escape}" + newline_of(ctx.tree) + D.continuation_indent(ctx)) if multiline else " && "
         rest = sep.join(pieces)
     return RunPlan(installs, hoisted_text, rest)
 
