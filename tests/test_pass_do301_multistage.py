@@ -286,6 +286,10 @@ def test_glob_jar_in_a_shell_cmd_is_copied_by_its_pattern():
     # build deps removed again in the same RUN (docker-library style)
     ("FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y gcc make && make -C /src install"
      " && apt-get purge -y gcc make\nCMD [\"app\"]\n"),
+    ("FROM debian:bookworm-slim\nRUN savedAptMark=\"$(apt-mark showmanual)\" && apt-get update"
+     " && apt-get install -y --no-install-recommends gcc libssl-dev make && make -C /usr/src/x install"
+     " && apt-mark auto '.*' > /dev/null && apt-mark manual $savedAptMark"
+     " && apt-get purge -y --auto-remove -o APT::AutoRemove::RecommendsImportant=false\nCMD [\"x\"]\n"),
     # only packaging tools from pip
     "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc && pip install --upgrade pip setuptools\n",
     "FROM scratch\nCOPY app /app\n",

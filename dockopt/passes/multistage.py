@@ -1170,7 +1170,7 @@ _PIP_INSTALL_ONLY_BOOL = {"-U", "--upgrade", "--force-reinstall", "-I", "--ignor
                           "--no-warn-script-location", "--break-system-packages", "--compile", "--no-compile",
                           "--no-warn-conflicts", "--no-cache-dir", "-q", "--quiet", "-v", "--verbose",
                           "--disable-pip-version-check", "--no-input"}
-_PIP_KEEP_IN_RUNTIME = {"--user", "--no-warn-script-location", "--break-system-packages", "--compile",
+_PIP_KEEP_IN_RUNTIME = {"--user", "--no-deps", "--no-warn-script-location", "--break-system-packages", "--compile",
                         "--no-compile", "-q", "--quiet", "--no-warn-conflicts", "--root-user-action"}
 _PIP_BAD = {"-e", "--editable", "-t", "--target", "--prefix", "--root", "--src", "--require-hashes"}
 
