@@ -149,7 +149,7 @@ def _before(cache: str | None, copies: list[str], work: Path, jobs: int) -> list
 
 def report(before: Counter, after: Counter, files: int, failed: int) -> None:
     others = sorted(c for c in set(before) | set(after) if c not in TARGET_CODES and before[c] != after[c])
-    print(f"{files} files, dockopt failed on {failed}")
+    print(f"{files} files, dockopt refused {failed} (files it cannot parse are left as they are)")
     print(f"{'code':<8} {'before':>7} {'after':>7} {'change':>8}")
     for code in (*TARGET_CODES, *others):
         b, a = before[code], after[code]
