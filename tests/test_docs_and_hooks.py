@@ -60,7 +60,7 @@ def test_pre_commit_hooks_run_with_try_repo(tmp_path):
     sample = tmp_path / "sample"
     sample.mkdir()
     df = sample / "Dockerfile"
-    df.write_text("FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\n")
+    df.write_text("FROM debian:bookworm\nUSER nobody\nRUN echo one > /tmp/a\nRUN echo two > /tmp/b\n")
     git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], cwd=sample, check=True)
     subprocess.run([*git, "add", "Dockerfile"], cwd=sample, check=True)
