@@ -8,7 +8,18 @@ from dockopt import parse
 from dockopt.cli import check_instructions
 from dockopt.fixer import FixerError, fix_text
 from dockopt.lint import Linter
+from dockopt.passes.base import Context
 from oracle import oracle_view
+
+
+def shell_errors(tree) -> int:
+    """RUN scripts that do not parse as shell (a rewrite must not add any)."""
+    ctx = Context(tree)
+    return sum(1 for ins in tree.instructions if ins.keyword == "RUN" and (ctx.script(ins) or _OK).has_error)
+
+
+class _OK:
+    has_error = False
 
 
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
@@ -31,11 +42,14 @@ def test_realworld_rewrites_are_valid_and_idempotent(realworld, unsafe):
         changed += 1
         out = res.text
         try:
-            check_instructions(parse(out))  # e.g. a wrong escape char would split an instruction
+            new_tree = parse(out)
+            check_instructions(new_tree)  # e.g. a wrong escape char would split an instruction
             oracle_view(out)
         except Exception as exc:  # noqa: BLE001 - any failure here is the finding
             problems.append(f"{name}: rewrite rejected: {exc}")
             continue
+        if shell_errors(new_tree) > shell_errors(parse(text)):
+            problems.append(f"{name}: a rewritten RUN is no longer valid shell")
         again = fix_text(out, linter, unsafe=unsafe)
         if again.text != out:
             problems.append(f"{name}: not idempotent")

@@ -66,6 +66,11 @@ def test_or_and_semicolon_chains_keep_their_meaning():
     assert out == "FROM x\nRUN a || b && \\\n    { c; d; } && \\\n    { e || f; }\n"
 
 
+def test_a_trailing_semicolon_is_dropped_not_doubled():
+    out = fix("FROM x\nRUN apk add git;\nRUN a; b;\nRUN find . -exec rm {} \\;\n")
+    assert out == "FROM x\nRUN apk add git && \\\n    { a; b; } && \\\n    find . -exec rm {} \\;\n"
+
+
 def test_comments_between_runs_move_above_the_merged_run():
     out = fix("FROM x\n# first\nRUN a\n\n# second\nRUN b\n")
     assert out == "FROM x\n# first\n# second\nRUN a && \\\n    b\n"

@@ -95,7 +95,7 @@ class MergeRuns(Pass):
         moved_comments: list[str] = []
         for i, ins in enumerate(group):
             script = ctx.script(ins)
-            body = text[ins.logical_to_offset(ins.args_offset):_content_end(ins)].rstrip(" \t")
+            body = _without_terminator(text[ins.logical_to_offset(ins.args_offset):_content_end(ins)])
             last = i == len(group) - 1
             if not last and _leaks(script):
                 body = f"( {body} )"
@@ -115,6 +115,15 @@ class MergeRuns(Pass):
             first.start_line, first.column, last.end_line,
             safe_fix(f"Merge {len(group)} RUN instructions", edit),
         )
+
+
+def _without_terminator(body: str) -> str:
+    """A script's trailing `;` ends its last command and nothing more; joined after `&&` or
+    inside `{ ...; }` it would be a syntax error. (`find ... \\;` keeps its escaped `;`.)"""
+    body = body.rstrip(" \t")
+    while body.endswith(";") and not body.endswith("\\;"):
+        body = body[:-1].rstrip(" \t")
+    return body
 
 
 def _content_end(ins: Instruction) -> int:
