@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import time
 from pathlib import Path
 
 import pytest
+from smoke import check_smoke, run_smoke
 
 try:
     import tomllib
@@ -222,16 +222,6 @@ def _client_or_skip():
     return client
 
 
-def has_shell(client, image: str) -> bool:
-    container = client.containers.create(image, entrypoint=["/bin/sh"], command=[])
-    try:
-        container.get_archive("/bin/sh")
-        return True
-    except Exception:
-        return False
-    finally:
-        container.remove(force=True)
-
 
 def build_case(client, name: str, nocache: bool = False) -> tuple[str, float]:
     """Build corpus/<name> with the engine's classic builder; (tag, seconds)."""
@@ -246,31 +236,6 @@ def build_case(client, name: str, nocache: bool = False) -> tuple[str, float]:
     return tag, time.monotonic() - t0
 
 
-def run_smoke(client, image: str, smoke: str, timeout: int = 120) -> tuple[int, str, str]:
-    """Run the smoke command in the image: via sh -c when it has a shell, else as argv."""
-    if has_shell(client, image):
-        entrypoint, command = ["/bin/sh", "-c"], [smoke]
-    else:
-        argv = shlex.split(smoke)
-        entrypoint, command = argv[:1], argv[1:]
-    container = client.containers.create(image, entrypoint=entrypoint, command=command,
-                                         network_mode="none")
-    try:
-        container.start()
-        status = container.wait(timeout=timeout)["StatusCode"]
-        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-    finally:
-        container.remove(force=True)
-    return status, out, err
-
-
-def check_smoke(case: dict, status: int, out: str, err: str) -> None:
-    assert status == 0, f"smoke exited {status}\nstdout:\n{out}\nstderr:\n{err}"
-    if "expect_output" in case:
-        assert out.strip() == case["expect_output"].strip(), f"stderr:\n{err}"
-    else:
-        assert case["expect_contains"] in out, f"stderr:\n{err}"
 
 
 @pytest.mark.docker

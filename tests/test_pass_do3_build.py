@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import shutil
 import uuid
 from pathlib import Path
 
 import pytest
+from smoke import check_smoke, run_smoke
 import tomllib
 from oracle import oracle_view
 
@@ -86,41 +86,7 @@ def build(client, context: Path, dockerfile: str, tag: str, target: str | None =
     return image
 
 
-def has_shell(client, image: str) -> bool:
-    container = client.containers.create(image, entrypoint=["/bin/sh"], command=[])
-    try:
-        container.get_archive("/bin/sh")
-        return True
-    except Exception:  # noqa: BLE001 - no /bin/sh in the image
-        return False
-    finally:
-        container.remove(force=True)
 
-
-def smoke(client, image: str, command: str) -> tuple[int, str, str]:
-    if has_shell(client, image):
-        entrypoint, cmd = ["/bin/sh", "-c"], [command]
-    else:
-        argv = shlex.split(command)
-        entrypoint, cmd = argv[:1], argv[1:]
-    container = client.containers.create(image, entrypoint=entrypoint, command=cmd, network_mode="none",
-                                         labels=LABELS)
-    try:
-        container.start()
-        status = container.wait(timeout=120)["StatusCode"]
-        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-    finally:
-        container.remove(force=True)
-    return status, out, err
-
-
-def check(case: dict, status: int, out: str, err: str) -> None:
-    assert status == 0, f"smoke exited {status}\nstdout:\n{out}\nstderr:\n{err}"
-    if "expect_output" in case:
-        assert out.strip() == case["expect_output"].strip(), f"stderr:\n{err}"
-    else:
-        assert case["expect_contains"] in out, f"stderr:\n{err}"
 
 
 @pytest.mark.docker
@@ -155,8 +121,8 @@ def test_rewrite_builds_behaves_the_same_and_is_smaller(case_dir: Path, min_drop
         after = build(client, ctx, "Dockerfile.dockopt", tags["new"])
         results = {}
         for key, image in (("orig", tags["orig"]), ("new", tags["new"])):
-            results[key] = smoke(client, image, case["smoke"])
-            check(case, *results[key])
+            results[key] = run_smoke(client, image, case["smoke"], labels=LABELS)
+            check_smoke(case, *results[key])
         assert results["orig"][1] == results["new"][1]
         size_before, size_after = before.attrs["Size"], after.attrs["Size"]
         drop = 1 - size_after / size_before
