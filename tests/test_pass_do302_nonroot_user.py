@@ -53,7 +53,7 @@ def test_debian_based_image_gets_a_system_user_after_the_last_install():
         RUN pip install -r requirements.txt
         COPY app.py .
         RUN useradd --system --uid 10001 app
-        USER app
+        USER 10001
         EXPOSE 8000
         CMD ["python", "app.py"]
         """)
@@ -66,11 +66,11 @@ def test_debian_based_image_gets_a_system_user_after_the_last_install():
     ("busybox:latest", "USER 65534:65534"),
     ("node:18-slim", "USER node"),
     ("node:20-alpine", "USER node"),
-    ("alpine:3.19", "RUN adduser -S -D -H -u 10001 app\nUSER app"),
-    ("debian:bookworm-slim", "RUN useradd --system --uid 10001 app\nUSER app"),
-    ("ubuntu:22.04", "RUN useradd --system --uid 10001 app\nUSER app"),
-    ("eclipse-temurin:17-jre", "RUN useradd --system --uid 10001 app\nUSER app"),
-    ("fedora:40", "RUN useradd --system --uid 10001 app\nUSER app"),
+    ("alpine:3.19", "RUN adduser -S -D -H -u 10001 app\nUSER 10001"),
+    ("debian:bookworm-slim", "RUN useradd --system --uid 10001 app\nUSER 10001"),
+    ("ubuntu:22.04", "RUN useradd --system --uid 10001 app\nUSER 10001"),
+    ("eclipse-temurin:17-jre", "RUN useradd --system --uid 10001 app\nUSER 10001"),
+    ("fedora:40", "RUN useradd --system --uid 10001 app\nUSER 10001"),
 ])
 def test_user_per_base_image(base, lines):
     assert fix(f"FROM {base}\nCOPY app /app\nCMD [\"/app\"]\n") == f"FROM {base}\nCOPY app /app\n{lines}\nCMD [\"/app\"]\n"
@@ -79,7 +79,7 @@ def test_user_per_base_image(base, lines):
 def test_explicit_user_root_is_reported_and_a_user_added_after_it():
     out = fix("FROM debian:bookworm\nUSER root\nRUN apt-get update\nCMD [\"bash\"]\n")
     assert out == ("FROM debian:bookworm\nUSER root\nRUN apt-get update\n"
-                   "RUN useradd --system --uid 10001 app\nUSER app\nCMD [\"bash\"]\n")
+                   "RUN useradd --system --uid 10001 app\nUSER 10001\nCMD [\"bash\"]\n")
 
 
 def test_a_user_the_dockerfile_creates_is_used():

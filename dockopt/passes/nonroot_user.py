@@ -8,9 +8,12 @@ the fix switches to a non-root user after the last instruction that installs or 
 * `gcr.io/distroless/*` and `scratch`: `USER 65532:65532` (distroless's `nonroot`);
 * `node` images: `USER node`;
 * Debian, Ubuntu and the official images built on them: `RUN useradd --system --uid 10001 app`
-  and `USER app` (a user the Dockerfile already creates with `useradd`/`adduser` is used
+  and `USER 10001` (a user the Dockerfile already creates with `useradd`/`adduser` is used
   instead);
-* Alpine: `RUN adduser -S -D -H -u 10001 app` and `USER app`; busybox: `USER 65534:65534`.
+* Alpine: `RUN adduser -S -D -H -u 10001 app` and `USER 10001`; busybox: `USER 65534:65534`.
+
+A user the fix creates is named by its numeric id in `USER`: a runtime that checks for
+non-root (Kubernetes' `runAsNonRoot`) can only verify a numeric one.
 
 Images whose own entry point drops privileges (nginx, httpd, postgres, redis, ... or a CMD
 that runs `gosu`/`su-exec`/`setpriv`) are left alone, and so are images built from an image
@@ -32,7 +35,7 @@ Use instead:
 FROM python:3.11-slim
 COPY app.py /app/
 RUN useradd --system --uid 10001 app
-USER app
+USER 10001
 CMD ["python", "/app/app.py"]
 ```
 
@@ -218,7 +221,7 @@ class NonrootUser(Pass):
         if facts.named_user:
             return [f"USER {facts.named_user}"]
         if setup == "useradd":
-            return [f"RUN useradd --system --uid {APP_UID} {APP_USER}", f"USER {APP_USER}"]
+            return [f"RUN useradd --system --uid {APP_UID} {APP_USER}", f"USER {APP_UID}"]
         if setup == "adduser":
-            return [f"RUN adduser -S -D -H -u {APP_UID} {APP_USER}", f"USER {APP_USER}"]
+            return [f"RUN adduser -S -D -H -u {APP_UID} {APP_USER}", f"USER {APP_UID}"]
         return None
