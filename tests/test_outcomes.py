@@ -34,4 +34,7 @@ def test_case_outcome(name, docker_engine):
         assert not entry["changed"]
     if meta["kind"] == "anti-pattern":
         assert entry["changed"]
-        assert m["rewritten"]["size"] < m["original"]["size"]
+        # smaller, or (a hoisted install) no bigger and more of the rebuild after a source edit cached
+        o, w = m["original"], m["rewritten"]
+        assert w["size"] < o["size"] or (
+            w["size"] <= o["size"] * 1.01 and w.get("source-edit_cached", 0) > o.get("source-edit_cached", 0))

@@ -22,6 +22,7 @@ from .wasted_space import WastedSpace
 from .multistage import Multistage
 from .nonroot_user import NonrootUser
 from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
+from .slim_base import SlimBase
 
 ALL_PASSES: list[type[Pass]] = [
     MergeRuns,
@@ -46,6 +47,7 @@ ALL_PASSES: list[type[Pass]] = [
     CopyWholeFilesystem,
     BuildToolsInFinalStage,
     UnusedStage,
+    SlimBase,
 ]
 
 

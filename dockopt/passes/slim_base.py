@@ -1,0 +1,89 @@
+"""Use the slim variant of a full official base image when the stage needs none of its tools.
+
+## What it does
+Finds a final stage built `FROM` a full official language image that has a `-slim` variant
+(`python:3.11`, `node:18`, `ruby:3.3`, with or without a Debian codename) and whose instructions
+use none of what only the full image carries: compilers and build tools (`gcc`, `make`,
+`build-essential`, `*-dev` packages, node-gyp builds), version control and download tools (`git`,
+`curl`, `wget`, `ssh`), or a build step that the multi-stage rule (DO301) splits off. The fix
+switches the tag to its slim variant (`python:3.11` -> `python:3.11-slim`,
+`node:18-bookworm` -> `node:18-bookworm-slim`).
+
+## Why is this bad?
+The full images carry a compiler toolchain, headers, version control and hundreds of packages
+so that anything can be built in them; an application that only installs wheels or plain
+JavaScript packages ships all of it for nothing. The slim variants are the same language
+runtime on the same Debian release, several hundred megabytes smaller, with less to patch.
+
+## Example
+```dockerfile
+FROM python:3.11
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY app.py .
+CMD ["python", "app.py"]
+```
+Use instead:
+```dockerfile
+FROM python:3.11-slim
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY app.py .
+CMD ["python", "app.py"]
+```
+
+## Fix safety
+Unsafe (only with `--unsafe-fixes`): a dependency without a prebuilt wheel (or a native npm
+module) needs the compiler the slim image lacks, and a script may call a tool the slim image does
+not have. `dockopt --verify` builds both images and runs a smoke command to prove it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from ..findings import Edit, Finding
+from .base import Context, Pass, unsafe_fix
+
+# repository -> whether it has Debian-based -slim variants
+SLIM_REPOS = {"python", "node", "ruby"}
+_TAG = re.compile(r"^(?:docker\.io/)?(?:library/)?(?P<repo>[a-z]+):(?P<tag>[0-9][\w.]*)(?:-(?P<codename>bookworm|bullseye|trixie))?$")
+# what a stage may use that only the full image has
+FULL_ONLY = re.compile(
+    r"\b(gcc|g\+\+|cc|c\+\+|make|cmake|build-essential|[\w.+-]+-dev|node-gyp|git|curl|wget|ssh|scp|svn|hg|"
+    r"npm run|yarn build|yarn run|go build|cargo|mvn|gradle|javac|python3?-config|pkg-config|autoconf|bzip2|xz)\b")
+
+
+class SlimBase(Pass):
+    code = "DO306"
+    name = "slim-base"
+    summary = "A full official base image where its slim variant would do"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        stages = ctx.tree.stages
+        if not stages:
+            return
+        final = stages[-1]
+        m = _TAG.match(final.base)
+        if not m or m.group("repo") not in SLIM_REPOS or final.from_.flags:
+            return
+        if any(st.name and st.name.lower() == final.base.lower() for st in stages):
+            return
+        for ins in final.instructions:
+            if ins.keyword in ("RUN", "ONBUILD") and FULL_ONLY.search(ins.logical):
+                return
+        repo, tag, codename = m.group("repo"), m.group("tag"), m.group("codename")
+        slim = f"{repo}:{tag}-{codename}-slim" if codename else f"{repo}:{tag}-slim"
+        if repo in ("python", "ruby") and codename:
+            slim = f"{repo}:{tag}-slim-{codename}"  # these tags put the codename last
+        ins = final.from_
+        start, end = _base_span(ctx, ins, final.base)
+        yield self.finding(
+            ins, f"`{final.base}` carries compilers and tools this stage does not use: `{slim}` is the same "
+                 f"runtime without them (unsafe: a dependency may need a compiler)",
+            unsafe_fix(f"Use {slim}", Edit(start, end, slim)))
+
+
+def _base_span(ctx: Context, ins, base: str) -> tuple[int, int]:
+    pos = ins.logical.find(base, ins.args_offset)
+    return ins.logical_span(pos, pos + len(base))
