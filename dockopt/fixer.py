@@ -48,7 +48,9 @@ def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, list[int]]:
     chosen: list[int] = []
     taken: list[tuple[int, int]] = []
     files_taken: set[str] = set()
-    order = sorted(range(len(fixes)), key=lambda i: fixes[i].span)
+    # file order; of fixes starting at one place the widest goes first (a merge of several
+    # instructions before the edits inside one of them, which the next round redoes on the merge)
+    order = sorted(range(len(fixes)), key=lambda i: (fixes[i].span[0], -fixes[i].span[1]))
     for i in order:
         spans = [(e.start, e.end) for e in fixes[i].edits]
         paths = {w.path for w in fixes[i].files}

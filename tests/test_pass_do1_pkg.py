@@ -56,10 +56,9 @@ def test_do102_consecutive_runs():
     before = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n"
     [f] = findings(before, AptUpdateAlone)
     assert f.line == 2 and "line 3" in f.message
-    # DO102's fix and DO101's merge overlap: DO102's (the narrower) goes first, DO101 has nothing left
-    after = "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
-    assert fix(before, MergeRuns, AptUpdateAlone) == after
-    assert fix(before, AptUpdateAlone) == after
+    # DO102's fix and DO101's merge overlap: the merge (the wider) goes first, DO102 has nothing left
+    assert fix(before, MergeRuns, AptUpdateAlone) == "FROM debian\nRUN apt-get update && \\\n    apt-get install -y curl\n"
+    assert fix(before, AptUpdateAlone) == "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
 
 
 def test_do102_update_kept_when_something_runs_between():
@@ -282,7 +281,7 @@ def test_do106_no_op(run):
 def test_do106_converges_with_do103_on_the_same_insertion_point():
     text = "FROM debian\nRUN apt-get update && apt-get install curl\n"
     assert fix(text, *PKG, unsafe=True) == (
-        "FROM debian\nRUN apt-get update && apt-get install --no-install-recommends -y curl ca-certificates"
+        "FROM debian\nRUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates"
         " && rm -rf /var/lib/apt/lists/*\n")
 
 
@@ -465,7 +464,8 @@ def test_all_rules_together_converge():
     out = fix(before, MergeRuns, *PKG, unsafe=True)
     assert out == d("""\
         FROM python:3.12-slim
-        RUN apt-get update && apt-get install --no-install-recommends -y curl ca-certificates && \\
+        RUN apt-get update && \\
+            apt-get install -y --no-install-recommends curl ca-certificates && \\
             pip install --no-cache-dir -r requirements.txt && rm -rf /var/lib/apt/lists/*
         """)
 
