@@ -607,25 +607,10 @@ class _M:
 
 def _install(ctx, stage, source, run, tool, cwd) -> Install | None:
     m = tool.manager
-    if m in ("npm", "yarn", "pnpm"):
-        return _node(ctx, stage, source, tool, cwd)
-    if m == "pip" or (m == "uv" and (tool.subcommand or "").startswith("pip ")):
-        return _pip(ctx, stage, source, tool, cwd)
-    if m == "poetry":
-        return _poetry(ctx, stage, source, tool, cwd)
-    if m == "pipenv":
-        return _pipenv(ctx, stage, source, tool, cwd)
-    if m == "uv":
-        return _uv(ctx, stage, source, tool, cwd)
-    if m == "go":
-        return _go(ctx, stage, source, tool, cwd)
-    if m == "bundle":
-        return _bundle(ctx, stage, source, tool, cwd)
-    if m == "mvn":
-        return _mvn(ctx, stage, source, tool, cwd)
-    if m == "composer":
-        return _composer(ctx, stage, source, tool, cwd)
-    return None
+    if m == "uv" and (tool.subcommand or "").startswith("pip "):
+        m = "pip"  # `uv pip install -r` reads requirements files like pip
+    reader = _INSTALL_READERS.get(m)
+    return reader(ctx, stage, source, tool, cwd) if reader else None
 
 
 def _what(tool) -> str:
@@ -1182,3 +1167,10 @@ def _whole_rest(ctx, run: Instruction, script) -> str:
     last = run.lines[-1]
     content_end = last.start + len(last.content)
     return text[run.logical_to_offset(run.args_offset):content_end].rstrip(" \t")
+
+
+# which reader understands each package manager's install (defined above)
+_INSTALL_READERS = {
+    "npm": _node, "yarn": _node, "pnpm": _node, "pip": _pip, "poetry": _poetry, "pipenv": _pipenv,
+    "uv": _uv, "go": _go, "bundle": _bundle, "mvn": _mvn, "composer": _composer,
+}
