@@ -9,6 +9,7 @@ import argparse
 import difflib
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -309,7 +310,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
             stdin_text = None
             if path == "-":
                 stdin_text = decode(sys.stdin.buffer.read(), "-")
+            t0 = time.perf_counter()
             o = process(path, args, stdin_text)
+            if args.verbose:
+                print(f"{shown}: {len(o.findings)} findings, {len(o.fixed)} fixes, unsafe held back "
+                      f"{o.unsafe_held_back}, context {o.context_dir or 'none'}, "
+                      f"{(time.perf_counter() - t0) * 1000:.0f} ms", file=err)
             o.path = shown
         except ParseError as exc:
             errors += 1

@@ -186,3 +186,17 @@ def test_inline_and_file_suppressions_are_kept(df):
     assert r.returncode == 0 and p.read_text().count("RUN") == 2
     p = df("# dockopt: ignore-file\nFROM x\nRUN a\nRUN b\n")
     assert run_cli("--check", str(p)).returncode == 0
+
+
+def test_verbose_says_what_it_did_and_quiet_says_nothing(df):
+    p = df(FIVE_RUNS)
+    r = run_cli("--verbose", "--check", "--select", "DO101", str(p))
+    assert f"{p}: " in r.stderr.decode() and " ms" in r.stderr.decode()
+    r = run_cli("--quiet", "--select", "DO101", str(p))
+    assert r.returncode == 1 and r.stdout == b""
+
+
+def test_no_color_when_not_a_terminal(df):
+    p = df(FIVE_RUNS)
+    r = run_cli("--diff", "--select", "DO101", str(p), env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert b"\x1b[" not in r.stdout + r.stderr
