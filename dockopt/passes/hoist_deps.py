@@ -861,17 +861,26 @@ def _insert_flag(tool, flag: str) -> tuple[int, str]:
     return tool.flag_insertion(flag)
 
 
-def _poetry(ctx, stage, source, tool, cwd) -> Install | None:
-    if tool.subcommand not in ("install", "sync"):
+def _opening(ctx, stage, source, tool, cwd, subcommands: tuple[str, ...], dir_flags: tuple[str, ...],
+             manifest: str):
+    """What most install readers check first: the subcommand, no flag that points the tool at
+    another directory, no earlier install by the same tool in the stage, and the manifest the
+    install reads. (the manifest lookup, its path) or None."""
+    if tool.subcommand not in subcommands or tool.has_flag(*dir_flags):
         return None
-    if tool.has_flag("-C", "--directory", "-P", "--project"):
-        return None
-    if _earlier_tool(stage, source, ctx, "poetry", {"install", "sync"}):
+    if _earlier_tool(stage, source, ctx, tool.manager, set(subcommands)):
         return None
     M = _M(source, cwd)
-    pyproject = M.get("pyproject.toml")
-    if pyproject is None:
+    path = M.get(manifest)
+    return None if path is None else (M, path)
+
+
+def _poetry(ctx, stage, source, tool, cwd) -> Install | None:
+    opened = _opening(ctx, stage, source, tool, cwd, ("install", "sync"), ("-C", "--directory", "-P", "--project"),
+                      "pyproject.toml")
+    if opened is None:
         return None
+    M, pyproject = opened
     if tool.has_flag("--only-root"):
         raise Reject("--only-root installs the project itself")
     data = _toml(source.files, pyproject)
@@ -894,16 +903,12 @@ def _poetry(ctx, stage, source, tool, cwd) -> Install | None:
 
 
 def _pipenv(ctx, stage, source, tool, cwd) -> Install | None:
-    if tool.subcommand not in ("install", "sync") or tool.packages or tool.files:
+    if tool.packages or tool.files:
         return None
-    if tool.has_flag("-r", "--requirements"):
+    opened = _opening(ctx, stage, source, tool, cwd, ("install", "sync"), ("-r", "--requirements"), "Pipfile")
+    if opened is None:
         return None
-    if _earlier_tool(stage, source, ctx, "pipenv", {"install", "sync"}):
-        return None
-    M = _M(source, cwd)
-    pipfile = M.get("Pipfile")
-    if pipfile is None:
-        return None
+    M, pipfile = opened
     text = source.files.text(pipfile) or ""
     if re.search(r"\bpath\s*=|\beditable\s*=\s*true", text):
         raise Reject("the Pipfile has a path dependency")
@@ -912,16 +917,11 @@ def _pipenv(ctx, stage, source, tool, cwd) -> Install | None:
 
 
 def _uv(ctx, stage, source, tool, cwd) -> Install | None:
-    if tool.subcommand != "sync":
+    opened = _opening(ctx, stage, source, tool, cwd, ("sync",),
+                      ("--project", "--directory", "--package", "--all-packages"), "pyproject.toml")
+    if opened is None:
         return None
-    if tool.has_flag("--project", "--directory", "--package", "--all-packages"):
-        return None
-    if _earlier_tool(stage, source, ctx, "uv", {"sync"}):
-        return None
-    M = _M(source, cwd)
-    pyproject = M.get("pyproject.toml")
-    if pyproject is None:
-        return None
+    M, pyproject = opened
     data = _toml(source.files, pyproject)
     uv = ((data.get("tool") or {}).get("uv")) or {}
     if not isinstance(uv, dict):
@@ -1070,16 +1070,12 @@ _COMPOSER_EVENTS = ("pre-install-cmd", "post-install-cmd", "pre-autoload-dump", 
 
 
 def _composer(ctx, stage, source, tool, cwd) -> Install | None:
-    if tool.subcommand != "install" or tool.operands:
+    if tool.operands:
         return None
-    if tool.has_flag("-d", "--working-dir"):
+    opened = _opening(ctx, stage, source, tool, cwd, ("install",), ("-d", "--working-dir"), "composer.json")
+    if opened is None:
         return None
-    if _earlier_tool(stage, source, ctx, "composer", {"install"}):
-        return None
-    M = _M(source, cwd)
-    cj = M.get("composer.json")
-    if cj is None:
-        return None
+    M, cj = opened
     data = _json(source.files, cj)
     repos = data.get("repositories")
     repos = list(repos.values()) if isinstance(repos, dict) else (repos or [])
