@@ -37,10 +37,12 @@ def findings(text: str):
     return Linter([NonrootUser]).run(parse(d(text)))
 
 
-def test_debian_based_image_gets_a_system_user_after_the_last_install():
+def test_debian_based_image_creates_the_user_before_the_sources_and_switches_after_the_last_install():
+    # The useradd RUN goes above the first COPY from the context so a source edit keeps it cached.
     assert fix("""\
         FROM python:3.11-slim
         WORKDIR /app
+        # manifests first
         COPY requirements.txt .
         RUN pip install -r requirements.txt
         COPY app.py .
@@ -49,10 +51,11 @@ def test_debian_based_image_gets_a_system_user_after_the_last_install():
         """) == d("""\
         FROM python:3.11-slim
         WORKDIR /app
+        RUN useradd --system --uid 10001 app
+        # manifests first
         COPY requirements.txt .
         RUN pip install -r requirements.txt
         COPY app.py .
-        RUN useradd --system --uid 10001 app
         USER 10001
         EXPOSE 8000
         CMD ["python", "app.py"]
@@ -153,3 +156,24 @@ def test_fix_is_unsafe_and_registered():
     assert NonrootUser in ALL_PASSES
     [f] = findings("FROM debian:bookworm\nCMD [\"bash\"]\n")
     assert f.code == "DO302" and f.fix.safety is Safety.UNSAFE
+
+
+def test_user_is_created_at_the_end_when_no_context_copy_comes_first():
+    # COPY --from is not a source copy: nothing to keep cached above it.
+    assert fix("""\
+        FROM debian:bookworm-slim AS build
+        RUN echo hi > /hi
+        FROM debian:bookworm-slim
+        COPY --from=build /hi /hi
+        RUN cat /hi
+        CMD ["cat", "/hi"]
+        """) == d("""\
+        FROM debian:bookworm-slim AS build
+        RUN echo hi > /hi
+        FROM debian:bookworm-slim
+        COPY --from=build /hi /hi
+        RUN cat /hi
+        RUN useradd --system --uid 10001 app
+        USER 10001
+        CMD ["cat", "/hi"]
+        """)

@@ -33,11 +33,14 @@ CMD ["python", "/app/app.py"]
 Use instead:
 ```dockerfile
 FROM python:3.11-slim
-COPY app.py /app/
 RUN useradd --system --uid 10001 app
+COPY app.py /app/
 USER 10001
 CMD ["python", "/app/app.py"]
 ```
+The `useradd` goes above the first `COPY` from the build context, so a source edit does not
+re-run it; `USER` goes after the last instruction that installs or copies files, so they still
+run as root.
 
 ## Fix safety
 Unsafe (only with `--unsafe-fixes`): the program loses write access to the files and
@@ -152,12 +155,29 @@ class NonrootUser(Pass):
                                f"{base})")
             return
         nl = newline_of(tree)
+        edits = []
+        early = self._first_context_copy(stage, anchor)
+        if early is not None and len(lines) > 1 and lines[0].startswith("RUN "):
+            # Create the user above the first COPY from the build context: that RUN then stays
+            # cached when the sources change, instead of re-running after every edit.
+            edits.append(Edit(early.leading_start, early.leading_start, lines[0] + nl))
+            lines = lines[1:]
         text = nl.join(lines)
         if anchor.lines[-1].newline:
-            edit = Edit(anchor.end, anchor.end, text + nl)
+            edits.append(Edit(anchor.end, anchor.end, text + nl))
         else:
-            edit = Edit(anchor.end, anchor.end, nl + text)
-        yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", edit))
+            edits.append(Edit(anchor.end, anchor.end, nl + text))
+        yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
+
+    @staticmethod
+    def _first_context_copy(stage: Stage, anchor: Instruction) -> Instruction | None:
+        """The first COPY/ADD of the build context in the stage, when it comes before `anchor`."""
+        for ins in stage.instructions:
+            if ins is anchor:
+                return None
+            if ins.keyword in ("COPY", "ADD") and not any(f.name == "from" for f in ins.flags):
+                return ins
+        return None
 
     @staticmethod
     def _drops_privileges(chain: list[Stage], image) -> bool:
