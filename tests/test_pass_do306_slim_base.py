@@ -50,3 +50,32 @@ def test_only_with_unsafe_fixes():
 ])
 def test_no_op(text):
     assert fix(text) == text
+
+
+@pytest.mark.parametrize("base,slim", [
+    ("debian:bookworm", "debian:bookworm-slim"),
+    ("debian:12", "debian:12-slim"),
+    ("debian:12.5", "debian:12.5-slim"),
+    ("docker.io/library/debian:stable", "docker.io/library/debian:stable-slim"),
+])
+def test_debian_becomes_slim(base, slim):
+    # compilers do not matter here: debian and debian-slim carry the same packages
+    before = (f"FROM {base}\nRUN apt-get update && apt-get install -y --no-install-recommends gcc jq "
+              "&& rm -rf /var/lib/apt/lists/*\nCMD [\"jq\", \"--version\"]\n")
+    assert fix(before) == before.replace(base, slim, 1)
+    [finding] = Linter([SlimBase]).run(parse(before))
+    assert "documentation" in finding.message and finding.fix.safety.value == "unsafe"
+
+
+@pytest.mark.parametrize("text", [
+    "FROM debian:bookworm-slim\nCMD [\"true\"]\n",                                  # already slim
+    "FROM debian:latest\nCMD [\"true\"]\n",                                         # no -slim of latest
+    "FROM debian:bookworm-backports\nCMD [\"true\"]\n",                             # no slim variant
+    "FROM debian:bookworm\nRUN apt-get update && apt-get install -y man-db\n",      # man pages wanted
+    "FROM debian:bookworm\nRUN ls /usr/share/doc/jq\n",                              # reads the docs
+    "FROM debian:bookworm\nRUN locale-gen de_DE.UTF-8\n",                           # locales
+    "FROM debian:bookworm\nCMD [\"man\", \"jq\"]\n",                                # runs man
+    "FROM debian:bookworm AS base\nRUN true\nFROM alpine:3.19\nCMD [\"true\"]\n",     # not the final stage
+])
+def test_debian_no_op(text):
+    assert fix(text) == text

@@ -9,6 +9,12 @@ use none of what only the full image carries: compilers and build tools (`gcc`, 
 switches the tag to its slim variant (`python:3.11` -> `python:3.11-slim`,
 `node:18-bookworm` -> `node:18-bookworm-slim`).
 
+A final stage `FROM debian:<release>` (`bookworm`, `12`, `12.5`, `stable`, ...) gets
+`debian:<release>-slim`: the same packages, without documentation, man pages and message
+translations (the slim image also leaves them out of every package installed later). Stages that
+read or need those (`man`, `info`, `/usr/share/doc`, `/usr/share/locale`, `locale-gen`, gettext
+catalogues) are left alone.
+
 ## Why is this bad?
 The full images carry a compiler toolchain, headers, version control and hundreds of packages
 so that anything can be built in them; an application that only installs wheels or plain
@@ -35,7 +41,9 @@ CMD ["python", "app.py"]
 ## Fix safety
 Unsafe (only with `--unsafe-fixes`): a dependency without a prebuilt wheel (or a native npm
 module) needs the compiler the slim image lacks, and a script may call a tool the slim image does
-not have. `dockopt --verify` builds both images and runs a smoke command to prove it.
+not have. On Debian, a program that prints translated messages falls back to English, and files
+under /usr/share/doc are gone (some tools read licence or example files from there).
+`dockopt --verify` builds both images and runs a smoke command to prove it.
 """
 from __future__ import annotations
 
@@ -52,6 +60,11 @@ _TAG = re.compile(r"^(?:docker\.io/)?(?:library/)?(?P<repo>[a-z]+):(?P<tag>[0-9]
 FULL_ONLY = re.compile(
     r"\b(gcc|g\+\+|cc|c\+\+|make|cmake|build-essential|[\w.+-]+-dev|node-gyp|git|curl|wget|ssh|scp|svn|hg|"
     r"npm run|yarn build|yarn run|go build|cargo|mvn|gradle|javac|python3?-config|pkg-config|autoconf|bzip2|xz)\b")
+# debian:<release> (codename, suite or version number) and what its -slim variant leaves out
+_DEBIAN = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<tag>(?:bookworm|bullseye|buster|trixie|stable|oldstable|"
+                     r"testing|unstable|sid)|[0-9]+(?:\.[0-9]+)*)$")
+DOCS_ONLY = re.compile(r"(\b(man|mandb|man-db|info|install-info|groff|locale-gen|localedef|msgfmt|gettext|"
+                       r"dpkg-reconfigure\s+locales)\b|/usr/share/(doc|man|info|locale|groff|lintian|linda)\b)")
 
 
 class SlimBase(Pass):
@@ -64,10 +77,14 @@ class SlimBase(Pass):
         if not stages:
             return
         final = stages[-1]
-        m = _TAG.match(final.base)
-        if not m or m.group("repo") not in SLIM_REPOS or final.from_.flags:
+        if final.from_.flags or any(st.name and st.name.lower() == final.base.lower() for st in stages):
             return
-        if any(st.name and st.name.lower() == final.base.lower() for st in stages):
+        d = _DEBIAN.match(final.base)
+        if d:
+            yield from self._debian(ctx, final, d.group("tag"))
+            return
+        m = _TAG.match(final.base)
+        if not m or m.group("repo") not in SLIM_REPOS:
             return
         for ins in final.instructions:
             if ins.keyword in ("RUN", "ONBUILD") and FULL_ONLY.search(ins.logical):
@@ -81,6 +98,19 @@ class SlimBase(Pass):
         yield self.finding(
             ins, f"`{final.base}` carries compilers and tools this stage does not use: `{slim}` is the same "
                  f"runtime without them (unsafe: a dependency may need a compiler)",
+            unsafe_fix(f"Use {slim}", Edit(start, end, slim)))
+
+
+    def _debian(self, ctx: Context, final, tag: str) -> Iterable[Finding]:
+        for ins in final.instructions:
+            text = ins.logical if ins.keyword in ("RUN", "ONBUILD", "CMD", "ENTRYPOINT") else ""
+            if DOCS_ONLY.search(text):
+                return
+        slim = final.base[: len(final.base) - len(tag)] + f"{tag}-slim"
+        start, end = _base_span(ctx, final.from_, final.base)
+        yield self.finding(
+            final.from_, f"`{final.base}` keeps documentation, man pages and translations this stage does not "
+                         f"use: `{slim}` is the same packages without them (unsafe: a program may read them)",
             unsafe_fix(f"Use {slim}", Edit(start, end, slim)))
 
 
