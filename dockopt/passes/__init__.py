@@ -23,6 +23,7 @@ from .multistage import Multistage
 from .nonroot_user import NonrootUser
 from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
 from .slim_base import SlimBase
+from .secrets import SecretInArgEnv
 
 ALL_PASSES: list[type[Pass]] = [
     MergeRuns,
@@ -48,6 +49,7 @@ ALL_PASSES: list[type[Pass]] = [
     BuildToolsInFinalStage,
     UnusedStage,
     SlimBase,
+    SecretInArgEnv,
 ]
 
 
