@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 
 FIVE_RUNS = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nRUN echo done\n"
-CLEAN = 'FROM debian:bookworm\nUSER nobody\nCMD ["echo", "hi"]\n'
+CLEAN = 'FROM debian:bookworm-slim\nUSER nobody\nCMD ["echo", "hi"]\n'
 
 
 @pytest.fixture
