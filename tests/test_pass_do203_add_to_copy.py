@@ -123,3 +123,37 @@ def test_without_a_context_a_wildcard_that_may_match_an_archive_stays_add():
     assert findings("FROM x\nADD data-? /opt/\n", P) == []
     [f] = findings("FROM x\nADD *.sh /usr/local/bin/\n", P)
     assert f.fix.safety is Safety.SAFE
+
+
+@pytest.mark.parametrize("line", [
+    "ADD --chmod 777 a.sh /tmp",            # BuildKit: missing a value on flag --chmod
+    "ADD --chown 2367:3267 a.sh /tmp",
+    "ADD a.sh b.sh /opt/app",               # several sources need a directory ending in '/'
+    "ADD a.sh b.sh ..",
+])
+def test_instruction_buildkit_rejects_is_left_alone(line):
+    assert findings(f"FROM x\nWORKDIR /w\n{line}\n", P) == []
+
+
+def test_several_sources_into_dot_become_dot_slash():
+    assert fix("FROM x\nWORKDIR /w\nADD a.sh b.sh .\n", P).text == "FROM x\nWORKDIR /w\nCOPY a.sh b.sh ./\n"
+
+
+def test_relative_destination_from_scratch_is_made_absolute():
+    assert fix("FROM scratch\nADD . .\nADD conf/ etc/app\nADD a.sh b\n", P).text == \
+        "FROM scratch\nCOPY . /\nCOPY conf/ /etc/app\nCOPY a.sh /b\n"
+    # a stage built from a scratch stage of the file starts in '/' too
+    assert fix("FROM scratch AS s\nFROM s\nADD a.sh bin/\n", P).text == "FROM scratch AS s\nFROM s\nCOPY a.sh /bin/\n"
+
+
+def test_relative_destination_under_an_unknown_workdir_is_reported_without_a_fix():
+    [f] = findings("FROM debian\nADD a.sh a.sh\n", P)
+    assert f.fix is None and "relative to the base image's WORKDIR" in f.message
+    [f] = findings('FROM scratch\nADD ["a.sh", "b"]\n', P)
+    assert f.fix is None and "`/b`" in f.message
+    # a WORKDIR in the stage, or in a stage it is built from, makes the destination clear
+    assert fix("FROM debian\nWORKDIR /w\nADD a.sh a.sh\n", P).text == "FROM debian\nWORKDIR /w\nCOPY a.sh a.sh\n"
+    assert fix("FROM debian AS b\nWORKDIR /w\nFROM b\nADD a.sh a.sh\n", P).text.endswith("COPY a.sh a.sh\n")
+    # absolute, variable and Windows destinations are not relative
+    for dest in ("/opt/a.sh", "$DEST", "C:/tools/a.sh"):
+        assert fix(f"FROM debian\nADD a.sh {dest}\n", P).text == f"FROM debian\nCOPY a.sh {dest}\n"

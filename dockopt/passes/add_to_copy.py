@@ -7,7 +7,15 @@ repositories), archives (by name: `.tar`, `.tar.gz`, `.tgz`, `.gz`, `.bz2`, `.xz
 and by content when the build context is at hand: a tar header or a gzip/bzip2/xz/zstd
 signature), sources with variables, heredocs and the flags only ADD has (`--checksum`,
 `--keep-git-dir`, `--unpack`) keep `ADD`. A `.zip` (or `.jar`, `.whl`) is not unpacked by ADD,
-so it is fine to COPY.
+so it is fine to COPY. An instruction the build would reject is left alone: several sources
+with a destination that does not end in `/`, or a flag written without its value
+(`--chmod 644`).
+
+A destination relative to a working directory nobody set (no `WORKDIR` in the stage or the
+stages it is built from) is made absolute when the path is certain: a stage built from
+`scratch` works in `/`, so `ADD . .` becomes `COPY . /`. Built from another image, the base
+sets the directory, so the finding comes without a fix: set a `WORKDIR` or write the
+destination out, then use COPY. Several sources into `.` become `./` (the same directory).
 
 ## Why is this bad?
 ADD does more than copy: it fetches URLs and unpacks local archives. When neither happens,
@@ -29,10 +37,13 @@ context, or, without one, when its name ends in an extension that is no archive 
 `.json`, `.conf`, `.zip`, ...). ADD recognises archives by their content, not their name, so a
 file the context does not show with an unknown extension (or none) is an unsafe fix. For a
 directory source both copy the tree as it is (ADD never unpacks archives inside a directory).
+A destination made absolute (`.` as `/` under `scratch`) or `.` written `./` names the same
+path.
 """
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Iterable
 
 from ..context import has_wildcards
@@ -67,7 +78,7 @@ class AddToCopy(Pass):
             if op is None or op.from_stage:
                 continue
             names = op.flag_names
-            if names & _ADD_ONLY_FLAGS or not names <= _SHARED_FLAGS:
+            if names & _ADD_ONLY_FLAGS or not names <= _SHARED_FLAGS or not _builds(op):
                 continue
             verdicts = [self._source(fs, s) for s in op.sources]
             if any(v == "keep" for v in verdicts):
@@ -77,6 +88,12 @@ class AddToCopy(Pass):
             kw = ins.parsed.keyword
             word = "COPY" if kw.isupper() else "copy" if kw.islower() else "Copy"
             noun = "files" if len(op.sources) > 1 else "file"
+            dest = _dest(ctx, op)
+            if isinstance(dest, str):
+                yield self.finding(ins, (f"ADD of local {noun} {', '.join(op.sources)}: use COPY, after a "
+                                         f"WORKDIR or with an absolute destination (not fixed: {dest})"))
+                continue
+            edits = (Edit(start, end, word),) + dest
             if unknown:
                 reason = ("no build context to check" if fs is None else "not found in the build context")
                 message = (f"ADD of local {noun} {', '.join(op.sources)}: use COPY unless it is an archive "
@@ -86,7 +103,7 @@ class AddToCopy(Pass):
             else:
                 message = f"ADD of local {noun} {', '.join(op.sources)} that ADD copies as is: use COPY"
                 safety = Safety.SAFE
-            yield self.finding(ins, message, Fix("Replace ADD with COPY", safety, (Edit(start, end, word),)))
+            yield self.finding(ins, message, Fix("Replace ADD with COPY", safety, edits))
 
     @staticmethod
     def _source(fs: D.Files | None, source: str) -> str:
@@ -114,3 +131,67 @@ class AddToCopy(Pass):
         if ext in _PLAIN_EXTENSIONS:
             return "ok"
         return "unknown"
+
+
+_STRING_FLAGS = frozenset({"chown", "chmod", "exclude"})
+
+
+def _builds(op: D.CopyOp) -> bool:
+    """Whether BuildKit accepts the instruction: no flag that takes a value is written bare (it
+    stops with "missing a value on flag"), and several sources go into a directory (`dir/`;
+    `.` is one too)."""
+    if any(f.value is None for f in op.ins.flags if f.name.lower() in _STRING_FLAGS):
+        return False
+    return len(op.sources) == 1 or op.dest.endswith("/") or op.dest == "."
+
+
+def _dest(ctx: Context, op: D.CopyOp) -> tuple[Edit, ...] | str:
+    """Edits to the destination that COPY needs to say the same as clearly (none, or `.` as
+    `./` after several sources, or a relative path made absolute); or why it cannot be fixed."""
+    dest = op.dest
+    if dest.startswith(("/", "\\")) or D.has_vars(dest) or _WINDOWS_ABS.match(dest) or _has_workdir(ctx, op.ins):
+        new = "./" if dest == "." and len(op.sources) > 1 else dest
+    elif _from_scratch(ctx, op.ins):
+        new = D.join("/", dest) or "/"
+        if new != "/" and (dest.endswith("/") or dest in (".", "..") or dest.endswith(("/.", "/.."))
+                           or len(op.sources) > 1):
+            new += "/"
+    else:
+        return f"`{dest}` is relative to the base image's WORKDIR, which this file does not set"
+    if new == dest:
+        return ()
+    span = D.last_operand_span(op.ins)
+    return f"the destination `{dest}` would have to be written `{new}`" if span is None else (
+        Edit(span[0], span[1], new),)
+
+
+_WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def _stage_chain(ctx: Context, ins) -> list:
+    """The stage of `ins`, then the stages of this file it is built from, nearest first."""
+    stages = ctx.tree.stages
+    stage = ctx.tree.stage_of(ins)
+    chain = []
+    while stage is not None and stage not in chain:
+        chain.append(stage)
+        base = stage.base.lower()
+        stage = next((s for s in stages[:stage.index] if (s.name or "").lower() == base or str(s.index) == base),
+                     None)
+    return chain
+
+
+def _has_workdir(ctx: Context, ins) -> bool:
+    """A WORKDIR above `ins` in its stage or in a stage of this file it is built from."""
+    for i, stage in enumerate(_stage_chain(ctx, ins)):
+        for other in stage.instructions:
+            if i == 0 and other is ins:
+                break
+            if other.keyword == "WORKDIR":
+                return True
+    return False
+
+
+def _from_scratch(ctx: Context, ins) -> bool:
+    chain = _stage_chain(ctx, ins)
+    return bool(chain) and chain[-1].base.lower() == "scratch"
