@@ -1,15 +1,17 @@
 """hadolint's findings per code over a corpus, before and after `dockopt --write --unsafe-fixes`.
 
     python -m bench.hadolint_codes [CORPUS_DIR] [--jobs N] [--limit N] [--safe] [--keep DIR]
-                                   [--show CODE]
+                                   [--show CODE] [--blame]
 
 The corpus files (those listed in CORPUS_DIR/manifest.tsv, the shared real-world corpus by
 default) are copied into a temporary directory; hadolint (json format, `--no-fail`) reads the
 copies, `dockopt --write --unsafe-fixes` rewrites them in place, and hadolint reads them again.
 Work is spread over a process pool in chunks. The table lists the codes dockopt's package-manager
 and merge rules target, then every other code whose count changed; the last line gives the total
-drop of the target codes. `--show CODE` prints where that code appears after the rewrite (to
-look at what is left).
+drop of the target codes. Then, for every other code that rose, the files it rose in (count
+before -> after). `--blame` reruns those files with one pass at a time (`dockopt --select
+CODE`) and names the passes that alone raise the code in the file. `--show CODE` prints where
+that code appears after the rewrite (to look at what is left).
 """
 from __future__ import annotations
 
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", metavar="CODE", action="append", default=[],
                     help="list where CODE is found after the rewrite")
     ap.add_argument("--select", metavar="CODES", help="pass --select CODES to dockopt (e.g. DO1)")
+    ap.add_argument("--blame", action="store_true",
+                    help="name the pass that raises each code that rose, one pass at a time")
     ap.add_argument("--before-cache", metavar="FILE",
                     help="read hadolint's findings on the originals from FILE (written there if absent)")
     args = ap.parse_args(argv)
@@ -105,12 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         names = names[:args.limit]
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="dockopt-hadolint-"))
     try:
-        copies = []
-        for name in names:
-            dst = work / "files" / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / name, dst)
-            copies.append(str(dst))
+        copies = _copy(root, names, work)
         before = _before(args.before_cache, copies, work, args.jobs)
         failed = 0
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -123,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                                              encoding="utf-8")
         report(Counter(c for _f, c, _l in before), Counter(c for _f, c, _l in after), len(copies), failed)
         prefix = str(work / "files") + os.sep
+        rose = rose_by_file(before, after, prefix)
+        blame = blame_passes(root, rose, work, args.jobs, not args.safe) if args.blame else {}
+        report_rose(rose, blame)
         for code in args.show:
             for f, c, line in sorted(after):
                 if c == code:
@@ -162,6 +164,70 @@ def report(before: Counter, after: Counter, files: int, failed: int) -> None:
     increased = [c for c in others if after[c] > before[c]]
     print(f"target codes: {tb} -> {ta} ({drop:.1f}% drop); other codes increased: "
           f"{', '.join(increased) if increased else 'none'}")
+
+
+Rose = dict[str, list[tuple[str, int, int]]]
+
+
+def rose_by_file(before: list[tuple[str, str, int]], after: list[tuple[str, str, int]], prefix: str) -> Rose:
+    """{code: [(file, count before, count after)]} for the codes, not targeted, whose total rose,
+    with the files where they rose."""
+    per_b = Counter((f.removeprefix(prefix), c) for f, c, _l in before)
+    per_a = Counter((f.removeprefix(prefix), c) for f, c, _l in after)
+    tot_b = Counter(c for _f, c in per_b.elements())
+    tot_a = Counter(c for _f, c in per_a.elements())
+    rose: Rose = {}
+    for (f, c), n in sorted(per_a.items()):
+        if c not in TARGET_CODES and tot_a[c] > tot_b[c] and n > per_b[(f, c)]:
+            rose.setdefault(c, []).append((f, per_b[(f, c)], n))
+    return rose
+
+
+def blame_passes(root: Path, rose: Rose, work: Path, jobs: int, unsafe: bool) -> dict[tuple[str, str], list[str]]:
+    """{(file, code): [pass codes that alone raise code in file]}: each pass is run by itself
+    over fresh copies of the files."""
+    from dockopt.passes import ALL_PASSES
+
+    names = sorted({f for rows in rose.values() for f, _b, _a in rows})
+    if not names:
+        return {}
+    base = Counter((f, c) for f, c, _l in _hadolint_copies(root, names, work / "blame" / "none", jobs))
+    blame: dict[tuple[str, str], list[str]] = {}
+    for p in ALL_PASSES:
+        copies = _copy(root, names, work / "blame" / p.code)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(dockopt_chunk, [(c, unsafe, p.code) for c in chunks(copies, CHUNK)]))
+        prefix = str(work / "blame" / p.code / "files") + os.sep
+        got = Counter((f.removeprefix(prefix), c) for f, c, _l in hadolint_all(copies, jobs))
+        for code, rows in rose.items():
+            for f, _b, _a in rows:
+                if got[(f, code)] > base[(f, code)]:
+                    blame.setdefault((f, code), []).append(p.code)
+    return blame
+
+
+def _copy(root: Path, names: list[str], work: Path) -> list[str]:
+    out = []
+    for name in names:
+        dst = work / "files" / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, dst)
+        out.append(str(dst))
+    return out
+
+
+def _hadolint_copies(root: Path, names: list[str], work: Path, jobs: int) -> list[tuple[str, str, int]]:
+    prefix = str(work / "files") + os.sep
+    return [(f.removeprefix(prefix), c, line) for f, c, line in hadolint_all(_copy(root, names, work), jobs)]
+
+
+def report_rose(rose: Rose, blame: dict[tuple[str, str], list[str]]) -> None:
+    for code, rows in sorted(rose.items()):
+        print(f"{code} rose in {len(rows)} file(s):")
+        for f, b, a in rows:
+            who = blame.get((f, code))
+            tail = f"  [{', '.join(who)}]" if who else ("  [no single pass]" if blame else "")
+            print(f"  {f}: {b} -> {a}{tail}")
 
 
 if __name__ == "__main__":
