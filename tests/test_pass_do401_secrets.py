@@ -226,3 +226,27 @@ def test_corpus_secret_case_reports_exactly_the_secrets():
     text = (REPO / "corpus" / "30-generic-secret-in-env" / "Dockerfile").read_text(encoding="utf-8")
     assert [(f.line, f.extra["key"]) for f in lint(text)] == [(2, "API_TOKEN"), (4, "API_TOKEN"), (5, "DB_PASSWORD")]
 
+
+
+@pytest.mark.parametrize("text", [
+    "FROM python:3.11-slim\nENV GPG_KEY A035C8C19219BA821ECEA86B64E628F8D684696D\n",
+    "FROM debian:bookworm-slim\nENV SWIFT_SIGNING_KEY=52BB7E3DE28A71BE22EC05FFEF80A866B47A981F\n",
+    "FROM debian:bookworm-slim\nARG SWIFT_SIGNING_KEY=A62AE125BBBFBB96A6E042EC925CC1CCED3D1561\n"
+    "ENV SWIFT_SIGNING_KEY=$SWIFT_SIGNING_KEY\n",
+    "ARG GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D\nFROM debian:bookworm-slim\nARG GPG_KEY\n"
+    "ENV GPG_KEY=${GPG_KEY}\n",
+    "FROM debian:bookworm-slim\nARG PGP_KEYS=\"4ED778F539E3634C779C87C6D7062848A1AB005C 0x94AE36675C464D64\"\n",
+])
+def test_public_key_fingerprints_are_not_secrets(text):
+    assert not Linter([SecretInArgEnv]).run(parse(text))
+
+
+@pytest.mark.parametrize("text", [
+    "FROM debian:bookworm-slim\nENV GPG_KEY=not-a-fingerprint\n",                 # any other value
+    "FROM debian:bookworm-slim\nENV API_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D\n",  # hex, but a name
+    "FROM debian:bookworm-slim\nARG GPG_KEY\n",                                     # no value: unknown
+    "FROM debian:bookworm-slim\nARG GPG_KEY\nENV GPG_KEY=$GPG_KEY\n",              # passed on, unknown
+])
+def test_other_key_values_are_still_reported(text):
+    codes = [f.code for f in Linter([SecretInArgEnv]).run(parse(text))]
+    assert codes and set(codes) == {"DO401"}

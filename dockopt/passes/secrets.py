@@ -15,6 +15,12 @@ digits), a GitHub token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`),
 personal access token (`glpat-`), a Slack token (`xoxb-` ...), a PEM private key header, or a
 URL with a literal password (`https://user:pass@host`; not when the password is a `$VARIABLE`).
 
+One departure from BuildKit: a key whose name has a `gpg`, `pgp`, `gnupg` or `signing` part and
+ends in `KEY` or `KEYS`, set to nothing but OpenPGP fingerprints or long key ids (40 or 16 hex
+digits, several separated by spaces), holds public keys the build checks a signature with, not a
+secret (`ENV GPG_KEY A035C8C1...` as the official Python images set it, `SWIFT_SIGNING_KEY`), and
+is not reported; nor is an `ENV` that only passes such an `ARG` on (`ENV GPG_KEY=$GPG_KEY`).
+
 `ARG`s before the first `FROM` are not reported (they only parameterise `FROM` and are not kept
 in any image); `ONBUILD ARG` and `ONBUILD ENV` are (BuildKit's check does not look inside
 `ONBUILD`). Messages name the key and never print the value.
@@ -77,6 +83,13 @@ VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a URL with a password", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@$]+:[^\s/@$]+@[^\s/@]")),
 )
 
+# a value made of OpenPGP fingerprints / long key ids only: public, used to verify signatures
+_SIGNATURE_PARTS = frozenset({"gpg", "pgp", "gnupg", "signing"})
+_FINGERPRINTS = re.compile(r"\s*(?:(?:0x)?(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{16})(?:\s+|$))+")
+
+# a value that is just another variable: `$NAME` or `${NAME}`
+_REFERENCE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
 MASK = "****"
 REMEDY = "use `RUN --mount=type=secret,id=...` with `docker build --secret` instead, or set it at run time"
 
@@ -85,6 +98,13 @@ def secret_name(key: str) -> bool:
     """Whether BuildKit's SecretsUsedInArgOrEnv counts `key` as a secret's name."""
     parts = key.lower().split("_")
     return any(p in SECRET_PARTS for p in parts) and not any(p in ALLOWED_PARTS for p in parts)
+
+
+def public_key_fingerprint(key: str, value: str | None) -> bool:
+    """A `*KEY`/`*KEYS` set to OpenPGP fingerprints or long key ids: a public key, not a secret."""
+    parts = key.lower().split("_")
+    return (parts[-1] in ("key", "keys") and any(p in _SIGNATURE_PARTS for p in parts) and bool(value)
+            and _FINGERPRINTS.fullmatch(value) is not None)
 
 
 def credential_shape(value: str | None) -> str | None:
@@ -114,19 +134,33 @@ class SecretInArgEnv(Pass):
     summary = "A secret is passed through ARG or ENV and stays readable in the image"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
+        # defaults of the ARGs before the first FROM: a stage may re-declare them without a value
+        outer: dict[str, str | None] = {}
+        for ins in ctx.tree.instructions:
+            if ins.keyword == "FROM":
+                break
+            if ins.keyword == "ARG":
+                outer.update(pairs(ins.parsed))
         for stage in ctx.tree.stages:    # ARGs before the first FROM belong to no stage
+            known: dict[str, str | None] = {}
             for ins in stage.instructions:
                 if ins.keyword in ("ARG", "ENV"):
-                    yield from self._check(ins, ins.parsed, "")
+                    yield from self._check(ins, ins.parsed, "", known, outer)
                 elif ins.keyword == "ONBUILD" and ins.onbuild is not None:
-                    yield from self._check(ins, ins.onbuild, "ONBUILD ")
+                    yield from self._check(ins, ins.onbuild, "ONBUILD ", {}, {})
 
-    def _check(self, ins: Instruction, parsed: Parsed, prefix: str) -> Iterator[Finding]:
+    def _check(self, ins: Instruction, parsed: Parsed, prefix: str, known: dict[str, str | None],
+               outer: dict[str, str | None]) -> Iterator[Finding]:
         kw = parsed.keyword.upper()
         seen: set[str] = set()
         for key, value in pairs(parsed):
+            if kw == "ARG" and value is None:
+                value = outer.get(key)
+            ref = _REFERENCE.fullmatch(value or "")
+            resolved = known.get(ref.group(1) or ref.group(2)) if ref else value
+            known[key] = resolved
             shape = credential_shape(value)
-            if key in seen or not (shape or secret_name(key)):
+            if key in seen or not (shape or (secret_name(key) and not public_key_fingerprint(key, resolved))):
                 continue
             seen.add(key)
             shown = f"{prefix}{kw} {key}" + (f"={MASK}" if value else "")
