@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
     ap.add_argument("--source-file", metavar="PATH",
                     help="with --verify: the context file to edit for the rebuild test (default: one COPY . sends)")
+    ap.add_argument("--build-arg", metavar="NAME[=VALUE]", action="append", dest="build_args", default=[],
+                    help="with --verify: a build argument for both builds; NAME alone takes the value from the "
+                         "environment (unset: not passed), as docker build does. Values are never printed")
     ap.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     ap.add_argument("--list-rules", action="store_true", help="list every rule")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only errors (and diffs with --diff)")
@@ -233,12 +236,34 @@ def rule_infos():
     return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs()) for p in ALL_PASSES}
 
 
+def verify_build_args(specs: Sequence[str]) -> dict[str, str]:
+    """`--build-arg` values: NAME=VALUE, or NAME taking VALUE from the environment (skipped when unset)."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        name, eq, value = spec.partition("=")
+        if not name or any(c.isspace() for c in name):
+            raise ValueError(f"--build-arg needs NAME or NAME=VALUE, not {spec.split('=', 1)[0]!r}=...")
+        if eq:
+            out[name] = value
+        elif name in os.environ:
+            out[name] = os.environ[name]
+    return out
+
+
+def _timed_out(report) -> str | None:
+    for side in (report.original, report.rewritten):
+        if side is not None and side.build.timed_out:
+            return f"the {side.role} build timed out ({side.build.error}; --timeout sets the limit)"
+    return None
+
+
 def _verify(o: FileOutcome, path: str, args, out, err) -> int:
-    """Build the original and the rewrite; 0 equivalent, 1 different or failed, 2 no engine."""
+    """Build the original and the rewrite; 0 equivalent, 1 different or failed,
+    2 when the engine is the problem (none, stopped, disk full) or a build timed out."""
     import json
 
     from .report.text import make_console
-    from .verify import EngineUnavailable, render_report, verify
+    from .verify import EngineFault, render_report, verify
 
     if path == "-" or o.context_dir is None:
         print(f"{o.path}: --verify needs a Dockerfile on disk (or --context DIR)", file=err)
@@ -250,19 +275,30 @@ def _verify(o: FileOutcome, path: str, args, out, err) -> int:
         else:
             print(f"{o.path}: {msg}", file=out)
         return 0
+    fixes = [f"{f.code} {f.fix.title}" for f in o.fixed if f.fix]
     try:
+        build_args = verify_build_args(args.build_args)
         report = verify(o.original, o.text, Path(o.context_dir), dockerfile_name=Path(path).name,
                         smoke=args.smoke, backend=args.backend, timeout=args.timeout, source_file=args.source_file,
-                        progress=err.isatty() and not args.quiet)
-    except EngineUnavailable as exc:
-        print(f"dockopt: {exc}", file=err)
+                        progress=err.isatty() and not args.quiet, build_args=build_args)
+    except (EngineFault, ValueError) as exc:
+        # one line, no report: nothing was verified
+        if args.format == "json":
+            doc = {"path": o.path, "changed": True, "fixes": fixes, "verify": None, "error": str(exc)}
+            out.write(json.dumps(doc, indent=2) + "\n")
+        print(f"dockopt: {o.path}: {exc}", file=err)
         return 2
+    timed_out = _timed_out(report)
     if args.format == "json":
-        doc = {"path": o.path, "changed": True, "fixes": [f"{f.code} {f.fix.title}" for f in o.fixed if f.fix],
-               "verify": report.to_dict()}
+        doc = {"path": o.path, "changed": True, "fixes": fixes, "verify": report.to_dict()}
+        if timed_out:
+            doc["error"] = timed_out
         out.write(json.dumps(doc, indent=2) + "\n")
-    else:
+    elif not timed_out:
         render_report(report, make_console(out))
+    if timed_out:
+        print(f"dockopt: {o.path}: {timed_out}", file=err)
+        return 2
     return 0 if report.equivalent else 1
 
 

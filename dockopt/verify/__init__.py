@@ -9,8 +9,8 @@ Modules: engine (connection, labels, cleanup), build (sdk and BuildKit
 backends), layers (saved-image analysis, dive's numbers), compare
 (config/files/smoke), edits (cache-check edits), report (result types).
 """
-from .engine import RUN_LABEL, EngineUnavailable
+from .engine import RUN_LABEL, EngineFault, EngineUnavailable
 from .report import VerifyReport, render_report
 from .runner import verify
 
-__all__ = ["RUN_LABEL", "EngineUnavailable", "VerifyReport", "render_report", "verify"]
+__all__ = ["RUN_LABEL", "EngineFault", "EngineUnavailable", "VerifyReport", "render_report", "verify"]

@@ -27,7 +27,7 @@ import requests.exceptions
 import urllib3.exceptions
 from docker.utils.build import create_archive, exclude_paths
 
-from .engine import Engine, engine_host
+from .engine import Engine
 from .report import BuildOutcome, Step
 
 LOG_TAIL_LINES = 40
@@ -99,8 +99,9 @@ _RUNNING = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 class ClassicLog:
     """Follows the classic builder's JSON stream."""
 
-    def __init__(self, own_label: str | None = None):
+    def __init__(self, own_label: str | None = None, redact=lambda text: text):
         self.own_label = own_label    # "LABEL org.dockopt.run=..." step that --label adds
+        self._redact = redact         # applied to every line before it is kept or shown
         self.lines: list[str] = []
         self.steps: list[Step] = []
         self.created_images: list[str] = []
@@ -119,16 +120,17 @@ class ClassicLog:
             text = self._partial + chunk["stream"]
             *done, self._partial = text.split("\n")
             for line in done:
+                line = self._redact(line)
                 self._line(line)
                 new.append(line)
         if "aux" in chunk and isinstance(chunk["aux"], dict) and chunk["aux"].get("ID"):
             self.image_id = chunk["aux"]["ID"]
         if "error" in chunk:
-            self.error = str(chunk.get("error") or chunk.get("errorDetail", {}).get("message"))
+            self.error = self._redact(str(chunk.get("error") or chunk.get("errorDetail", {}).get("message")))
             self.lines.append(self.error)
             new.append(self.error)
         elif "status" in chunk and chunk.get("status"):
-            self.lines.append(str(chunk["status"]))
+            self.lines.append(self._redact(str(chunk["status"])))
         return new
 
     def _close_step(self) -> None:
@@ -165,7 +167,7 @@ class ClassicLog:
 
     def finish(self) -> None:
         if self._partial:
-            self._line(self._partial)
+            self._line(self._redact(self._partial))
             self._partial = ""
         # a step that failed ran (and failed): it counts as run
         self._close_step()
@@ -179,14 +181,21 @@ _TIMED_LOG = re.compile(r"^\d+\.\d+ ")
 class BuildkitLog:
     """Follows `docker build --progress=plain` output."""
 
-    def __init__(self):
+    def __init__(self, redact=lambda text: text):
+        self._redact = redact
         self.lines: list[str] = []
         self.names: dict[int, str] = {}
         self.order: list[int] = []
         self.cached: set[int] = set()
         self.errors: list[str] = []
 
-    def feed_line(self, line: str) -> None:
+    def feed_line(self, line: str) -> str:
+        """Take one output line; return it as it may be shown (build-argument values hidden)."""
+        line = self._redact(line)
+        self._feed(line)
+        return line
+
+    def _feed(self, line: str) -> None:
         self.lines.append(line)
         m = _VERTEX.match(line)
         if not m:
@@ -247,16 +256,55 @@ def frontend_unavailable(error: str, ref: str) -> bool:
         r"connection refused|i/o timeout|dial tcp|server misbehaving)", error))
 
 
+_NO_SPACE = re.compile(r"(?i)no space left on device|ENOSPC|disk quota exceeded")
+
+
+def out_of_space(outcome: BuildOutcome) -> bool:
+    """True when a failed build ran out of disk (the build step's own writes or the engine's)."""
+    return not outcome.ok and bool(_NO_SPACE.search(f"{outcome.error or ''}\n{outcome.log_tail}"))
+
+
+def engine_fault(engine: Engine, outcome: BuildOutcome, role: str) -> str | None:
+    """Why a failed build is the engine's fault, not the file's, as one line; None when it is not.
+
+    Checked in this order: the engine no longer answers (it stopped, or was
+    killed, mid-build: the build may look like a step killed with 137 or a
+    broken stream); the disk holding its data root is full; the connection
+    broke although the engine still answers.
+    """
+    if outcome.ok or outcome.unsupported:
+        return None
+    if not engine.alive():
+        return f"the Docker engine stopped during the build of the {role} image (engine {engine.host})"
+    if out_of_space(outcome):
+        return f"no space left on the device holding the Docker data root ({_disk_state(engine.data_root)})"
+    if (outcome.error or "").startswith("engine connection failed"):
+        return f"the connection to the Docker engine broke during the build of the {role} image ({outcome.error})"
+    return None
+
+
+def _disk_state(data_root: str) -> str:
+    """`/var/lib/docker, 0 B free of 20.0 GiB` when the data root is on this machine, else its path."""
+    from .report import human_bytes
+
+    where = data_root or "unknown path"
+    try:
+        st = os.statvfs(data_root)
+    except (OSError, ValueError):
+        return f"{where} on the engine's host"
+    return f"{where}, {human_bytes(st.f_bavail * st.f_frsize)} free of {human_bytes(st.f_blocks * st.f_frsize)}"
+
+
 # --------------------------------------------------------------------------
 # backends
 
 
 def build_sdk(engine: Engine, dockerfile_text: str, context_dir: Path, *, nocache: bool,
-              timeout: float, progress) -> BuildOutcome:
+              timeout: float, progress, build_args: dict[str, str] | None = None) -> BuildOutcome:
     started = time.monotonic()
     deadline = started + timeout
     own_label = f"LABEL {' '.join(f'{k}={v}' for k, v in engine.labels.items())}"
-    log = ClassicLog(own_label=own_label)
+    log = ClassicLog(own_label=own_label, redact=engine.redact)
     timed_out = False
     transport_error = None
     context = make_context_tar(context_dir, dockerfile_text)
@@ -268,7 +316,7 @@ def build_sdk(engine: Engine, dockerfile_text: str, context_dir: Path, *, nocach
         stream = engine.client.api.build(
             fileobj=context, custom_context=True, dockerfile=SDK_DOCKERFILE,
             labels=engine.labels, nocache=nocache, rm=True, forcerm=True, pull=False,
-            decode=True, timeout=max(1.0, timeout))
+            buildargs=dict(build_args or {}), decode=True, timeout=max(1.0, timeout))
         for chunk in stream:
             for line in log.feed(chunk):
                 progress.line(line)
@@ -281,13 +329,13 @@ def build_sdk(engine: Engine, dockerfile_text: str, context_dir: Path, *, nocach
     except docker.errors.APIError as exc:
         # (an HTTPError subclass, so it goes first) the engine refused the
         # build outright, e.g. a Dockerfile it cannot parse
-        transport_error = str(exc.explanation or exc).replace(SDK_DOCKERFILE, "Dockerfile")
+        transport_error = engine.redact(str(exc.explanation or exc).replace(SDK_DOCKERFILE, "Dockerfile"))
         finished = True
     except READ_ERRORS as exc:
         if _is_timeout(exc):
             timed_out = True
         else:
-            transport_error = f"engine connection failed: {exc}"
+            transport_error = engine.redact(f"engine connection failed: {exc}")
     finally:
         # Closing the stream drops the connection, which makes the daemon
         # cancel the build and remove its intermediate container.
@@ -332,8 +380,8 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, workdir: Path, *,
-                   nocache: bool, timeout: float, progress, features: frozenset[str] = frozenset()
-                   ) -> BuildOutcome:
+                   nocache: bool, timeout: float, progress, features: frozenset[str] = frozenset(),
+                   build_args: dict[str, str] | None = None) -> BuildOutcome:
     cli = engine.buildkit_cli()
     if isinstance(cli, str):
         return BuildOutcome(backend="buildkit", ok=False, seconds=0.0, error=cli,
@@ -349,9 +397,13 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
         argv += ["--label", f"{key}={value}"]
     if nocache:
         argv.append("--no-cache")
+    # `--build-arg NAME` takes the value from the CLI's environment: values
+    # never appear on a command line (ps) or in our argv.
+    for name in build_args or {}:
+        argv += ["--build-arg", name]
     argv.append(str(context_dir))
-    env = dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_HOST=engine_host())
-    log = BuildkitLog()
+    env = dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_HOST=engine.host, **(build_args or {}))
+    log = BuildkitLog(redact=engine.redact)
     engine.note_buildkit_build(dockerfile_text)
     wall_start = time.time()
     started = time.monotonic()
@@ -377,8 +429,7 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
                 continue
             if line is None:
                 break
-            log.feed_line(line)
-            progress.line(line)
+            progress.line(log.feed_line(line))
         if not timed_out:
             rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:

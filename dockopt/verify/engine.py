@@ -5,7 +5,9 @@ Everything a verification creates on the engine is either labelled
 (intermediate images of the classic builder, BuildKit cache records),
 recorded here by id as the build log names it.  `Engine.cleanup()` removes
 all of it, and only it: other people's images, containers and cache on the
-same engine are never touched.
+same engine are never touched.  The ids are also kept in a journal on disk
+(journal.py), so that when the engine dies mid-run the next run against it
+removes what this one could not (`Engine.sweep_stale()`).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from . import journal
 from .report import Cleanup
 
 RUN_LABEL = "org.dockopt.run"
@@ -42,7 +45,11 @@ TRANSPORT_ERRORS = (
 )
 
 
-class EngineUnavailable(RuntimeError):
+class EngineFault(RuntimeError):
+    """The engine failed the verification (stopped, out of disk, unreachable): not the file's fault."""
+
+
+class EngineUnavailable(EngineFault):
     """No Docker engine answers where DOCKER_HOST (or the default socket) points."""
 
 
@@ -76,6 +83,8 @@ class Engine:
     version: str
     api_version: str
     run_id: str
+    engine_id: str = ""
+    data_root: str = ""      # the engine's DockerRootDir, as it reports it
     images: list[str] = field(default_factory=list)       # creation order
     containers: list[str] = field(default_factory=list)
     # BuildKit cache bookkeeping: ids present before our first BuildKit build,
@@ -86,7 +95,16 @@ class Engine:
     # set when a build was cut short (timeout, Ctrl-C, lost connection): the
     # daemon may still be finishing the step it was in
     interrupted: bool = False
+    # values of build arguments: never shown (see redact())
+    secrets: tuple[str, ...] = ()
     _cli: BuildkitCli | str | None = None
+    _journal: journal.Journal | None = None
+
+    def redact(self, text: str) -> str:
+        """`text` with every build-argument value replaced by ***."""
+        for value in self.secrets:
+            text = text.replace(value, "***")
+        return text
 
     @property
     def labels(self) -> dict[str, str]:
@@ -104,17 +122,46 @@ class Engine:
     def track_image(self, image_id: str | None) -> None:
         if image_id and image_id not in self.images:
             self.images.append(image_id)
+            self._record()
 
     def track_container(self, container_id: str | None) -> None:
         if container_id and container_id not in self.containers:
             self.containers.append(container_id)
+            self._record()
+
+    def _record(self) -> None:
+        if self._journal is not None:
+            self._journal.record(self.images, self.containers)
+
+    def alive(self, timeout: float = 5.0) -> bool:
+        """Does the engine still answer?"""
+        saved = self.client.api.timeout
+        try:
+            self.client.api.timeout = timeout
+            return bool(self.client.ping())
+        except TRANSPORT_ERRORS:
+            return False
+        finally:
+            self.client.api.timeout = saved
+
+    def sweep_stale(self) -> int:
+        """Remove what earlier runs that died left on this engine; return how many objects."""
+        removed = 0
+        for stale in journal.stale_runs(self.engine_id):
+            ghost = Engine(client=self.client, host=self.host, version=self.version,
+                           api_version=self.api_version, run_id=stale.run_id,
+                           images=stale.images, containers=stale.containers)
+            result = ghost.cleanup()
+            removed += result.images_removed + result.containers_removed
+            stale.done(removed_all=not result.leftovers)
+        return removed
 
     # -- BuildKit ----------------------------------------------------------
 
     def buildkit_cli(self) -> BuildkitCli | str:
         """The docker CLI to build with BuildKit, or why there is none."""
         if self._cli is None:
-            self._cli = find_buildkit_cli()
+            self._cli = find_buildkit_cli(self.host)
         return self._cli
 
     def note_buildkit_build(self, text: str) -> None:
@@ -212,8 +259,12 @@ class Engine:
                 pass
 
         pruned = self._prune_build_cache()
+        left = tuple(self.leftovers())
+        if self._journal is not None:
+            self._journal.close(keep=bool(left))
+            self._journal = None
         return Cleanup(images_removed=images, containers_removed=containers,
-                       cache_records_pruned=pruned, leftovers=tuple(self.leftovers()))
+                       cache_records_pruned=pruned, leftovers=left)
 
     # The low-level list calls return ids only; the high-level ones inspect
     # every image, which takes seconds on a busy engine.
@@ -311,25 +362,32 @@ def _parse_time(value: str | None) -> float | None:
         return None
 
 
-def connect(*, api_timeout: float = API_TIMEOUT) -> Engine:
-    """Connect to the engine DOCKER_HOST names; raise EngineUnavailable quickly if none."""
-    host = engine_host()
+def connect(*, host: str | None = None, api_timeout: float = API_TIMEOUT) -> Engine:
+    """Connect to `host` (default: what DOCKER_HOST names); raise EngineUnavailable quickly if none."""
+    host = host or engine_host()
     try:
-        # from_env() asks the engine for its API version right away, bounded by
-        # the short connect timeout; later calls get the longer API timeout.
-        client = docker.from_env(timeout=CONNECT_TIMEOUT)
+        # Both ask the engine for its API version right away, bounded by the
+        # short connect timeout; later calls get the longer API timeout.
+        if host == engine_host():
+            client = docker.from_env(timeout=CONNECT_TIMEOUT)     # honours DOCKER_TLS_VERIFY etc.
+        else:
+            client = docker.DockerClient(base_url=host, timeout=CONNECT_TIMEOUT)
         client.ping()
         info = client.version()
+        details = client.info()
     except TRANSPORT_ERRORS as exc:
         raise _unavailable(host, exc) from None
     client.api.timeout = api_timeout
     run_id = uuid.uuid4().hex
     RUN_IDS.append(run_id)
+    engine_id = str(details.get("ID") or host)
     return Engine(client=client, host=host, version=str(info.get("Version", "?")),
-                  api_version=str(info.get("ApiVersion", "?")), run_id=run_id)
+                  api_version=str(info.get("ApiVersion", "?")), run_id=run_id, engine_id=engine_id,
+                  data_root=str(details.get("DockerRootDir") or ""),
+                  _journal=journal.Journal(engine_id, run_id))
 
 
-def find_buildkit_cli() -> BuildkitCli | str:
+def find_buildkit_cli(host: str | None = None) -> BuildkitCli | str:
     """Find a docker CLI that builds with BuildKit against this engine.
 
     Clients from 23.0 on need the buildx plugin for BuildKit and fail without
@@ -348,7 +406,7 @@ def find_buildkit_cli() -> BuildkitCli | str:
         if real in seen:
             continue
         seen.add(real)
-        env = dict(os.environ, DOCKER_HOST=engine_host())
+        env = dict(os.environ, DOCKER_HOST=host or engine_host())
         version = _cli_output([cand, "version", "--format", "{{.Client.Version}}"], env)
         if _cli_ok([cand, "buildx", "version"], env):
             return BuildkitCli(path=cand, how="buildx", version=version or "?")

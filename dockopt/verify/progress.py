@@ -34,6 +34,11 @@ class Progress:
         if self._status is not None and _INTERESTING.match(text):
             self._status.update(f"{self._phase}: {text[:100]}")
 
+    @property
+    def current(self) -> str:
+        """The phase in progress, e.g. "original: cold build"."""
+        return self._phase
+
     def close(self) -> None:
         if self._status is not None:
             self._status.stop()

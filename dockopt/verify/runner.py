@@ -1,6 +1,7 @@
 """verify(): build both Dockerfiles, measure them, compare them, clean up."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -9,10 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import features as feat
-from .build import build_buildkit, build_sdk, frontend_unavailable
+from .build import build_buildkit, build_sdk, engine_fault, frontend_unavailable
 from .compare import compare_config, compare_files, run_smoke
 from .edits import appended, choose_source_file, context_files, detect_manifests
-from .engine import RUN_LABEL, Engine, connect
+from .engine import RUN_LABEL, TRANSPORT_ERRORS, Engine, EngineFault, connect
 from .layers import final_filesystem, image_stats, read_saved_image, save_image
 from .progress import Progress
 from .report import (
@@ -36,15 +37,21 @@ class _CannotVerify(Exception):
 def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name: str = "Dockerfile",
            smoke: str | None = None, backend: str = "auto", timeout: float = 600,
            manifests: list[str] | None = None, source_file: str | None = None,
-           progress: bool = False) -> VerifyReport:
+           progress: bool = False, build_args: dict[str, str] | None = None,
+           host: str | None = None) -> VerifyReport:
     """Build `original` and `rewritten` in `context_dir` and report how they compare.
 
-    `timeout` bounds each build and the smoke run separately.  Raises
-    EngineUnavailable when no engine answers; every other problem (a file that
-    does not build, a hanging build, a feature this engine cannot build) is
-    reported in the returned VerifyReport.  Whatever happens, including Ctrl-C,
-    what the run created on the engine is removed and edited context files
-    are restored before this returns or raises.
+    `timeout` bounds each build and the smoke run separately.  `build_args`
+    go to both builds; their values are replaced by *** in everything this
+    returns, raises or shows.  `host` is the engine to use (default: what
+    DOCKER_HOST names).  Raises EngineUnavailable when no engine answers and
+    EngineFault (one line) when it fails mid-run: it stops, or the disk holding
+    its data root fills up.  Every other problem (a file that does not build,
+    a hanging build, a feature this engine cannot build) is reported in the
+    returned VerifyReport.  Whatever happens, including Ctrl-C, what the run
+    created on the engine is removed (when the engine died: by the next run
+    against it) and edited context files are restored before this returns or
+    raises.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -54,23 +61,57 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
     source_file = _context_rel(context_dir, source_file) if source_file else None
     manifests = [_context_rel(context_dir, m) for m in manifests] if manifests else None
 
+    build_args = dict(build_args or {})
     started = time.monotonic()
-    engine = connect()
+    engine = connect(host=host)
+    engine.secrets = tuple(sorted({v for v in build_args.values() if v}, key=len, reverse=True))
+    swept = engine.sweep_stale()
     prog = Progress(progress)
     workdir = _workdir(context_dir)
-    run = _Run(engine, prog, workdir, context_dir, dockerfile_name, timeout)
+    run = _Run(engine, prog, workdir, context_dir, dockerfile_name, timeout, build_args)
+    if swept:
+        run.notes.append(f"removed {swept} objects that earlier verifications left on this engine when they died")
     try:
-        parts = run.execute(original, rewritten, smoke=smoke, backend=backend,
-                            manifests=manifests, source_file=source_file)
+        try:
+            parts = run.execute(original, rewritten, smoke=smoke, backend=backend,
+                                manifests=manifests, source_file=source_file)
+        except TRANSPORT_ERRORS as exc:
+            # an engine call outside a build (saving, inspecting, the smoke run) failed
+            if engine.alive():
+                raise
+            raise EngineFault(f"the Docker engine stopped during the verification ({prog.current or 'starting'})") from exc
+    except EngineFault as exc:
+        prog.close()
+        left = _cleanup(engine, workdir).leftovers
+        message = engine.redact(str(exc))
+        if left:
+            message += ("; what this run created could not all be removed now: "
+                        "the next verification against this engine removes it")
+        raise EngineFault(message) from None
     except BaseException:
         prog.close()
         _cleanup(engine, workdir)
         raise
     prog.close()
     cleanup = _cleanup(engine, workdir)
-    return VerifyReport(run_id=engine.run_id, engine_version=engine.version, engine_host=engine.host,
-                        context_dir=str(context_dir), dockerfile_name=dockerfile_name,
-                        cleanup=cleanup, seconds=time.monotonic() - started, **parts)
+    report = VerifyReport(run_id=engine.run_id, engine_version=engine.version, engine_host=engine.host,
+                          context_dir=str(context_dir), dockerfile_name=dockerfile_name,
+                          cleanup=cleanup, seconds=time.monotonic() - started, **parts)
+    return _redacted(report, engine.redact) if engine.secrets else report
+
+
+def _redacted(obj, redact):
+    """A copy of a report (dataclasses, tuples, lists, dicts) with every string redacted."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: _redacted(getattr(obj, f.name), redact)
+                                           for f in dataclasses.fields(obj) if f.init})
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_redacted(v, redact) for v in obj)
+    if isinstance(obj, dict):
+        return {_redacted(k, redact): _redacted(v, redact) for k, v in obj.items()}
+    return obj
 
 
 def _context_rel(context_dir: Path, path: str) -> str:
@@ -112,8 +153,9 @@ def _cleanup(engine: Engine, workdir: Path) -> Cleanup:
 
 class _Run:
     def __init__(self, engine: Engine, prog: Progress, workdir: Path, context_dir: Path,
-                 dockerfile_name: str, timeout: float):
+                 dockerfile_name: str, timeout: float, build_args: dict[str, str] | None = None):
         self.engine, self.prog, self.workdir = engine, prog, workdir
+        self.build_args = dict(build_args or {})
         self.context_dir, self.dockerfile_name, self.timeout = context_dir, dockerfile_name, timeout
         self.notes: list[str] = []
         self.backend = "sdk"
@@ -148,12 +190,18 @@ class _Run:
     # -- building ------------------------------------------------------------
 
     def _build(self, text: str, *, nocache: bool, role: str) -> BuildOutcome:
+        """One build; raises EngineFault when it failed because of the engine."""
         if self.backend == "buildkit":
-            return build_buildkit(self.engine, text, self.context_dir, self.workdir, nocache=nocache,
-                                  timeout=self.timeout, progress=self.prog,
-                                  features=self.features[role])
-        return build_sdk(self.engine, text, self.context_dir, nocache=nocache,
-                         timeout=self.timeout, progress=self.prog)
+            outcome = build_buildkit(self.engine, text, self.context_dir, self.workdir, nocache=nocache,
+                                     timeout=self.timeout, progress=self.prog,
+                                     features=self.features[role], build_args=self.build_args)
+        else:
+            outcome = build_sdk(self.engine, text, self.context_dir, nocache=nocache,
+                                timeout=self.timeout, progress=self.prog, build_args=self.build_args)
+        fault = engine_fault(self.engine, outcome, role)
+        if fault:
+            raise EngineFault(fault)
+        return outcome
 
     def _cold(self, role: str, text: str) -> tuple[BuildOutcome, str]:
         """The no-cache build, falling back from an unreachable `# syntax=` frontend."""
