@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_cli
 
 APP = "FROM busybox:latest\nRUN echo one > /a\nRUN echo two > /b\nCMD [\"cat\", \"/a\", \"/b\"]\n"
@@ -17,6 +16,7 @@ def test_verify_without_an_engine_says_how_to_start_one(tmp_path):
     err = r.stderr.decode()
     assert "dockerd" in err or "DOCKER_HOST" in err
     assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_verify_needs_a_file_on_disk():
