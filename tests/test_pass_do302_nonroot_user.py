@@ -67,8 +67,8 @@ def test_debian_based_image_creates_the_user_before_the_sources_and_switches_aft
     ("gcr.io/distroless/base-debian12:latest", "USER 65532:65532"),
     ("scratch", "USER 65532:65532"),
     ("busybox:latest", "USER 65534:65534"),
-    ("node:18-slim", "USER node"),
-    ("node:20-alpine", "USER node"),
+    ("node:18-slim", "USER 1000"),
+    ("node:20-alpine", "USER 1000"),
     ("alpine:3.19", "RUN adduser -S -D -H -u 10001 app\nUSER 10001"),
     ("debian:bookworm-slim", "RUN useradd --system --uid 10001 app\nUSER 10001"),
     ("ubuntu:22.04", "RUN useradd --system --uid 10001 app\nUSER 10001"),
@@ -176,4 +176,48 @@ def test_user_is_created_at_the_end_when_no_context_copy_comes_first():
         RUN useradd --system --uid 10001 app
         USER 10001
         CMD ["cat", "/hi"]
+        """)
+
+
+@pytest.mark.parametrize("create,user", [
+    ("useradd --create-home --uid 1001 web", "USER 1001"),       # the file fixes the uid: numeric
+    ("adduser -D -u 2000 web", "USER 2000"),
+    ("useradd --uid=1500 web", "USER 1500"),
+    ("useradd --create-home web", "USER web"),                  # uid unknown: keep the name
+])
+def test_a_user_the_file_creates_is_used_by_uid_when_known(create, user):
+    out = fix(f"FROM debian:bookworm-slim\nRUN {create}\nCOPY app /app\nCMD [\"/app\"]\n")
+    assert out == f"FROM debian:bookworm-slim\nRUN {create}\nCOPY app /app\n{user}\nCMD [\"/app\"]\n"
+
+
+def test_a_blank_line_follows_a_heredoc():
+    # BuildKit reads an instruction right after a heredoc terminator; hadolint's parser needs a
+    # blank line there, and it costs nothing.
+    out = fix(d("""\
+        # syntax=docker/dockerfile:1
+        FROM debian:bookworm-slim
+        RUN <<EOT
+        echo one > /one
+        EOT
+        COPY app /app
+        RUN <<EOT
+        chmod +x /app
+        EOT
+        CMD ["/app"]
+        """))
+    assert out == d("""\
+        # syntax=docker/dockerfile:1
+        FROM debian:bookworm-slim
+        RUN <<EOT
+        echo one > /one
+        EOT
+
+        RUN useradd --system --uid 10001 app
+        COPY app /app
+        RUN <<EOT
+        chmod +x /app
+        EOT
+
+        USER 10001
+        CMD ["/app"]
         """)

@@ -6,10 +6,10 @@ base image that runs as root), or a last `USER root`/`USER 0`. When the base ima
 the fix switches to a non-root user after the last instruction that installs or copies files:
 
 * `gcr.io/distroless/*` and `scratch`: `USER 65532:65532` (distroless's `nonroot`);
-* `node` images: `USER node`;
+* `node` images: `USER 1000` (their `node` user, whose uid the official images fix);
 * Debian, Ubuntu and the official images built on them: `RUN useradd --system --uid 10001 app`
   and `USER 10001` (a user the Dockerfile already creates with `useradd`/`adduser` is used
-  instead);
+  instead, by its uid when the command sets one);
 * Alpine: `RUN adduser -S -D -H -u 10001 app` and `USER 10001`; busybox: `USER 65534:65534`.
 
 A user the fix creates is named by its numeric id in `USER`: a runtime that checks for
@@ -71,6 +71,8 @@ _DROPPERS = re.compile(r"\b(gosu|su-exec|setpriv|chroot\s+--userspec|runuser|s6-
 _RPM_FAMILY = {"centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "oraclelinux"}
 _ROOT = {"root", "0", "0:0", "root:root", "root:0", "0:root"}
 APP_USER = "app"
+# ready-made users whose uid the official images fix (node: `useradd --uid 1000 node`, Debian and Alpine)
+KNOWN_UIDS = {"node": "1000"}
 APP_UID = "10001"
 
 
@@ -160,9 +162,13 @@ class NonrootUser(Pass):
         if early is not None and len(lines) > 1 and lines[0].startswith("RUN "):
             # Create the user above the first COPY from the build context: that RUN then stays
             # cached when the sources change, instead of re-running after every edit.
-            edits.append(Edit(early.leading_start, early.leading_start, lines[0] + nl))
+            before = stage.instructions[stage.instructions.index(early) - 1] if early is not stage.instructions[0] \
+                else stage.from_
+            gap = nl if before.heredocs and before.end == early.leading_start else ""
+            edits.append(Edit(early.leading_start, early.leading_start, gap + lines[0] + nl))
             lines = lines[1:]
-        text = nl.join(lines)
+        # a blank line after a heredoc's terminator: BuildKit does not need it, hadolint's parser does
+        text = (nl if anchor.heredocs else "") + nl.join(lines)
         if anchor.lines[-1].newline:
             edits.append(Edit(anchor.end, anchor.end, text + nl))
         else:
@@ -203,8 +209,9 @@ class NonrootUser(Pass):
         return anchor
 
     @staticmethod
-    def _created_user(chain: list[Stage]) -> str | None:
-        """A user the Dockerfile creates (useradd/adduser) in the final stage's chain."""
+    def _created_user(chain: list[Stage]) -> tuple[str, str | None] | None:
+        """A user the Dockerfile creates (useradd/adduser) in the final stage's chain, and its uid when
+        the command gives one."""
         found = None
         for st in chain:
             for ins in st.instructions:
@@ -214,10 +221,15 @@ class NonrootUser(Pass):
                     words = m.group(2).split()
                     operands = []
                     skip = False
-                    for w in words:
+                    uid = None
+                    for i, w in enumerate(words):
                         if skip:
                             skip = False
                             continue
+                        if w in ("-u", "--uid") and i + 1 < len(words) and words[i + 1].isdigit():
+                            uid = words[i + 1]
+                        elif w.startswith("--uid=") and w[6:].isdigit():
+                            uid = w[6:]
                         if w.startswith("-"):
                             if w in ("-u", "--uid", "-g", "--gid", "-G", "--groups", "-s", "--shell", "-d",
                                      "--home", "--home-dir", "-c", "--comment", "--gecos", "-h", "-k",
@@ -226,7 +238,7 @@ class NonrootUser(Pass):
                             continue
                         operands.append(w)
                     if operands and re.fullmatch(r"[a-z_][a-z0-9_-]*\$?", operands[-1 if m.group(1) == "useradd" else 0]):
-                        found = operands[-1] if m.group(1) == "useradd" else operands[0]
+                        found = (operands[-1] if m.group(1) == "useradd" else operands[0], uid)
         return found
 
     def _user_lines(self, ctx: Context, chain: list[Stage], facts: rt.ImageFacts) -> list[str] | None:
@@ -236,10 +248,11 @@ class NonrootUser(Pass):
         if setup == "busybox":
             return ["USER 65534:65534"]
         created = self._created_user(chain)
-        if created and created != "root":
-            return [f"USER {created}"]
+        if created and created[0] != "root":
+            # numeric when the file fixes the uid: runAsNonRoot can only check a number
+            return [f"USER {created[1] or created[0]}"]
         if facts.named_user:
-            return [f"USER {facts.named_user}"]
+            return [f"USER {KNOWN_UIDS.get(facts.named_user, facts.named_user)}"]
         if setup == "useradd":
             return [f"RUN useradd --system --uid {APP_UID} {APP_USER}", f"USER {APP_UID}"]
         if setup == "adduser":
