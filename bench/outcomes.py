@@ -1,6 +1,6 @@
 """Outcome harness: build every corpus case before and after dockopt, in both fix modes.
 
-    python -m bench.outcomes [CASE...] [--modes safe,unsafe] [--hosts H1,H2] [--per-host N]
+    python -m bench.outcomes [CASE...] [--modes safe,unsafe] [--hosts H1,H2] [--per-host N] [--repeat N]
                              [--report bench/results/REPORT.md] [--json bench/results/outcomes.json]
 
 For each case of corpus/ and each mode (safe fixes; with --unsafe-fixes) the case directory is
@@ -73,7 +73,7 @@ def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
             "side_files": sorted(os.path.relpath(p, workdir) for p in res.files)}
 
 
-def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float) -> dict:
+def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float, repeat: int = 3) -> dict:
     """Verify one case in every mode (in a worker process bound to one engine)."""
     if host:
         os.environ["DOCKER_HOST"] = host
@@ -83,7 +83,7 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
     meta = load_case(case)
     out = {"case": case.name, "family": meta.get("family"), "kind": meta.get("kind"),
            "should_fire": meta.get("should_fire", []), "should_not_fire": meta.get("should_not_fire", []),
-           "host": host or os.environ.get("DOCKER_HOST", "local"), "modes": {}}
+           "host": host or os.environ.get("DOCKER_HOST", "local"), "repeat": repeat, "modes": {}}
     done: dict[str, dict] = {}
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"dockopt-{case.name}-") as tmp:
@@ -96,7 +96,7 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
             t0 = time.monotonic()
             report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
                             source_file=meta.get("source_file") or None, manifests=meta.get("manifests") or None,
-                            timeout=timeout)
+                            timeout=timeout, rebuild_repeats=repeat)
             entry = {**{k: rw[k] for k in ("changed", "fixes", "fired", "side_files")},
                      "verdict": report.verdict, "summary": report.summary, "seconds": time.monotonic() - t0,
                      "metrics": metrics(report, meta)}
@@ -117,6 +117,8 @@ def _side(img) -> dict:
             d[f"{rb.scenario}_s"] = rb.build.seconds
             d[f"{rb.scenario}_cached"] = rb.build.cached_steps
             d[f"{rb.scenario}_run"] = rb.build.run_steps
+            if rb.samples:
+                d[f"{rb.scenario}_samples"] = list(rb.samples)
     return d
 
 
@@ -193,7 +195,8 @@ def render(results: list[dict], command: str, seconds: float, chart: str | None)
              f"Produced by `{command}` in {seconds / 60:.1f} minutes on the project's machine (2 cores; Docker "
              "engine 20.10, classic builder unless a file needs BuildKit). Base images are the local stand-ins "
              "built by `python -m bench.bases` from Debian 12 packages. Times are wall-clock on a shared, noisy "
-             "machine: compare the columns of one row, not rows of different runs.", "",
+             "machine: compare the columns of one row, not rows of different runs. A rebuild after a source edit is "
+             "the median of the case's repeated runs (each a fresh edit; `--repeat`, default 3).", "",
              "## Totals", ""]
     if t["median_size_drop"] is not None:
         lines.append(f"* Median image size reduction on the {t['anti_pattern_cases']} anti-pattern cases "
@@ -277,6 +280,8 @@ def main(argv=None) -> int:
     ap.add_argument("--hosts", default=os.environ.get("DOCKER_HOST", ""))
     ap.add_argument("--per-host", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rebuild after each edit this many times and keep the median (default 3)")
     ap.add_argument("--report", type=Path, default=RESULTS / "REPORT.md")
     ap.add_argument("--json", type=Path, default=RESULTS / "outcomes.json")
     ap.add_argument("--merge", action="store_true",
@@ -288,7 +293,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     results: dict[str, dict] = {}
     with ProcessPoolExecutor(max_workers=len(hosts) * args.per_host) as pool:
-        futures = {pool.submit(run_case, str(c), modes, hosts[i % len(hosts)], args.timeout): c
+        futures = {pool.submit(run_case, str(c), modes, hosts[i % len(hosts)], args.timeout, args.repeat): c
                    for i, c in enumerate(cases)}
         for fut in as_completed(futures):
             case = futures[fut]

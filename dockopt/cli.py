@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
     ap.add_argument("--source-file", metavar="PATH",
                     help="with --verify: the context file to edit for the rebuild test (default: one COPY . sends)")
+    ap.add_argument("--repeat", metavar="N", type=int, default=1,
+                    help="with --verify: run each rebuild-after-an-edit N times and report the median")
     ap.add_argument("--build-arg", metavar="NAME[=VALUE]", action="append", dest="build_args", default=[],
                     help="with --verify: a build argument for both builds; NAME alone takes the value from the "
                          "environment (unset: not passed), as docker build does. Values are never printed")
@@ -280,7 +282,8 @@ def _verify(o: FileOutcome, path: str, args, out, err) -> int:
         build_args = verify_build_args(args.build_args)
         report = verify(o.original, o.text, Path(o.context_dir), dockerfile_name=Path(path).name,
                         smoke=args.smoke, backend=args.backend, timeout=args.timeout, source_file=args.source_file,
-                        progress=err.isatty() and not args.quiet, build_args=build_args)
+                        progress=err.isatty() and not args.quiet, build_args=build_args,
+                        rebuild_repeats=args.repeat)
     except (EngineFault, ValueError) as exc:
         # one line, no report: nothing was verified
         if args.format == "json":

@@ -363,3 +363,23 @@ def test_real_apt_merge_shrinks_the_image(client, tmp_path):
     assert cache.original_bytes > cache.rewritten_bytes       # the apt lists went
     assert not fs.added and not fs.removed, (fs.added, fs.removed)
     _no_leftovers(client, r.run_id)
+
+
+def test_repeated_rebuilds_report_the_median_run(client, base, tmp_path):
+    ctx = _ctx(tmp_path, HOISTED_FILES)
+    original, rewritten = _hoisted(base)
+    r = verify(original, rewritten, ctx, timeout=120, rebuild_repeats=3)
+    assert r.verdict == "equivalent", r.summary
+    for side in (r.original, r.rewritten):
+        for scenario in ("source-edit", "manifest-edit"):
+            rb = side.rebuild(scenario)
+            assert len(rb.samples) == 3
+            assert rb.seconds == sorted(rb.samples)[1]
+        assert side.rebuild("no-change").samples == ()      # nothing edited: run once
+    # the median run is a real edit: the original reinstalled, the rewrite took the install from the cache
+    assert INSTALL in r.original.rebuild("source-edit").build.ran
+    assert INSTALL not in r.rewritten.rebuild("source-edit").build.ran
+    assert (ctx / "app.py").read_text() == HOISTED_FILES["app.py"]
+    d = json.loads(json.dumps(r.to_dict()))
+    assert len(d["original"]["rebuilds"][1]["samples"]) == 3
+    _no_leftovers(client, r.run_id)

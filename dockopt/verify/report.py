@@ -58,6 +58,7 @@ class Rebuild:
     edited: tuple[str, ...] = ()      # context-relative paths touched (then restored)
     build: BuildOutcome | None = None
     skipped: str | None = None        # why the scenario was not run
+    samples: tuple[float, ...] = ()   # every run's seconds when it was repeated (build is the median)
 
     @property
     def cached_steps(self) -> int | None:
