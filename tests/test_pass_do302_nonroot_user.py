@@ -184,10 +184,12 @@ def test_user_is_created_at_the_end_when_no_context_copy_comes_first():
     ("adduser -D -u 2000 web", "USER 2000"),
     ("useradd --uid=1500 web", "USER 1500"),
     ("useradd --create-home web", "USER web"),                  # uid unknown: keep the name
+    ("adduser --uid=$APP_UID --disabled-password web", "USER $APP_UID"),   # set by the ENV
+    ("useradd -u $OTHER web", "USER web"),                      # nothing sets $OTHER
 ])
 def test_a_user_the_file_creates_is_used_by_uid_when_known(create, user):
-    out = fix(f"FROM debian:bookworm-slim\nRUN {create}\nCOPY app /app\nCMD [\"/app\"]\n")
-    assert out == f"FROM debian:bookworm-slim\nRUN {create}\nCOPY app /app\n{user}\nCMD [\"/app\"]\n"
+    out = fix(f"FROM debian:bookworm-slim\nENV APP_UID=1654\nRUN {create}\nCOPY app /app\nCMD [\"/app\"]\n")
+    assert out == f"FROM debian:bookworm-slim\nENV APP_UID=1654\nRUN {create}\nCOPY app /app\n{user}\nCMD [\"/app\"]\n"
 
 
 def test_a_blank_line_follows_a_heredoc():

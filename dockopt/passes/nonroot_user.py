@@ -76,6 +76,14 @@ KNOWN_UIDS = {"node": "1000"}
 APP_UID = "10001"
 
 
+def _uid_word(word: str, declared: set[str]) -> bool:
+    """A uid as a number, or as a `$VAR`/`${VAR}` that an ARG or ENV of the stage sets."""
+    if word.isdigit():
+        return True
+    m = re.fullmatch(r"\$(?:([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})", word)
+    return bool(m) and (m.group(1) or m.group(2)) in declared
+
+
 def final_user(tree, stage: Stage, depth: int = 0) -> tuple[str | None, Instruction | None, bool]:
     """(user, the USER instruction, whether the user came from a stage of this file)."""
     for ins in reversed(stage.instructions):
@@ -213,8 +221,13 @@ class NonrootUser(Pass):
         """A user the Dockerfile creates (useradd/adduser) in the final stage's chain, and its uid when
         the command gives one."""
         found = None
+        declared: set[str] = set()      # ARG/ENV names set so far: `--uid=$APP_UID` can be USER $APP_UID
         for st in chain:
             for ins in st.instructions:
+                if ins.keyword in ("ARG", "ENV"):
+                    vals = ins.values
+                    names = vals[::2] if ins.keyword == "ENV" else [v.partition("=")[0] for v in vals]
+                    declared.update(names)
                 if ins.keyword != "RUN" or ins.is_json:
                     continue
                 for m in re.finditer(r"\b(useradd|adduser)\b([^&;|\n]*)", ins.args):
@@ -226,9 +239,9 @@ class NonrootUser(Pass):
                         if skip:
                             skip = False
                             continue
-                        if w in ("-u", "--uid") and i + 1 < len(words) and words[i + 1].isdigit():
+                        if w in ("-u", "--uid") and i + 1 < len(words) and _uid_word(words[i + 1], declared):
                             uid = words[i + 1]
-                        elif w.startswith("--uid=") and w[6:].isdigit():
+                        elif w.startswith("--uid=") and _uid_word(w[6:], declared):
                             uid = w[6:]
                         if w.startswith("-"):
                             if w in ("-u", "--uid", "-g", "--gid", "-G", "--groups", "-s", "--shell", "-d",
