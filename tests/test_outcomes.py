@@ -24,7 +24,7 @@ def test_subset_covers_the_families():
 def test_case_outcome(name, docker_engine):
     [case] = case_dirs([name])
     meta = load_case(case)
-    result = run_case(str(case), ("unsafe",), None, timeout=900)
+    result = run_case(str(case), ("unsafe",), None, timeout=900, repeat=1)
     entry = result["modes"]["unsafe"]
     m = entry["metrics"]
     assert m["original"]["ok"], m["original"].get("error")
