@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
 
 from ..findings import Edit, Finding, Fix, Safety
 from ..syntax import Dockerfile, Instruction, Stage
+from ..syntax.rules import Parsed
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import BuildContext
@@ -191,3 +192,34 @@ def unsafe_fix(title: str, *edits: Edit) -> Fix:
 
 def runs_in(stage: Stage) -> Iterator[Instruction]:
     return (i for i in stage.instructions if i.keyword == "RUN")
+
+
+def arg_env_pairs(parsed: Parsed) -> Iterator[tuple[str, str | None]]:
+    """The (key, value) pairs an ARG or ENV sets; an ARG without a default has value None."""
+    kw = parsed.keyword.lower()
+    if kw == "env":
+        yield from zip(parsed.values[::2], parsed.values[1::2])
+    elif kw == "arg":
+        for word in parsed.values:
+            key, eq, value = word.partition("=")
+            yield key, value if eq else None
+
+
+_REFERENCE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
+
+def variable_reference(word: str) -> str | None:
+    """The variable's name when `word` is nothing but `$NAME` or `${NAME}`."""
+    m = _REFERENCE.fullmatch(word)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def stage_chain(tree: Dockerfile, stage: Stage) -> list[Stage]:
+    """`stage` and the stages of this file it is built FROM (by name), the first one first."""
+    chain = [stage]
+    while True:
+        base = chain[0].base.lower()
+        parent = next((st for st in tree.stages[: chain[0].index] if st.name and st.name.lower() == base), None)
+        if parent is None:
+            return chain
+        chain.insert(0, parent)

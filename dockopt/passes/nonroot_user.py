@@ -57,7 +57,7 @@ from collections.abc import Iterable
 from ..findings import Edit, Finding
 from ..syntax import Instruction, Stage
 from . import _runtime as rt
-from .base import Context, Pass, newline_of, unsafe_fix
+from .base import Context, Pass, arg_env_pairs, newline_of, stage_chain, unsafe_fix, variable_reference
 
 # images whose entry point starts as root and then drops to its own user
 SELF_DROPPING = {
@@ -78,40 +78,16 @@ APP_UID = "10001"
 
 def _uid_word(word: str, declared: set[str]) -> bool:
     """A uid as a number, or as a `$VAR`/`${VAR}` that an ARG or ENV of the stage sets."""
-    if word.isdigit():
-        return True
-    m = re.fullmatch(r"\$(?:([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})", word)
-    return bool(m) and (m.group(1) or m.group(2)) in declared
+    return word.isdigit() or variable_reference(word) in declared
 
 
-def final_user(tree, stage: Stage, depth: int = 0) -> tuple[str | None, Instruction | None, bool]:
-    """(user, the USER instruction, whether the user came from a stage of this file)."""
-    for ins in reversed(stage.instructions):
-        if ins.keyword == "USER" and ins.values:
-            return ins.values[0], ins, True
-    if depth < 20:
-        for st in tree.stages[: stage.index]:
-            if st.name and st.name.lower() == stage.base.lower():
-                return final_user(tree, st, depth + 1)
-    return None, None, False
-
-
-def _base_image(tree, stage: Stage, depth: int = 0) -> str:
-    """The external image a stage builds on (following FROM <stage>)."""
-    if depth < 20:
-        for st in tree.stages[: stage.index]:
-            if st.name and st.name.lower() == stage.base.lower():
-                return _base_image(tree, st, depth + 1)
-    return stage.base
-
-
-def _stage_chain(tree, stage: Stage, depth: int = 0) -> list[Stage]:
-    out = [stage]
-    if depth < 20:
-        for st in tree.stages[: stage.index]:
-            if st.name and st.name.lower() == stage.base.lower():
-                return _stage_chain(tree, st, depth + 1) + out
-    return out
+def final_user(chain: list[Stage]) -> tuple[str | None, Instruction | None]:
+    """The last USER of a stage chain (first stage first) and its instruction, or (None, None)."""
+    for st in reversed(chain):
+        for ins in reversed(st.instructions):
+            if ins.keyword == "USER" and ins.values:
+                return ins.values[0], ins
+    return None, None
 
 
 class NonrootUser(Pass):
@@ -124,18 +100,18 @@ class NonrootUser(Pass):
         if not tree.stages:
             return
         stage = tree.stages[-1]
-        user, user_ins, _ = final_user(tree, stage)
+        chain = stage_chain(tree, stage)
+        user, user_ins = final_user(chain)
         if user is not None and ("$" in user or user.strip() not in _ROOT):
             return
-        base = _base_image(tree, stage)
+        base = chain[0].base        # the external image the chain builds on
         global_args = {}
         for ins in tree.instructions:
             if ins.keyword == "FROM":
                 break
             if ins.keyword == "ARG":
-                for v in ins.values:
-                    n, eq, d = v.partition("=")
-                    global_args[n] = d.strip("\"'") if eq else None
+                for n, d in arg_env_pairs(ins.parsed):
+                    global_args[n] = d.strip("\"'") if d is not None else None
         if "$" in base:
             from ._artifacts import expand
 
@@ -148,7 +124,6 @@ class NonrootUser(Pass):
             facts = rt.ImageFacts(True, "useradd", None, True)
         if user is None and facts.runs_as_root is not True:
             return      # the base image may already run as someone else
-        chain = _stage_chain(tree, stage)
         if self._drops_privileges(chain, image):
             return
         where = f"USER {user} (line {user_ins.start_line})" if user_ins is not None else f"no USER; {base} runs as root"
@@ -225,9 +200,7 @@ class NonrootUser(Pass):
         for st in chain:
             for ins in st.instructions:
                 if ins.keyword in ("ARG", "ENV"):
-                    vals = ins.values
-                    names = vals[::2] if ins.keyword == "ENV" else [v.partition("=")[0] for v in vals]
-                    declared.update(names)
+                    declared.update(key for key, _ in arg_env_pairs(ins.parsed))
                 if ins.keyword != "RUN" or ins.is_json:
                     continue
                 for m in re.finditer(r"\b(useradd|adduser)\b([^&;|\n]*)", ins.args):

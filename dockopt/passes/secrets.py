@@ -66,7 +66,7 @@ from typing import Iterable, Iterator
 from ..findings import Finding, Fix, Safety
 from ..syntax import Instruction
 from ..syntax.rules import Parsed
-from .base import Context, Pass
+from .base import Context, Pass, arg_env_pairs, variable_reference
 
 SECRET_PARTS = frozenset({"apikey", "auth", "credential", "credentials", "key", "password", "pword",
                           "passwd", "secret", "token"})
@@ -86,9 +86,6 @@ VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # a value made of OpenPGP fingerprints / long key ids only: public, used to verify signatures
 _SIGNATURE_PARTS = frozenset({"gpg", "pgp", "gnupg", "signing"})
 _FINGERPRINTS = re.compile(r"\s*(?:(?:0x)?(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{16})(?:\s+|$))+")
-
-# a value that is just another variable: `$NAME` or `${NAME}`
-_REFERENCE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
 MASK = "****"
 REMEDY = "use `RUN --mount=type=secret,id=...` with `docker build --secret` instead, or set it at run time"
@@ -117,17 +114,6 @@ def credential_shape(value: str | None) -> str | None:
     return None
 
 
-def pairs(parsed: Parsed) -> Iterator[tuple[str, str | None]]:
-    """The (key, value) pairs an ARG or ENV sets; an ARG without a default has value None."""
-    kw = parsed.keyword.lower()
-    if kw == "env":
-        yield from zip(parsed.values[::2], parsed.values[1::2])
-    elif kw == "arg":
-        for word in parsed.values:
-            key, eq, value = word.partition("=")
-            yield key, value if eq else None
-
-
 class SecretInArgEnv(Pass):
     code = "DO401"
     name = "secret-in-arg-env"
@@ -140,7 +126,7 @@ class SecretInArgEnv(Pass):
             if ins.keyword == "FROM":
                 break
             if ins.keyword == "ARG":
-                outer.update(pairs(ins.parsed))
+                outer.update(arg_env_pairs(ins.parsed))
         for stage in ctx.tree.stages:    # ARGs before the first FROM belong to no stage
             known: dict[str, str | None] = {}
             for ins in stage.instructions:
@@ -153,11 +139,11 @@ class SecretInArgEnv(Pass):
                outer: dict[str, str | None]) -> Iterator[Finding]:
         kw = parsed.keyword.upper()
         seen: set[str] = set()
-        for key, value in pairs(parsed):
+        for key, value in arg_env_pairs(parsed):
             if kw == "ARG" and value is None:
                 value = outer.get(key)
-            ref = _REFERENCE.fullmatch(value or "")
-            resolved = known.get(ref.group(1) or ref.group(2)) if ref else value
+            ref = variable_reference(value or "")
+            resolved = known.get(ref) if ref else value
             known[key] = resolved
             shape = credential_shape(value)
             if key in seen or not (shape or (secret_name(key) and not public_key_fingerprint(key, resolved))):
