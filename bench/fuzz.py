@@ -87,14 +87,14 @@ def check_one(raw: bytes) -> str | None:
         text = decode(raw, "<fuzz>")
     except FileError:
         text = None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"decode raised {type(exc).__name__}"
     if text is not None:
         try:
             tree = parse(text)
         except ParseError:
             tree = None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return f"parse raised {type(exc).__name__}: {exc}"
         if tree is not None:
             if tree.to_source() != text:
@@ -105,7 +105,7 @@ def check_one(raw: bytes) -> str | None:
                     res = fix_text(text, linter, unsafe=unsafe)
                 except FixerError:
                     continue
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     return f"fix raised {type(exc).__name__}: {exc}"
                 if res.changed:
                     try:
@@ -125,7 +125,7 @@ def check_one(raw: bytes) -> str | None:
             code = main(["--diff", "-"])
     except SystemExit as exc:
         code = exc.code
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"CLI raised {type(exc).__name__}: {exc}"
     finally:
         sys.stdin = saved
@@ -148,7 +148,7 @@ def _buildkit_rejects(text: str) -> bool:
         return False
     try:
         dockerfile.parse_string(text)
-    except Exception:  # noqa: BLE001 - the wrapper raises its own error type
+    except Exception:
         return True
     return False
 

@@ -23,9 +23,9 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "realworld"
 TARGET_CODES = ("DL3009", "DL3014", "DL3015", "DL3019", "DL3042", "DL3059", "DL3032", "DL3036",

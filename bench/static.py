@@ -25,9 +25,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterable, Iterator
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "realworld"
 TASKS = ("parse", "check", "rewrite", "buildkit", "dockerfile-parse", "hadolint")

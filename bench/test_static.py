@@ -7,7 +7,6 @@ package) measured in this same run; absolute times depend on the machine and its
 """
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 from pathlib import Path

@@ -3,4 +3,4 @@ by building it."""
 from .syntax import Dockerfile, Instruction, ParseError, parse
 
 __version__ = "0.1.0"
-__all__ = ["Dockerfile", "Instruction", "ParseError", "parse", "__version__"]
+__all__ = ["Dockerfile", "Instruction", "ParseError", "__version__", "parse"]

@@ -10,17 +10,17 @@ import difflib
 import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from . import __version__
+from .config import ConfigError
 from .files import FileError, decode, read, write_atomic
 from .findings import Finding, Safety
 from .fixer import FixerError, fix_text
 from .lint import Linter
 from .passes import ALL_PASSES, by_code
-from .config import ConfigError
 from .syntax import Dockerfile, ParseError, parse
 
 DOCKERFILE_NAMES = ("dockerfile", "containerfile")

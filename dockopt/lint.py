@@ -1,15 +1,16 @@
 """Run the passes over one Dockerfile, honouring selection and inline suppressions."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .findings import Finding
 from .passes import ALL_PASSES
 from .passes.base import Context, Pass
 from .suppress import file_suppressed, suppressed_codes
 from .syntax import Dockerfile
+
 
 def code_matches(code: str, selectors: Sequence[str]) -> int:
     """Length of the longest selector that is a prefix of `code` (0 when none is)."""

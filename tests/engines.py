@@ -112,7 +112,7 @@ class PrivateEngine:
             try:
                 self.client.ping()
                 return
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 if self.proc.poll() is not None or time.monotonic() > end:
                     raise RuntimeError(f"private dockerd did not start:\n{self.log_tail()}") from None
                 time.sleep(0.2)

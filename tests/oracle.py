@@ -39,7 +39,7 @@ def dockopt_view(tree):
     return out
 
 
-__all__ = ["oracle_view", "dockopt_view", "rules"]
+__all__ = ["dockopt_view", "oracle_view", "rules"]
 
 
 def dump(tree) -> str:

@@ -6,7 +6,6 @@ import os
 import stat
 
 import pytest
-
 from conftest import run_cli
 
 FIVE_RUNS = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nRUN echo done\n"

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_cli
+
 from dockopt import rules_doc
 from dockopt.passes import ALL_PASSES
 from dockopt.passes.base import DOC_HEADINGS

@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 
 import pytest
+from oracle import oracle_view
 
 from dockopt import parse
 from dockopt.fixer import fix_text
 from dockopt.lint import Linter
 from dockopt.passes import ALL_PASSES
-from oracle import oracle_view
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "passes"
 CASES = sorted(p for p in FIXTURES.glob("DO1*/*") if (p / "Dockerfile").exists())

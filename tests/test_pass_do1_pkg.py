@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from oracle import oracle_view
 
 from dockopt import parse
 from dockopt.findings import Safety
@@ -21,7 +22,6 @@ from dockopt.passes.js_cache_clean import JsCacheClean
 from dockopt.passes.merge_runs import MergeRuns
 from dockopt.passes.pip_no_cache import PipNoCacheDir
 from dockopt.passes.rpm_clean import RpmClean
-from oracle import oracle_view
 
 PKG = [AptUpdateAlone, AptMissingYes, AptListsCleanup, AptNotAptGet, AptNoInstallRecommends,
        ApkNoCache, PipNoCacheDir, JsCacheClean, RpmClean, GemNoDocument]
@@ -472,7 +472,6 @@ def test_all_rules_together_converge():
 
 def test_docs_have_the_headings():
     from dockopt.passes.base import DOC_HEADINGS
-
     from dockopt.passes.cache_mounts import CacheMounts
 
     for p in [*PKG, CacheMounts]:

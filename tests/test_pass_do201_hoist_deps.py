@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
 
 from dockopt.findings import Safety
 from dockopt.passes.hoist_deps import HoistDeps
-from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
 
 P = [HoistDeps]
 PKG = json.dumps({"name": "app", "version": "1.0.0", "dependencies": {"ms": "2.1.3"}}) + "\n"

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
 
 from dockopt.findings import Safety
 from dockopt.passes.copy_chown import CopyChown
-from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
 
 P = [CopyChown]
 

@@ -6,10 +6,10 @@ import io
 import tarfile
 
 import pytest
+from test_pass_do2_common import findings, fix, fixture_cases, make_context, run_fixture_case
 
 from dockopt.findings import Safety
 from dockopt.passes.add_to_copy import AddToCopy
-from test_pass_do2_common import findings, fix, fixture_cases, make_context, run_fixture_case
 
 P = [AddToCopy]
 

@@ -5,10 +5,10 @@ committed as fixtures (git and this repository's .gitignore keep them out)."""
 from __future__ import annotations
 
 import pytest
+from test_pass_do2_common import d, findings, fix, make_context
 
 from dockopt.findings import Safety
 from dockopt.passes.dockerignore import Dockerignore
-from test_pass_do2_common import d, findings, fix, make_context
 
 P = [Dockerignore]
 HEADER = "# Not needed in the image (dockopt DO204)\n"

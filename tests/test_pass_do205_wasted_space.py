@@ -3,10 +3,10 @@ build context; suggestions only, never applied)."""
 from __future__ import annotations
 
 import pytest
+from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
 
 from dockopt.findings import Safety
 from dockopt.passes.wasted_space import WastedSpace
-from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
 
 P = [WastedSpace]
 

@@ -7,13 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from oracle import oracle_view
 
 from dockopt import parse
 from dockopt.fixer import FixResult, fix_text
 from dockopt.lint import Linter
 from dockopt.passes import ALL_PASSES, by_code
 from dockopt.passes.base import DOC_HEADINGS
-from oracle import oracle_view
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "passes"
 DO2_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205")

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from oracle import oracle_view
 
 from dockopt import parse
 from dockopt.fixer import fix_text
 from dockopt.lint import Linter
 from dockopt.passes.slim_base import SlimBase
-from oracle import oracle_view
 
 
 def fix(text: str, unsafe: bool = True) -> str:

@@ -3,9 +3,10 @@ values, masking of the values in every output format, suppressions and the proje
 from __future__ import annotations
 
 import json
-import pytest
 
+import pytest
 from conftest import REPO, run_cli
+
 from dockopt import parse
 from dockopt.findings import Safety
 from dockopt.fixer import fix_text

@@ -4,12 +4,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from oracle import oracle_view
 
 from dockopt import parse
 from dockopt.fixer import fix_text
 from dockopt.lint import Linter
 from dockopt.passes.merge_runs import MergeRuns
-from oracle import oracle_view
 
 
 def fix(text: str) -> str:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from oracle import dockopt_view, oracle_view
 
 import dockopt
 from dockopt import ParseError, parse
-from oracle import dockopt_view, oracle_view
 
 
 def agrees(text: str):

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
-import dockopt
 from conftest import BUILDKIT_NEGATIVE, REPO, need_shared, read_text
 from oracle import dockopt_view, dump, oracle_view
+
+import dockopt
 
 
 def _without_nul(view):

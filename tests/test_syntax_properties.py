@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle import dockopt_view, oracle_view
 
 import dockopt
 from dockopt import ParseError
-from oracle import dockopt_view, oracle_view
 
 KEYWORDS = ["FROM", "RUN", "CMD", "COPY", "ADD", "ENV", "ARG", "LABEL", "WORKDIR", "USER", "EXPOSE",
             "ENTRYPOINT", "VOLUME", "SHELL", "HEALTHCHECK", "ONBUILD", "STOPSIGNAL", "MAINTAINER", "run", "From"]

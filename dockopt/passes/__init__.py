@@ -1,29 +1,29 @@
 """The code table: every pass, registered once, in the order they run."""
 from __future__ import annotations
 
-from .base import Pass
-from .merge_runs import MergeRuns
-from .apt_update_alone import AptUpdateAlone
-from .apt_missing_yes import AptMissingYes
-from .apt_lists_cleanup import AptListsCleanup
-from .apt_not_apt_get import AptNotAptGet
-from .apt_no_install_recommends import AptNoInstallRecommends
-from .apk_no_cache import ApkNoCache
-from .pip_no_cache import PipNoCacheDir
-from .js_cache_clean import JsCacheClean
-from .rpm_clean import RpmClean
-from .gem_no_document import GemNoDocument
-from .cache_mounts import CacheMounts
 from .add_to_copy import AddToCopy
+from .apk_no_cache import ApkNoCache
+from .apt_lists_cleanup import AptListsCleanup
+from .apt_missing_yes import AptMissingYes
+from .apt_no_install_recommends import AptNoInstallRecommends
+from .apt_not_apt_get import AptNotAptGet
+from .apt_update_alone import AptUpdateAlone
+from .base import Pass
+from .cache_mounts import CacheMounts
 from .copy_chown import CopyChown
 from .dockerignore import Dockerignore
+from .gem_no_document import GemNoDocument
 from .hoist_deps import HoistDeps
-from .wasted_space import WastedSpace
+from .js_cache_clean import JsCacheClean
+from .merge_runs import MergeRuns
 from .multistage import Multistage
 from .nonroot_user import NonrootUser
-from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
-from .slim_base import SlimBase
+from .pip_no_cache import PipNoCacheDir
+from .rpm_clean import RpmClean
 from .secrets import SecretInArgEnv
+from .slim_base import SlimBase
+from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
+from .wasted_space import WastedSpace
 
 ALL_PASSES: list[type[Pass]] = [
     MergeRuns,

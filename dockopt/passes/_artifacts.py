@@ -552,7 +552,7 @@ def cargo_bins(files: ContextFiles, ctx_dir: str | None) -> list[str] | None:
         import tomli as tomllib  # type: ignore[no-redef]
     try:
         data = tomllib.loads(text)
-    except Exception:  # noqa: BLE001 - a broken manifest: cannot tell
+    except Exception:
         return None
     bins = [b.get("name") for b in data.get("bin", []) if isinstance(b, dict) and b.get("name")]
     pkg = data.get("package", {}).get("name") if isinstance(data.get("package"), dict) else None

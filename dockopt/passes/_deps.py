@@ -28,7 +28,7 @@ BASE = "/\x00base"
 _CACHE_ATTR = "_do2_cache"
 
 
-def cache(ctx: "Context") -> dict:
+def cache(ctx: Context) -> dict:
     """A per-Context dict for the DO2xx passes (one lint run, so pending files do not change)."""
     store = getattr(ctx, _CACHE_ATTR, None)
     if store is None:
@@ -89,7 +89,7 @@ def relative(path: str, directory: str) -> str:
     return path[len(prefix):]
 
 
-def stage_cwds(ctx: "Context") -> dict[int, str | None]:
+def stage_cwds(ctx: Context) -> dict[int, str | None]:
     """The working directory in force at each instruction (by id), WORKDIR by WORKDIR.
 
     A stage built FROM an earlier stage starts where that one ended; any other starts in the
@@ -188,7 +188,7 @@ def last_operand_span(ins: Instruction) -> tuple[int, int] | None:
     return ins.logical_span(m.start(1), m.end(1))
 
 
-def continuation_indent(ctx: "Context") -> str:
+def continuation_indent(ctx: Context) -> str:
     for ins in ctx.tree.instructions:
         for ln in ins.lines:
             if ln.kind in ("CONT", "CONT_LAST"):
@@ -199,7 +199,7 @@ def continuation_indent(ctx: "Context") -> str:
     return "    "
 
 
-def syntax_opt_in(ctx: "Context") -> bool:
+def syntax_opt_in(ctx: Context) -> bool:
     """The file asks for a Dockerfile frontend with `# syntax=` (BuildKit features are there)."""
     return bool(ctx.tree.syntax)
 
@@ -210,7 +210,7 @@ def syntax_opt_in(ctx: "Context") -> bool:
 class Files:
     """Cached questions about the build context, with this run's pending .dockerignore applied."""
 
-    def __init__(self, bc: "BuildContext"):
+    def __init__(self, bc: BuildContext):
         self.bc = bc
         self.root = Path(bc.root)
         self._exists: dict[str, bool] = {}
@@ -346,12 +346,12 @@ class Files:
         return out
 
 
-def ignore_file_path(bc: "BuildContext") -> Path:
+def ignore_file_path(bc: BuildContext) -> Path:
     """The .dockerignore BuildKit reads for this build (written when absent: the context's)."""
     return Path(bc.dockerignore_path) if bc.dockerignore_path else Path(bc.root) / ".dockerignore"
 
 
-def read_side_file(ctx: "Context", path: Path) -> str | None:
+def read_side_file(ctx: Context, path: Path) -> str | None:
     """Like Context.read_side_file, but keeping the file's line endings (no newline translation)."""
     key = str(path)
     if key in ctx.pending_files:
@@ -362,7 +362,7 @@ def read_side_file(ctx: "Context", path: Path) -> str | None:
         return None
 
 
-def files(ctx: "Context") -> Files | None:
+def files(ctx: Context) -> Files | None:
     """The build context of this run (None without one, or when its .dockerignore is invalid),
     seeing the .dockerignore text that earlier fixes of this run will write."""
     store = cache(ctx)

@@ -8,8 +8,8 @@ as they were.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..findings import Edit
 from ..shell import AND, BACKGROUND, Script, SimpleCommand, ToolCommand, parse_rm, parse_tool

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..context import has_wildcards
 from ..findings import Edit, Finding, Fix, Safety

@@ -27,7 +27,7 @@ is `/var/cache/apk`.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from ..shell import AND
@@ -72,7 +72,7 @@ def _tidy(info: _pkg.RunInfo) -> list:
     first_add = min((t.command.start for t in apk if t.subcommand == "add"), default=None)
     for t in updates:
         c = t.command
-        if c.scopes or c.wrappers and any(w.text != "sudo" for w in c.wrappers) or c.assignments or c.redirects:
+        if c.scopes or (c.wrappers and any(w.text != "sudo" for w in c.wrappers)) or c.assignments or c.redirects:
             return []
         if any(f.name not in ("-q", "--quiet", "-v", "--verbose") for f in t.flags) or t.operands:
             return []

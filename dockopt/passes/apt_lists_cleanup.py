@@ -32,7 +32,7 @@ updating is not seen.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

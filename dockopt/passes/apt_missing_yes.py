@@ -26,7 +26,7 @@ abort on; it does not allow removing essential packages or downgrades (`--allow-
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

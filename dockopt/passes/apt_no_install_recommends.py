@@ -28,7 +28,7 @@ built at run time (`$PACKAGES`) it cannot tell and adds only the flag.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding, Fix, Safety
 from . import _pkg

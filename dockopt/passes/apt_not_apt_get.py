@@ -26,7 +26,7 @@ which is `apt-get upgrade --with-new-pkgs`, and `apt full-upgrade` is `apt-get d
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

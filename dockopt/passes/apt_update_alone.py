@@ -35,7 +35,7 @@ after `||`/`|` get no prefix (the finding is still reported).
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Edit, Finding
 from . import _pkg

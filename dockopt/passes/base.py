@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, ClassVar
 
 from ..findings import Edit, Finding, Fix, Safety
 from ..syntax import Dockerfile, Instruction, Stage
@@ -29,7 +30,7 @@ class Pass:
     summary: ClassVar[str]
     needs_context: ClassVar[bool] = False   # reads the build context directory
 
-    def check(self, ctx: "Context") -> Iterable[Finding]:  # pragma: no cover - abstract
+    def check(self, ctx: Context) -> Iterable[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @classmethod
@@ -90,7 +91,7 @@ class Context:
         return self.tree.source
 
     @cached_property
-    def build_context(self) -> "BuildContext | None":
+    def build_context(self) -> BuildContext | None:
         if self.context_dir is None or not Path(self.context_dir).is_dir():
             return None  # e.g. stdin named after a file that is not on disk
         from ..context import BuildContext

@@ -37,7 +37,7 @@ for you; both mounts need `sharing=locked`, since apt locks its directories.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Edit, Finding, Fix, Safety
 from ..syntax import rules

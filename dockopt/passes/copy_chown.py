@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import parse_chmod, parse_chown

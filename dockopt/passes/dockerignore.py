@@ -46,9 +46,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..context import IgnoreMatcher
 from ..findings import FileWrite, Finding, Fix, Safety
@@ -196,7 +196,7 @@ class Dockerignore(Pass):
             return 0
 
     @staticmethod
-    def _kind(name: str, is_dir: bool, depth: int, facts: "_BuildFacts") -> tuple[str, str] | None:
+    def _kind(name: str, is_dir: bool, depth: int, facts: _BuildFacts) -> tuple[str, str] | None:
         """(pattern, unsafe reason) for a junk entry, None for anything else."""
         if depth == 0:
             if name in _VCS:
@@ -266,8 +266,8 @@ class Dockerignore(Pass):
                     return True
                 continue
             # the named path, a parent of it, or (a pattern source) something it may match
-            if one.is_excluded(n.rstrip("/")) or D.is_under(n, j.path) or re.search(r"[*?\[]", n) and (
-                    _glob_may_match(n, j.path)):
+            if one.is_excluded(n.rstrip("/")) or D.is_under(n, j.path) or (re.search(r"[*?\[]", n) and (
+                    _glob_may_match(n, j.path))):
                 return True
         # an exception of the existing file re-includes something under it: the user wants it
         for p in matcher.patterns:
@@ -355,10 +355,10 @@ class _BuildFacts:
                 tool = parse_tool(cmd)
                 m = tool.manager if tool else None
                 sub = (tool.subcommand or "") if tool else ""
-                if m in ("npm", "yarn", "pnpm") and (sub == "ci" or sub == "install" and not tool.has_flag(
-                        "-g", "--global")):
+                if m in ("npm", "yarn", "pnpm") and (sub == "ci" or (sub == "install" and not tool.has_flag(
+                        "-g", "--global"))):
                     node_stages.add(index)
-                if m in ("npm", "yarn", "pnpm") and (sub in ("run", "build", "run-script") and "build" in args
+                if m in ("npm", "yarn", "pnpm") and ((sub in ("run", "build", "run-script") and "build" in args)
                                                      or sub == "build"):
                     self.js_build = True
                 runner = args[0] if prog in ("npx", "pnpx", "bunx") and args else prog

@@ -21,7 +21,7 @@ Safe: only the documentation is skipped; the gems installed are the same.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

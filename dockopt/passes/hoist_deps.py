@@ -74,8 +74,8 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import leaks_state, parse_tool
@@ -213,7 +213,7 @@ class HoistDeps(Pass):
 
     # -- the rewrite -------------------------------------------------------------------------
     def _fix(self, ctx: Context, source: SourceCopy, run: Instruction, between: list[Instruction],
-             unsafe: list[str], plan: "RunPlan", cwds: dict) -> Finding | None:
+             unsafe: list[str], plan: RunPlan, cwds: dict) -> Finding | None:
         text = ctx.text
         nl = newline_of(ctx.tree)
         S = source.ins

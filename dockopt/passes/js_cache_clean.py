@@ -30,7 +30,7 @@ signs of it (`--immutable`, `corepack`, `yarn set version`, `.yarnrc.yml`) are n
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

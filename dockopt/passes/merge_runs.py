@@ -36,7 +36,7 @@ uses a heredoc, when the `SHELL` is not a POSIX shell, or when a script does not
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..findings import Edit, Finding
 from ..suppress import suppressed_codes

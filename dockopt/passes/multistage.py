@@ -508,7 +508,7 @@ def _entry_refs(model: StageModel) -> tuple[list[str], list[list[str]]]:
     wd = model.workdir or "/"
     for argv in cmds:
         for i, word in enumerate(argv):
-            if word in (None, "$") or word.startswith("-") and i:
+            if word in (None, "$") or (word.startswith("-") and i):
                 continue
             if i == 0 and "/" not in word:
                 refs += [f"{d}/{word}" for d in model.path_dirs]

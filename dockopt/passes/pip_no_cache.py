@@ -26,7 +26,7 @@ Safe: the cache only speeds up a later install in the same layer. pip reads any 
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

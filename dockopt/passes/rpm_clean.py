@@ -29,7 +29,7 @@ everything before it succeeded. microdnf never prompts and gets no `-y`.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from . import _pkg

@@ -61,7 +61,7 @@ make that change. A name that is not a secret (`ENV SIGNING_KEY_ID=...`) is sile
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..findings import Finding, Fix, Safety
 from ..syntax import Instruction

@@ -48,7 +48,7 @@ under /usr/share/doc are gone (some tools read licence or example files from the
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Edit, Finding
 from .base import Context, Pass, unsafe_fix

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ..context import go_match
 from ..findings import Finding, Fix, Safety

@@ -275,5 +275,5 @@ def fast_constructor(cls: type) -> Callable[..., Any]:
         namespace[f"_set_{name}"] = getattr(cls, name).__set__
         lines.append(f"    _set_{name}(obj, {name})")
     lines.append("    return obj")
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built from field names only
+    exec("\n".join(lines), namespace)
     return namespace["make"]

@@ -4,4 +4,4 @@ from .errors import ParseError
 from .nodes import Directive, Dockerfile, Flag, Heredoc, Instruction, Line, Stage
 from .parser import parse
 
-__all__ = ["ParseError", "Directive", "Dockerfile", "Flag", "Heredoc", "Instruction", "Line", "Stage", "parse"]
+__all__ = ["Directive", "Dockerfile", "Flag", "Heredoc", "Instruction", "Line", "ParseError", "Stage", "parse"]

@@ -9,7 +9,7 @@ physical line.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from lark import Token
 
@@ -22,7 +22,7 @@ class LineToken(Token):
     """A Lark token for a run of whole lines; it carries the lines with their kinds and, for an
     instruction, BuildKit's reading of it."""
 
-    __slots__ = ("lines", "info")
+    __slots__ = ("info", "lines")
 
 
 def _token(kind: str, lines: list, info=None) -> LineToken:
@@ -35,7 +35,7 @@ def _token(kind: str, lines: list, info=None) -> LineToken:
 
 
 class InstructionInfo:
-    __slots__ = ("parsed", "logical", "pieces", "markers", "escape")
+    __slots__ = ("escape", "logical", "markers", "parsed", "pieces")
 
     def __init__(self, parsed, logical, pieces, markers, escape):
         self.parsed = parsed

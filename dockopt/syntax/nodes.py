@@ -8,9 +8,9 @@ arguments, heredoc bodies) is read from the lines on demand.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator, Sequence
 
 from . import rules
 
@@ -334,7 +334,7 @@ class Dockerfile:
         return iter(self.instructions)
 
     # -- editing: every edit rewrites only the spans it names, then the text is parsed again --
-    def edit(self, edits: Sequence[tuple[int, int, str]]) -> "Dockerfile":
+    def edit(self, edits: Sequence[tuple[int, int, str]]) -> Dockerfile:
         """Replace each (start, end) file span by its text; spans must not overlap."""
         from .parser import parse
 
@@ -349,25 +349,25 @@ class Dockerfile:
         out.append(text[pos:])
         return parse("".join(out))
 
-    def replace(self, ins: Instruction, text: str) -> "Dockerfile":
+    def replace(self, ins: Instruction, text: str) -> Dockerfile:
         """Replace an instruction's own lines (its leading comments stay) by `text`."""
         return self.edit([(ins.start, ins.end, _with_newline(text, ins))])
 
-    def insert_before(self, ins: Instruction, text: str) -> "Dockerfile":
+    def insert_before(self, ins: Instruction, text: str) -> Dockerfile:
         """Insert `text` (one or more instructions) above `ins` and its leading comments."""
         return self.edit([(ins.leading_start, ins.leading_start, _ensure_newline(text, ins))])
 
-    def insert_after(self, ins: Instruction, text: str) -> "Dockerfile":
+    def insert_after(self, ins: Instruction, text: str) -> Dockerfile:
         at_eof = not ins.lines[-1].newline
         prefix = _newline_of(ins) if at_eof else ""
         body = text.rstrip("\r\n") if at_eof else _ensure_newline(text, ins)
         return self.edit([(ins.end, ins.end, prefix + body)])
 
-    def remove(self, ins: Instruction, with_comments: bool = True) -> "Dockerfile":
+    def remove(self, ins: Instruction, with_comments: bool = True) -> Dockerfile:
         start = ins.leading_start if with_comments else ins.start
         return self.edit([(start, ins.end, "")])
 
-    def replace_span(self, ins: Instruction, start: int, end: int, text: str) -> "Dockerfile":
+    def replace_span(self, ins: Instruction, start: int, end: int, text: str) -> Dockerfile:
         """Replace file span [start, end) that lies inside `ins`."""
         if not (ins.start <= start <= end <= ins.end):
             raise ValueError("span is not inside the instruction")

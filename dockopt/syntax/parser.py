@@ -32,7 +32,7 @@ def grammar_text() -> str:
 class _Lines:
     """What the Lark front end is handed: the file without BOM, and where it starts."""
 
-    __slots__ = ("text", "offset")
+    __slots__ = ("offset", "text")
 
     def __init__(self, text: str, offset: int):
         self.text = text

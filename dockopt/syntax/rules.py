@@ -250,7 +250,7 @@ class Parsed:
     args: str                    # the text after the flags, trimmed
     values: tuple[str, ...]      # the node chain after the keyword (JSON items, words, k/v ...)
     json: bool
-    sub: "Parsed | None" = None  # ONBUILD's instruction
+    sub: Parsed | None = None  # ONBUILD's instruction
     separators: tuple[str, ...] = ()  # ENV/LABEL: '=' or '' (legacy) for each pair
 
 
@@ -318,7 +318,7 @@ def _parse_name_val(args: str, key: str, escape: str) -> tuple[tuple[str, ...], 
 
 def _parse_health(args: str, escape: str) -> tuple[tuple[str, ...], bool]:
     sep = 0
-    while sep < len(args) and not args[sep] in _GO_SPACE_SET:
+    while sep < len(args) and args[sep] not in _GO_SPACE_SET:
         sep += 1
     if sep == 0:
         return (), False
@@ -414,7 +414,7 @@ def _heredoc_from_match(m: re.Match) -> HeredocMarker | None:
 
 
 class _Words:
-    __slots__ = ("word", "words", "in_word")
+    __slots__ = ("in_word", "word", "words")
 
     def __init__(self):
         self.word = []
