@@ -1,0 +1,16 @@
+FROM node:18-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY scripts/ scripts/
+COPY src/ src/
+RUN npm run build
+
+FROM node:18-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/out/ out/
+USER node
+CMD ["node", "out/index.js"]
