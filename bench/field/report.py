@@ -1,0 +1,183 @@
+"""Totals over the per-file records of the field bench, and the Markdown report (no Docker here)."""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+from .verdict import BROKEN, KEPT
+
+Record = dict[str, Any]
+
+
+def _rewrite_built(rec: Record, mode: str) -> bool:
+    v = rec[mode]
+    return bool(v["rewritten"]) and v["built"] is True
+
+
+def flat_breaks(records: list[Record]) -> list[Record]:
+    """One row per break: which file, which mode, what broke, which codes, the log line."""
+    rows = []
+    for rec in records:
+        for b in rec["breaks"]:
+            rows.append({"file": rec["key"], "lang": rec["lang"], **b})
+    return rows
+
+
+def summarize(records: list[Record]) -> dict[str, Any]:
+    findings = [r["findings"] for r in records if r["status"] != "error"]
+    built = [r for r in records if r["original"]["built"] is True]
+    out: dict[str, Any] = {
+        "files": len(records),
+        "repos": len({r["repo"] for r in records}),
+        "files_by_lang": dict(sorted(Counter(r["lang"] for r in records).items())),
+        "repos_by_lang": dict(sorted(Counter(lang for _, lang in {(r["repo"], r["lang"]) for r in records}).items())),
+        "errors": sum(r["status"] == "error" for r in records),
+        "findings": sum(findings),
+        "findings_per_file_mean": round(statistics.mean(findings), 2) if findings else 0,
+        "findings_per_file_median": statistics.median(findings) if findings else 0,
+        "rewritten_safe": sum(bool(r["safe"]["rewritten"]) for r in records),
+        "rewritten_unsafe": sum(bool(r["unsafe"]["rewritten"]) for r in records),
+        "unsafe_same_as_safe": sum(bool(r["unsafe"]["rewritten"]) and r["unsafe"]["same_as"] == "safe"
+                                   for r in records),
+        "original_built": len(built),
+        "original_failed": sum(r["original"]["built"] is False for r in records),
+        "not_built": sum(r["status"] == "not built" for r in records),
+        "substituted_and_built": sum(bool(r["substitutions"]) for r in built),
+        "seconds": round(sum(r["seconds"] for r in records), 1),
+        "dockopt_seconds": round(sum(r["dockopt_seconds"] for r in records), 2),
+    }
+    after = [(r["findings"], r["safe"]["findings_after"]) for r in records if r["safe"]["findings_after"] is not None]
+    out["findings_before_after_safe"] = [sum(a for a, _ in after), sum(b for _, b in after), len(after)]
+    for mode in ("safe", "unsafe"):
+        rewritten_built = [r for r in built if r[mode]["rewritten"]]
+        out[mode] = {
+            "rewrites_of_built_files": len(rewritten_built),
+            "built_after": sum(_rewrite_built(r, mode) for r in rewritten_built),
+            "broken_build": sum(r[mode]["build_verdict"] == BROKEN for r in rewritten_built),
+            "broken_probe": sum(r[mode]["probe_verdict"] == BROKEN for r in rewritten_built),
+            "probe_kept": sum(r[mode]["probe_verdict"] == KEPT for r in rewritten_built),
+            "broken_files": sum(r[mode]["build_verdict"] == BROKEN or r[mode]["probe_verdict"] == BROKEN
+                                for r in rewritten_built),
+        }
+    blamed: Counter[str] = Counter()
+    for b in flat_breaks(records):
+        for code in b["codes"]:
+            blamed[f"{b['mode']} {code}"] += 1
+    out["breaks_by_code"] = dict(sorted(blamed.items()))
+    reasons: Counter[str] = Counter()
+    for r in records:
+        if r["status"] == "not built":
+            reasons[_reason_class(r["reason"])] += 1
+    out["not_built_reasons"] = dict(reasons.most_common())
+    return out
+
+
+def _reason_class(reason: str) -> str:
+    if reason.startswith("base "):
+        return "base image not available"
+    if reason.startswith("the original does not build here"):
+        return "original does not build here"
+    return reason
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _built(v: Record) -> str:
+    return {True: "yes", False: "**no**", None: "-"}[v["built"]]
+
+
+def _mode_cell(rec: Record, mode: str) -> str:
+    v = rec[mode]
+    if not v["rewritten"]:
+        return "-"
+    n = len(v["fixes"])
+    return f"{n} fix{'es' if n != 1 else ''}" + (" (= safe)" if mode == "unsafe" and v["same_as"] else "")
+
+
+def _verdict(rec: Record) -> str:
+    parts = []
+    for mode in ("safe", "unsafe"):
+        v = rec[mode]
+        if v["build_verdict"] == BROKEN:
+            parts.append(f"**{mode} breaks build**")
+        elif v["probe_verdict"] == BROKEN:
+            parts.append(f"**{mode} breaks {rec['original']['probe'] and 'run'}**")
+        elif v["build_verdict"] == KEPT:
+            parts.append(f"{mode} ok")
+    return ", ".join(parts) or "-"
+
+
+def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[str, Any]) -> str:
+    s = summary
+    L: list[str] = ["# Field bench: dockopt on real repositories", ""]
+    L.append(f"{meta.get('dockopt', 'dockopt')}, engine {meta.get('engine', '-')}, run {meta.get('started', '')}, "
+             f"`{meta.get('command', 'python -m bench.field')}`. Liveness probe {meta.get('probe_seconds')} s, "
+             "no network in the probed containers. Generated by `python -m bench.field`; do not edit by hand.")
+    L += ["", "## Totals", "", "| figure | value |", "| --- | --- |"]
+    langs = ", ".join(f"{k} {v}" for k, v in s["files_by_lang"].items())
+    L += [
+        f"| Dockerfiles / repositories | {s['files']} / {s['repos']} |",
+        f"| files by language | {langs} |",
+        f"| findings (mean, median per file) | {s['findings']} ({s['findings_per_file_mean']}, "
+        f"{s['findings_per_file_median']}) |",
+        f"| findings before / after the safe rewrite (built files) | {s['findings_before_after_safe'][0]} / "
+        f"{s['findings_before_after_safe'][1]} over {s['findings_before_after_safe'][2]} files |",
+        f"| rewritten by safe fixes / by unsafe fixes | {s['rewritten_safe']} / {s['rewritten_unsafe']} "
+        f"({s['unsafe_same_as_safe']} unsafe rewrites equal the safe one) |",
+        f"| original built here | {s['original_built']} (of which {s['substituted_and_built']} with a substituted "
+        f"base), not built {s['not_built']}, errors {s['errors']} |",
+    ]
+    for mode in ("safe", "unsafe"):
+        m = s[mode]
+        L.append(f"| {mode} rewrites of built files: built after / broke the build / broke smoke or liveness | "
+                 f"{m['rewrites_of_built_files']}: {m['built_after']} / **{m['broken_build']}** / "
+                 f"**{m['broken_probe']}** (probe kept {m['probe_kept']}) |")
+    L.append(f"| time: whole run / in dockopt | {s['seconds']:.0f} s / {s['dockopt_seconds']:.1f} s |")
+    if s["not_built_reasons"]:
+        L += ["", "Why files were not built: " + "; ".join(f"{k}: {v}" for k, v in s["not_built_reasons"].items())
+              + "."]
+    breaks = flat_breaks(records)
+    L += ["", "## Breaks", ""]
+    if not breaks:
+        L.append("No rewrite broke a build or a probe that the original passed.")
+    else:
+        L += ["Each break was rebuilt with one code's fixes at a time (`--select CODE`); *codes* are those whose "
+              "fixes alone reproduce it.", "",
+              "| file | mode | broke | codes | failing step | line that shows it |",
+              "| --- | --- | --- | --- | --- | --- |"]
+        for b in breaks:
+            L.append(f"| {_cell(b['file'], 80)} | {b['mode']} | {b['what']} | {', '.join(b['codes'])} | "
+                     f"{_cell(b['step'], 90)} | `{_cell(b['line'], 200)}` |")
+    L += ["", "## Per file", "",
+          "Build and probe columns: original / safe rewrite / unsafe rewrite. Probe: the smoke command's exit, or "
+          "the liveness probe (`running` after the window, or the exit code).", "",
+          "| file | lang | findings | safe | unsafe | built | probe | verdict | time | note |",
+          "| --- | --- | ---: | --- | --- | --- | --- | --- | ---: | --- |"]
+    for r in records:
+        built = " / ".join(_built(r[m]) if (m == "original" or r[m]["rewritten"]) else "-"
+                           for m in ("original", "safe", "unsafe"))
+        probes = " / ".join(r[m]["probe"] or "-" for m in ("original", "safe", "unsafe"))
+        note = r["reason"]
+        if r["substitutions"]:
+            note = (note + "; " if note else "") + "base substituted: " + ", ".join(
+                f"{k} → {v}" for k, v in r["substitutions"].items())
+        L.append(f"| {_cell(r['key'], 90)} | {r['lang']} | {r['findings']} | {_mode_cell(r, 'safe')} | "
+                 f"{_mode_cell(r, 'unsafe')} | {built} | {probes} | {_verdict(r)} | {r['seconds']:.0f} s | "
+                 f"{_cell(note, 220)} |")
+    codes: Counter[str] = Counter()
+    for r in records:
+        codes.update(r["finding_codes"])
+    fixed: dict[str, Counter[str]] = {m: Counter() for m in ("safe", "unsafe")}
+    for r in records:
+        for m in fixed:
+            fixed[m].update(r[m]["fixes"])
+    L += ["", "## Findings and fixes by code", "", "| code | findings | safe fixes | unsafe-mode fixes | breaks |",
+          "| --- | ---: | ---: | ---: | --- |"]
+    for code in sorted(set(codes) | set(fixed["safe"]) | set(fixed["unsafe"])):
+        blame = ", ".join(f"{k.split()[0]} {v}" for k, v in s["breaks_by_code"].items() if k.split()[-1] == code)
+        L.append(f"| {code} | {codes[code]} | {fixed['safe'][code]} | {fixed['unsafe'][code]} | {blame or '-'} |")
+    return "\n".join(L) + "\n"

@@ -1,0 +1,340 @@
+"""Orchestration and command line of the field bench (see the package docstring)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import engine
+from .dockopt_cli import Dockopt, DockoptError, default_command
+from .images import image_refs, substitute_bases
+from .manifest import Entry, ManifestError, load_manifest
+from .report import render_markdown, summarize
+from .verdict import BROKEN, Probe, build_verdict, probe_verdict
+
+HERE = Path(__file__).resolve().parent
+DESCRIPTION = "Run dockopt on real repositories; build the original and its rewrites; report what broke."
+MODES = ("safe", "unsafe")
+
+
+@dataclass
+class Break:
+    mode: str
+    what: str  # "build", "smoke" or "liveness"
+    codes: list[str]  # the rule codes whose fix alone reproduces the break ("combination" if none does)
+    step: str = ""
+    line: str = ""  # the line of the build log (or the container's output) that shows it
+
+
+@dataclass
+class Variant:
+    rewritten: bool = False
+    fixes: list[str] = field(default_factory=list)
+    diff: str = ""
+    findings_after: int | None = None
+    built: bool | None = None
+    build_seconds: float = 0.0
+    failed_step: str = ""
+    error_line: str = ""
+    probe: str = ""
+    probe_tail: str = ""
+    build_verdict: str = ""
+    probe_verdict: str = ""
+    same_as: str = ""  # "safe" when the unsafe rewrite equals the safe one (built once)
+
+
+@dataclass
+class FileResult:
+    key: str
+    repo: str
+    dockerfile: str
+    context: str
+    lang: str
+    commit: str
+    status: str = "checked"  # checked (static only), built, not built, error
+    reason: str = ""
+    substitutions: dict[str, str] = field(default_factory=dict)
+    findings: int = 0
+    finding_codes: dict[str, int] = field(default_factory=dict)
+    original: Variant = field(default_factory=Variant)
+    safe: Variant = field(default_factory=Variant)
+    unsafe: Variant = field(default_factory=Variant)
+    breaks: list[Break] = field(default_factory=list)
+    dockopt_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+def _say(msg: str) -> None:
+    print(f"[field {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100]
+
+
+def checkout_commit(repo_dir: Path) -> str:
+    p = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"], capture_output=True, text=True,
+                       timeout=60, check=False)
+    return p.stdout.strip()
+
+
+@contextlib.contextmanager
+def scratch_copy(repo_dir: Path, parent: Path) -> Iterator[Path]:
+    """A copy of the whole checkout (``.git`` included: builds may read it), removed afterwards."""
+    where = Path(tempfile.mkdtemp(prefix="copy-", dir=parent))
+    dest = where / repo_dir.name
+    try:
+        subprocess.run(["cp", "-a", "--reflink=auto", str(repo_dir), str(dest)], check=True, timeout=600)
+        yield dest
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+class FieldBench:
+    def __init__(self, root: Path, dockopt: Dockopt, work: Path, *, build: bool = True, probe_seconds: float = 8.0,
+                 timeout: float = 1800, bisect: bool = True, keep_images: bool = False):
+        self.root = root
+        self.dockopt = dockopt
+        self.work = work
+        self.do_build = build
+        self.probe_seconds = probe_seconds
+        self.timeout = timeout
+        self.bisect = bisect
+        self.keep_images = keep_images
+        self.logs = work / "logs"
+
+    # -- static -------------------------------------------------------------
+    def static(self, e: Entry, repo_dir: Path, r: FileResult) -> None:
+        codes = self.dockopt.findings(e.dockerfile, e.context, repo_dir)
+        r.findings = len(codes)
+        for c in codes:
+            r.finding_codes[c] = r.finding_codes.get(c, 0) + 1
+        for mode in MODES:
+            v: Variant = getattr(r, mode)
+            plan = self.dockopt.plan(e.dockerfile, e.context, repo_dir, unsafe=mode == "unsafe")
+            v.rewritten, v.fixes = plan.changed, plan.fixes
+            if plan.changed:
+                v.diff = self.dockopt.diff(e.dockerfile, e.context, repo_dir, unsafe=mode == "unsafe")
+        if r.unsafe.diff == r.safe.diff:
+            r.unsafe.same_as = "safe"
+
+    def findings_after(self, e: Entry, copy: Path) -> int:
+        return len(self.dockopt.findings(e.dockerfile, e.context, copy))
+
+    # -- builds -------------------------------------------------------------
+    def blocker(self, e: Entry, repo_dir: Path) -> str:
+        if e.blocker:
+            return e.blocker
+        text = substitute_bases((repo_dir / e.dockerfile).read_text(encoding="utf-8", errors="replace"),
+                                e.substitute, e.build_args)
+        missing = [ref for ref in image_refs(text, e.build_args).external if not engine.image_available(ref)]
+        if missing:
+            return "base " + ", ".join(missing) + " not available"
+        return ""
+
+    def _prepare(self, e: Entry, copy: Path, mode: str | None, select: str | None = None) -> None:
+        if mode is not None:
+            self.dockopt.write(e.dockerfile, e.context, copy, unsafe=mode == "unsafe", select=select)
+        if e.substitute:
+            df = copy / e.dockerfile
+            df.write_text(substitute_bases(df.read_text(encoding="utf-8"), e.substitute, e.build_args),
+                          encoding="utf-8")
+
+    def _build_probe(self, e: Entry, repo_dir: Path, name: str, mode: str | None, select: str | None = None,
+                     probe: bool = True) -> tuple[engine.Build, Probe | None, int | None]:
+        tag = f"dockopt-field/{_slug(e.key)}:{name}"
+        with scratch_copy(repo_dir, self.work) as copy:
+            self._prepare(e, copy, mode, select)
+            after = self.findings_after(e, copy) if mode == "safe" and select is None else None
+            b = engine.build(copy / e.context, copy / e.dockerfile, tag, self.logs / _slug(e.key) / f"{name}.log",
+                             target=e.target, build_args=e.build_args, timeout=self.timeout)
+        pr = None
+        try:
+            if b.ok and probe:
+                pr = engine.probe(tag, e.smoke, self.probe_seconds)
+        finally:
+            if b.ok and not self.keep_images:
+                engine.remove_image(tag)
+        return b, pr, after
+
+    def builds(self, e: Entry, repo_dir: Path, r: FileResult) -> None:
+        _say(f"{e.key}: building the original")
+        b, orig_probe, _ = self._build_probe(e, repo_dir, "original", None)
+        self._record(r.original, b, orig_probe)
+        if not b.ok:
+            r.status, r.reason = "not built", f"the original does not build here: {b.error_line}"
+            return
+        r.status = "built"
+        results: dict[str, tuple[engine.Build, Probe | None]] = {}
+        for mode in MODES:
+            v: Variant = getattr(r, mode)
+            if not v.rewritten:
+                continue
+            if v.same_as and v.same_as in results:
+                mb, mp = results[v.same_as]
+            else:
+                _say(f"{e.key}: building the {mode} rewrite ({', '.join(v.fixes)})")
+                mb, mp, after = self._build_probe(e, repo_dir, mode, mode)
+                if after is not None:
+                    v.findings_after = after
+                results[mode] = (mb, mp)
+            self._record(v, mb, mp)
+            v.build_verdict = build_verdict(True, mb.ok)
+            v.probe_verdict = probe_verdict(orig_probe, mp) if mb.ok else ""
+            if v.same_as:
+                r.breaks += [Break(**{**asdict(x), "mode": mode}) for x in r.breaks if x.mode == v.same_as]
+                continue
+            if v.build_verdict == BROKEN:
+                r.breaks.append(self._blame(e, repo_dir, r, mode, "build", mb.failed_step, mb.error_line, orig_probe))
+            elif v.probe_verdict == BROKEN and mp is not None:
+                line = mp.tail.splitlines()[-1] if mp.tail else mp.describe()
+                r.breaks.append(self._blame(e, repo_dir, r, mode, mp.kind, mp.describe(), line, orig_probe))
+
+    def _record(self, v: Variant, b: engine.Build, p: Probe | None) -> None:
+        v.built, v.build_seconds = b.ok, round(b.seconds, 1)
+        v.failed_step, v.error_line = b.failed_step, b.error_line
+        if p is not None:
+            v.probe, v.probe_tail = p.describe(), p.tail
+
+    def _blame(self, e: Entry, repo_dir: Path, r: FileResult, mode: str, what: str, step: str, line: str,
+               orig_probe: Probe | None) -> Break:
+        """Rebuild with one code's fixes at a time: the codes that break alone are responsible."""
+        codes = list(dict.fromkeys(getattr(r, mode).fixes))
+        responsible: list[str] = []
+        if self.bisect and len(codes) > 1:
+            for code in codes:
+                _say(f"{e.key}: {mode} break, trying {code} alone")
+                b, p, _ = self._build_probe(e, repo_dir, f"{mode}-{code.lower()}", mode, select=code,
+                                            probe=what != "build")
+                broke = not b.ok if what == "build" else (b.ok and probe_verdict(orig_probe, p) == BROKEN)
+                if broke:
+                    responsible.append(code)
+                    if what == "build":
+                        step, line = b.failed_step or step, b.error_line or line
+        elif len(codes) == 1:
+            responsible = codes
+        return Break(mode, what, responsible or ["combination: " + "+".join(codes)], step, line)
+
+    # -- one file -------------------------------------------------------------
+    def run_one(self, e: Entry) -> FileResult:
+        t0 = time.monotonic()
+        spent0 = self.dockopt.seconds
+        r = FileResult(e.key, e.repo, e.dockerfile, e.context, e.lang, e.commit, substitutions=dict(e.substitute))
+        repo_dir = self.root / e.checkout_name
+        try:
+            if not repo_dir.is_dir():
+                r.status, r.reason = "error", f"{repo_dir} is not checked out"
+                return r
+            head = checkout_commit(repo_dir)
+            if head != e.commit:
+                r.status = "error"
+                r.reason = f"checkout is at {head[:12] or 'no commit'}, the manifest says {e.commit[:12]}"
+                return r
+            if not (repo_dir / e.dockerfile).is_file():
+                r.status, r.reason = "error", f"{e.dockerfile} not found in the checkout"
+                return r
+            try:
+                self.static(e, repo_dir, r)
+            except DockoptError as exc:
+                r.status, r.reason = "error", f"dockopt: {exc}"
+                return r
+            if not self.do_build:
+                r.reason = "builds not requested (--no-build)"
+                return r
+            reason = self.blocker(e, repo_dir)
+            if reason:
+                r.status, r.reason = "not built", reason
+                return r
+            try:
+                self.builds(e, repo_dir, r)
+            except DockoptError as exc:
+                r.status, r.reason = "error", f"dockopt --write: {exc}"
+            return r
+        finally:
+            r.dockopt_seconds = round(self.dockopt.seconds - spent0, 2)
+            r.seconds = round(time.monotonic() - t0, 1)
+
+
+def select_entries(entries: list[Entry], patterns: list[str]) -> list[Entry]:
+    if not patterns:
+        return entries
+    return [e for e in entries if any(fnmatch.fnmatch(e.key, p) or p in e.key for p in patterns)]
+
+
+def write_outputs(results: list[FileResult], meta: dict, report: Path) -> None:
+    records = [asdict(r) for r in results]
+    summary = summarize(records)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"meta": meta, "summary": summary, "files": records}
+    report.with_suffix(".json").write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    report.write_text(render_markdown(records, summary, meta), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.field", description=DESCRIPTION)
+    ap.add_argument("--root", type=Path, default=Path(os.environ.get("DOCKOPT_FIELD_ROOT", "/work/field")),
+                    help="directory holding the checkouts as owner+name (default /work/field)")
+    ap.add_argument("--manifest", type=Path, default=HERE / "manifest.tsv")
+    ap.add_argument("--report", type=Path, default=HERE / "REPORT.md", help="Markdown report; JSON goes beside it")
+    ap.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                    help="run only files whose owner/name:path matches (glob or substring); repeatable")
+    ap.add_argument("--no-build", action="store_true", help="static checks only (findings and diffs)")
+    ap.add_argument("--no-bisect", action="store_true", help="do not rebuild one code at a time after a break")
+    ap.add_argument("--probe-seconds", type=float, default=8.0, help="how long the liveness probe watches (8)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds allowed per build (1800)")
+    ap.add_argument("--dockopt", default=None, help="the dockopt command (default: the one installed beside python)")
+    ap.add_argument("--keep-images", action="store_true", help="keep the images built (tag dockopt-field/...)")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dockopt-field",
+                    help="scratch copies and build logs (default: $TMPDIR/dockopt-field; copies are removed)")
+    a = ap.parse_args(argv)
+    try:
+        entries = select_entries(load_manifest(a.manifest), a.only)
+    except (OSError, ManifestError) as exc:
+        print(f"bench.field: {exc}", file=sys.stderr)
+        return 2
+    if a.root.resolve().is_relative_to(HERE.parents[1]):
+        print(f"bench.field: --root {a.root} lies inside the project; keep the checkouts outside it", file=sys.stderr)
+        return 2
+    dockopt = Dockopt(a.dockopt.split() if a.dockopt else default_command())
+    meta: dict = {"dockopt": dockopt.version(), "command": "python -m bench.field " + " ".join(argv or sys.argv[1:]),
+                  "manifest": str(a.manifest.name), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                  "builds": not a.no_build, "probe_seconds": a.probe_seconds}
+    if not a.no_build:
+        try:
+            meta["engine"] = engine.engine_version()
+        except engine.EngineError as exc:
+            print(f"bench.field: {exc}", file=sys.stderr)
+            return 2
+    results: list[FileResult] = []
+    work_parent = a.work
+    work_parent.mkdir(parents=True, exist_ok=True)
+    bench = FieldBench(a.root, dockopt, work_parent, build=not a.no_build, probe_seconds=a.probe_seconds,
+                       timeout=a.timeout, bisect=not a.no_bisect, keep_images=a.keep_images)
+    t0 = time.monotonic()
+    try:
+        for i, e in enumerate(entries, 1):
+            _say(f"({i}/{len(entries)}) {e.key}")
+            r = bench.run_one(e)
+            _say(f"{e.key}: {r.status} {r.reason} ({r.seconds:.0f} s)")
+            results.append(r)
+            meta["seconds"] = round(time.monotonic() - t0, 1)
+            write_outputs(results, meta, a.report)  # a partial report survives an interrupted run
+    except KeyboardInterrupt:
+        print("bench.field: interrupted; the report holds the files done so far", file=sys.stderr)
+        return 2
+    except engine.EngineError as exc:
+        print(f"bench.field: {exc}", file=sys.stderr)
+        return 2
+    print(f"bench.field: {len(results)} files; report in {a.report}", file=sys.stderr)
+    return 0
