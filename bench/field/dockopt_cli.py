@@ -75,8 +75,11 @@ class Dockopt:
         args = ["--diff", "--quiet", dockerfile, "--context", context] + (["--unsafe-fixes"] if unsafe else [])
         return self._run(args, cwd).stdout
 
-    def write(self, dockerfile: str, context: str, cwd: Path, unsafe: bool, select: str | None = None) -> None:
+    def write(self, dockerfile: str, context: str, cwd: Path, unsafe: bool, select: str | None = None,
+              ignore: str | None = None) -> None:
         args = ["--write", "--quiet", dockerfile, "--context", context] + (["--unsafe-fixes"] if unsafe else [])
         if select:
             args += ["--select", select]
+        if ignore:
+            args += ["--ignore", ignore]
         self._run(args, cwd)

@@ -35,6 +35,7 @@ class Break:
     codes: list[str]  # the rule codes whose fix alone reproduces the break ("combination" if none does)
     step: str = ""
     line: str = ""  # the line of the build log (or the container's output) that shows it
+    code_lines: dict[str, str] = field(default_factory=dict)  # what each responsible code's lone rewrite showed
 
 
 @dataclass
@@ -143,20 +144,21 @@ class FieldBench:
             return "base " + ", ".join(missing) + " not available"
         return ""
 
-    def _prepare(self, e: Entry, copy: Path, mode: str | None, select: str | None = None) -> None:
+    def _prepare(self, e: Entry, copy: Path, mode: str | None, select: str | None = None,
+                 ignore: str | None = None) -> None:
         if mode is not None:
-            self.dockopt.write(e.dockerfile, e.context, copy, unsafe=mode == "unsafe", select=select)
+            self.dockopt.write(e.dockerfile, e.context, copy, unsafe=mode == "unsafe", select=select, ignore=ignore)
         if e.substitute:
             df = copy / e.dockerfile
             df.write_text(substitute_bases(df.read_text(encoding="utf-8"), e.substitute, e.build_args),
                           encoding="utf-8")
 
     def _build_probe(self, e: Entry, repo_dir: Path, name: str, mode: str | None, select: str | None = None,
-                     probe: bool = True) -> tuple[engine.Build, Probe | None, int | None]:
+                     ignore: str | None = None, probe: bool = True) -> tuple[engine.Build, Probe | None, int | None]:
         tag = f"dockopt-field/{_slug(e.key)}:{name}"
         with scratch_copy(repo_dir, self.work) as copy:
-            self._prepare(e, copy, mode, select)
-            after = self.findings_after(e, copy) if mode == "safe" and select is None else None
+            self._prepare(e, copy, mode, select, ignore)
+            after = self.findings_after(e, copy) if mode == "safe" and select is None and ignore is None else None
             b = engine.build(copy / e.context, copy / e.dockerfile, tag, self.logs / _slug(e.key) / f"{name}.log",
                              target=e.target, build_args=e.build_args, timeout=self.timeout)
         pr = None
@@ -209,22 +211,38 @@ class FieldBench:
 
     def _blame(self, e: Entry, repo_dir: Path, r: FileResult, mode: str, what: str, step: str, line: str,
                orig_probe: Probe | None) -> Break:
-        """Rebuild with one code's fixes at a time: the codes that break alone are responsible."""
+        """Name the codes behind a break.  First one code's fixes at a time (``--select CODE``): the codes
+        that break alone are responsible.  When none does, all codes but one (``--ignore CODE``): the
+        codes without which the break goes away are responsible together."""
         codes = list(dict.fromkeys(getattr(r, mode).fixes))
-        responsible: list[str] = []
-        if self.bisect and len(codes) > 1:
-            for code in codes:
-                _say(f"{e.key}: {mode} break, trying {code} alone")
-                b, p, _ = self._build_probe(e, repo_dir, f"{mode}-{code.lower()}", mode, select=code,
-                                            probe=what != "build")
-                broke = not b.ok if what == "build" else (b.ok and probe_verdict(orig_probe, p) == BROKEN)
-                if broke:
-                    responsible.append(code)
-                    if what == "build":
-                        step, line = b.failed_step or step, b.error_line or line
-        elif len(codes) == 1:
-            responsible = codes
-        return Break(mode, what, responsible or ["combination: " + "+".join(codes)], step, line)
+        if len(codes) <= 1 or not self.bisect:
+            return Break(mode, what, codes if len(codes) == 1 else ["unattributed: " + "+".join(codes)], step, line)
+        shown: dict[str, str] = {}
+        for code in codes:
+            _say(f"{e.key}: {mode} break, trying {code} alone")
+            broke, seen = self._still_breaks(e, repo_dir, f"{mode}-only-{code.lower()}", mode, what, orig_probe,
+                                             select=code)
+            if broke:
+                shown[code] = seen
+        if shown:
+            return Break(mode, what, list(shown), step, line, shown)
+        needed = []
+        for code in codes:
+            _say(f"{e.key}: {mode} break, trying without {code}")
+            broke, _ = self._still_breaks(e, repo_dir, f"{mode}-without-{code.lower()}", mode, what, orig_probe,
+                                          ignore=code)
+            if not broke:
+                needed.append(code)
+        label = ["together: " + "+".join(needed)] if needed else ["unattributed: " + "+".join(codes)]
+        return Break(mode, what, label, step, line)
+
+    def _still_breaks(self, e: Entry, repo_dir: Path, name: str, mode: str, what: str, orig_probe: Probe | None,
+                      select: str | None = None, ignore: str | None = None) -> tuple[bool, str]:
+        b, p, _ = self._build_probe(e, repo_dir, name, mode, select=select, ignore=ignore, probe=what != "build")
+        if what == "build":
+            return not b.ok, b.error_line
+        broke = b.ok and probe_verdict(orig_probe, p) == BROKEN
+        return broke, (p.tail.splitlines() or [""])[-1] if p else ""
 
     # -- one file -------------------------------------------------------------
     def run_one(self, e: Entry) -> FileResult:
