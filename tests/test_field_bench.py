@@ -7,7 +7,9 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REALWORLD, REPO, need_shared
@@ -167,21 +169,24 @@ def test_build_verdict() -> None:
 # -- totals and report -----------------------------------------------------------------
 
 
-def variant(rewritten=False, fixes=(), built=None, build_verdict="", probe_verdict="", probe="", after=None,
-            same_as=""):
+def variant(rewritten: bool = False, fixes: tuple[str, ...] | list[str] = (), built: bool | None = None,
+            build_verdict: str = "", probe_verdict: str = "", probe: str = "", after: int | None = None,
+            same_as: str = "") -> dict[str, Any]:
     return {"rewritten": rewritten, "fixes": list(fixes), "diff": "", "findings_after": after, "built": built,
             "build_seconds": 1.0, "failed_step": "", "error_line": "", "probe": probe, "probe_tail": "",
             "build_verdict": build_verdict, "probe_verdict": probe_verdict, "same_as": same_as}
 
 
-def record(key, lang, status, findings, original, safe, unsafe, breaks=(), reason="", substitutions=None):
+def record(key: str, lang: str, status: str, findings: int, original: dict[str, Any], safe: dict[str, Any],
+           unsafe: dict[str, Any], breaks: Sequence[dict[str, Any]] = (), reason: str = "",
+           substitutions: dict[str, str] | None = None) -> dict[str, Any]:
     return {"key": key, "repo": key.split(":")[0], "dockerfile": key.split(":")[1], "context": ".", "lang": lang,
             "commit": SHA, "status": status, "reason": reason, "substitutions": substitutions or {},
             "findings": findings, "finding_codes": {"DO101": findings}, "original": original, "safe": safe,
             "unsafe": unsafe, "breaks": list(breaks), "dockopt_seconds": 0.5, "seconds": 10.0}
 
 
-def sample_records():
+def sample_records() -> list[dict[str, Any]]:
     npm_break = {"mode": "safe", "what": "build", "codes": ["DO109"], "step": "[3/4] RUN npm ci",
                  "line": "/bin/sh: 1: npm: not found", "code_lines": {}}
     return [

@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class DockoptError(RuntimeError):
@@ -50,7 +51,7 @@ class Dockopt:
         p = subprocess.run([*self.command, "--version"], capture_output=True, text=True, timeout=120, check=False)
         return p.stdout.strip() or p.stderr.strip()
 
-    def _json(self, args: list[str], cwd: Path) -> dict:
+    def _json(self, args: list[str], cwd: Path) -> dict[str, Any]:
         p = self._run([*args, "--format", "json"], cwd)
         try:
             doc = json.loads(p.stdout)

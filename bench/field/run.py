@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import engine
 from .dockopt_cli import Dockopt, DockoptError, default_command
@@ -290,7 +291,7 @@ def select_entries(entries: list[Entry], patterns: list[str]) -> list[Entry]:
     return [e for e in entries if any(fnmatch.fnmatch(e.key, p) or p in e.key for p in patterns)]
 
 
-def write_outputs(results: list[FileResult], meta: dict, report: Path) -> None:
+def write_outputs(results: list[FileResult], meta: dict[str, Any], report: Path) -> None:
     records = [asdict(r) for r in results]
     summary = summarize(records)
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -325,9 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.field: --root {a.root} lies inside the project; keep the checkouts outside it", file=sys.stderr)
         return 2
     dockopt = Dockopt(a.dockopt.split() if a.dockopt else default_command())
-    meta: dict = {"dockopt": dockopt.version(), "command": "python -m bench.field " + " ".join(argv or sys.argv[1:]),
-                  "manifest": str(a.manifest.name), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                  "builds": not a.no_build, "probe_seconds": a.probe_seconds}
+    meta: dict[str, Any] = {
+        "dockopt": dockopt.version(), "command": "python -m bench.field " + " ".join(argv or sys.argv[1:]),
+        "manifest": str(a.manifest.name), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "builds": not a.no_build, "probe_seconds": a.probe_seconds}
     if not a.no_build:
         try:
             meta["engine"] = engine.engine_version()
