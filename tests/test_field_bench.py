@@ -17,7 +17,7 @@ from conftest import REALWORLD, REPO, need_shared
 from bench.field.engine import failure_lines
 from bench.field.images import image_refs, substitute_bases
 from bench.field.manifest import LANGS, ManifestError, load_manifest, parse_manifest
-from bench.field.report import render_markdown, summarize
+from bench.field.report import render_markdown, shared_ignore_edits, summarize
 from bench.field.verdict import BROKEN, EXITED, KEPT, RUNNING, UNJUDGED, Probe, build_verdict, probe_verdict
 
 HEADER = "repo\tcommit\tdockerfile\tcontext\tlang\tsmoke\ttarget\tbuild_args\tsubstitute\tblocker"
@@ -221,6 +221,17 @@ def test_summarize_counts_breaks_per_mode_and_code() -> None:
     assert s["breaks_by_code"] == {"safe DO109": 1, "unsafe DO109": 1, "unsafe DO302": 1}
     assert s["findings_before_after_safe"] == [6, 1, 2]
     assert s["not_built_reasons"] == {"base image not available": 1, "original does not build here": 1}
+
+
+def test_shared_ignore_edits_name_the_siblings() -> None:
+    records = sample_records()
+    records[0]["safe"]["diff"] = ("--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1 +1 @@\n-x\n+y\n"
+                                  "--- a/.dockerignore\n+++ b/.dockerignore\n@@ -0,0 +1 @@\n+dist\n")
+    records[1]["safe"]["diff"] = "--- a/Dockerfile.ci.dockerignore\n+++ b/Dockerfile.ci.dockerignore\n"
+    records[2]["safe"]["diff"] = "--- a/.dockerignore\n+++ b/.dockerignore\n"  # no sibling shares b/svc's context
+    assert shared_ignore_edits(records) == [
+        {"file": "a/web:Dockerfile", "mode": "safe", "ignore_file": ".dockerignore", "siblings": ["Dockerfile.ci"]}]
+    assert summarize(records)["shared_ignore_edits"] == {"safe": 1, "unsafe": 0}
 
 
 def test_markdown_lists_every_break_with_its_log_line() -> None:

@@ -24,6 +24,33 @@ def flat_breaks(records: list[Record]) -> list[Record]:
     return rows
 
 
+def edited_ignore_files(diff: str) -> list[str]:
+    """Paths of the ``.dockerignore`` files (shared by every Dockerfile of the context, unlike
+    ``<name>.dockerignore``) that a ``--diff`` output changes."""
+    paths = []
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            path = line[4:].split("\t")[0].removeprefix("b/")
+            if path.rsplit("/", 1)[-1] == ".dockerignore":
+                paths.append(path)
+    return paths
+
+
+def shared_ignore_edits(records: list[Record]) -> list[Record]:
+    """Rewrites that edit a context's ``.dockerignore`` which other Dockerfiles of the manifest
+    build with too: a sibling's COPY may lose its sources (checked statically, whether or not the
+    files can be built here)."""
+    rows = []
+    for rec in records:
+        siblings = [o["dockerfile"] for o in records
+                    if o is not rec and o["repo"] == rec["repo"] and o["context"] == rec["context"]]
+        for mode in ("safe", "unsafe"):
+            edited = edited_ignore_files(rec[mode]["diff"])
+            if edited and siblings:
+                rows.append({"file": rec["key"], "mode": mode, "ignore_file": edited[0], "siblings": siblings})
+    return rows
+
+
 def summarize(records: list[Record]) -> dict[str, Any]:
     findings = [r["findings"] for r in records if r["status"] != "error"]
     built = [r for r in records if r["original"]["built"] is True]
@@ -70,6 +97,8 @@ def summarize(records: list[Record]) -> dict[str, Any]:
         if r["status"] == "not built":
             reasons[_reason_class(r["reason"])] += 1
     out["not_built_reasons"] = dict(reasons.most_common())
+    shared = shared_ignore_edits(records)
+    out["shared_ignore_edits"] = {m: sum(row["mode"] == m for row in shared) for m in ("safe", "unsafe")}
     return out
 
 
@@ -136,6 +165,8 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         L.append(f"| {mode} rewrites of built files: built after / broke the build / broke smoke or liveness | "
                  f"{m['rewrites_of_built_files']}: {m['built_after']} / **{m['broken_build']}** / "
                  f"**{m['broken_probe']}** (probe kept {m['probe_kept']}) |")
+    L.append(f"| rewrites editing a `.dockerignore` shared with other manifest files (safe / unsafe) | "
+             f"{s['shared_ignore_edits']['safe']} / {s['shared_ignore_edits']['unsafe']} |")
     L.append(f"| time: whole run / in dockopt | {s['seconds']:.0f} s / {s['dockopt_seconds']:.1f} s |")
     if s["not_built_reasons"]:
         L += ["", "Why files were not built: " + "; ".join(f"{k}: {v}" for k, v in s["not_built_reasons"].items())
@@ -152,6 +183,16 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         for b in breaks:
             L.append(f"| {_cell(b['file'], 80)} | {b['mode']} | {b['what']} | {', '.join(b['codes'])} | "
                      f"{_cell(b['step'], 90)} | `{_cell(b['line'], 200)}` |")
+    shared = shared_ignore_edits(records)
+    L += ["", "## Shared .dockerignore edited", ""]
+    if not shared:
+        L.append("No rewrite edits a `.dockerignore` that another Dockerfile of the manifest shares.")
+    else:
+        L += ["A rewrite that edits the context's `.dockerignore` changes what its siblings (other Dockerfiles of "
+              "the manifest building from the same context) receive; found from the diffs, built or not.", "",
+              "| file | mode | ignore file | siblings sharing it |", "| --- | --- | --- | --- |"]
+        L += [f"| {_cell(row['file'], 80)} | {row['mode']} | {row['ignore_file']} | "
+              f"{_cell(', '.join(row['siblings']), 200)} |" for row in shared]
     L += ["", "## Per file", "",
           "Build and probe columns: original / safe rewrite / unsafe rewrite. Probe: the smoke command's exit, or "
           "the liveness probe (`running` after the window, or the exit code).", "",

@@ -291,13 +291,29 @@ def select_entries(entries: list[Entry], patterns: list[str]) -> list[Entry]:
     return [e for e in entries if any(fnmatch.fnmatch(e.key, p) or p in e.key for p in patterns)]
 
 
-def write_outputs(results: list[FileResult], meta: dict[str, Any], report: Path) -> None:
-    records = [asdict(r) for r in results]
+def load_records(report: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Meta and per-file records of an earlier run's JSON report (empty when there is none)."""
+    path = report.with_suffix(".json")
+    if not path.exists():
+        return {}, []
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return doc.get("meta", {}), doc.get("files", [])
+
+
+def write_records(records: list[dict[str, Any]], meta: dict[str, Any], report: Path) -> None:
     summary = summarize(records)
     report.parent.mkdir(parents=True, exist_ok=True)
     doc = {"meta": meta, "summary": summary, "files": records}
     report.with_suffix(".json").write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     report.write_text(render_markdown(records, summary, meta), encoding="utf-8")
+
+
+def merge_records(earlier: list[dict[str, Any]], now: dict[str, dict[str, Any]],
+                  order: list[str]) -> list[dict[str, Any]]:
+    """This run's records over an earlier run's, in manifest order (files no longer listed dropped)."""
+    by_key = {rec["key"]: rec for rec in earlier}
+    by_key.update(now)
+    return [by_key[k] for k in order if k in by_key]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,17 +330,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds allowed per build (1800)")
     ap.add_argument("--dockopt", default=None, help="the dockopt command (default: the one installed beside python)")
     ap.add_argument("--keep-images", action="store_true", help="keep the images built (tag dockopt-field/...)")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the earlier report's other files: replace only the files run now")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite REPORT.md (and the totals) from the JSON beside it; build nothing")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dockopt-field",
                     help="scratch copies and build logs (default: $TMPDIR/dockopt-field; copies are removed)")
     a = ap.parse_args(argv)
     try:
-        entries = select_entries(load_manifest(a.manifest), a.only)
+        all_entries = load_manifest(a.manifest)
+        entries = select_entries(all_entries, a.only)
     except (OSError, ManifestError) as exc:
         print(f"bench.field: {exc}", file=sys.stderr)
         return 2
     if a.root.resolve().is_relative_to(HERE.parents[1]):
         print(f"bench.field: --root {a.root} lies inside the project; keep the checkouts outside it", file=sys.stderr)
         return 2
+    if a.render_only:
+        old_meta, records = load_records(a.report)
+        if not records:
+            print(f"bench.field: no {a.report.with_suffix('.json')} to render", file=sys.stderr)
+            return 2
+        write_records(records, old_meta, a.report)
+        return 0
     dockopt = Dockopt(a.dockopt.split() if a.dockopt else default_command())
     meta: dict[str, Any] = {
         "dockopt": dockopt.version(), "command": "python -m bench.field " + " ".join(argv or sys.argv[1:]),
@@ -336,7 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         except engine.EngineError as exc:
             print(f"bench.field: {exc}", file=sys.stderr)
             return 2
-    results: list[FileResult] = []
+    earlier_meta, earlier = load_records(a.report) if a.update else ({}, [])
+    if earlier_meta:
+        meta["command"] = earlier_meta.get("command", meta["command"]) + "; updated: " + meta["command"]
+    done: dict[str, dict[str, Any]] = {}
     work_parent = a.work
     work_parent.mkdir(parents=True, exist_ok=True)
     bench = FieldBench(a.root, dockopt, work_parent, build=not a.no_build, probe_seconds=a.probe_seconds,
@@ -347,14 +378,15 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"({i}/{len(entries)}) {e.key}")
             r = bench.run_one(e)
             _say(f"{e.key}: {r.status} {r.reason} ({r.seconds:.0f} s)")
-            results.append(r)
+            done[r.key] = asdict(r)
             meta["seconds"] = round(time.monotonic() - t0, 1)
-            write_outputs(results, meta, a.report)  # a partial report survives an interrupted run
+            # written after every file: a partial report survives an interrupted run
+            write_records(merge_records(earlier, done, [x.key for x in all_entries]), meta, a.report)
     except KeyboardInterrupt:
         print("bench.field: interrupted; the report holds the files done so far", file=sys.stderr)
         return 2
     except engine.EngineError as exc:
         print(f"bench.field: {exc}", file=sys.stderr)
         return 2
-    print(f"bench.field: {len(results)} files; report in {a.report}", file=sys.stderr)
+    print(f"bench.field: {len(done)} files; report in {a.report}", file=sys.stderr)
     return 0
