@@ -137,6 +137,8 @@ def _recipes() -> list[Recipe]:
               version="17", PKG="openjdk-17-jdk-headless", weight=40),
         build("nginx:stable", "nginx.Dockerfile", "debian:bookworm-slim", ("nginx:1.22",), version="1.22",
               weight=15),
+        # uv's own image holds nothing but the two binaries its PyPI wheel ships
+        build("ghcr.io/astral-sh/uv:0.11.16", "uv.Dockerfile", "python:3.11-slim", version="0.11.16", weight=10),
     ]
 
 
