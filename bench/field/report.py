@@ -74,8 +74,9 @@ def summarize(records: list[Record]) -> dict[str, Any]:
         "seconds": round(sum(r["seconds"] for r in records), 1),
         "dockopt_seconds": round(sum(r["dockopt_seconds"] for r in records), 2),
     }
-    after = [(r["findings"], r["safe"]["findings_after"]) for r in records if r["safe"]["findings_after"] is not None]
-    out["findings_before_after_safe"] = [sum(a for a, _ in after), sum(b for _, b in after), len(after)]
+    for mode in ("safe", "unsafe"):
+        after = [(r["findings"], r[mode]["findings_after"]) for r in records if r[mode]["findings_after"] is not None]
+        out[f"findings_before_after_{mode}"] = [sum(a for a, _ in after), sum(b for _, b in after), len(after)]
     for mode in ("safe", "unsafe"):
         rewritten_built = [r for r in built if r[mode]["rewritten"]]
         out[mode] = {
@@ -153,8 +154,9 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         f"| files by language | {langs} |",
         f"| findings (mean, median per file) | {s['findings']} ({s['findings_per_file_mean']}, "
         f"{s['findings_per_file_median']}) |",
-        f"| findings before / after the safe rewrite (built files) | {s['findings_before_after_safe'][0]} / "
-        f"{s['findings_before_after_safe'][1]} over {s['findings_before_after_safe'][2]} files |",
+        f"| findings before / after the safe rewrite; after the unsafe rewrite | "
+        f"{s['findings_before_after_safe'][0]} / {s['findings_before_after_safe'][1]}; "
+        f"{s['findings_before_after_unsafe'][1]} ({s['findings_before_after_safe'][2]} files) |",
         f"| rewritten by safe fixes / by unsafe fixes | {s['rewritten_safe']} / {s['rewritten_unsafe']} "
         f"({s['unsafe_same_as_safe']} unsafe rewrites equal the safe one) |",
         f"| original built here | {s['original_built']} (of which {s['substituted_and_built']} with a substituted "
@@ -196,7 +198,7 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
     L += ["", "## Per file", "",
           "Build and probe columns: original / safe rewrite / unsafe rewrite. Probe: the smoke command's exit, or "
           "the liveness probe (`running` after the window, or the exit code).", "",
-          "| file | lang | findings | safe | unsafe | built | probe | verdict | time | note |",
+          "| file | lang | findings (after safe / unsafe) | safe | unsafe | built | probe | verdict | time | note |",
           "| --- | --- | ---: | --- | --- | --- | --- | --- | ---: | --- |"]
     for r in records:
         built = " / ".join(_built(r[m]) if (m == "original" or r[m]["rewritten"]) else "-"
@@ -206,7 +208,9 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         if r["substitutions"]:
             note = (note + "; " if note else "") + "base substituted: " + ", ".join(
                 f"{k} → {v}" for k, v in r["substitutions"].items())
-        L.append(f"| {_cell(r['key'], 90)} | {r['lang']} | {r['findings']} | {_mode_cell(r, 'safe')} | "
+        after = " / ".join("-" if r[m]["findings_after"] is None else str(r[m]["findings_after"])
+                           for m in ("safe", "unsafe"))
+        L.append(f"| {_cell(r['key'], 90)} | {r['lang']} | {r['findings']} ({after}) | {_mode_cell(r, 'safe')} | "
                  f"{_mode_cell(r, 'unsafe')} | {built} | {probes} | {_verdict(r)} | {r['seconds']:.0f} s | "
                  f"{_cell(note, 220)} |")
     codes: Counter[str] = Counter()

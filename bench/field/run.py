@@ -128,11 +128,13 @@ class FieldBench:
             v.rewritten, v.fixes = plan.changed, plan.fixes
             if plan.changed:
                 v.diff = self.dockopt.diff(e.dockerfile, e.context, repo_dir, unsafe=mode == "unsafe")
+                with scratch_copy(repo_dir, self.work) as copy:
+                    self.dockopt.write(e.dockerfile, e.context, copy, unsafe=mode == "unsafe")
+                    v.findings_after = len(self.dockopt.findings(e.dockerfile, e.context, copy))
+            else:
+                v.findings_after = r.findings
         if r.unsafe.diff == r.safe.diff:
             r.unsafe.same_as = "safe"
-
-    def findings_after(self, e: Entry, copy: Path) -> int:
-        return len(self.dockopt.findings(e.dockerfile, e.context, copy))
 
     # -- builds -------------------------------------------------------------
     def blocker(self, e: Entry, repo_dir: Path) -> str:
@@ -155,11 +157,10 @@ class FieldBench:
                           encoding="utf-8")
 
     def _build_probe(self, e: Entry, repo_dir: Path, name: str, mode: str | None, select: str | None = None,
-                     ignore: str | None = None, probe: bool = True) -> tuple[engine.Build, Probe | None, int | None]:
+                     ignore: str | None = None, probe: bool = True) -> tuple[engine.Build, Probe | None]:
         tag = f"dockopt-field/{_slug(e.key)}:{name}"
         with scratch_copy(repo_dir, self.work) as copy:
             self._prepare(e, copy, mode, select, ignore)
-            after = self.findings_after(e, copy) if mode == "safe" and select is None and ignore is None else None
             b = engine.build(copy / e.context, copy / e.dockerfile, tag, self.logs / _slug(e.key) / f"{name}.log",
                              target=e.target, build_args=e.build_args, timeout=self.timeout)
         pr = None
@@ -169,11 +170,11 @@ class FieldBench:
         finally:
             if b.ok and not self.keep_images:
                 engine.remove_image(tag)
-        return b, pr, after
+        return b, pr
 
     def builds(self, e: Entry, repo_dir: Path, r: FileResult) -> None:
         _say(f"{e.key}: building the original")
-        b, orig_probe, _ = self._build_probe(e, repo_dir, "original", None)
+        b, orig_probe = self._build_probe(e, repo_dir, "original", None)
         self._record(r.original, b, orig_probe)
         if not b.ok:
             r.status, r.reason = "not built", f"the original does not build here: {b.error_line}"
@@ -188,9 +189,7 @@ class FieldBench:
                 mb, mp = results[v.same_as]
             else:
                 _say(f"{e.key}: building the {mode} rewrite ({', '.join(v.fixes)})")
-                mb, mp, after = self._build_probe(e, repo_dir, mode, mode)
-                if after is not None:
-                    v.findings_after = after
+                mb, mp = self._build_probe(e, repo_dir, mode, mode)
                 results[mode] = (mb, mp)
             self._record(v, mb, mp)
             v.build_verdict = build_verdict(True, mb.ok)
@@ -239,7 +238,7 @@ class FieldBench:
 
     def _still_breaks(self, e: Entry, repo_dir: Path, name: str, mode: str, what: str, orig_probe: Probe | None,
                       select: str | None = None, ignore: str | None = None) -> tuple[bool, str]:
-        b, p, _ = self._build_probe(e, repo_dir, name, mode, select=select, ignore=ignore, probe=what != "build")
+        b, p = self._build_probe(e, repo_dir, name, mode, select=select, ignore=ignore, probe=what != "build")
         if what == "build":
             return not b.ok, b.error_line
         broke = b.ok and probe_verdict(orig_probe, p) == BROKEN
