@@ -93,17 +93,21 @@ def test_bench_refuses_a_checkout_root_inside_the_project(tmp_path: Path) -> Non
 # -- images ----------------------------------------------------------------------
 
 
-def test_image_refs_expand_args_and_skip_stages() -> None:
+def test_image_refs_follow_the_stages_the_target_needs() -> None:
     text = ("ARG PY=3.12\nARG BASE\nFROM --platform=$BUILDPLATFORM node:20 AS web\n"
             "FROM python:${PY}-slim AS build\nCOPY --from=web /app /app\n"
             "COPY --from=ghcr.io/astral-sh/uv:0.5 /uv /bin/\n"
             "RUN --mount=type=bind,from=busybox:1.36,target=/bb true\n"
-            "FROM ${BASE:-debian:bookworm}\nCOPY --from=0 /x /x\nFROM scratch\n")
+            "FROM alpine:3.19 AS unused\n"
+            "FROM ${BASE:-debian:bookworm}\nCOPY --from=build /x /x\nCOPY --from=0 /y /y\n")
     refs = image_refs(text)
     assert refs.external == ("node:20", "python:3.12-slim", "ghcr.io/astral-sh/uv:0.5", "busybox:1.36",
                              "debian:bookworm")
-    assert refs.stages == ("web", "build")
-    assert image_refs(text, {"PY": "3.11"}).external[1] == "python:3.11-slim"
+    assert refs.stages == ("web", "build", "unused")
+    assert image_refs(text, {"PY": "3.11"}, target="build").external == (
+        "node:20", "python:3.11-slim", "ghcr.io/astral-sh/uv:0.5", "busybox:1.36")
+    assert image_refs(text, target="unused").external == ("alpine:3.19",)
+    assert image_refs("FROM scratch\nCOPY a /a\n").external == ()
 
 
 def test_substitute_bases_rewrites_only_matching_from_lines() -> None:

@@ -60,46 +60,65 @@ def strip_digest(ref: str) -> str:
 
 @dataclass(frozen=True)
 class ImageRefs:
-    external: tuple[str, ...]  # images from outside the file, as BuildKit would resolve them
+    external: tuple[str, ...]  # images from outside the file that the build of the target needs
     stages: tuple[str, ...]
 
 
-def image_refs(text: str, build_args: dict[str, str] | None = None) -> ImageRefs:
-    """External images (FROM, COPY --from, RUN --mount from) after ARG expansion; stage names."""
-    values = dict(_PREDEFINED)
-    build_args = build_args or {}
-    stages: list[str] = []
-    external: list[str] = []
-    seen_from = False
+@dataclass
+class _Stage:
+    name: str
+    refs: list[str]  # its base first, then COPY --from / RUN --mount from
 
-    def add(ref: str) -> None:
-        if ref.isdigit() or ref.lower() in stages or ref.lower() == "scratch":
-            return
-        if ref not in external:
-            external.append(ref)
 
+def _stages(text: str, values: dict[str, str], build_args: dict[str, str]) -> list[_Stage]:
+    stages: list[_Stage] = []
     for line in logical_lines(text):
         words = line.split()
-        if not words:
-            continue
-        keyword = words[0].upper()
-        if keyword == "ARG" and not seen_from:
+        keyword = words[0].upper() if words else ""
+        if keyword == "ARG" and not stages:
             for spec in words[1:]:
                 name, eq, default = spec.partition("=")
                 values[name] = build_args.get(name, default.strip("\"'") if eq else values.get(name, ""))
         elif keyword == "FROM":
-            seen_from = True
             rest = [w for w in words[1:] if not w.startswith("--")]
-            if not rest:
-                continue
-            ref = expand(rest[0], values)
-            add(ref)
-            if len(rest) >= 3 and rest[1].upper() == "AS":
-                stages.append(rest[2].lower())
-        elif keyword in ("COPY", "ADD", "RUN"):
-            for m in [*_FROM_FLAG.finditer(line), *_MOUNT_FROM.finditer(line)]:
-                add(expand(m.group(1).strip("\"'"), values))
-    return ImageRefs(tuple(external), tuple(stages))
+            name = rest[2].lower() if len(rest) >= 3 and rest[1].upper() == "AS" else ""
+            stages.append(_Stage(name, [expand(rest[0], values)] if rest else []))
+        elif keyword in ("COPY", "ADD", "RUN") and stages:
+            stages[-1].refs += [expand(m.group(1).strip("\"'"), values)
+                                for m in [*_FROM_FLAG.finditer(line), *_MOUNT_FROM.finditer(line)]]
+    return stages
+
+
+def image_refs(text: str, build_args: dict[str, str] | None = None, target: str = "") -> ImageRefs:
+    """The external images (FROM, COPY --from, RUN --mount from, after ARG expansion) that building
+    ``target`` (default: the last stage) needs, as BuildKit builds only the stages it depends on."""
+    build_args = build_args or {}
+    stages = _stages(text, dict(_PREDEFINED), build_args)
+    names = [s.name for s in stages]
+
+    def stage_of(ref: str, before: int) -> int | None:
+        if ref.isdigit() and int(ref) < before:
+            return int(ref)
+        hits = [i for i, n in enumerate(names[:before]) if n and n == ref.lower()]
+        return hits[-1] if hits else None
+
+    start = names.index(target.lower()) if target and target.lower() in names else len(stages) - 1
+    external: list[str] = []
+    seen: set[int] = set()
+    todo = [start] if stages else []
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        for ref in stages[i].refs:
+            dep = stage_of(ref, i)
+            if dep is not None:
+                todo.append(dep)
+            elif ref.lower() != "scratch" and ref not in external:
+                external.append(ref)
+    order = {ref: min(i for i, s in enumerate(stages) if ref in s.refs) for ref in external}
+    return ImageRefs(tuple(sorted(external, key=lambda r: order[r])), tuple(n for n in names if n))
 
 
 def substitute_bases(text: str, mapping: dict[str, str], build_args: dict[str, str] | None = None) -> str:

@@ -142,7 +142,8 @@ class FieldBench:
             return e.blocker
         text = substitute_bases((repo_dir / e.dockerfile).read_text(encoding="utf-8", errors="replace"),
                                 e.substitute, e.build_args)
-        missing = [ref for ref in image_refs(text, e.build_args).external if not engine.image_available(ref)]
+        needed = image_refs(text, e.build_args, e.target).external
+        missing = [ref for ref in needed if not engine.image_available(ref)]
         if missing:
             return "base " + ", ".join(missing) + " not available"
         return ""
