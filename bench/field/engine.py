@@ -55,6 +55,7 @@ class Build:
     failed_step: str = ""  # BuildKit's title of the step that failed
     error_line: str = ""  # the line of the log that shows what broke
     timed_out: bool = False
+    unavailable: bool = False  # not tried: an image it needs is not to be had here
 
 
 def failure_lines(log: str) -> tuple[str, str]:

@@ -117,6 +117,8 @@ def _cell(text: str, limit: int = 160) -> str:
 
 
 def _built(v: Record) -> str:
+    if v["built"] is None and v["error_line"]:
+        return "n/a"  # not tried: the rewrite needs an image this machine lacks
     return {True: "yes", False: "**no**", None: "-"}[v["built"]]
 
 
@@ -204,7 +206,9 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         built = " / ".join(_built(r[m]) if (m == "original" or r[m]["rewritten"]) else "-"
                            for m in ("original", "safe", "unsafe"))
         probes = " / ".join(r[m]["probe"] or "-" for m in ("original", "safe", "unsafe"))
-        note = r["reason"]
+        note = "; ".join([r["reason"]] * bool(r["reason"]) + [
+            f"{m} rewrite: {r[m]['error_line']}" for m in ("safe", "unsafe")
+            if r[m]["built"] is None and r[m]["error_line"] and not r[m]["same_as"]])
         if r["substitutions"]:
             note = (note + "; " if note else "") + "base substituted: " + ", ".join(
                 f"{k} → {v}" for k, v in r["substitutions"].items())

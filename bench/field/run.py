@@ -142,11 +142,8 @@ class FieldBench:
             return e.blocker
         text = substitute_bases((repo_dir / e.dockerfile).read_text(encoding="utf-8", errors="replace"),
                                 e.substitute, e.build_args)
-        needed = image_refs(text, e.build_args, e.target).external
-        missing = [ref for ref in needed if not engine.image_available(ref)]
-        if missing:
-            return "base " + ", ".join(missing) + " not available"
-        return ""
+        missing = missing_images(text, e)
+        return "base " + ", ".join(missing) + " not available" if missing else ""
 
     def _prepare(self, e: Entry, copy: Path, mode: str | None, select: str | None = None,
                  ignore: str | None = None) -> None:
@@ -162,6 +159,10 @@ class FieldBench:
         tag = f"dockopt-field/{_slug(e.key)}:{name}"
         with scratch_copy(repo_dir, self.work) as copy:
             self._prepare(e, copy, mode, select, ignore)
+            missing = missing_images((copy / e.dockerfile).read_text(encoding="utf-8", errors="replace"), e)
+            if missing:  # a base the rewrite brings in (a slimmer tag, say) that this machine lacks
+                return engine.Build(False, 0.0, "", error_line=f"base {', '.join(missing)} not available "
+                                    "(brought in by the rewrite)", unavailable=True), None
             b = engine.build(copy / e.context, copy / e.dockerfile, tag, self.logs / _slug(e.key) / f"{name}.log",
                              target=e.target, build_args=e.build_args, timeout=self.timeout)
         pr = None
@@ -193,7 +194,7 @@ class FieldBench:
                 mb, mp = self._build_probe(e, repo_dir, mode, mode)
                 results[mode] = (mb, mp)
             self._record(v, mb, mp)
-            v.build_verdict = build_verdict(True, mb.ok)
+            v.build_verdict = build_verdict(True, None if mb.unavailable else mb.ok)
             v.probe_verdict = probe_verdict(orig_probe, mp) if mb.ok else ""
             if v.same_as:
                 r.breaks += [Break(**{**asdict(x), "mode": mode}) for x in r.breaks if x.mode == v.same_as]
@@ -205,7 +206,7 @@ class FieldBench:
                 r.breaks.append(self._blame(e, repo_dir, r, mode, mp.kind, mp.describe(), line, orig_probe))
 
     def _record(self, v: Variant, b: engine.Build, p: Probe | None) -> None:
-        v.built, v.build_seconds = b.ok, round(b.seconds, 1)
+        v.built, v.build_seconds = (None if b.unavailable else b.ok), round(b.seconds, 1)
         v.failed_step, v.error_line = b.failed_step, b.error_line
         if p is not None:
             v.probe, v.probe_tail = p.describe(), p.tail
@@ -241,7 +242,7 @@ class FieldBench:
                       select: str | None = None, ignore: str | None = None) -> tuple[bool, str]:
         b, p = self._build_probe(e, repo_dir, name, mode, select=select, ignore=ignore, probe=what != "build")
         if what == "build":
-            return not b.ok, b.error_line
+            return not b.ok and not b.unavailable, b.error_line
         broke = b.ok and probe_verdict(orig_probe, p) == BROKEN
         return broke, (p.tail.splitlines() or [""])[-1] if p else ""
 
@@ -283,6 +284,11 @@ class FieldBench:
         finally:
             r.dockopt_seconds = round(self.dockopt.seconds - spent0, 2)
             r.seconds = round(time.monotonic() - t0, 1)
+
+
+def missing_images(text: str, e: Entry) -> list[str]:
+    """The images that building this Dockerfile text for the entry's target needs and the engine lacks."""
+    return [ref for ref in image_refs(text, e.build_args, e.target).external if not engine.image_available(ref)]
 
 
 def select_entries(entries: list[Entry], patterns: list[str]) -> list[Entry]:
