@@ -163,8 +163,13 @@ class FieldBench:
             if missing:  # a base the rewrite brings in (a slimmer tag, say) that this machine lacks
                 return engine.Build(False, 0.0, "", error_line=f"base {', '.join(missing)} not available "
                                     "(brought in by the rewrite)", unavailable=True), None
-            b = engine.build(copy / e.context, copy / e.dockerfile, tag, self.logs / _slug(e.key) / f"{name}.log",
-                             target=e.target, build_args=e.build_args, timeout=self.timeout)
+            # a failed build is tried once more: a mirror that drops a download must not pass for a break
+            for attempt in ("", "-again"):
+                b = engine.build(copy / e.context, copy / e.dockerfile, tag,
+                                 self.logs / _slug(e.key) / f"{name}{attempt}.log", target=e.target,
+                                 build_args=e.build_args, timeout=self.timeout)
+                if b.ok or b.timed_out:
+                    break
         pr = None
         try:
             if b.ok and probe:
