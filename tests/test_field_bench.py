@@ -108,6 +108,9 @@ def test_image_refs_follow_the_stages_the_target_needs() -> None:
         "node:20", "python:3.11-slim", "ghcr.io/astral-sh/uv:0.5", "busybox:1.36")
     assert image_refs(text, target="unused").external == ("alpine:3.19",)
     assert image_refs("FROM scratch\nCOPY a /a\n").external == ()
+    chained = "ARG RUBY=3.4\nARG TAG=${RUBY}-slim\nFROM ruby:${TAG}\n"
+    assert image_refs(chained).external == ("ruby:3.4-slim",)
+    assert substitute_bases(chained, {"ruby:3.4-slim": "ruby:3.3-slim"}).endswith("FROM ruby:3.3-slim\n")
 
 
 def test_substitute_bases_rewrites_only_matching_from_lines() -> None:

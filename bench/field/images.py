@@ -78,7 +78,8 @@ def _stages(text: str, values: dict[str, str], build_args: dict[str, str]) -> li
         if keyword == "ARG" and not stages:
             for spec in words[1:]:
                 name, eq, default = spec.partition("=")
-                values[name] = build_args.get(name, default.strip("\"'") if eq else values.get(name, ""))
+                value = expand(default.strip("\"'"), values) if eq else values.get(name, "")
+                values[name] = build_args.get(name, value)
         elif keyword == "FROM":
             rest = [w for w in words[1:] if not w.startswith("--")]
             name = rest[2].lower() if len(rest) >= 3 and rest[1].upper() == "AS" else ""
@@ -135,7 +136,7 @@ def substitute_bases(text: str, mapping: dict[str, str], build_args: dict[str, s
         if words and words[0].upper() == "ARG":
             for spec in words[1:]:
                 name, eq, default = spec.partition("=")
-                values[name] = build_args.get(name, default.strip("\"'") if eq else "")
+                values[name] = build_args.get(name, expand(default.strip("\"'"), values) if eq else "")
 
     def one(m: re.Match[str]) -> str:
         ref = expand(m.group("image"), values)
