@@ -142,6 +142,10 @@ def test_failure_lines_point_at_the_failing_steps_own_output() -> None:
     step, line = failure_lines(BUILD_LOG)
     assert step == "[build 3/4] RUN apt-get purge -y npm && npm cache clean --force"
     assert line == "/bin/sh: 1: npm: not found"
+    apt = ("#4 [2/3] RUN apt-get install -y git\n#4 9.1 E: Failed to fetch http://deb/git.deb\n"
+           "#4 9.1 E: Unable to fetch some archives, maybe run apt-get update?\n#4 9.2 Fetched 53.4 MB in 9s\n"
+           "#4 ERROR: process did not complete successfully: exit code: 100\n")
+    assert failure_lines(apt)[1] == "E: Unable to fetch some archives, maybe run apt-get update?"
     step, line = failure_lines('#5 [2/3] COPY x /x\n#5 ERROR: failed to calculate checksum: "/x": not found\n')
     assert (step, line) == ("[2/3] COPY x /x", 'ERROR: failed to calculate checksum: "/x": not found')
 

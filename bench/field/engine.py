@@ -16,6 +16,9 @@ from .verdict import EXITED, RUNNING, Probe
 
 LABEL = "org.dockopt.field"
 _STEP_LINE = re.compile(r"^#(\d+) (?:\d+\.\d+ )?(.*)$")
+# how tools start the line that says what went wrong (apt's E:, npm ERR!, Python's exceptions, sh's not found)
+_ERROR_LINE = re.compile(r"^(?:E:|error\b|ERROR\b|Error\b|fatal\b|FATAL\b|npm ERR!|\S*(?:Error|Exception):)"
+                         r"|: not found$")
 
 
 class EngineError(RuntimeError):
@@ -61,8 +64,9 @@ class Build:
 def failure_lines(log: str) -> tuple[str, str]:
     """(failing step, the line that shows why) from a ``--progress plain`` BuildKit log.
 
-    The line is the failing step's last line of output before BuildKit's own ERROR line (that is
-    where tools say what went wrong); without output, BuildKit's final ``ERROR:`` line."""
+    The line is the failing step's last line of output that reads as an error (apt's ``E:``, a
+    Python exception, ``sh: ...: not found``), else its last line of output (where tools say what
+    went wrong); without output, BuildKit's final ``ERROR:`` line."""
     titles: dict[str, str] = {}
     output: dict[str, list[str]] = {}
     failed = ""
@@ -87,7 +91,8 @@ def failure_lines(log: str) -> tuple[str, str]:
     if not failed:
         return "", final
     lines = [t for t in output.get(failed, []) if not t.startswith("...")]
-    return titles.get(failed, ""), (lines[-1] if lines else final)
+    errors = [t for t in lines if _ERROR_LINE.search(t)]
+    return titles.get(failed, ""), (errors[-1] if errors else lines[-1] if lines else final)
 
 
 def build(context: Path, dockerfile: Path, tag: str, log_path: Path, *, target: str = "",
