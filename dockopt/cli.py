@@ -1,7 +1,9 @@
 """`dockopt`: report, --check, --diff or --write fixes for Dockerfiles; --verify them by building.
 
-Exit status: 0 nothing to report or change, 1 findings (report mode) or changes (--check,
---diff), 2 an error (bad input, unreadable file, no engine, internal error).
+Exit status: 0 nothing to report or change, 1 findings (report mode, --write: what remains) or
+changes (--check, --diff), 2 an error (bad input, unreadable file, bad option, no engine,
+internal error). Every finding is located in the user's file: the input, or after --write the
+file as written.
 """
 from __future__ import annotations
 
@@ -10,172 +12,219 @@ import difflib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from . import __version__
-from .config import ConfigError
-from .files import FileError, decode, read, write_atomic
-from .findings import Finding, Safety
-from .fixer import FixerError, fix_text
-from .lint import Linter
-from .passes import ALL_PASSES, by_code
-from .syntax import Dockerfile, ParseError, parse
+from .config import LEVELS, ConfigError, Settings
+from .files import FileError, decode, encode, read, write_atomic
+from .findings import Finding
+from .syntax import ParseError
 
-DOCKERFILE_NAMES = ("dockerfile", "containerfile")
-SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
+FORMATS = ("text", "json", "sarif", "github", "checkstyle", "gitlab", "junit")
 
+EPILOG = """\
+exit status:
+  0  nothing to report (report mode), nothing would change (--check, --diff), nothing left
+     after fixing (--write), the builds are equivalent (--verify); always with --exit-zero
+  1  findings at or above --fail-level (report mode; with --write: those that remain),
+     a file would change (--check, --diff), the builds differ or failed (--verify)
+  2  an error: a file that cannot be read or parsed (path:line:column: message), a bad
+     option or configuration, an unknown rule code, no Docker engine, an internal error
 
-def is_dockerfile_name(name: str) -> bool:
-    low = name.lower()
-    if low in DOCKERFILE_NAMES:
-        return True
-    if low.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.")):
-        return not low.endswith((".md", ".dockerignore", ".txt", ".sh", ".yml", ".yaml", ".json"))
-    return low.endswith((".dockerfile", ".containerfile"))
+paths:
+  a directory is searched for Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile and
+  Containerfile, skipping what .gitignore (inside a git repository) and --exclude name; a
+  directory with no Dockerfile in it gives a warning and no finding (exit 0, as ruff does);
+  a path that does not exist is an error
 
+environment:
+  NO_COLOR     no colour, whatever else says (https://no-color.org)
+  FORCE_COLOR  colour even when the output is not a terminal (unless NO_COLOR is set)
+  DOCKOPT_DEBUG=1  show the traceback of an internal error
 
-def discover(paths: Sequence[str]) -> Iterator[str]:
-    for p in paths:
-        if p == "-":
-            yield p
-            continue
-        path = Path(p)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-                for name in sorted(files):
-                    if is_dockerfile_name(name):
-                        yield str(Path(root) / name)
-        else:
-            yield p
-
-
-@dataclass
-class FileOutcome:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    fixed: list[Finding] = field(default_factory=list)
-    changed: bool = False
-    unsafe_held_back: int = 0
-    error: str | None = None
-    original: str = ""
-    text: str = ""
-    files: dict = field(default_factory=dict)   # side files the fixes write (path -> text)
-    context_dir: Path | None = None
-    unsafe: bool = False
-
-
-class UsageError(Exception):
-    pass
-
-
-def check_instructions(tree: Dockerfile) -> None:
-    """Docker refuses to build with an instruction it does not know; so does dockopt."""
-    for ins in tree.instructions:
-        p = ins.parsed.sub if ins.keyword == "ONBUILD" and ins.parsed.sub else ins.parsed
-        if not p.keyword:
-            raise ParseError("empty instruction (a line holding only the escape character)", ins.start_line, 1)
-        if p.keyword.lower() not in _KNOWN:
-            raise ParseError(f"unknown instruction: {p.keyword}", ins.start_line, ins.column)
-
-
-from .syntax.rules import INSTRUCTIONS as _KNOWN  # noqa: E402
+configuration: [tool.dockopt] in pyproject.toml or .dockopt.toml, found from each Dockerfile's
+directory upwards (stopping at the repository root); flags override it. Rules: --list-rules,
+--explain CODE, docs/rules.md.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="dockopt",
         description="Rewrite Dockerfiles for smaller images and faster rebuilds; prove it by building.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("paths", nargs="*", metavar="PATH",
                     help="Dockerfile, directory (searched for Dockerfiles), or - for stdin")
-    mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--diff", action="store_true", help="print a unified diff of the fixes; write nothing")
-    mode.add_argument("--write", "--fix", action="store_true", dest="write", help="apply the fixes in place")
-    mode.add_argument("--check", action="store_true", help="only say whether anything would change")
+    mode = ap.add_argument_group("what to do (default: report the findings)").add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="report the findings and exit 1 if a fix would change a file; write nothing")
+    mode.add_argument("--diff", action="store_true",
+                      help="print a unified diff of the fixes (the report goes to stderr); write nothing")
+    mode.add_argument("--write", "--fix", action="store_true", dest="write",
+                      help="apply the fixes in place (atomically; mode, CRLF, BOM and non-UTF-8 bytes kept)")
     mode.add_argument("--verify", action="store_true",
                       help="build the original and the rewrite and compare them (needs a Docker engine)")
-    ap.add_argument("--unsafe-fixes", action="store_true", default=None,
-                    help="also apply fixes that may change what is installed")
-    ap.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to run (e.g. DO1,DO201)")
-    ap.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes to skip")
-    ap.add_argument("--context", metavar="DIR", help="build context directory (default: the Dockerfile's directory)")
-    ap.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
-    ap.add_argument("--stdin-filename", metavar="NAME", help="name used for - (stdin) in messages and config lookup")
-    ap.add_argument("--config", metavar="FILE", help="read settings from this .dockopt.toml / pyproject.toml")
-    ap.add_argument("--runtime-base", metavar="IMAGE", help="runtime image for the multi-stage split")
-    ap.add_argument("--smoke", metavar="COMMAND", help="with --verify: run COMMAND in both images and compare")
-    ap.add_argument("--backend", choices=["auto", "sdk", "buildkit"], default="auto", help="with --verify: how to build")
-    ap.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
-    ap.add_argument("--source-file", metavar="PATH",
-                    help="with --verify: the context file to edit for the rebuild test (default: one COPY . sends)")
-    ap.add_argument("--repeat", metavar="N", type=int, default=1,
-                    help="with --verify: run each rebuild-after-an-edit N times and report the median")
-    ap.add_argument("--build-arg", metavar="NAME[=VALUE]", action="append", dest="build_args", default=[],
-                    help="with --verify: a build argument for both builds; NAME alone takes the value from the "
-                         "environment (unset: not passed), as docker build does. Values are never printed")
-    ap.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
-    ap.add_argument("--list-rules", action="store_true", help="list every rule")
-    ap.add_argument("-q", "--quiet", action="store_true", help="print only errors (and diffs with --diff)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="also print skipped checks and timing")
-    ap.add_argument("--version", action="version", version=f"dockopt {__version__}")
+    mode.add_argument("--explain", metavar="CODE",
+                      help="print the documentation of a rule (DO101, or hadolint's DL3059)")
+    mode.add_argument("--list-rules", action="store_true", help="list every rule: code, name, severity, summary")
+
+    rules = ap.add_argument_group("rule selection (as in ruff: codes or prefixes such as DO1, or ALL)")
+    rules.add_argument("--select", metavar="CODES", help="run only these rules (replaces the configured selection)")
+    rules.add_argument("--extend-select", metavar="CODES", help="run these rules too (adds to the selection)")
+    rules.add_argument("--ignore", metavar="CODES", help="skip these rules (adds to the configured ignores)")
+    rules.add_argument("--per-file-ignores", metavar="GLOB:CODES", action="append",
+                       help="skip rules for matching files; replaces the configured table (repeatable)")
+    rules.add_argument("--extend-per-file-ignores", metavar="GLOB:CODES", action="append",
+                       help="skip rules for matching files, merged into the configured table (repeatable)")
+
+    fixes = ap.add_argument_group("fixes")
+    fixes.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
+                       help="also apply fixes that may change what is installed (--no-unsafe-fixes: not even "
+                            "when the configuration says so)")
+    fixes.add_argument("--context", metavar="DIR",
+                       help="build context directory (default: the Dockerfile's directory)")
+    fixes.add_argument("--runtime-base", metavar="IMAGE", help="runtime image for the multi-stage split")
+
+    files = ap.add_argument_group("files")
+    files.add_argument("--exclude", metavar="PATTERN", action="append",
+                       help="skip files and directories matching this gitignore-style pattern in directory walks, "
+                            "besides the configured `exclude` (repeatable, or comma-separated)")
+    files.add_argument("--force-exclude", action="store_true",
+                       help="apply the excludes to paths named on the command line too (for pre-commit)")
+    files.add_argument("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
+                       help="walk into files that .gitignore names")
+    files.add_argument("--stdin-filename", metavar="NAME", help="name used for - (stdin) in messages and config lookup")
+    files.add_argument("--config", metavar="FILE", help="read settings from this .dockopt.toml / pyproject.toml only")
+
+    out = ap.add_argument_group("output and exit status")
+    out.add_argument("--format", choices=FORMATS, default="text",
+                     help="text for people; json (docs/json-schema.md), sarif (code scanning), github "
+                          "(Actions annotations), checkstyle, gitlab (Code Quality) or junit for CI systems")
+    out.add_argument("--output-format", choices=("concise", "full"), default="concise",
+                     help="text format: one line per finding (concise), or with its source lines and fix (full)")
+    out.add_argument("--statistics", action="store_true", help="text format: count the findings per rule instead")
+    out.add_argument("--show-fixes", action="store_true", help="text format: list every fix --write applies")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings or changes")
+    out.add_argument("--fail-level", choices=LEVELS, default=None,
+                     help="findings below this severity do not make the exit status 1 (default: info, i.e. all; "
+                          "config: fail-level)")
+    out.add_argument("-q", "--quiet", action="store_true", help="print only errors (and diffs with --diff)")
+    out.add_argument("-v", "--verbose", action="store_true", help="also print, per file, what was done and its time")
+    out.add_argument("-V", "--version", action="version", version=f"dockopt {__version__}")
+
+    verify = ap.add_argument_group("--verify")
+    verify.add_argument("--smoke", metavar="COMMAND", help="with --verify: run COMMAND in both images and compare")
+    verify.add_argument("--backend", choices=["auto", "sdk", "buildkit"], default="auto",
+                        help="with --verify: how to build")
+    verify.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
+    verify.add_argument("--source-file", metavar="PATH",
+                        help="with --verify: the context file to edit for the rebuild test (default: one COPY . sends)")
+    verify.add_argument("--repeat", metavar="N", type=int, default=1,
+                        help="with --verify: run each rebuild-after-an-edit N times and report the median")
+    verify.add_argument("--build-arg", metavar="NAME[=VALUE]", action="append", dest="build_args", default=[],
+                        help="with --verify: a build argument for both builds; NAME alone takes the value from the "
+                             "environment (unset: not passed), as docker build does. Values are never printed")
     return ap
 
 
-def settings_for(path: str, args):
+class UsageError(Exception):
+    """A bad option value: one line on stderr, exit 2."""
+
+
+# --------------------------------------------------------------------------- one file
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    findings: list[Finding] = field(default_factory=list)    # what is shown (see FileReport)
+    fixed: list[Finding] = field(default_factory=list)
+    planned: frozenset[Finding] = frozenset()
+    resolved: frozenset[Finding] = frozenset()
+    changed: bool = False
+    error: str | None = None
+    error_line: int | None = None
+    error_column: int | None = None
+    original: str = ""
+    text: str = ""
+    source: str | None = None     # the text the shown findings are located in
+    files: dict[str, str] = field(default_factory=dict)   # side files the fixes write (path -> text)
+    context_dir: Path | None = None
+    unsafe: bool = False
+    settings: Settings | None = None
+    seconds: float = 0.0
+
+    @property
+    def fails(self) -> bool:
+        """A shown finding at or above the fail level."""
+        settings = self.settings or Settings()
+        return any(settings.fails(f.severity) for f in self.findings)
+
+
+def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags that override configuration (None: not given)."""
+    excludes = [p.strip() for item in (args.exclude or []) for p in item.split(",") if p.strip()] or None
+    return {"select": args.select, "extend_select": args.extend_select, "ignore": args.ignore,
+            "per_file_ignores": args.per_file_ignores, "extend_per_file_ignores": args.extend_per_file_ignores,
+            "unsafe_fixes": args.unsafe_fixes, "runtime_base": args.runtime_base, "context": args.context,
+            "fail_level": args.fail_level, "exclude": excludes}
+
+
+def settings_for(path: str, args: argparse.Namespace) -> Settings:
     """Config file settings for this Dockerfile, with the command line's flags on top."""
-    from .config import load_config_file, load_settings
+    from .config import check_codes, load_config_file, load_settings
+    from .lint import known_codes
+    from .suppress import HADOLINT_EQUIVALENTS
 
     if args.config:
         base = load_config_file(Path(args.config))
     else:
         where = Path(args.stdin_filename or "Dockerfile") if path == "-" else Path(path)
         base = load_settings(where.resolve())
-    return base.merged(select=args.select, ignore=args.ignore, unsafe_fixes=args.unsafe_fixes,
-                       runtime_base=args.runtime_base, context=args.context)
+    settings = base.merged(**cli_settings(args))
+    check_codes(settings, known_codes(), HADOLINT_EQUIVALENTS)
+    return settings
 
 
-def process(path: str, args, stdin_text: str | None = None) -> FileOutcome:
+def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) -> FileOutcome:
     from .config import rule_enabled
+    from .fixer import fix_text
+    from .lint import Linter, check_buildable, default_severity
+    from .syntax import parse
 
     out = FileOutcome(path=path)
     text = read(path).text if stdin_text is None else stdin_text
     out.original = out.text = text
     tree = parse(text)
-    check_instructions(tree)
-    settings = settings_for(path, args)
+    check_buildable(tree)
+    settings = out.settings = settings_for(path, args)
     shown = Path(args.stdin_filename) if path == "-" and args.stdin_filename else None
     file_path = Path(path) if path != "-" else shown
-    linter = Linter(ALL_PASSES, is_enabled=lambda code: rule_enabled(settings, code, file_path))
+    linter = Linter(is_enabled=lambda code: rule_enabled(settings, code, file_path),
+                    severity=lambda code: settings.severity_of(code, default_severity(code)))
     if settings.context is not None:
-        context_dir = settings.context
-        if not Path(context_dir).is_dir():
-            raise FileError(f"build context {context_dir} is not a directory")
+        context_dir: Path | None = settings.context
+        if not Path(settings.context).is_dir():
+            raise FileError(f"build context {settings.context} is not a directory")
     else:
         context_dir = file_path.parent if file_path is not None else None
-    unsafe = bool(settings.unsafe_fixes)
-    if args.write or args.diff or args.check or args.verify:
-        res = fix_text(text, linter, unsafe=unsafe, path=file_path, context_dir=context_dir, settings=settings)
-        out.text = res.text
-        out.changed = res.changed
-        out.fixed = res.applied
-        out.files = res.files
-        out.unsafe_held_back = res.unsafe_held_back
-        out.findings = res.remaining if args.write else _report_findings(res)
+    out.unsafe = bool(settings.unsafe_fixes)
+    res = fix_text(text, linter, unsafe=out.unsafe, path=file_path, context_dir=context_dir, settings=settings)
+    out.text, out.changed, out.files, out.fixed = res.text, res.changed, res.files, res.applied
+    if args.write:
+        out.findings, out.source = res.remaining, res.text
     else:
-        out.findings = linter.run(tree, path=file_path, context_dir=context_dir, settings=settings)
-        out.unsafe_held_back = sum(1 for f in out.findings
-                                   if f.fix is not None and f.fix.safety is Safety.UNSAFE and not unsafe)
+        out.source = text
+        out.findings = res.findings
+        out.planned = frozenset(res.findings[i] for i in res.planned)
+        out.resolved = frozenset(res.findings[i] for i in res.resolved)
     out.context_dir = context_dir
-    out.unsafe = unsafe
     return out
-
-
-def _report_findings(res) -> list[Finding]:
-    """What --check/--diff report: the fixes that would apply, then what stays."""
-    return sorted(res.applied + res.remaining, key=lambda f: (f.line, f.column, f.code))
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -191,51 +240,80 @@ def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
-def _print_report(outcomes: list[FileOutcome], args, stream) -> None:
-    from .report import ReportOptions, render
-    from .report.text import make_console, print_text
-
-    reports = outcomes_to_reports(outcomes)
-    unsafe = bool(args.unsafe_fixes) or any(o.unsafe for o in outcomes)
-    options = ReportOptions(write=bool(args.write), unsafe_fixes=unsafe)
-    if args.format == "text":
-        if args.quiet:
-            return
-        print_text(reports, rule_infos(), options, make_console(stream))
-    else:
-        stream.write(render(args.format, reports, rule_infos(), options))
+# --------------------------------------------------------------------------- output
 
 
-def _print_diff(diff_text: str, stream) -> None:
-    from .report.text import make_console, print_diff, use_color
+def rule_infos() -> dict[str, Any]:
+    from .lint import RULES
+    from .report import RuleInfo
 
-    if use_color(stream):
-        print_diff(diff_text, make_console(stream))
-    else:
-        stream.write(diff_text)
+    return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs(), severity=p.severity) for p in RULES}
 
 
-def _mode(args) -> str:
-    if args.write:
-        return "write"
-    if args.diff:
-        return "diff"
-    if args.check:
-        return "check"
-    return "report"
-
-
-def outcomes_to_reports(outcomes: list[FileOutcome]):
+def to_reports(outcomes: list[FileOutcome]) -> list[Any]:
     from .report import FileReport
 
-    return [FileReport(path=o.path, findings=o.findings, changed=o.changed, fixed=o.fixed, error=o.error)
+    return [FileReport(path=o.path, findings=o.findings, changed=o.changed, fixed=o.fixed, error=o.error,
+                       error_line=o.error_line, error_column=o.error_column, planned=o.planned,
+                       resolved=o.resolved, source=o.source)
             for o in outcomes]
 
 
-def rule_infos():
-    from .report import RuleInfo
+def report_options(args: argparse.Namespace, outcomes: list[FileOutcome], mode: str = "") -> Any:
+    from .report import ReportOptions
 
-    return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs()) for p in ALL_PASSES}
+    unsafe = bool(args.unsafe_fixes) or any(o.unsafe for o in outcomes)
+    return ReportOptions(write=bool(args.write), unsafe_fixes=unsafe, mode=mode, output_format=args.output_format,
+                         statistics=args.statistics, show_fixes=args.show_fixes)
+
+
+def print_report(outcomes: list[FileOutcome], args: argparse.Namespace, stream: IO[str]) -> None:
+    from .report import render
+    from .report.text import print_text
+
+    options = report_options(args, outcomes)
+    if args.format == "text":
+        if not args.quiet:
+            print_text(to_reports(outcomes), rule_infos(), options, stream)
+    else:
+        stream.write(render(args.format, to_reports(outcomes), rule_infos(), options))
+
+
+def print_diff(diff_text: str, stream: IO[str]) -> None:
+    from .report.text import print_diff as show
+
+    show(diff_text, stream)
+
+
+def list_rules(out: IO[str]) -> None:
+    from .lint import RULES
+
+    for p in RULES:
+        print(f"{p.code}  {p.name:<28} {p.severity:<8} {p.summary}", file=out)
+
+
+def explain(code: str, out: IO[str], err: IO[str]) -> int:
+    from .config import unknown_code_message
+    from .lint import by_code, known_codes
+    from .rules_doc import suppression_note
+    from .suppress import HADOLINT_EQUIVALENTS
+
+    code = code.strip().upper()
+    note = ""
+    if code in HADOLINT_EQUIVALENTS:
+        note = f"({code} is hadolint's code; dockopt's equivalent is {HADOLINT_EQUIVALENTS[code]})\n\n"
+        code = HADOLINT_EQUIVALENTS[code]
+    p = by_code().get(code)
+    if p is None:
+        problem = unknown_code_message(code, known_codes(), HADOLINT_EQUIVALENTS) or f"{code} names several rules"
+        print(f"dockopt: error: --explain: {problem}", file=err)
+        return 2
+    print(f"{note}# {p.code} {p.name}\n\n{p.summary}\n\nSeverity: {p.severity}. {suppression_note(p)}\n\n{p.docs()}",
+          file=out)
+    return 0
+
+
+# --------------------------------------------------------------------------- --verify
 
 
 def verify_build_args(specs: Sequence[str]) -> dict[str, str]:
@@ -252,31 +330,42 @@ def verify_build_args(specs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _timed_out(report) -> str | None:
+def _timed_out(report: Any) -> str | None:
     for side in (report.original, report.rewritten):
         if side is not None and side.build.timed_out:
             return f"the {side.role} build timed out ({side.build.error}; --timeout sets the limit)"
     return None
 
 
-def _verify(o: FileOutcome, path: str, args, out, err) -> int:
+def _verify_json(o: FileOutcome, args: argparse.Namespace, **fields: Any) -> str:
+    """A --verify result in the versioned JSON document (mode "verify"): the file's findings and
+    fixes, with the verify report (or why there is none) in its file object."""
+    from .report.json_format import dumps, to_json_document
+
+    options = report_options(args, [o], mode="verify")
+    return dumps(to_json_document(to_reports([o]), rule_infos(), options, extra={o.path: fields}))
+
+
+def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Build the original and the rewrite; 0 equivalent, 1 different or failed,
     2 when the engine is the problem (none, stopped, disk full) or a build timed out."""
-    import json
-
-    from .report.text import make_console
-    from .verify import EngineFault, render_report, verify
-
     if path == "-" or o.context_dir is None:
         print(f"{o.path}: --verify needs a Dockerfile on disk (or --context DIR)", file=err)
         return 2
     if not o.changed:
         msg = "no fixes apply: nothing to verify (the rewrite is the original)"
         if args.format == "json":
-            out.write(json.dumps({"path": o.path, "changed": False, "verify": None, "message": msg}, indent=2) + "\n")
+            out.write(_verify_json(o, args, verify=None, message=msg))
         else:
             print(f"{o.path}: {msg}", file=out)
         return 0
+    try:
+        from .report.text import make_console
+        from .verify import EngineFault, render_report, verify
+    except ModuleNotFoundError as exc:
+        print(f"dockopt: --verify needs the Docker SDK ({exc.name} is not installed): "
+              "pip install 'dockopt[verify]'", file=err)
+        return 2
     fixes = [f"{f.code} {f.fix.title}" for f in o.fixed if f.fix]
     try:
         build_args = verify_build_args(args.build_args)
@@ -287,16 +376,15 @@ def _verify(o: FileOutcome, path: str, args, out, err) -> int:
     except (EngineFault, ValueError) as exc:
         # one line, no report: nothing was verified
         if args.format == "json":
-            doc = {"path": o.path, "changed": True, "fixes": fixes, "verify": None, "error": str(exc)}
-            out.write(json.dumps(doc, indent=2) + "\n")
+            out.write(_verify_json(o, args, fixes=fixes, verify=None, message=str(exc)))
         print(f"dockopt: {o.path}: {exc}", file=err)
         return 2
     timed_out = _timed_out(report)
     if args.format == "json":
-        doc = {"path": o.path, "changed": True, "fixes": fixes, "verify": report.to_dict()}
+        fields: dict[str, Any] = {"fixes": fixes, "verify": report.to_dict()}
         if timed_out:
-            doc["error"] = timed_out
-        out.write(json.dumps(doc, indent=2) + "\n")
+            fields["message"] = timed_out
+        out.write(_verify_json(o, args, **fields))
     elif not timed_out:
         render_report(report, make_console(out))
     if timed_out:
@@ -305,10 +393,15 @@ def _verify(o: FileOutcome, path: str, args, out, err) -> int:
     return 0 if report.equivalent else 1
 
 
-def _error(outcomes: list[FileOutcome], path: str, message: str, err) -> None:
-    """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
-    print(f"{path}:{message}" if message[:1].isdigit() else f"{path}: {message}", file=err)
-    outcomes.append(FileOutcome(path=path, error=message))
+# --------------------------------------------------------------------------- the run
+
+
+def _surrogate_safe(stream: IO[str]) -> IO[str]:
+    """Write a kept non-UTF-8 byte of a Dockerfile (a lone surrogate) back as that byte."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8":
+        reconfigure(errors="surrogateescape")
+    return stream
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,102 +413,139 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Option values argparse cannot check itself; unknown codes name the nearest valid one."""
+    from .config import check_codes
+    from .lint import known_codes
+    from .suppress import HADOLINT_EQUIVALENTS
+
+    try:
+        check_codes(Settings().merged(**cli_settings(args)), known_codes(), HADOLINT_EQUIVALENTS)
+    except ConfigError as exc:
+        ap.error(str(exc))
+    if args.format != "text" and (args.output_format != "concise" or args.statistics or args.show_fixes):
+        ap.error("--output-format, --statistics and --show-fixes shape the text format; "
+                 f"--format {args.format} has its own layout")
+    if args.verify and len(args.paths) != 1:
+        ap.error("--verify takes one Dockerfile")
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    out = sys.stdout
-    err = sys.stderr
+    out = _surrogate_safe(sys.stdout)
+    err = _surrogate_safe(sys.stderr)
     if args.list_rules:
-        for p in ALL_PASSES:
-            print(f"{p.code}  {p.name:<28} {p.summary}", file=out)
+        list_rules(out)
         return 0
     if args.explain:
-        p = by_code().get(args.explain.strip().upper())
-        if p is None:
-            print(f"dockopt: unknown rule code {args.explain!r} (see --list-rules)", file=err)
-            return 2
-        print(f"# {p.code} {p.name}\n\n{p.summary}\n\n{p.docs()}", file=out)
-        return 0
+        return explain(args.explain, out, err)
     if not args.paths:
         ap.print_usage(err)
         print("dockopt: error: give a Dockerfile, a directory or - (stdin)", file=err)
         return 2
-    outcomes: list[FileOutcome] = []
-    errors = 0
-    verify_failures = 0
-    for path in discover(args.paths):
+    _check_options(ap, args)
+    return Run(args, out, err).run()
+
+
+class Run:
+    """One invocation over its paths: each file read, fixed in memory, written or shown."""
+
+    def __init__(self, args: argparse.Namespace, out: IO[str], err: IO[str]):
+        self.args, self.out, self.err = args, out, err
+        self.outcomes: list[FileOutcome] = []
+        self.errors = 0
+        self.verify_failures = 0
+
+    def run(self) -> int:
+        from .discover import Discovery
+
+        args, err = self.args, self.err
+        discovery = Discovery(excludes=cli_settings(args)["exclude"] or (), respect_gitignore=args.respect_gitignore,
+                              force_exclude=args.force_exclude, config=args.config)
+        for path in discovery.paths(args.paths):
+            o = self.one(path)
+            if o is None:
+                continue
+            if args.write and not self.write(path, o):
+                continue
+            if args.verify:
+                code = _verify(o, path, args, self.out, err)
+                if code == 2:
+                    return 2
+                self.verify_failures += code
+                continue
+            if args.diff and o.changed:
+                self.diff(o)
+            self.outcomes.append(o)
+        for warning in discovery.warnings:
+            print(f"dockopt: warning: {warning}", file=err)
+        return self.finish()
+
+    def one(self, path: str) -> FileOutcome | None:
+        """Process one file; None (and the error reported) when it cannot be."""
+        args, err = self.args, self.err
         shown = args.stdin_filename or path if path == "-" else path
         try:
-            stdin_text = None
-            if path == "-":
-                stdin_text = decode(sys.stdin.buffer.read(), "-")
             t0 = time.perf_counter()
+            stdin_text = decode(sys.stdin.buffer.read(), "-") if path == "-" else None
             o = process(path, args, stdin_text)
+            o.seconds = time.perf_counter() - t0
             if args.verbose:
-                print(f"{shown}: {len(o.findings)} findings, {len(o.fixed)} fixes, unsafe held back "
-                      f"{o.unsafe_held_back}, context {o.context_dir or 'none'}, "
-                      f"{(time.perf_counter() - t0) * 1000:.0f} ms", file=err)
+                print(f"{shown}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
+                      f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=err)
             o.path = shown
-        except ParseError as exc:
-            errors += 1
-            _error(outcomes, shown, f"{exc.line}:{exc.column}: {exc.message}", err)
-            continue
-        except FileError as exc:
-            errors += 1
-            loc = f"{exc.line}:{exc.column}: " if exc.line is not None else ""
-            _error(outcomes, shown, loc + exc.message, err)
-            continue
-        except FixerError as exc:
-            errors += 1
-            _error(outcomes, shown, f"internal error: {exc}", err)
-            continue
+            return o
+        except (ParseError, FileError) as exc:
+            self.error(shown, exc.message, exc.line, exc.column)
         except ConfigError as exc:
-            errors += 1
-            _error(outcomes, shown, f"configuration error: {exc}", err)
-            continue
-        except KeyboardInterrupt:
-            print("dockopt: interrupted", file=err)
-            return 2
-        except Exception as exc:  # a bug: say so plainly, never a traceback for the user
-            errors += 1
+            self.error(shown, f"configuration error: {exc}")
+        except Exception as exc:  # a bug (FixerError included): say so plainly, never a traceback
             if os.environ.get("DOCKOPT_DEBUG"):
                 raise
-            _error(outcomes, shown, f"internal error: {type(exc).__name__}: {exc} (set DOCKOPT_DEBUG=1 for details)", err)
-            continue
-        if args.write and o.changed:
-            try:
-                if path == "-":
-                    out.write(o.text)
-                else:
-                    write_atomic(path, o.text)
-                for side, side_text in o.files.items():
-                    write_atomic(side, side_text)
-            except FileError as exc:
-                errors += 1
-                _error(outcomes, shown, exc.message, err)
-                continue
-        elif args.write and path == "-":
-            out.write(o.text)
-        if args.verify:
-            code = _verify(o, path, args, out, err)
-            if code == 2:
-                return 2
-            verify_failures += code
-            continue
-        if args.diff and o.changed:
-            if o.text != o.original:
-                _print_diff(unified_diff(shown, o.original, o.text), out)
+            self.error(shown, f"internal error: {type(exc).__name__}: {exc} (set DOCKOPT_DEBUG=1 for details)")
+        return None
+
+    def error(self, path: str, message: str, line: int | None = None, column: int | None = None) -> None:
+        """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
+        self.errors += 1
+        where = f"{line}:{column or 1}: " if line is not None else " "
+        print(f"{path}:{where}{message}", file=self.err)
+        self.outcomes.append(FileOutcome(path=path, error=message, error_line=line, error_column=column))
+
+    def write(self, path: str, o: FileOutcome) -> bool:
+        try:
+            if path == "-":
+                self.out.flush()
+                self.out.buffer.write(encode(o.text))  # type: ignore[attr-defined]
+                self.out.buffer.flush()  # type: ignore[attr-defined]
+            elif o.changed:
+                write_atomic(path, o.text)
             for side, side_text in o.files.items():
-                before = Path(side).read_text(encoding="utf-8") if Path(side).exists() else ""
-                _print_diff(unified_diff(os.path.relpath(side), before, side_text), out)
-        outcomes.append(o)
-    if args.verify:
-        return 2 if errors else (1 if verify_failures else 0)
-    # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
-    report_stream = err if (args.diff or (args.write and "-" in args.paths)) and args.format == "text" else out
-    _print_report(outcomes, args, report_stream)
-    if errors:
-        return 2
-    if args.check or args.diff:
-        return 1 if any(o.changed for o in outcomes) else 0
-    return 1 if any(o.findings for o in outcomes) else 0
+                write_atomic(side, side_text)
+        except FileError as exc:
+            self.error(o.path, exc.message)
+            return False
+        return True
+
+    def diff(self, o: FileOutcome) -> None:
+        if o.text != o.original:
+            print_diff(unified_diff(o.path, o.original, o.text), self.out)
+        for side, side_text in o.files.items():
+            before = Path(side).read_text(encoding="utf-8") if Path(side).exists() else ""
+            print_diff(unified_diff(os.path.relpath(side), before, side_text), self.out)
+
+    def finish(self) -> int:
+        args = self.args
+        if args.verify:
+            return 2 if self.errors else (0 if args.exit_zero else (1 if self.verify_failures else 0))
+        # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
+        owned = args.diff or (args.write and "-" in args.paths)
+        print_report(self.outcomes, args, self.err if owned and args.format == "text" else self.out)
+        if self.errors:
+            return 2
+        if args.exit_zero:
+            return 0
+        if args.check or args.diff:
+            return 1 if any(o.changed for o in self.outcomes) else 0
+        return 1 if any(o.fails for o in self.outcomes) else 0

@@ -1,6 +1,7 @@
 """Reading and writing Dockerfiles without losing a byte: encoding, BOM, newlines, atomic writes."""
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -27,19 +28,22 @@ class Source:
     raw: bytes
 
 
+# BuildKit reads a Dockerfile as bytes: a byte that is not UTF-8 (a Latin-1 "é" in a comment)
+# is kept as it is. dockopt does the same: such a byte becomes a lone surrogate (U+DC80-U+DCFF)
+# on reading and the same byte again on writing, so every byte round-trips.
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"
+
+
 def decode(raw: bytes, name: str) -> str:
-    """UTF-8 text, or a FileError that says where the bytes stop being text."""
+    """The text of a Dockerfile; bytes that are not UTF-8 are kept (see ERRORS).
+
+    A NUL byte means the file is not text at all: FileError, saying where."""
     nul = raw.find(b"\x00")
     if nul >= 0:
         line, col = _line_col(raw, nul)
         raise FileError(f"binary file: NUL byte at offset {nul}", line, col)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, col = _line_col(raw, exc.start)
-        raise FileError(
-            f"not UTF-8 text: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}", line, col
-        ) from None
+    return raw.decode(ENCODING, ERRORS)
 
 
 def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
@@ -48,7 +52,7 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def read(path: str | os.PathLike) -> Source:
+def read(path: str | os.PathLike[str]) -> Source:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -69,10 +73,11 @@ def read(path: str | os.PathLike) -> Source:
 
 
 def encode(text: str) -> bytes:
-    return text.encode("utf-8")
+    """The bytes of `text`, the inverse of decode(): kept non-UTF-8 bytes come back as they were."""
+    return text.encode(ENCODING, ERRORS)
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> bool:
+def write_atomic(path: str | os.PathLike[str], text: str) -> bool:
     """Write `text` over `path` through a temp file in the same directory and a rename.
 
     Keeps the file's permission bits and writes through a symlink to its target. Returns False
@@ -92,7 +97,8 @@ def write_atomic(path: str | os.PathLike, text: str) -> bool:
         raise FileError("file is read-only; not written")
     directory = target.parent
     if not os.access(directory, os.W_OK) or not directory.stat().st_mode & 0o222:
-        raise FileError(f"directory {directory} is read-only; not written (the file is replaced through a temp file beside it)")
+        raise FileError(f"directory {directory} is read-only; not written "
+                        "(the file is replaced through a temp file beside it)")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockopt-tmp", dir=directory)
     except PermissionError:
@@ -106,16 +112,12 @@ def write_atomic(path: str | os.PathLike, text: str) -> bool:
             os.fsync(fh.fileno())
         if st is not None:
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
-            try:
+            with contextlib.suppress(OSError):  # only root may give a file away; the mode is what matters
                 os.chown(tmp, st.st_uid, st.st_gid)
-            except (PermissionError, OSError):
-                pass  # only root may give a file away; the mode is what matters
         os.replace(tmp, target)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise FileError(f"cannot write: {exc.strerror or exc}") from None
         raise

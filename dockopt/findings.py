@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Safety(enum.Enum):
@@ -53,7 +54,9 @@ class Finding:
     end_line: int | None = None
     fix: Fix | None = None
     # where the finding is about a file other than the Dockerfile (e.g. .dockerignore)
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # "info", "warning" or "error": the rule's own, or as configured (set by the linter)
+    severity: str = field(default="warning", compare=False)
 
     @property
     def fixable(self) -> bool:

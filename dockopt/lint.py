@@ -1,59 +1,147 @@
-"""Run the passes over one Dockerfile, honouring selection and inline suppressions."""
+"""Run the rules over one Dockerfile, honouring selection, severities and inline suppressions."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .findings import Finding
 from .passes import ALL_PASSES
 from .passes.base import Context, Pass
-from .suppress import file_suppressed, suppressed_codes
-from .syntax import Dockerfile
+from .suppress import (
+    HADOLINT_EQUIVALENTS,
+    Suppressions,
+    Token,
+    UnusedSuppression,
+    collect,
+    suppressed_codes,
+    unknown_tokens,
+    unused_findings,
+    without_token,
+)
+from .syntax import Dockerfile, ParseError, parse
+from .syntax.rules import INSTRUCTIONS
+
+__all__ = ["RULES", "Linter", "SuppressionError", "by_code", "check_buildable", "known_codes", "suppressed_codes"]
+
+# every rule dockopt reports: the passes, then the rules the linter itself checks
+RULES: list[Any] = [*ALL_PASSES, UnusedSuppression]
 
 
-def code_matches(code: str, selectors: Sequence[str]) -> int:
-    """Length of the longest selector that is a prefix of `code` (0 when none is)."""
-    best = 0
-    for sel in selectors:
-        sel = sel.strip().upper()
-        if sel == "ALL":
-            best = max(best, 1)
-        elif sel and code.startswith(sel):
-            best = max(best, len(sel) + 1)
-    return best
+@lru_cache(maxsize=1)
+def by_code() -> dict[str, Any]:
+    return {rule.code: rule for rule in RULES}
 
 
-def enabled(code: str, select: Sequence[str] | None, ignore: Sequence[str] | None) -> bool:
-    """ruff's rule: the most specific selector wins; on a tie, ignore wins."""
-    s = code_matches(code, select) if select else 1
-    i = code_matches(code, ignore or ())
-    return s > 0 and s > i
+def known_codes() -> list[str]:
+    return list(by_code())
+
+
+def default_severity(code: str) -> str:
+    rule = by_code().get(code)
+    return getattr(rule, "severity", "warning")
+
+
+class SuppressionError(ParseError):
+    """A `# dockopt: ignore=` comment naming a code that is no rule (a typo would silence nothing)."""
+
+
+def check_buildable(tree: Dockerfile) -> None:
+    """What BuildKit rejects beyond the grammar, raised as ParseError (file:line:column)."""
+    seen_from = False
+    for ins in tree.instructions:
+        p = ins.parsed.sub if ins.keyword == "ONBUILD" and ins.parsed.sub else ins.parsed
+        if not p.keyword:
+            raise ParseError("empty instruction (a line holding only the escape character)", ins.start_line, 1)
+        if p.keyword.lower() not in INSTRUCTIONS:
+            raise ParseError(f"unknown instruction: {p.keyword}", ins.start_line, ins.column)
+        if ins.keyword == "FROM":
+            seen_from = True
+        elif not seen_from and ins.keyword != "ARG":
+            # BuildKit: only ARG may come before the first FROM
+            raise ParseError(f"no build stage in current context: {ins.keyword} before the first FROM",
+                             ins.start_line, ins.column)
+    if tree.instructions and not seen_from:
+        first = tree.instructions[0]
+        raise ParseError("the file has no FROM: no stage to build", first.start_line, first.column)
 
 
 @dataclass
 class Linter:
+    """The rules to run and how to judge their findings.
+
+    ``is_enabled`` says whether a code is selected (default: every rule); ``severity``
+    gives a code's severity (default: the rule's own).
+    """
+
     passes: Sequence[type[Pass]] = field(default_factory=lambda: list(ALL_PASSES))
-    select: Sequence[str] | None = None
-    ignore: Sequence[str] | None = None
-    is_enabled: Callable[[str], bool] | None = None   # overrides select/ignore (config-aware)
+    is_enabled: Callable[[str], bool] | None = None
+    severity: Callable[[str], str] | None = None
+    report_unused: bool = True   # DO900, where it is enabled
+
+    def enabled(self, code: str) -> bool:
+        return self.is_enabled is None or self.is_enabled(code)
 
     def active(self) -> list[Pass]:
-        check = self.is_enabled or (lambda code: enabled(code, self.select, self.ignore))
-        return [p() for p in self.passes if check(p.code)]
+        return [p() for p in self.passes if self.enabled(p.code)]
 
     def run(self, tree: Dockerfile, path: Path | None = None, context_dir: Path | None = None,
-            settings=None, pending_files: dict | None = None) -> list[Finding]:
-        if file_suppressed(tree):
+            settings: Any = None, pending_files: dict[str, str] | None = None) -> list[Finding]:
+        sup = collect(tree)
+        for token in unknown_tokens(sup, lambda code: code == "ALL" or any(c.startswith(code) for c in by_code())):
+            from .config import unknown_code_message
+
+            message = unknown_code_message(token.code, known_codes(), HADOLINT_EQUIVALENTS) or ""
+            raise SuppressionError(f"{message} in `# dockopt: ignore=`", token.line.number, token.column)
+        if sup.whole_file:
             return []
-        ctx = Context(tree, path=path, context_dir=context_dir, settings=settings,
-                      pending_files=dict(pending_files or {}))
-        by_line = {ins.start_line: suppressed_codes(ins) for ins in tree.instructions}
-        out: list[Finding] = []
-        for p in self.active():
-            for f in p.check(ctx):
-                if f.code in by_line.get(f.line, ()):
-                    continue
-                out.append(f)
+        active = self.active()
+        findings = self._findings(tree, active, path, context_dir, settings, pending_files)
+        out = [f for f in findings if not sup.suppressed(f)]
+        if self.report_unused and self.enabled(UnusedSuppression.code):
+            unused = self._unused(tree, sup, findings, active, path, context_dir, settings, pending_files)
+            out += unused_findings(tree, unused)
+        severity = self.severity or default_severity
+        out = [replace(f, severity=severity(f.code)) for f in out]
         out.sort(key=lambda f: (f.line, f.column, f.code))
         return out
+
+    @staticmethod
+    def _findings(tree: Dockerfile, active: Sequence[Pass], path: Path | None, context_dir: Path | None,
+                  settings: Any, pending_files: dict[str, str] | None) -> list[Finding]:
+        ctx = Context(tree, path=path, context_dir=context_dir, settings=settings,
+                      pending_files=dict(pending_files or {}))
+        return [f for p in active for f in p.check(ctx)]
+
+    def _unused(self, tree: Dockerfile, sup: Suppressions, findings: list[Finding], active: Sequence[Pass],
+                path: Path | None, context_dir: Path | None, settings: Any,
+                pending_files: dict[str, str] | None) -> list[Token]:
+        used = {id(t) for f in findings for t in sup.matching_tokens(f)}
+        unused = []
+        for comment in sup.comments:
+            for token in comment.tokens:
+                if id(token) in used:
+                    continue
+                rules = [p for p in active if p.code.startswith(token.code) or token.code == "ALL"]
+                if not rules and not any(self.enabled(c) and c.startswith(token.code) for c in by_code()):
+                    continue  # the rule does not run: whether the code is used cannot be told
+                if not self._used_without(tree, token, rules, path, context_dir, settings, pending_files):
+                    unused.append(token)
+        return unused
+
+    def _used_without(self, tree: Dockerfile, token: Token, rules: Sequence[Pass], path: Path | None,
+                      context_dir: Path | None, settings: Any, pending_files: dict[str, str] | None) -> bool:
+        """Whether a rule reports on the instruction once this code is taken out of the comment:
+        passes that honour a suppression themselves (merge-runs leaves a suppressed RUN alone)
+        report nothing there while the comment stands."""
+        if not rules:
+            return False
+        probe = parse(without_token(tree.source, token))
+        anchor = next(i for i in tree.instructions if token.line in i.leading)
+        sup = collect(probe)
+        for f in self._findings(probe, rules, path, context_dir, settings, pending_files):
+            if (f.code.startswith(token.code) or token.code == "ALL") and anchor.start_line in sup.anchors(f):
+                return True
+        return False

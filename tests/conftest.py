@@ -49,15 +49,21 @@ def buildkit_cases() -> list[Path]:
     return sorted(p for p in BUILDKIT_CASES.iterdir() if (p / "Dockerfile").exists())
 
 
+# the console script pip installed beside this interpreter: what a user types
+DOCKOPT = Path(sys.executable).parent / "dockopt"
+
+
 def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None, env: dict | None = None):
-    """Run the installed CLI the way a user does, as a separate process."""
+    """Run the installed `dockopt` console script the way a user does, as a separate process."""
+    if not DOCKOPT.exists():
+        pytest.fail(f"{DOCKOPT} is missing: install the project (pip install -e '.[dev]') before testing")
     full_env = dict(os.environ)
-    full_env.pop("DOCKOPT_DEBUG", None)
+    for name in ("DOCKOPT_DEBUG", "FORCE_COLOR", "NO_COLOR"):
+        full_env.pop(name, None)
     if env:
         full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "dockopt", *args], input=input, capture_output=True, cwd=cwd, env=full_env,
-        timeout=300,
+        [str(DOCKOPT), *args], input=input, capture_output=True, cwd=cwd, env=full_env, timeout=300,
     )
 
 
@@ -73,5 +79,6 @@ def docker_engine():
     except Exception as exc:
         if IN_CI:
             pytest.fail(f"no Docker engine with the stand-in bases in CI: {exc}")
-        pytest.skip(f"no Docker engine with the stand-in bases ({exc}); run scripts/docker-up.sh and python -m bench.bases")
+        pytest.skip(f"no Docker engine with the stand-in bases ({exc}); "
+                    "run scripts/docker-up.sh and python -m bench.bases")
     return client

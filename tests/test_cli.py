@@ -1,29 +1,65 @@
-"""The command line, run as a user runs it: modes, exit codes, errors, writes."""
+"""The command line, run as a user runs it (the installed `dockopt` script): modes, exit codes,
+errors, writes, where findings are located, selection, output options."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+import subprocess
 
 import pytest
 from conftest import run_cli
 
 FIVE_RUNS = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nRUN echo done\n"
 CLEAN = 'FROM debian:bookworm-slim\nUSER nobody\nCMD ["echo", "hi"]\n'
+# the README's example: five RUNs, two installs without --no-install-recommends, no USER
+APT_FIVE = ("FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y jq\nRUN apt-get install -y bc\n"
+            "RUN apt-get clean\nRUN rm -rf /var/lib/apt/lists/*\nCOPY report.sh /usr/local/bin/report\n"
+            'CMD ["report"]\n')
+LOCATION = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) ", re.M)
 
 
 @pytest.fixture
 def df(tmp_path):
     def make(text: str, name: str = "Dockerfile"):
         p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(text.encode("utf-8"))
         return p
     return make
 
 
-def test_version():
-    r = run_cli("--version")
-    assert r.returncode == 0 and r.stdout.decode().startswith("dockopt ")
+def located(output: str) -> list[tuple[int, str]]:
+    """(line, code) of every finding line of the text format."""
+    return [(int(m["line"]), m["code"]) for m in LOCATION.finditer(output)]
+
+
+def out(r) -> str:
+    return r.stdout.decode() + r.stderr.decode()
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_version_and_its_short_flag():
+    for flag in ("--version", "-V"):
+        r = run_cli(flag)
+        assert r.returncode == 0 and r.stdout.decode().startswith("dockopt 0.")
+
+
+def test_help_explains_exit_codes_environment_and_every_option():
+    r = run_cli("--help")
+    text = r.stdout.decode()
+    assert r.returncode == 0
+    for needle in ("exit status:", "  0  ", "  1  ", "  2  ", "NO_COLOR", "FORCE_COLOR", "DOCKOPT_DEBUG"):
+        assert needle in text, needle
+    from dockopt.cli import build_parser
+
+    for action in build_parser()._actions:
+        assert action.help, f"{action.option_strings or action.dest} has no help"
+        for flag in action.option_strings:
+            assert flag in text
 
 
 def test_clean_file_exits_zero_in_every_mode(df):
@@ -38,9 +74,9 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(df):
     p = df(FIVE_RUNS)
     r = run_cli("--diff", str(p))
     assert r.returncode == 1
-    out = r.stdout.decode()
-    assert out.startswith(f"--- {p}\n+++ {p}\n@@")
-    assert "-RUN apt-get install -y curl" in out
+    text = r.stdout.decode()
+    assert text.startswith(f"--- {p}\n+++ {p}\n@@")
+    assert "-RUN apt-get install -y curl" in text
     assert p.read_text() == FIVE_RUNS
 
 
@@ -72,7 +108,7 @@ def test_report_mode_lists_findings_with_code_and_location(df):
     assert r.returncode == 1
     lines = r.stdout.decode().splitlines()
     assert any(line.startswith(f"{p}:2:1: DO101 ") and line.endswith("[*]") for line in lines)
-    assert lines[-1].startswith("1 file would be changed") or "Found" in r.stdout.decode()
+    assert re.fullmatch(r"Found \d+ issues in 1 file\.", lines[-2]), lines
 
 
 def test_parse_error_gives_path_line_column_and_exit_2(df):
@@ -88,14 +124,6 @@ def test_unknown_instruction_is_an_error(df):
     r = run_cli(str(p))
     assert r.returncode == 2
     assert f"{p}:2:1: unknown instruction: FOO" in r.stderr.decode()
-
-
-def test_non_utf8_names_the_byte_offset(df, tmp_path):
-    p = tmp_path / "Dockerfile"
-    p.write_bytes(b"FROM x\nRUN echo \xff\n")
-    r = run_cli(str(p))
-    assert r.returncode == 2
-    assert f"{p}:2:10: not UTF-8 text: invalid byte 0xff at offset 16" in r.stderr.decode()
 
 
 def test_binary_file_is_refused(tmp_path):
@@ -136,10 +164,10 @@ def test_write_keeps_crlf_bom_and_missing_final_newline(df):
     text = "\ufeffFROM x\r\nRUN a\r\nRUN b"
     p = df(text)
     run_cli("--write", str(p))
-    out = p.read_bytes()
-    assert out.startswith(b"\xef\xbb\xbfFROM x\r\n")
-    assert not out.endswith(b"\n")
-    assert b"\n" not in out.replace(b"\r\n", b"")
+    written = p.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbfFROM x\r\n")
+    assert not written.endswith(b"\n")
+    assert b"\n" not in written.replace(b"\r\n", b"")
 
 
 def test_write_through_a_symlink_writes_the_target(df, tmp_path):
@@ -171,14 +199,6 @@ def test_read_only_directory_is_a_clear_error(df, tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["Dockerfile"]
 
 
-def test_select_and_ignore(df):
-    p = df(FIVE_RUNS)
-    assert run_cli("--select", "DO101", "--check", str(p)).returncode == 1
-    assert run_cli("--select", "DO101", "--ignore", "DO1", "--check", str(p)).returncode == 1  # more specific wins
-    assert run_cli("--select", "DO1", "--ignore", "DO1", "--check", str(p)).returncode == 0  # a tie: ignore wins
-    assert run_cli("--select", "DO9", "--check", str(p)).returncode == 0
-
-
 def test_inline_and_file_suppressions_are_kept(df):
     p = df("FROM x\n# dockopt: ignore=DO101\nRUN a\nRUN b\n")
     r = run_cli("--write", "--select", "DO101", str(p))
@@ -195,7 +215,357 @@ def test_verbose_says_what_it_did_and_quiet_says_nothing(df):
     assert r.returncode == 1 and r.stdout == b""
 
 
-def test_no_color_when_not_a_terminal(df):
+# --------------------------------------------------------------------------- 1. locations
+
+
+def test_check_diff_and_report_list_the_same_findings_located_in_the_input(df):
+    p = df(APT_FIVE)
+    lines = APT_FIVE.splitlines()
+    report = run_cli(str(p))
+    check = run_cli("--check", str(p))
+    diff = run_cli("--diff", str(p))
+    listed = located(report.stdout.decode())
+    assert listed == located(check.stdout.decode()) == located(diff.stderr.decode())
+    assert ("DO106" in {c for _, c in listed}) and all(1 <= n <= len(lines) for n, _ in listed)
+    for n, code in listed:
+        # every finding sits on the instruction it is about, in the file on disk
+        keyword = {"DO101": "RUN", "DO102": "RUN", "DO106": "RUN", "DO302": "FROM", "DO306": "FROM"}.get(code)
+        if keyword:
+            assert lines[n - 1].startswith(keyword), (n, code)
+    assert [n for n, c in listed if c == "DO106"] == [3, 4]  # the two installs, not the merged RUN
+
+
+def test_unsafe_fixes_of_later_rounds_are_located_in_the_input(df):
+    """With --unsafe-fixes DO106 is fixed in a second round, on the merged RUN; its location
+    (and the fixed/not-fixed state) still refers to the two install lines of the input."""
+    p = df(APT_FIVE)
+    check = json.loads(run_cli("--check", "--unsafe-fixes", "--format", "json", str(p)).stdout)
+    findings = check["files"][0]["findings"]
+    assert [f["location"]["line"] for f in findings if f["code"] == "DO106"] == [3, 4]
+    assert all(f["resolved"] for f in findings)  # --write --unsafe-fixes leaves none of them
+    assert all(f["fix"]["applicable"] for f in findings if f["fix"] and f["code"] != "DO102")
+    write = json.loads(run_cli("--write", "--unsafe-fixes", "--format", "json", str(p)).stdout)
+    applied = [f for f in write["files"][0]["findings"] if f["fix"] and f["fix"]["applied"]]
+    lines = APT_FIVE.splitlines()
+    for f in applied:  # every fix is located in the file as it was before writing
+        assert 1 <= f["location"]["line"] <= len(lines)
+        first = lines[f["location"]["line"] - 1]
+        assert first.startswith("FROM" if f["code"] in ("DO302", "DO306") else "RUN"), f
+    assert {f["code"] for f in applied} >= {"DO101", "DO106", "DO302"}
+
+
+def test_fixed_state_matches_what_write_leaves(df, tmp_path):
+    p = df(APT_FIVE)
+    check = json.loads(run_cli("--check", "--format", "json", str(p)).stdout)["files"][0]["findings"]
+    run_cli("--write", str(p))
+    after = json.loads(run_cli("--format", "json", str(p)).stdout)["files"][0]["findings"]
+    assert sorted({f["code"] for f in check if not f["resolved"]}) == sorted({f["code"] for f in after})
+    assert {f["code"] for f in check if f["resolved"]} == {"DO101", "DO102"}
+
+
+def test_write_reports_what_remains_located_in_the_written_file(df):
+    p = df(APT_FIVE)
+    r = run_cli("--write", str(p))
+    written = p.read_text().splitlines()
+    for n, code in located(r.stdout.decode()):
+        assert (code == "DO106" and written[n - 1].startswith("RUN")) or code in ("DO302", "DO306")
+    # the two DO106 of the input are one on the merged RUN now
+    assert "1 file fixed, 1 fix; 3 issues remaining; 3 unsafe fixes hidden" in r.stdout.decode()
+
+
+# --------------------------------------------------------------------------- 2. unknown codes
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--select", "DO999"], "unknown rule code DO999 (the nearest is DO"),
+    (["--select", "DL3008"], "unknown rule code DL3008 (the nearest is"),
+    (["--select", "DL3059"], "DL3059: that is hadolint's code; dockopt's equivalent is DO101"),
+    (["--select", ""], "--select: selects no rule"),
+    (["--select", ","], "--select: selects no rule"),
+    (["--ignore", "DO1O1"], "unknown rule code DO1O1 (the nearest is DO1"),
+    (["--ignore", "DO-1"], "'DO-1' is not a rule code or prefix"),
+    (["--extend-select", "XX1"], "unknown rule code XX1"),
+    (["--per-file-ignores", "Dockerfile:DO777"], "unknown rule code DO777"),
+])
+def test_unknown_codes_on_the_command_line_are_errors(df, args, message):
+    r = run_cli(*args, str(df(FIVE_RUNS)))
+    assert r.returncode == 2, out(r)
+    assert message in r.stderr.decode()
+    assert b"All checks passed" not in r.stdout
+
+
+def test_unknown_code_in_the_configuration_is_an_error(df, tmp_path):
     p = df(FIVE_RUNS)
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.dockopt]\nignore = ["DO1", "DO9999"]\n')
+    r = run_cli(str(p))
+    assert r.returncode == 2
+    assert f"{config}: key 'ignore': unknown rule code DO9999 (the nearest is" in r.stderr.decode()
+
+
+def test_unknown_code_in_a_suppression_comment_is_an_error(df):
+    p = df("FROM debian:bookworm\n# dockopt: ignore=DO101,DO10l\nRUN a\nRUN b\n")
+    r = run_cli(str(p))
+    assert r.returncode == 2
+    assert f"{p}:2:25: unknown rule code DO10L (the nearest is DO1" in r.stderr.decode()
+
+
+def test_a_directory_without_a_dockerfile_warns_and_passes(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("print(1)\n")
+    r = run_cli(str(tmp_path))
+    assert r.returncode == 0
+    assert f"dockopt: warning: no Dockerfile found under {tmp_path}" in r.stderr.decode()
+
+
+# --------------------------------------------------------------------------- 3. selection
+
+
+def codes_of(r) -> set[str]:
+    return {code for _, code in located(r.stdout.decode())}
+
+
+def test_ignore_adds_to_the_configured_ignores(df, tmp_path):
+    p = df(APT_FIVE)
+    (tmp_path / ".dockopt.toml").write_text('ignore = ["DO102"]\n')
+    assert "DO102" not in codes_of(run_cli(str(p)))
+    found = codes_of(run_cli("--ignore", "DO101", str(p)))
+    assert "DO101" not in found and "DO102" not in found and "DO106" in found
+
+
+def test_select_replaces_and_extend_select_adds(df, tmp_path):
+    p = df(APT_FIVE)
+    (tmp_path / ".dockopt.toml").write_text('select = ["DO1"]\nignore = ["DO102"]\n')
+    assert codes_of(run_cli(str(p))) == {"DO101", "DO106"}
+    assert codes_of(run_cli("--extend-select", "DO302", str(p))) == {"DO101", "DO106", "DO302"}
+    # --select replaces the configured selection, its ignores included (as ruff does)
+    assert codes_of(run_cli("--select", "DO102", str(p))) == {"DO102"}
+
+
+def test_per_file_ignores_merge_and_replace(df, tmp_path):
+    p = df(APT_FIVE)
+    (tmp_path / ".dockopt.toml").write_text('[per-file-ignores]\n"Dockerfile" = ["DO101"]\n')
+    assert "DO101" not in codes_of(run_cli(str(p)))
+    merged = codes_of(run_cli("--extend-per-file-ignores", "Dockerfile:DO102", str(p)))
+    assert not merged & {"DO101", "DO102"} and "DO106" in merged
+    replaced = codes_of(run_cli("--per-file-ignores", "Dockerfile:DO102", str(p)))
+    assert "DO101" in replaced and "DO102" not in replaced
+
+
+# --------------------------------------------------------------------------- 4. ruff's and hadolint's options
+
+
+def test_exit_zero(df):
+    p = df(APT_FIVE)
+    for mode in ([], ["--check"], ["--diff"]):
+        r = run_cli(*mode, "--exit-zero", str(p))
+        assert r.returncode == 0 and b"DO101" in r.stdout + r.stderr
+    assert run_cli("--exit-zero", str(df("FROM x\n\nENV a=b c\n", "Broken.Dockerfile"))).returncode == 2
+
+
+def test_fail_level_and_configured_severity(df, tmp_path):
+    p = df(APT_FIVE)
+    # DO101 and DO106 are info, DO102 and DO302 warnings: nothing reaches "error"
+    r = run_cli("--fail-level", "error", str(p))
+    assert r.returncode == 0 and b"DO101" in r.stdout
+    assert run_cli("--fail-level", "warning", "--select", "DO101,DO106", str(p)).returncode == 0
+    assert run_cli("--fail-level", "warning", str(p)).returncode == 1
+    (tmp_path / ".dockopt.toml").write_text('fail-level = "error"\n[severity]\nDO1 = "error"\n')
+    r = run_cli("--format", "json", str(p))
+    assert r.returncode == 1
+    severities = {f["code"]: f["severity"] for f in json.loads(r.stdout)["files"][0]["findings"]}
+    assert severities["DO101"] == "error" and severities["DO302"] == "warning"
+
+
+def test_statistics_counts_per_rule(df):
+    r = run_cli("--statistics", str(df(APT_FIVE)))
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split() == ["2", "DO106", "[*?]", "apt-no-install-recommends"] or \
+        lines[0].split()[:2] == ["2", "DO106"]
+    assert any(line.split()[:3] == ["1", "DO101", "[*]"] for line in lines)
+    assert not LOCATION.search(r.stdout.decode())  # no finding lines
+
+
+def test_show_fixes_lists_each_fix_located_in_the_input(df):
+    p = df(APT_FIVE)
+    r = run_cli("--show-fixes", str(p))
+    text = r.stdout.decode()
+    assert "Fixes --write applies:" in text
+    assert f"  {p}:2:1: DO101 Merge 5 RUN instructions" in text
+    w = run_cli("--write", "--show-fixes", str(p)).stdout.decode()
+    assert "Fixed:" in w and f"  {p}:2:1: DO101 Merge 5 RUN instructions" in w
+
+
+def test_full_output_shows_the_source_lines(df):
+    p = df(APT_FIVE)
+    text = run_cli("--output-format", "full", str(p)).stdout.decode()
+    assert "3 | RUN apt-get install -y jq\n  | ^^^^^^^^^^^^^^^^^^^^^^^^^ DO106 (info)" in text
+    assert "= unsafe fix, with --unsafe-fixes: Add --no-install-recommends" in text
+    assert "2 | RUN apt-get update\n" in text  # the input's lines, not the rewrite's
+
+
+def test_text_only_options_are_refused_with_other_formats(df):
+    r = run_cli("--format", "json", "--statistics", str(df(FIVE_RUNS)))
+    assert r.returncode == 2 and b"--statistics" in r.stderr
+
+
+def test_force_color_and_no_color(df):
+    p = df(FIVE_RUNS)
+    r = run_cli("--select", "DO101", str(p), env={"FORCE_COLOR": "1"})
+    assert b"\x1b[" in r.stdout
+    r = run_cli("--diff", "--select", "DO101", str(p), env={"FORCE_COLOR": "1"})
+    assert b"\x1b[32m+" in r.stdout  # a green addition
     r = run_cli("--diff", "--select", "DO101", str(p), env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert b"\x1b[" not in r.stdout + r.stderr
+    assert b"\x1b[" not in run_cli(str(p)).stdout  # a pipe gets no colour by default
+
+
+def test_unused_suppression_is_reported_and_fixed(df):
+    text = ("FROM debian:bookworm-slim\n# dockopt: ignore=DO106,DO101\n"
+            "RUN apt-get install -y --no-install-recommends jq\nRUN echo\nUSER nobody\n")
+    p = df(text)
+    r = run_cli(str(p))
+    assert f"{p}:2:19: DO900 unused suppression: DO106 (no such finding below) [*]" in r.stdout.decode()
+    assert "DO101" not in codes_of(r)  # DO101 is used: the two RUNs stay apart
+    run_cli("--write", "--ignore", "DO102", str(p))
+    assert p.read_text() == text.replace("DO106,DO101", "DO101")
+    p2 = df("FROM debian:bookworm-slim\n# dockopt: ignore=DO106\nRUN echo hi\nUSER nobody\n", "b/Dockerfile")
+    run_cli("--write", str(p2))
+    assert p2.read_text() == "FROM debian:bookworm-slim\nRUN echo hi\nUSER nobody\n"
+
+
+def test_unused_suppression_ignores_rules_that_do_not_run(df):
+    p = df("FROM debian:bookworm-slim\n# dockopt: ignore=DO106\nRUN apt-get install -y jq\nUSER nobody\n")
+    assert "DO900" not in codes_of(run_cli("--select", "DO101,DO900", str(p)))
+    assert "DO900" not in codes_of(run_cli(str(p)))  # used
+
+
+def test_hadolint_ignore_comments_are_honoured(df):
+    p = df("FROM debian:bookworm-slim\nUSER nobody\n# hadolint ignore=DL3059,DL3008\nRUN echo a\nRUN echo b\n")
+    assert "DO101" not in codes_of(run_cli(str(p)))
+    assert run_cli("--check", str(p)).returncode == 0  # nothing merged either
+    p2 = df("# hadolint global ignore=DL3015\nFROM debian:bookworm-slim\nUSER nobody\n"
+            "RUN apt-get update && apt-get install -y jq && rm -rf /var/lib/apt/lists/*\n", "g/Dockerfile")
+    assert "DO106" not in codes_of(run_cli(str(p2)))
+
+
+# --------------------------------------------------------------------------- 5. suppression anchors
+
+
+@pytest.mark.parametrize("where", ["FROM", "USER", "last"])
+def test_a_stage_finding_is_suppressed_where_people_put_it(df, where):
+    lines = ["FROM debian:bookworm-slim", "COPY app /app", "USER root", 'CMD ["/app"]']
+    at = {"FROM": 0, "USER": 2, "last": 3}[where]
+    lines.insert(at, "# dockopt: ignore=DO302")
+    p = df("\n".join(lines) + "\n")
+    r = run_cli(str(p))
+    assert "DO302" not in codes_of(r) and "DO900" not in codes_of(r), out(r)
+    assert "DO302" in codes_of(run_cli(str(df("\n".join(lines).replace("# dockopt: ignore=DO302", "# x") + "\n",
+                                              "other/Dockerfile"))))
+
+
+def test_hadolint_dl3002_above_user_root_silences_do302(df):
+    p = df("FROM debian:bookworm-slim\n# hadolint ignore=DL3002\nUSER root\n")
+    assert "DO302" not in codes_of(run_cli(str(p)))
+
+
+# --------------------------------------------------------------------------- 6. bad input that still fails
+
+
+def test_500_chained_commands_and_500_runs(df):
+    chained = "FROM debian:bookworm-slim\nRUN true" + "".join(f" && echo {i}" for i in range(500)) + "\nUSER nobody\n"
+    runs = "FROM debian:bookworm-slim\n" + "".join(f"RUN echo {i}\n" for i in range(500)) + "USER nobody\n"
+    for text in (chained, runs):
+        p = df(text)
+        r = run_cli("--write", str(p))
+        assert r.returncode in (0, 1), out(r)
+        assert b"RecursionError" not in r.stderr + r.stdout and b"internal error" not in r.stderr
+    assert p.read_text().count("RUN ") == 1  # the 500 RUNs are one
+
+
+def test_latin1_byte_in_a_comment_is_read_and_written_back(tmp_path):
+    p = tmp_path / "Dockerfile"
+    raw = b"FROM debian:bookworm\n# caf\xe9 au lait\nRUN apt-get update\nRUN apt-get install -y jq\n"
+    p.write_bytes(raw)
+    r = run_cli(str(p))
+    assert r.returncode == 1 and b"DO101" in r.stdout
+    r = run_cli("--diff", str(p))
+    assert b"# caf\xe9 au lait" in r.stdout  # the diff shows the byte as it is
+    run_cli("--write", "--select", "DO101", str(p))
+    written = p.read_bytes()
+    assert b"# caf\xe9 au lait\n" in written and written.count(b"RUN") == 1
+    assert run_cli("--check", "--select", "DO101", str(p)).returncode == 0
+
+
+def test_non_utf8_byte_in_a_command_round_trips(tmp_path):
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(b"FROM x\nRUN echo \xff\nRUN echo b\n")
+    r = run_cli("--format", "json", "--select", "DO101", str(p))
+    assert r.returncode == 1 and json.loads(r.stdout)["files"][0]["error"] is None
+    run_cli("--write", "--select", "DO101", str(p))
+    assert p.read_bytes() == b"FROM x\nRUN echo \xff && \\\n    echo b\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("RUN echo hi\nFROM debian\n", "1:1: no build stage in current context: RUN before the first FROM"),
+    ("ARG V=1\nLABEL a=b\nFROM debian\n", "2:1: no build stage in current context: LABEL before the first FROM"),
+    ("ARG V=1\n", "1:1: the file has no FROM"),
+])
+def test_instructions_before_from_are_errors(df, text, message):
+    p = df(text)
+    r = run_cli(str(p))
+    assert r.returncode == 2
+    assert f"{p}:{message}" in r.stderr.decode()
+    assert run_cli(str(df("ARG V=1\nFROM debian:$V\nUSER nobody\n", "ok/Dockerfile"))).returncode != 2
+
+
+def test_directory_walk_honours_gitignore_and_exclude(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for rel in ["Dockerfile", "build/Dockerfile", "vendor/x/Dockerfile", "docs/Dockerfile", "keep/Dockerfile.dev"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(CLEAN)
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / "vendor" / ".gitignore").write_text("x/\n")
+
+    def walked(*args):
+        doc = json.loads(run_cli("--format", "json", *args, ".", cwd=tmp_path).stdout)
+        return sorted(f["path"] for f in doc["files"])
+
+    assert walked() == ["Dockerfile", "docs/Dockerfile", "keep/Dockerfile.dev"]
+    assert walked("--exclude", "docs,*.dev") == ["Dockerfile"]
+    assert "build/Dockerfile" in walked("--no-respect-gitignore")
+    (tmp_path / ".dockopt.toml").write_text('exclude = ["keep/"]\n')
+    assert walked() == ["Dockerfile", "docs/Dockerfile"]
+    # a file named on the command line is read, unless --force-exclude
+    named = run_cli("--format", "json", "docs/Dockerfile", "--exclude", "docs", cwd=tmp_path)
+    assert named.stdout.count(b'"path"') == 1
+    r = run_cli("--format", "json", "--force-exclude", "--exclude", "docs", "docs/Dockerfile", cwd=tmp_path)
+    assert json.loads(r.stdout)["files"] == []
+
+
+# --------------------------------------------------------------------------- 7. output contracts
+
+
+def test_github_format_locates_errors_in_line_and_col(df):
+    p = df("FROM x\n\nENV a=b c\n")
+    r = run_cli("--format", "github", str(p))
+    assert r.returncode == 2
+    line = r.stdout.decode().strip()
+    assert re.fullmatch(r"::error file=[^,]+,line=3,col=1,title=dockopt::Syntax error.*", line), line
+
+
+def test_github_levels_follow_severity(df):
+    r = run_cli("--format", "github", str(df(APT_FIVE)))
+    text = r.stdout.decode()
+    assert "::notice file=" in text and ",title=DO101::" in text  # info
+    assert re.search(r"::warning file=[^\n]*title=DO302::", text)
+
+
+def test_verify_json_belongs_to_the_schema_family(df):
+    r = run_cli("--verify", "--format", "json", str(df(CLEAN)))
+    assert r.returncode == 0, out(r)
+    doc = json.loads(r.stdout)
+    assert doc["schema_version"] == 1 and doc["mode"] == "verify" and doc["tool"]["name"] == "dockopt"
+    [entry] = doc["files"]
+    assert entry["verify"] is None and entry["message"].startswith("no fixes apply")
+    assert entry["changed"] is False and entry["findings"] == []

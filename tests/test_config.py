@@ -7,12 +7,30 @@ import pytest
 
 from dockopt.config import (
     ConfigError,
+    RuleSelection,
     Settings,
+    check_codes,
     find_config_file,
     load_config_file,
     load_settings,
     rule_enabled,
 )
+
+KNOWN = ["DO101", "DO102", "DO105", "DO106", "DO110", "DO201", "DO202", "DO302"]
+
+
+def layer(settings: Settings) -> RuleSelection:
+    """The configuration file's selection layer (after the default one)."""
+    return settings.selection[-1]
+
+
+def selected(settings: Settings) -> list[str]:
+    return [code for code in KNOWN if rule_enabled(settings, code)]
+
+
+def with_selection(select=None, extend_select=(), ignore=(), **kw) -> Settings:
+    return Settings(selection=(Settings().selection[0], RuleSelection(select=select, extend_select=extend_select,
+                                                                      ignore=ignore)), **kw)
 
 
 def write(path: Path, text: str) -> Path:
@@ -35,8 +53,8 @@ def repo(tmp_path: Path) -> Path:
 def test_defaults_without_any_config(repo):
     settings = load_settings(repo / "services" / "api" / "Dockerfile")
     assert settings == Settings()
-    assert settings.select == ("ALL",)
-    assert settings.ignore == ()
+    assert layer(settings).select == ("ALL",)
+    assert selected(settings) == KNOWN
     assert settings.unsafe_fixes is False
     assert dict(settings.per_file_ignores) == {}
     assert settings.runtime_image("go") is None
@@ -49,7 +67,7 @@ def test_nearest_config_wins(repo):
     settings = load_settings(repo / "services" / "api" / "Dockerfile")
     assert settings.config_path == inner
     assert settings.project_root == inner.parent
-    assert settings.ignore == ("DO2",)
+    assert layer(settings).ignore == ("DO2",)
 
 
 def test_dockopt_toml_beats_pyproject_in_the_same_directory(repo):
@@ -99,8 +117,8 @@ python = "python:3.12-slim"
 """,
     )
     settings = load_settings(repo / "services" / "api" / "Dockerfile")
-    assert settings.select == ("DO1", "DO201")
-    assert settings.ignore == ("DO105",)  # codes are upper-cased
+    assert layer(settings).select == ("DO1", "DO201")
+    assert layer(settings).ignore == ("DO105",)  # codes are upper-cased
     assert settings.unsafe_fixes is True
     assert settings.context == repo / "../build"  # relative to the config file
     assert dict(settings.per_file_ignores) == {"services/**/Dockerfile": ("DO2",), "*.dev.Dockerfile": ("ALL",)}
@@ -116,10 +134,10 @@ def test_runtime_base_as_a_single_image(tmp_path):
 
 
 def test_settings_are_immutable():
-    settings = Settings(select=["DO1"], per_file_ignores={"x": ["DO2"]}, runtime_base="img")
-    assert settings.select == ("DO1",)
+    settings = Settings(exclude=["x/"], per_file_ignores={"x": ["DO2"]}, runtime_base="img")
+    assert settings.exclude == ("x/",)
     with pytest.raises(AttributeError):
-        settings.select = ("DO2",)  # type: ignore[misc]
+        settings.exclude = ("DO2",)  # type: ignore[misc]
     with pytest.raises(TypeError):
         settings.per_file_ignores["y"] = ("DO3",)  # type: ignore[index]
     assert settings.runtime_image("go") == "img"
@@ -132,14 +150,14 @@ def test_merged_overrides_only_what_was_given(tmp_path):
     config = write(tmp_path / ".dockopt.toml", 'select = ["DO1"]\nignore = ["DO105"]\nunsafe-fixes = true\n')
     settings = load_config_file(config)
     merged = settings.merged(select=None, ignore=["DO2"], unsafe_fixes=None, context=None)
-    assert merged.select == ("DO1",)
-    assert merged.ignore == ("DO2",)
+    assert selected(merged) == ["DO101", "DO102", "DO106", "DO110"]  # the configured ignore stays
+    assert merged.selection[-1] == RuleSelection(ignore=("DO2",), source="the command line")
     assert merged.unsafe_fixes is True
     assert merged.config_path == config
-    assert settings.ignore == ("DO105",)  # the original is untouched
+    assert selected(settings) == ["DO101", "DO102", "DO106", "DO110"]  # the original is untouched
 
     cli = settings.merged(select="DO1,DO3", unsafe_fixes=False, context="ctx", runtime_base="img")
-    assert cli.select == ("DO1", "DO3")
+    assert selected(cli) == ["DO101", "DO102", "DO105", "DO106", "DO110", "DO302"]
     assert cli.unsafe_fixes is False
     assert cli.context == Path("ctx")
     assert cli.runtime_image("go") == "img"
@@ -219,30 +237,97 @@ def test_default_selects_everything():
 
 
 def test_select_limits_to_prefixes():
-    settings = Settings(select=("DO1",))
+    settings = with_selection(select=("DO1",))
     assert rule_enabled(settings, "DO101")
     assert not rule_enabled(settings, "DO201")
 
 
 def test_ignore_beats_select_of_the_same_specificity():
-    assert not rule_enabled(Settings(select=("DO1",), ignore=("DO1",)), "DO101")
-    assert not rule_enabled(Settings(select=("ALL",), ignore=("ALL",)), "DO101")
+    assert not rule_enabled(with_selection(select=("DO1",), ignore=("DO1",)), "DO101")
+    assert not rule_enabled(with_selection(select=("ALL",), ignore=("ALL",)), "DO101")
 
 
 def test_longer_prefix_wins():
-    settings = Settings(select=("DO101",), ignore=("DO1",))
+    settings = with_selection(select=("DO101",), ignore=("DO1",))
     assert rule_enabled(settings, "DO101")
     assert not rule_enabled(settings, "DO102")
-    settings = Settings(select=("DO1",), ignore=("DO10",))
+    settings = with_selection(select=("DO1",), ignore=("DO10",))
     assert not rule_enabled(settings, "DO105")
     assert rule_enabled(settings, "DO110")
-    assert rule_enabled(Settings(select=("DO2",), ignore=("ALL",)), "DO201")
+    assert rule_enabled(with_selection(select=("DO2",), ignore=("ALL",)), "DO201")
+
+
+def test_layers_resolve_as_in_ruff(tmp_path):
+    config = write(tmp_path / ".dockopt.toml", 'select = ["DO1"]\nignore = ["DO102"]\n')
+    settings = load_config_file(config)
+    assert selected(settings) == ["DO101", "DO105", "DO106", "DO110"]
+    # --extend-select adds, keeping the configured ignore
+    assert selected(settings.merged(extend_select="DO302")) == ["DO101", "DO105", "DO106", "DO110", "DO302"]
+    # --ignore adds to the configured ignores
+    assert selected(settings.merged(ignore="DO105")) == ["DO101", "DO106", "DO110"]
+    # --select replaces the configured selection, ignores included
+    assert selected(settings.merged(select="DO102")) == ["DO102"]
+    assert selected(settings.merged(select="DO10", ignore="DO106")) == ["DO101", "DO102", "DO105"]
+    # a config layer with only extend-select adds to the default (everything)
+    only_extend = load_config_file(write(tmp_path / "b" / ".dockopt.toml", 'extend-select = ["DO1"]\nignore = ["DO2"]\n'))
+    assert selected(only_extend) == ["DO101", "DO102", "DO105", "DO106", "DO110", "DO302"]
+
+
+def test_empty_select_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="selects no rule"):
+        Settings().merged(select="")
+    with pytest.raises(ConfigError, match="key 'select': selects no rule"):
+        load_config_file(write(tmp_path / ".dockopt.toml", "select = []\n"))
+
+
+def test_unknown_codes_name_the_nearest_known_one(tmp_path):
+    config = write(tmp_path / ".dockopt.toml", 'ignore = ["DO1", "DO111"]\n')
+    with pytest.raises(ConfigError) as err:
+        check_codes(load_config_file(config), KNOWN)
+    assert str(err.value) == f"{config}: key 'ignore': unknown rule code DO111 (the nearest is DO110; see --list-rules)"
+    with pytest.raises(ConfigError, match="--select: unknown rule code DL3059: that is hadolint's code; "
+                                          "dockopt's equivalent is DO101"):
+        check_codes(Settings().merged(select="DL3059"), KNOWN, {"DL3059": "DO101"})
+    check_codes(Settings().merged(select="DO,DO1,DO10,ALL", ignore="DO302"), KNOWN)  # prefixes are fine
+
+
+def test_per_file_ignores_merge(tmp_path):
+    config = write(tmp_path / ".dockopt.toml", '[per-file-ignores]\n"a/*" = ["DO1"]\n'
+                                                '[extend-per-file-ignores]\n"a/*" = ["DO2"]\n"b/*" = ["DO3"]\n')
+    settings = load_config_file(config)
+    assert dict(settings.per_file_ignores) == {"a/*": ("DO1", "DO2"), "b/*": ("DO3",)}
+    merged = settings.merged(extend_per_file_ignores=["a/*:DO302", "c:DO101,DO102"])
+    assert dict(merged.per_file_ignores) == {"a/*": ("DO1", "DO2", "DO302"), "b/*": ("DO3",), "c": ("DO101", "DO102")}
+    replaced = settings.merged(per_file_ignores=["c:DO101"])
+    assert dict(replaced.per_file_ignores) == {"c": ("DO101",)}
+    with pytest.raises(ConfigError, match="expected GLOB:CODES"):
+        settings.merged(per_file_ignores=["DO101"])
+
+
+def test_severity_and_fail_level(tmp_path):
+    config = write(tmp_path / ".dockopt.toml", 'fail-level = "Warning"\n[severity]\nDO1 = "error"\nDO101 = "info"\n')
+    settings = load_config_file(config)
+    assert settings.fail_level == "warning"
+    assert settings.severity_of("DO101", "warning") == "info"  # the most specific selector
+    assert settings.severity_of("DO102", "warning") == "error"
+    assert settings.severity_of("DO302", "warning") == "warning"  # the rule's own
+    assert settings.fails("error") and settings.fails("warning") and not settings.fails("info")
+    assert settings.merged(fail_level="error").fail_level == "error"
+    for bad in ('fail-level = "fatal"\n', '[severity]\nDO1 = "loud"\n'):
+        with pytest.raises(ConfigError, match="expected one of info, warning, error"):
+            load_config_file(write(tmp_path / "bad" / ".dockopt.toml", bad))
+
+
+def test_exclude_patterns_add_up(tmp_path):
+    settings = load_config_file(write(tmp_path / ".dockopt.toml", 'exclude = ["vendor/"]\n'))
+    assert settings.exclude == ("vendor/",)
+    assert settings.merged(exclude=["*.dev"]).exclude == ("vendor/", "*.dev")
 
 
 def test_per_file_ignores(tmp_path):
     settings = Settings(
         per_file_ignores={"services/**/Dockerfile": ("DO2",), "*.dev.Dockerfile": ("ALL",)},
-        select=("DO201",),
+        selection=with_selection(select=("DO201",)).selection,
         project_root=tmp_path,
     )
     # a per-file ignore wins even over a more specific select

@@ -34,7 +34,8 @@ RULES = {
 
 def check_run() -> list[FileReport]:
     return [
-        FileReport("Dockerfile", [MULTISTAGE, APT, CACHE, PIN], changed=True, fixed=[APT]),
+        FileReport("Dockerfile", [MULTISTAGE, APT, CACHE, PIN], changed=True, fixed=[APT], planned={APT},
+                   resolved={APT}),
         FileReport("services/api/Dockerfile", [], changed=False),
         FileReport("broken/Dockerfile", error="unterminated heredoc at line 4"),
     ]
@@ -82,15 +83,24 @@ def test_text_check_run():
         "Dockerfile:9:1: DO204 the runtime stage could be distroless [*?]",
         "",
         "Found 4 issues in 1 file.",
-        "1 file would be changed, 1 fix; 1 unsafe fix hidden, use --unsafe-fixes",
+        "[*] 1 fixable with --write; 1 file would be changed; 1 unsafe fix hidden, use --unsafe-fixes",
         "1 file was not processed because of errors",
     ]
 
 
 def test_text_unsafe_fixes_enabled_marks_them_fixable():
-    out = format_text(check_run()[:1], RULES, ReportOptions(unsafe_fixes=True))
+    # with --unsafe-fixes the fix loop plans the unsafe fix too
+    report = FileReport("Dockerfile", [MULTISTAGE, APT], changed=True, fixed=[APT, MULTISTAGE],
+                        planned={APT, MULTISTAGE}, resolved={APT, MULTISTAGE})
+    out = format_text([report], RULES, ReportOptions(unsafe_fixes=True))
     assert "Dockerfile:9:1: DO204 the runtime stage could be distroless [*]" in out.splitlines()
-    assert "hidden" not in out
+    assert "hidden" not in out and "[*] 2 fixable with --write" in out
+
+
+def test_text_marks_what_write_makes_moot():
+    """A finding without a fix of its own that the rewrite no longer has is fixable too."""
+    report = FileReport("Dockerfile", [CACHE], changed=True, fixed=[APT], resolved={CACHE})
+    assert format_text([report], RULES, ReportOptions()).splitlines()[0].endswith("DO110 apt lists are left in the layer [*]")
 
 
 def test_text_write_run():
@@ -107,12 +117,12 @@ def test_text_write_run_everything_fixed():
 
 def test_text_pluralizes():
     reports = [
-        FileReport("a/Dockerfile", [APT, APT], changed=True, fixed=[APT, APT]),
-        FileReport("b/Dockerfile", [APT], changed=True, fixed=[APT]),
+        FileReport("a/Dockerfile", [APT, APT], changed=True, fixed=[APT, APT], planned={APT}),
+        FileReport("b/Dockerfile", [APT], changed=True, fixed=[APT], planned={APT}),
     ]
     assert format_text(reports, RULES, ReportOptions()).splitlines()[-2:] == [
         "Found 3 issues in 2 files.",
-        "2 files would be changed, 3 fixes",
+        "[*] 3 fixable with --write; 2 files would be changed",
     ]
 
 
@@ -220,27 +230,41 @@ FIX = {
 }
 FINDING = {
     "type": "object",
-    "required": ["code", "name", "message", "location", "fix", "extra"],
+    "required": ["code", "name", "severity", "message", "location", "fix", "resolved", "extra"],
     "properties": {
         "code": {"type": "string", "pattern": "^[A-Z]+[0-9]+$"},
         "name": {"type": ["string", "null"]},
+        "severity": {"enum": ["error", "warning", "info"]},
         "message": {"type": "string"},
         "location": LOCATION,
         "fix": {"oneOf": [{"type": "null"}, FIX]},
+        "resolved": {"type": "boolean"},
         "extra": {"type": "object"},
     },
 }
+ERROR_LOCATION = {
+    "type": ["object", "null"],
+    "required": ["line", "column"],
+    "properties": {"line": {"type": ["integer", "null"]}, "column": {"type": ["integer", "null"]}},
+}
 FILE = {
     "type": "object",
-    "required": ["path", "changed", "error", "findings"],
+    "required": ["path", "changed", "error", "error_location", "findings"],
     "properties": {
         "path": {"type": "string"},
         "changed": {"type": "boolean"},
         "error": {"type": ["string", "null"]},
+        "error_location": ERROR_LOCATION,
         "findings": {"type": "array", "items": FINDING},
+        # --verify only: the verifier's report (its own contract), or null with a message why not
+        "verify": {"type": ["object", "null"]},
+        "fixes": {"type": "array", "items": {"type": "string"}},
+        "message": {"type": "string"},
     },
 }
 COUNT = {"type": "integer", "minimum": 0}
+SUMMARY_FIELDS = ("files", "files_with_findings", "findings", "fixes", "fixable", "changed_files", "errors",
+                  "unsafe_fixes_hidden")
 JSON_OUTPUT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -252,31 +276,12 @@ JSON_OUTPUT_SCHEMA = {
             "required": ["name", "version"],
             "properties": {"name": {"const": "dockopt"}, "version": {"type": "string"}},
         },
-        "mode": {"enum": ["check", "write"]},
+        "mode": {"enum": ["check", "write", "verify"]},
         "files": {"type": "array", "items": FILE},
         "summary": {
             "type": "object",
-            "required": [
-                "files",
-                "files_with_findings",
-                "findings",
-                "fixes",
-                "changed_files",
-                "errors",
-                "unsafe_fixes_hidden",
-            ],
-            "properties": {
-                name: COUNT
-                for name in (
-                    "files",
-                    "files_with_findings",
-                    "findings",
-                    "fixes",
-                    "changed_files",
-                    "errors",
-                    "unsafe_fixes_hidden",
-                )
-            },
+            "required": list(SUMMARY_FIELDS),
+            "properties": {name: COUNT for name in SUMMARY_FIELDS},
         },
     },
 }
@@ -300,6 +305,7 @@ def test_json_check_run_matches_the_schema():
     assert apt == {
         "code": "DO101",
         "name": "apt-no-install-recommends",
+        "severity": "warning",
         "message": "apt-get install without --no-install-recommends",
         "location": {"line": 3, "column": 1, "end_line": None},
         "fix": {
@@ -309,6 +315,7 @@ def test_json_check_run_matches_the_schema():
             "applicable": True,
             "edits": [{"start": 40, "end": 40, "text": " --no-install-recommends"}],
         },
+        "resolved": True,
         "extra": {},
     }
     assert first["findings"][0]["name"] is None  # DO301 is not in the rule table
@@ -316,13 +323,15 @@ def test_json_check_run_matches_the_schema():
     assert first["findings"][2]["extra"] == {"path": ".dockerignore"}  # a Path becomes a string
     assert first["findings"][3]["fix"]["applicable"] is False  # unsafe, not enabled
     assert first["findings"][3]["location"]["end_line"] == 14
-    assert clean == {"path": "services/api/Dockerfile", "changed": False, "error": None, "findings": []}
+    assert clean == {"path": "services/api/Dockerfile", "changed": False, "error": None, "error_location": None,
+                     "findings": []}
     assert broken["error"] == "unterminated heredoc at line 4"
     assert document["summary"] == {
         "files": 3,
         "files_with_findings": 1,
         "findings": 4,
         "fixes": 1,
+        "fixable": 1,
         "changed_files": 1,
         "errors": 1,
         "unsafe_fixes_hidden": 1,

@@ -40,6 +40,7 @@ class AptMissingYes(Pass):
     code = "DO103"
     name = "apt-missing-yes"
     summary = "apt-get install without -y aborts on a prompt"
+    severity = "error"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -56,6 +56,7 @@ class AptNoInstallRecommends(Pass):
     code = "DO106"
     name = "apt-no-install-recommends"
     summary = "apt-get install without --no-install-recommends pulls in recommended packages"
+    severity = "info"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -29,6 +29,7 @@ class Pass:
     name: ClassVar[str]
     summary: ClassVar[str]
     needs_context: ClassVar[bool] = False   # reads the build context directory
+    severity: ClassVar[str] = "warning"     # "info", "warning" or "error"; a config may change it
 
     def check(self, ctx: Context) -> Iterable[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,8 +1,8 @@
-"""Merge consecutive RUN instructions of a stage into one.
+r"""Merge consecutive RUN instructions of a stage into one.
 
 ## What it does
 Finds runs of consecutive `RUN` instructions in one stage (only comments and blank lines between
-them) and joins them into a single `RUN`, each command on its own line after `&& \\`.
+them) and joins them into a single `RUN`, each command on its own line after `&& \`.
 
 ## Why is this bad?
 Every `RUN` is a layer. Files one layer writes stay in the image even when a later layer deletes
@@ -50,6 +50,7 @@ class MergeRuns(Pass):
     code = "DO101"
     name = "merge-runs"
     summary = "Consecutive RUN instructions can be merged into one layer"
+    severity = "info"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for group in self._groups(ctx):

@@ -204,6 +204,7 @@ class Multistage(Pass):
     code = "DO301"
     name = "multistage"
     summary = "A single-stage build ships its toolchain: build in a builder stage, copy the artifacts"
+    severity = "info"
     needs_context = True
 
     def check(self, ctx: Context) -> Iterable[Finding]:

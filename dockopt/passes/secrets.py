@@ -118,6 +118,7 @@ class SecretInArgEnv(Pass):
     code = "DO401"
     name = "secret-in-arg-env"
     summary = "A secret is passed through ARG or ENV and stays readable in the image"
+    severity = "error"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         # defaults of the ARGs before the first FROM: a stage may re-declare them without a value

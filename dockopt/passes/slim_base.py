@@ -71,6 +71,7 @@ class SlimBase(Pass):
     code = "DO306"
     name = "slim-base"
     summary = "A full official base image where its slim variant would do"
+    severity = "info"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         stages = ctx.tree.stages

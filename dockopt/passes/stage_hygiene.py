@@ -288,6 +288,7 @@ class UnusedStage(_DocFromClass):
     code = "DO305"
     name = "unused-stage"
     summary = "A build stage is never used by the final stage"
+    severity = "info"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         stages = ctx.tree.stages

@@ -1,6 +1,8 @@
-"""GitHub Actions workflow commands: one ``::warning`` annotation per finding.
+"""GitHub Actions workflow commands: one annotation per finding, its level from the severity.
 
-    ::warning file=Dockerfile,line=3,col=1,title=DO101::apt-get install without --no-install-recommends
+    ::warning file=Dockerfile,line=3,col=1,title=DO104::apt lists are left in the layer
+
+A file that could not be processed gets an ``::error`` annotation at the error's position.
 
 Escaping follows @actions/core: in the message ``%``, CR and LF are
 percent-encoded; in properties ``:`` and ``,`` are too, since they delimit
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dockopt.report import FileReport, ReportOptions, RuleInfo, sorted_findings
+from dockopt.report import FileReport, ReportOptions, RuleInfo, printable, sorted_findings
 from dockopt.report.paths import relative_posix
 
 __all__ = ["escape_data", "escape_property", "format_github", "workflow_command"]
@@ -29,16 +31,24 @@ def workflow_command(command: str, properties: Mapping[str, object], message: st
     return f"::{command} {props}::{escape_data(message)}" if props else f"::{command}::{escape_data(message)}"
 
 
+# dockopt's severities as GitHub's annotation levels
+COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
 def format_github(reports: Sequence[FileReport], rules: Mapping[str, RuleInfo], options: ReportOptions) -> str:
     lines = []
     for report in reports:
         path = relative_posix(report.path, options.root)
         if report.error is not None:
-            lines.append(workflow_command("error", {"file": path, "title": "dockopt"}, report.error))
+            where: dict[str, object] = {"file": path}
+            if report.error_line is not None:
+                where.update(line=report.error_line, col=report.error_column or 1)
+            lines.append(workflow_command("error", {**where, "title": "dockopt"}, printable(report.error)))
         for finding in sorted_findings(report.findings):
             properties: dict[str, object] = {"file": path, "line": finding.line, "col": finding.column}
             if finding.end_line is not None and finding.end_line >= finding.line:
                 properties["endLine"] = finding.end_line
             properties["title"] = finding.code
-            lines.append(workflow_command("warning", properties, finding.message))
+            command = COMMANDS.get(finding.severity, "warning")
+            lines.append(workflow_command(command, properties, printable(finding.message)))
     return "".join(line + "\n" for line in lines)

@@ -5,8 +5,8 @@ runtime dependencies at zero.  Tests validate the output against the official
 OASIS 2.1.0 schema.
 
 Choices worth knowing:
-* every rule defaults to level "warning": dockopt's findings are
-  improvements, not defects; results carry the same level;
+* levels follow dockopt's severities (error, warning, info -> "note"): a
+  rule's default in ``defaultConfiguration``, the configured one on each result;
 * columns are counted in Unicode code points (``run.columnKind``), as Python
   strings index them;
 * ``partialFingerprints`` hashes rule, file, message and the occurrence
@@ -18,13 +18,13 @@ Choices worth knowing:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dockopt.findings import Finding
 from dockopt.report import TOOL_NAME, FileReport, ReportOptions, RuleInfo, sorted_findings
+from dockopt.report.json_format import dumps
 from dockopt.report.paths import artifact_uri
 
 __all__ = ["SARIF_SCHEMA_URI", "SARIF_VERSION", "format_sarif", "to_sarif_log"]
@@ -32,6 +32,7 @@ __all__ = ["SARIF_SCHEMA_URI", "SARIF_VERSION", "format_sarif", "to_sarif_log"]
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 DEFAULT_LEVEL = "warning"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 BASE_TAGS = ("dockerfile", "optimization")
 FINGERPRINT_KEY = "dockoptFinding/v1"
 
@@ -57,14 +58,14 @@ def _rule_descriptor(code: str, rule: RuleInfo | None) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _first_paragraph(docs) or rule.summary},
         "help": {"text": docs or rule.summary, "markdown": docs or rule.summary},
-        "defaultConfiguration": {"level": DEFAULT_LEVEL},
+        "defaultConfiguration": {"level": LEVELS.get(rule.severity, DEFAULT_LEVEL)},
         "properties": {"tags": list(dict.fromkeys((*BASE_TAGS, *rule.tags)))},
     }
     return descriptor
 
 
 def _fingerprint(code: str, uri: str, message: str, occurrence: int) -> str:
-    digest = hashlib.sha256(f"{code}\0{uri}\0{message}\0{occurrence}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{code}\0{uri}\0{message}\0{occurrence}".encode("utf-8", "surrogateescape")).hexdigest()
     return digest[:32]
 
 
@@ -75,7 +76,7 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
-        "level": DEFAULT_LEVEL,
+        "level": LEVELS.get(finding.severity, DEFAULT_LEVEL),
         "message": {"text": finding.message},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
         "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(finding.code, uri, finding.message, occurrence)},
@@ -97,12 +98,11 @@ def to_sarif_log(
     for report in reports:
         uri = artifact_uri(report.path, options.root)
         if report.error is not None:
+            location: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+            if report.error_line is not None:
+                location["region"] = {"startLine": report.error_line, "startColumn": report.error_column or 1}
             notifications.append(
-                {
-                    "level": "error",
-                    "message": {"text": report.error},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
-                }
+                {"level": "error", "message": {"text": report.error}, "locations": [{"physicalLocation": location}]}
             )
         seen: Counter[tuple[str, str]] = Counter()
         for finding in sorted_findings(report.findings):
@@ -137,4 +137,4 @@ def to_sarif_log(
 
 
 def format_sarif(reports: Sequence[FileReport], rules: Mapping[str, RuleInfo], options: ReportOptions) -> str:
-    return json.dumps(to_sarif_log(reports, rules, options), indent=2, ensure_ascii=False) + "\n"
+    return dumps(to_sarif_log(reports, rules, options))

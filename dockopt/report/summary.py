@@ -14,9 +14,10 @@ class Summary:
     files_with_findings: int
     findings: int  # findings shown (in a --write run: those remaining)
     fixes: int  # fixes applied (--write) or that --write would apply
+    fixable: int  # shown findings --write fixes or makes moot (0 in a --write run)
     changed_files: int  # files rewritten, or that --write would rewrite
     errors: int  # files that could not be processed
-    unsafe_fixes_hidden: int  # shown findings whose unsafe fix needs --unsafe-fixes
+    unsafe_fixes_hidden: int  # shown findings, left by --write, whose unsafe fix needs --unsafe-fixes
 
     @classmethod
     def of(cls, reports: Sequence[FileReport], options: ReportOptions) -> Summary:
@@ -26,13 +27,14 @@ class Summary:
                 1
                 for report in reports
                 for finding in report.findings
-                if finding.fix is not None and finding.fix.safety is Safety.UNSAFE
+                if finding.fix is not None and finding.fix.safety is Safety.UNSAFE and not report.will_fix(finding)
             )
         return cls(
             files=len(reports),
             files_with_findings=sum(1 for r in reports if r.findings),
             findings=sum(len(r.findings) for r in reports),
             fixes=sum(len(r.fixed) for r in reports),
+            fixable=sum(1 for r in reports for f in r.findings if r.will_fix(f)),
             changed_files=sum(1 for r in reports if r.changed),
             errors=sum(1 for r in reports if r.error is not None),
             unsafe_fixes_hidden=hidden,
@@ -50,11 +52,16 @@ class Summary:
         if self.findings and not write:
             lines.append(f"Found {_count(self.findings, 'issue')} in {_count(self.files_with_findings, 'file')}.")
         parts = []
-        if self.changed_files:
-            verb = "fixed" if write else "would be changed"
-            parts.append(f"{_count(self.changed_files, 'file')} {verb}, {_count(self.fixes, 'fix', 'fixes')}")
-        if write and self.findings:
-            parts.append(f"{_count(self.findings, 'issue')} remaining")
+        if write:
+            if self.changed_files:
+                parts.append(f"{_count(self.changed_files, 'file')} fixed, {_count(self.fixes, 'fix', 'fixes')}")
+            if self.findings:
+                parts.append(f"{_count(self.findings, 'issue')} remaining")
+        else:
+            if self.fixable:
+                parts.append(f"[*] {self.fixable} fixable with --write")
+            if self.changed_files:
+                parts.append(f"{_count(self.changed_files, 'file')} would be changed")
         if self.unsafe_fixes_hidden:
             hidden = _count(self.unsafe_fixes_hidden, "unsafe fix", "unsafe fixes")
             parts.append(f"{hidden} hidden, use --unsafe-fixes")

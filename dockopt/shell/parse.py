@@ -478,6 +478,10 @@ class _Builder:
         if kind == "list" or kind == "pipeline":
             self.flatten_children(node.children, parts)
             return
+        self.flatten_statement(node, parts)
+
+    def flatten_statement(self, node: tree_sitter.Node, parts: list[list]) -> None:
+        kind = node.type
         if kind != "redirected_statement":
             parts.append([node, False, None, _NO_NODES])
             return
@@ -499,13 +503,22 @@ class _Builder:
                 self.flatten_children(tail[1], parts)
 
     def flatten_children(self, children: list[tree_sitter.Node], parts: list[list]) -> None:
-        for child in children:
-            kind = child.type
-            if kind in _AND_OR_OPERATORS:
+        # tree-sitter nests `a && b && c` as list(list(a, b), c): walk with a stack, not recursion,
+        # so that a chain of hundreds of commands stays within Python's recursion limit
+        todo: list[tree_sitter.Node | str] = list(reversed(children))
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
                 if parts:
-                    parts[-1][_OPERATOR] = kind
+                    parts[-1][_OPERATOR] = item
+                continue
+            kind = item.type
+            if kind in _AND_OR_OPERATORS:
+                todo.append(kind)
+            elif kind == "list" or kind == "pipeline":
+                todo.extend(reversed(item.children))
             elif kind in _STATEMENT_TYPES:
-                self.flatten(child, parts)
+                self.flatten_statement(item, parts)
 
     @staticmethod
     def heredoc_tail(redirect: tree_sitter.Node) -> tuple[str, list[tree_sitter.Node]] | None:
