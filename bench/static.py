@@ -39,7 +39,7 @@ def corpus_files(root: Path) -> list[Path]:
     if manifest.exists():
         rows = manifest.read_text(encoding="utf-8").splitlines()[1:]
         return [root / row.split("\t")[0] for row in rows if row]
-    from dockopt.cli import discover
+    from dockopt.discover import discover
 
     return [Path(p) for p in discover([str(root)])]
 
