@@ -26,6 +26,7 @@ import io
 import os
 import random
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -147,7 +148,21 @@ def _buildkit_rejects(text: str) -> bool:
     except ImportError:
         return False
     try:
-        dockerfile.parse_string(text)
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # bytes that are not UTF-8 (kept by dockopt as lone surrogates): hand BuildKit the bytes,
+        # which it reads as they are; parse_string would crash on such a str
+        data = None
+    try:
+        if data is not None:
+            dockerfile.parse_string(text)
+        else:
+            with tempfile.NamedTemporaryFile(suffix=".Dockerfile") as fh:
+                fh.write(text.encode("utf-8", "surrogateescape"))
+                fh.flush()
+                dockerfile.parse_file(fh.name)
+    except UnicodeDecodeError:
+        return False  # parsed; only the binding cannot hand the non-UTF-8 text back to Python
     except Exception:
         return True
     return False

@@ -12,7 +12,7 @@ import difflib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -156,14 +156,8 @@ class FileOutcome:
     files: dict[str, str] = field(default_factory=dict)   # side files the fixes write (path -> text)
     context_dir: Path | None = None
     unsafe: bool = False
-    settings: Settings | None = None
+    fails: bool = False     # a shown finding at or above the fail level
     seconds: float = 0.0
-
-    @property
-    def fails(self) -> bool:
-        """A shown finding at or above the fail level."""
-        settings = self.settings or Settings()
-        return any(settings.fails(f.severity) for f in self.findings)
 
 
 def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -202,7 +196,7 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
     out.original = out.text = text
     tree = parse(text)
     check_buildable(tree)
-    settings = out.settings = settings_for(path, args)
+    settings = settings_for(path, args)
     shown = Path(args.stdin_filename) if path == "-" and args.stdin_filename else None
     file_path = Path(path) if path != "-" else shown
     linter = Linter(is_enabled=lambda code: rule_enabled(settings, code, file_path),
@@ -214,7 +208,8 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
     else:
         context_dir = file_path.parent if file_path is not None else None
     out.unsafe = bool(settings.unsafe_fixes)
-    res = fix_text(text, linter, unsafe=out.unsafe, path=file_path, context_dir=context_dir, settings=settings)
+    res = fix_text(text, linter, unsafe=out.unsafe, path=file_path, context_dir=context_dir, settings=settings,
+                   tree=tree)
     out.text, out.changed, out.files, out.fixed = res.text, res.changed, res.files, res.applied
     if args.write:
         out.findings, out.source = res.remaining, res.text
@@ -224,6 +219,7 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
         out.planned = frozenset(res.findings[i] for i in res.planned)
         out.resolved = frozenset(res.findings[i] for i in res.resolved)
     out.context_dir = context_dir
+    out.fails = any(settings.fails(f.severity) for f in out.findings)
     return out
 
 
@@ -448,6 +444,31 @@ def _main(argv: Sequence[str] | None = None) -> int:
     return Run(args, out, err).run()
 
 
+PARALLEL_FROM = 16  # files; fewer are not worth starting worker processes for
+MAX_JOBS = 8
+
+
+def one_file(path: str, args: argparse.Namespace) -> FileOutcome:
+    """Process one file; an outcome with `error` set when it cannot be (also in a worker process)."""
+    shown = args.stdin_filename or path if path == "-" else path
+    try:
+        t0 = time.perf_counter()
+        stdin_text = decode(sys.stdin.buffer.read(), "-") if path == "-" else None
+        o = process(path, args, stdin_text)
+        o.seconds = time.perf_counter() - t0
+        o.path = shown
+        return o
+    except (ParseError, FileError) as exc:
+        return FileOutcome(path=shown, error=exc.message, error_line=exc.line, error_column=exc.column)
+    except ConfigError as exc:
+        return FileOutcome(path=shown, error=f"configuration error: {exc}")
+    except Exception as exc:  # a bug (FixerError included): say so plainly, never a traceback
+        if os.environ.get("DOCKOPT_DEBUG"):
+            raise
+        return FileOutcome(path=shown, error=f"internal error: {type(exc).__name__}: {exc} "
+                                             "(set DOCKOPT_DEBUG=1 for details)")
+
+
 class Run:
     """One invocation over its paths: each file read, fixed in memory, written or shown."""
 
@@ -463,10 +484,13 @@ class Run:
         args, err = self.args, self.err
         discovery = Discovery(excludes=cli_settings(args)["exclude"] or (), respect_gitignore=args.respect_gitignore,
                               force_exclude=args.force_exclude, config=args.config)
-        for path in discovery.paths(args.paths):
-            o = self.one(path)
-            if o is None:
+        for path, o in self.outcomes_of(list(discovery.paths(args.paths))):
+            if o.error is not None:
+                self.error(o.path, o.error, o.error_line, o.error_column)
                 continue
+            if args.verbose:
+                print(f"{o.path}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
+                      f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=err)
             if args.write and not self.write(path, o):
                 continue
             if args.verify:
@@ -482,29 +506,20 @@ class Run:
             print(f"dockopt: warning: {warning}", file=err)
         return self.finish()
 
-    def one(self, path: str) -> FileOutcome | None:
-        """Process one file; None (and the error reported) when it cannot be."""
-        args, err = self.args, self.err
-        shown = args.stdin_filename or path if path == "-" else path
-        try:
-            t0 = time.perf_counter()
-            stdin_text = decode(sys.stdin.buffer.read(), "-") if path == "-" else None
-            o = process(path, args, stdin_text)
-            o.seconds = time.perf_counter() - t0
-            if args.verbose:
-                print(f"{shown}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
-                      f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=err)
-            o.path = shown
-            return o
-        except (ParseError, FileError) as exc:
-            self.error(shown, exc.message, exc.line, exc.column)
-        except ConfigError as exc:
-            self.error(shown, f"configuration error: {exc}")
-        except Exception as exc:  # a bug (FixerError included): say so plainly, never a traceback
-            if os.environ.get("DOCKOPT_DEBUG"):
-                raise
-            self.error(shown, f"internal error: {type(exc).__name__}: {exc} (set DOCKOPT_DEBUG=1 for details)")
-        return None
+    def outcomes_of(self, paths: list[str]) -> Iterator[tuple[str, FileOutcome]]:
+        """Each path with its outcome, in order; many files are spread over the CPUs (as ruff
+        does), since every file is read and fixed on its own."""
+        jobs = min(os.cpu_count() or 1, MAX_JOBS)
+        if jobs < 2 or len(paths) < PARALLEL_FROM or "-" in paths or self.args.verify:
+            for path in paths:
+                yield path, one_file(path, self.args)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            chunk = max(1, min(32, len(paths) // (jobs * 4)))
+            yield from zip(paths, pool.map(partial(one_file, args=self.args), paths, chunksize=chunk), strict=True)
 
     def error(self, path: str, message: str, line: int | None = None, column: int | None = None) -> None:
         """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""

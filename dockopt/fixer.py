@@ -19,7 +19,7 @@ from typing import Any
 
 from .findings import Edit, FileWrite, Finding, Fix, Safety
 from .lint import Linter, check_buildable
-from .syntax import ParseError, parse
+from .syntax import Dockerfile, ParseError, parse
 
 MAX_ROUNDS = 12
 
@@ -154,9 +154,10 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | None = None,
-             context_dir: Path | None = None, settings: Any = None) -> FixResult:
+             context_dir: Path | None = None, settings: Any = None, tree: Dockerfile | None = None) -> FixResult:
+    """Fix `text` to a fixed point; `tree` is its parse when the caller has it already."""
     result = FixResult(original=text, text=text)
-    tree = parse(text)
+    tree = tree if tree is not None else parse(text)
     for _round in range(MAX_ROUNDS):
         findings = linter.run(tree, path=path, context_dir=context_dir, settings=settings,
                               pending_files=result.files)

@@ -40,3 +40,15 @@ def test_ten_megabyte_file_is_read(tmp_path):
     assert p.stat().st_size > 10_000_000
     r = run_cli("--check", "--select", "DO101", str(p))
     assert r.returncode == 0, r.stderr
+
+
+def test_deep_shell_chains_do_not_recurse():
+    """tree-sitter nests `a && b && c` to the left; 3000 links once ended in RecursionError."""
+    from dockopt.fixer import fix_text
+    from dockopt.lint import Linter
+
+    chain = "FROM debian\nRUN true" + "".join(f" && echo {i}" for i in range(3000)) + "\n"
+    runs = "FROM debian\n" + "".join(f"RUN echo {i}\n" for i in range(1500))
+    assert fix_text(chain, Linter()).text == chain  # nothing to fix, and no error
+    merged = fix_text(runs, Linter()).text
+    assert merged.count("RUN ") == 1 and merged.count("&& \\\n") == 1499

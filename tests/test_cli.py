@@ -569,3 +569,17 @@ def test_verify_json_belongs_to_the_schema_family(df):
     [entry] = doc["files"]
     assert entry["verify"] is None and entry["message"].startswith("no fixes apply")
     assert entry["changed"] is False and entry["findings"] == []
+
+
+def test_many_files_give_the_same_results_as_one_at_a_time(tmp_path):
+    """A directory of many files is checked on every CPU; the output is the same, in order."""
+    texts = [FIVE_RUNS, APT_FIVE, CLEAN, "FROM x\n\nENV a=b c\n"]
+    for i in range(20):
+        (tmp_path / f"s{i:02d}").mkdir()
+        (tmp_path / f"s{i:02d}" / "Dockerfile").write_text(texts[i % 4])
+    whole = json.loads(run_cli("--format", "json", str(tmp_path)).stdout)
+    assert [f["path"] for f in whole["files"]] == [str(tmp_path / f"s{i:02d}" / "Dockerfile") for i in range(20)]
+    for i in (0, 1, 3):
+        alone = json.loads(run_cli("--format", "json", str(tmp_path / f"s{i:02d}" / "Dockerfile")).stdout)
+        assert whole["files"][i] == alone["files"][0]
+    assert whole["summary"]["errors"] == 5

@@ -269,7 +269,8 @@ def test_layers_resolve_as_in_ruff(tmp_path):
     assert selected(settings.merged(select="DO102")) == ["DO102"]
     assert selected(settings.merged(select="DO10", ignore="DO106")) == ["DO101", "DO102", "DO105"]
     # a config layer with only extend-select adds to the default (everything)
-    only_extend = load_config_file(write(tmp_path / "b" / ".dockopt.toml", 'extend-select = ["DO1"]\nignore = ["DO2"]\n'))
+    extend = write(tmp_path / "b" / ".dockopt.toml", 'extend-select = ["DO1"]\nignore = ["DO2"]\n')
+    only_extend = load_config_file(extend)
     assert selected(only_extend) == ["DO101", "DO102", "DO105", "DO106", "DO110", "DO302"]
 
 

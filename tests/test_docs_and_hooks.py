@@ -1,31 +1,78 @@
 """Rule docs (--explain, --list-rules, docs/rules.md) and the pre-commit hooks."""
 from __future__ import annotations
 
+import inspect
+import io
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
 from conftest import REPO, run_cli
 
-from dockopt import rules_doc
-from dockopt.passes import ALL_PASSES
+from dockopt import parse, rules_doc
+from dockopt.lint import RULES
 from dockopt.passes.base import DOC_HEADINGS
+from dockopt.suppress import HADOLINT_EQUIVALENTS
 
 
 def test_every_rule_has_docs_under_the_fixed_headings():
-    assert ALL_PASSES
-    codes = [p.code for p in ALL_PASSES]
+    assert RULES
+    codes = [p.code for p in RULES]
     assert len(codes) == len(set(codes)), "a code is registered twice"
-    for p in ALL_PASSES:
+    for p in RULES:
         docs = p.docs()
         for heading in DOC_HEADINGS:
             assert f"## {heading}" in docs, f"{p.code} lacks '## {heading}'"
         assert p.summary and p.name
+        assert p.severity in ("error", "warning", "info")
 
 
-@pytest.mark.parametrize("code", [p.code for p in ALL_PASSES])
+def _doc_literal(rule) -> str:
+    """The rule's documentation string as written in its source file."""
+    module = inspect.getmodule(rule)
+    source = inspect.getsource(rule if rule.__doc__ and module.__doc__ != rule.__doc__ else module)
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.STRING:
+            return token.string
+    raise AssertionError(f"{rule.code} has no docstring")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[p.code for p in RULES])
+def test_docs_keep_line_continuations(rule):
+    """A backslash at the end of a line of a docstring vanishes unless the string is raw: the
+    Dockerfile examples would lose their continuations in --explain and docs/rules.md."""
+    literal = _doc_literal(rule)
+    prefix = literal[:literal.index(literal[-1])].lower()
+    if "r" not in prefix:
+        assert "\\\n" not in literal.replace("\\\\", ""), f"{rule.code}: make the docstring raw (r\"\"\"...)"
+    for example in rule.docs().split("```dockerfile\n")[1:]:
+        block = example.split("```", 1)[0]
+        parse(block)  # every example is a Dockerfile dockopt reads
+
+
+def test_explain_and_rules_md_show_continuations():
+    out = run_cli("--explain", "DO101").stdout.decode()
+    assert "RUN apt-get update && \\\n    apt-get install -y curl" in out
+    assert "RUN apt-get update && \\\n    apt-get install -y curl" in (REPO / "docs" / "rules.md").read_text()
+
+
+def test_docs_say_where_each_rule_is_suppressed():
+    text = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert ("Suppress with `# dockopt: ignore=DO302`, or hadolint's `# hadolint ignore=DL3002` above the `FROM` the "
+            "finding is located on (or above a `USER` of that stage, or its last instruction).") in text
+    assert "Suppress with `# dockopt: ignore=DO101`, or hadolint's `# hadolint ignore=DL3059` above the `RUN`" in text
+    for rule in RULES:
+        section = text.split(f"## {rule.code} {rule.name}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"Suppress with `# dockopt: ignore={rule.code}`" in section
+        assert f"Severity: {rule.severity}." in section
+    for dl, do in HADOLINT_EQUIVALENTS.items():
+        assert f"| {dl} | {do} |" in text
+
+
+@pytest.mark.parametrize("code", [p.code for p in RULES])
 def test_explain_prints_the_rule_docs(code):
     r = run_cli("--explain", code.lower())
     assert r.returncode == 0
@@ -36,13 +83,20 @@ def test_explain_prints_the_rule_docs(code):
 
 def test_explain_unknown_code_is_an_error():
     r = run_cli("--explain", "DO999")
-    assert r.returncode == 2 and b"unknown rule code" in r.stderr
+    assert r.returncode == 2 and b"unknown rule code DO999 (the nearest is DO" in r.stderr
+
+
+def test_explain_a_hadolint_code_explains_its_equivalent():
+    r = run_cli("--explain", "DL3059")
+    assert r.returncode == 0
+    assert r.stdout.decode().startswith("(DL3059 is hadolint's code; dockopt's equivalent is DO101)\n\n# DO101 ")
 
 
 def test_list_rules_lists_every_code():
     out = run_cli("--list-rules").stdout.decode()
-    for p in ALL_PASSES:
+    for p in RULES:
         assert p.code in out and p.name in out
+    assert "DO900  unused-suppression" in out and "DO401  secret-in-arg-env            error" in out
 
 
 def test_docs_rules_md_is_up_to_date():

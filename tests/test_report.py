@@ -100,7 +100,8 @@ def test_text_unsafe_fixes_enabled_marks_them_fixable():
 def test_text_marks_what_write_makes_moot():
     """A finding without a fix of its own that the rewrite no longer has is fixable too."""
     report = FileReport("Dockerfile", [CACHE], changed=True, fixed=[APT], resolved={CACHE})
-    assert format_text([report], RULES, ReportOptions()).splitlines()[0].endswith("DO110 apt lists are left in the layer [*]")
+    first = format_text([report], RULES, ReportOptions()).splitlines()[0]
+    assert first.endswith("DO110 apt lists are left in the layer [*]")
 
 
 def test_text_write_run():

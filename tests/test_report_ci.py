@@ -103,7 +103,7 @@ def test_junit_is_read_by_a_junit_parser(tmp_path):
     assert isinstance(failure, Failure) and failure.type == "DO101"
     assert failure.message == MERGE.message and "Dockerfile:2:1: DO101 (info)" in failure.text
     clean = suites["svc/Dockerfile"]
-    assert (clean.tests, clean.failures) == (1, 0) and list(clean)[0].is_passed
+    assert (clean.tests, clean.failures) == (1, 0) and next(iter(clean)).is_passed
     [case] = list(suites["broken/Dockerfile"])
     [error] = case.result
     assert isinstance(error, Error) and "broken/Dockerfile:4:1: Syntax error" in error.text

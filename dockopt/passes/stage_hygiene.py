@@ -117,7 +117,7 @@ def is_build_tool(name: str) -> bool:
 
 
 class BuildToolsInFinalStage(_DocFromClass):
-    """Keep compilers, headers and dev dependencies out of the final stage.
+    r"""Keep compilers, headers and dev dependencies out of the final stage.
 
     ## What it does
     In a multi-stage build, finds the final stage installing build tools: compilers and build

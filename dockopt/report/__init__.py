@@ -87,13 +87,10 @@ class FileReport:
 
 
 def tool_version() -> str:
-    """The installed dockopt version, or a placeholder when running from a source tree."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The running dockopt's version (without importlib.metadata, which costs a start-up)."""
+    from dockopt import __version__
 
-    try:
-        return version(TOOL_NAME)
-    except PackageNotFoundError:
-        return "0+unknown"
+    return __version__
 
 
 @dataclass(frozen=True)

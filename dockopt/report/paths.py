@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePath
-from urllib.parse import quote
 
 
 def relative_posix(path: str, root: Path | None = None) -> str:
@@ -27,5 +26,7 @@ def artifact_uri(path: str, root: Path | None = None) -> str:
     text = relative_posix(path, root)
     if text.startswith("/"):
         return Path(text).as_uri()
+    from urllib.parse import quote
+
     # percent-encode what is not allowed in a URI path (spaces, "%", "#", "?", ...)
     return quote(text, safe="/!$&'()*+,;=@-._~")  # no ":": it would read as a URI scheme

@@ -12,9 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import pairwise
-
-import tree_sitter
-import tree_sitter_bash
+from typing import TYPE_CHECKING
 
 from .model import (
     AND,
@@ -35,6 +33,9 @@ from .model import (
     fast_constructor,
 )
 
+if TYPE_CHECKING:  # the grammar is loaded on the first parse: a file without RUN never needs it
+    import tree_sitter
+
 __all__ = ["ErrorSpan", "Script", "parse_script"]
 
 
@@ -42,6 +43,9 @@ __all__ = ["ErrorSpan", "Script", "parse_script"]
 def _parser() -> tree_sitter.Parser:
     # Building the Language and the Parser costs far more than parsing one RUN;
     # one pair serves every call (the parser is not shared across threads).
+    import tree_sitter
+    import tree_sitter_bash
+
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 

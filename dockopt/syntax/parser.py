@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import gc
-from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Transformer
@@ -19,14 +18,13 @@ BOM = "\ufeff"
 
 def grammar_text() -> str:
     """The grammar shipped in the wheel (dockopt/grammar/), or the repository's grammar/."""
-    try:
-        shipped = resources.files("dockopt").joinpath("grammar/dockerfile.lark")
-        if shipped.is_file():
-            return shipped.read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError):
-        pass
-    repo = Path(__file__).resolve().parents[2] / "grammar" / "dockerfile.lark"
-    return repo.read_text(encoding="utf-8")
+    # a plain path, not importlib.resources: the package is installed as files, and the import
+    # of importlib.resources costs a single-file run more than reading the grammar does
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (here / "grammar" / "dockerfile.lark", here.parent / "grammar" / "dockerfile.lark"):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"dockerfile.lark is neither in {here / 'grammar'} nor in {here.parent / 'grammar'}")
 
 
 class _Lines:
