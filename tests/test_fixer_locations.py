@@ -35,7 +35,8 @@ def test_offsets_outside_edits_map_back_exactly():
 @given(st.text(alphabet="abc\n", min_size=1, max_size=40), st.data())
 def test_every_unedited_character_maps_to_itself(text, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), min_size=0, max_size=6, unique=True)))
-    edits = [Edit(a, b, data.draw(st.text(alphabet="XY", max_size=4))) for a, b in zip(cuts[::2], cuts[1::2], strict=False)]
+    pairs = zip(cuts[::2], cuts[1::2], strict=False)
+    edits = [Edit(a, b, data.draw(st.text(alphabet="XY", max_size=4))) for a, b in pairs]
     new = apply(text, edits)
     back = PositionMap(edits)
     pos = 0
