@@ -125,7 +125,7 @@ class Linter:
                 if id(token) in used:
                     continue
                 rules = [p for p in active if p.code.startswith(token.code) or token.code == "ALL"]
-                if not rules and not any(self.enabled(c) and c.startswith(token.code) for c in by_code()):
+                if not rules:
                     continue  # the rule does not run: whether the code is used cannot be told
                 if not self._used_without(tree, token, rules, path, context_dir, settings, pending_files):
                     unused.append(token)
@@ -133,15 +133,16 @@ class Linter:
 
     def _used_without(self, tree: Dockerfile, token: Token, rules: Sequence[Pass], path: Path | None,
                       context_dir: Path | None, settings: Any, pending_files: dict[str, str] | None) -> bool:
-        """Whether a rule reports on the instruction once this code is taken out of the comment:
-        passes that honour a suppression themselves (merge-runs leaves a suppressed RUN alone)
-        report nothing there while the comment stands."""
-        if not rules:
-            return False
+        """Whether the rules report anything else once this code is taken out of the comment.
+
+        Not only a finding on the instruction below counts: a pass may honour the suppression
+        itself (merge-runs leaves a suppressed RUN out of a merge, whose finding then sits on
+        the RUN before it)."""
         probe = parse(without_token(tree.source, token))
-        anchor = next(i for i in tree.instructions if token.line in i.leading)
-        sup = collect(probe)
-        for f in self._findings(probe, rules, path, context_dir, settings, pending_files):
-            if (f.code.startswith(token.code) or token.code == "ALL") and anchor.start_line in sup.anchors(f):
-                return True
-        return False
+
+        def seen(t: Dockerfile) -> list[tuple[str, int, int, str]]:
+            found = self._findings(t, rules, path, context_dir, settings, pending_files)
+            return sorted((f.code, f.line, f.column, f.message) for f in found
+                          if f.code.startswith(token.code) or token.code == "ALL")
+
+        return seen(probe) != seen(tree)

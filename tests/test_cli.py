@@ -438,6 +438,10 @@ def test_unused_suppression_ignores_rules_that_do_not_run(df):
     p = df("FROM debian:bookworm-slim\n# dockopt: ignore=DO106\nRUN apt-get install -y jq\nUSER nobody\n")
     assert "DO900" not in codes_of(run_cli("--select", "DO101,DO900", str(p)))
     assert "DO900" not in codes_of(run_cli(str(p)))  # used
+    # used although no finding sits below it: without it, merge-runs merges the RUN above too
+    p2 = df("FROM debian:bookworm-slim\nRUN a\n# dockopt: ignore=DO101\nRUN b\nUSER nobody\n", "m/Dockerfile")
+    assert "DO900" not in codes_of(run_cli(str(p2)))
+    assert run_cli("--check", str(p2)).returncode == 0
 
 
 def test_hadolint_ignore_comments_are_honoured(df):

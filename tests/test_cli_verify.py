@@ -35,7 +35,7 @@ def test_verify_builds_both_and_reports_json(tmp_path, docker_engine):
                 str(tmp_path / "Dockerfile"))
     assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
     doc = json.loads(r.stdout)
-    v = doc["verify"]
+    v = doc["files"][0]["verify"]  # the file object of the versioned JSON document
     assert v["verdict"] == "equivalent"
     assert v["original"]["stats"]["layer_count"] == v["rewritten"]["stats"]["layer_count"] + 1
     smoke = v["equivalence"]["smoke"]

@@ -173,7 +173,7 @@ def test_ci_snippet_installs_from_the_repository(tmp_path):
     [lint] = re.findall(r"- run: (dockopt .*)", ci)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
                           check=True).stdout.strip()
-    install = install.replace("DOCKOPT_GIT_URL", f"file://{REPO}").replace("COMMIT", head)
+    install = install.replace("DOCKOPT_GIT_URL", f"file://localhost{REPO}").replace("COMMIT", head)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     env = {**os.environ, "PATH": f"{venv}/bin:/usr/bin:/bin", "VIRTUAL_ENV": str(venv)}

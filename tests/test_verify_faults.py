@@ -216,7 +216,7 @@ def test_build_arg_values_never_appear_in_any_output(private, docker_engine, tmp
         assert rc == 0, out + err
         assert secret not in out + err
         if fmt == "json":
-            doc = json.loads(out)["verify"]
+            doc = json.loads(out)["files"][0]["verify"]
             assert doc["verdict"] == "equivalent"
             assert doc["equivalence"]["smoke"]["original"]["output"] == "token=***\nseen=***\n"
             assert _run_left(client, doc["run_id"]) == []
