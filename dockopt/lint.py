@@ -84,8 +84,11 @@ class Linter:
     def enabled(self, code: str) -> bool:
         return self.is_enabled is None or self.is_enabled(code)
 
-    def active(self) -> list[Pass]:
-        return [p() for p in self.passes if self.enabled(p.code)]
+    def active(self, tree: Dockerfile | None = None) -> list[Pass]:
+        """The selected rules; with a tree, only those that can find something in it."""
+        lowered = tree.source.lower() if tree is not None else None
+        return [p() for p in self.passes
+                if self.enabled(p.code) and (lowered is None or p.can_fire(lowered))]
 
     def run(self, tree: Dockerfile, path: Path | None = None, context_dir: Path | None = None,
             settings: Any = None, pending_files: dict[str, str] | None = None) -> list[Finding]:
@@ -97,7 +100,7 @@ class Linter:
             raise SuppressionError(f"{message} in `# dockopt: ignore=`", token.line.number, token.column)
         if sup.whole_file:
             return []
-        active = self.active()
+        active = self.active(tree)
         findings = self._findings(tree, active, path, context_dir, settings, pending_files)
         out = [f for f in findings if not sup.suppressed(f)]
         if self.report_unused and self.enabled(UnusedSuppression.code):

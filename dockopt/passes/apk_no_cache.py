@@ -41,6 +41,7 @@ class ApkNoCache(Pass):
     code = "DO107"
     name = "apk-no-cache"
     summary = "apk add without --no-cache keeps the package index in the layer"
+    fires_on = ("apk",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -43,6 +43,7 @@ class AptListsCleanup(Pass):
     code = "DO104"
     name = "apt-lists-cleanup"
     summary = "Remove /var/lib/apt/lists/* in the RUN that ran apt-get update"
+    fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

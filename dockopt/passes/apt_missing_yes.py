@@ -41,6 +41,7 @@ class AptMissingYes(Pass):
     name = "apt-missing-yes"
     summary = "apt-get install without -y aborts on a prompt"
     severity = "error"
+    fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

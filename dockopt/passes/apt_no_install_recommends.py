@@ -57,6 +57,7 @@ class AptNoInstallRecommends(Pass):
     name = "apt-no-install-recommends"
     summary = "apt-get install without --no-install-recommends pulls in recommended packages"
     severity = "info"
+    fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

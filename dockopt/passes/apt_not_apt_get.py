@@ -40,6 +40,7 @@ class AptNotAptGet(Pass):
     code = "DO105"
     name = "apt-not-apt-get"
     summary = "Use apt-get, not apt, in scripts"
+    fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -48,6 +48,7 @@ class AptUpdateAlone(Pass):
     code = "DO102"
     name = "apt-update-alone"
     summary = "apt-get update belongs in the same RUN as the apt-get install that needs it"
+    fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -30,6 +30,13 @@ class Pass:
     summary: ClassVar[str]
     needs_context: ClassVar[bool] = False   # reads the build context directory
     severity: ClassVar[str] = "warning"     # "info", "warning" or "error"; a config may change it
+    # lower-case words one of which the file's text must hold for the rule to find anything
+    # (the package managers it reads); empty: it always runs
+    fires_on: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def can_fire(cls, lowered_text: str) -> bool:
+        return not cls.fires_on or any(word in lowered_text for word in cls.fires_on)
 
     def check(self, ctx: Context) -> Iterable[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -60,6 +60,7 @@ class CacheMounts(Pass):
     code = "DO112"
     name = "cache-mounts"
     summary = "Use a BuildKit cache mount instead of deleting package caches"
+    fires_on = ("pip", "apt", "npm")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not opts_into_buildkit(ctx):

@@ -32,6 +32,7 @@ class GemNoDocument(Pass):
     code = "DO111"
     name = "gem-no-document"
     summary = "gem install without --no-document generates documentation"
+    fires_on = ("gem",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -57,6 +57,7 @@ class JsCacheClean(Pass):
     code = "DO109"
     name = "js-cache-clean"
     summary = "npm/yarn/pnpm install leaves its package cache in the layer"
+    fires_on = ("npm", "yarn", "pnpm")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

@@ -44,6 +44,7 @@ class PipNoCacheDir(Pass):
     code = "DO108"
     name = "pip-no-cache-dir"
     summary = "pip install without --no-cache-dir keeps pip's cache in the layer"
+    fires_on = ("pip",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):

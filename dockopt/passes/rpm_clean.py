@@ -60,6 +60,7 @@ class RpmClean(Pass):
     code = "DO110"
     name = "rpm-clean"
     summary = "yum/dnf/zypper install without -y, or without cleaning its cache"
+    fires_on = ("yum", "dnf", "zypper")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):
