@@ -93,6 +93,9 @@ class Linter:
     def run(self, tree: Dockerfile, path: Path | None = None, context_dir: Path | None = None,
             settings: Any = None, pending_files: dict[str, str] | None = None) -> list[Finding]:
         sup = collect(tree)
+        for line in sup.empty:
+            raise SuppressionError("`# dockopt: ignore=` names no code (give codes such as DO101, or use "
+                                   "`# dockopt: ignore-file`)", line.number, line.text.find("#") + 1)
         for token in unknown_tokens(sup, lambda code: code == "ALL" or any(c.startswith(code) for c in by_code())):
             from .config import unknown_code_message
 
@@ -129,7 +132,12 @@ class Linter:
                     continue
                 rules = [p for p in active if p.code.startswith(token.code) or token.code == "ALL"]
                 if not rules:
-                    continue  # the rule does not run: whether the code is used cannot be told
+                    # a selected rule that cannot fire in this file silences nothing; one that is
+                    # not selected might: whether its code is used cannot be told
+                    if any(self.enabled(p.code) and (p.code.startswith(token.code) or token.code == "ALL")
+                           for p in self.passes):
+                        unused.append(token)
+                    continue
                 if not self._used_without(tree, token, rules, path, context_dir, settings, pending_files):
                     unused.append(token)
         return unused

@@ -16,7 +16,7 @@ above the stage's last instruction: where the cause, or the fix, would be.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .findings import Edit, Finding, Fix, Safety
@@ -84,6 +84,7 @@ class Suppressions:
     comments: list[Comment] = field(default_factory=list)
     # alternative anchors: FROM line -> lines of the stage's USER instructions and last instruction
     stage_anchors: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    empty: list[Line] = field(default_factory=list)  # `# dockopt: ignore=` lines that name no code
 
     def anchors(self, finding: Finding) -> tuple[int, ...]:
         return (finding.line, *self.stage_anchors.get(finding.line, ()))
@@ -165,6 +166,8 @@ def collect(tree: Dockerfile) -> Suppressions:
                     comment.tokens.append(token)
                     sup.by_line.setdefault(ins.start_line, []).append(token)
                 sup.comments.append(comment)
+                if not comment.tokens:
+                    sup.empty.append(line)
             h = HADOLINT_LINE.search(line.text)
             if h and not HADOLINT_GLOBAL.search(line.text):
                 hadolint |= _hadolint_equivalents(h.group(1))
@@ -276,5 +279,3 @@ def without_token(text: str, token: Token) -> str:
         line.text[:m.start()] + "#" + line.text[m.end():]
     return text[:line.start] + new_line + text[line.end:]
 
-
-from collections.abc import Callable  # noqa: E402  (used in annotations above)

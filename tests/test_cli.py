@@ -303,6 +303,12 @@ def test_unknown_code_in_the_configuration_is_an_error(df, tmp_path):
     assert f"{config}: key 'ignore': unknown rule code DO9999 (the nearest is" in r.stderr.decode()
 
 
+def test_a_suppression_comment_without_codes_is_an_error(df):
+    p = df("FROM debian:bookworm\n# dockopt: ignore=\nRUN a\n")
+    r = run_cli(str(p))
+    assert r.returncode == 2 and f"{p}:2:1: `# dockopt: ignore=` names no code" in r.stderr.decode()
+
+
 def test_unknown_code_in_a_suppression_comment_is_an_error(df):
     p = df("FROM debian:bookworm\n# dockopt: ignore=DO101,DO10l\nRUN a\nRUN b\n")
     r = run_cli(str(p))
