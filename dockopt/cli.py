@@ -8,7 +8,6 @@ file as written.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 import time
@@ -228,7 +227,9 @@ def unified_diff(path: str, before: str, after: str) -> str:
     b = after.splitlines(keepends=True)
     lines = []
     relative = path != "-" and not os.path.isabs(path)
-    for line in difflib.unified_diff(a, b, fromfile=f"a/{path}" if relative else path,
+    from difflib import unified_diff as diff
+
+    for line in diff(a, b, fromfile=f"a/{path}" if relative else path,
                                      tofile=f"b/{path}" if relative else path):
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
@@ -239,11 +240,13 @@ def unified_diff(path: str, before: str, after: str) -> str:
 # --------------------------------------------------------------------------- output
 
 
-def rule_infos() -> dict[str, Any]:
+def rule_infos(docs: bool = True) -> dict[str, Any]:
+    """The rule table for the report; the rules' documentation only where the format shows it."""
     from .lint import RULES
     from .report import RuleInfo
 
-    return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs(), severity=p.severity) for p in RULES}
+    return {p.code: RuleInfo(p.code, p.name, p.summary, p.docs() if docs else "", severity=p.severity)
+            for p in RULES}
 
 
 def to_reports(outcomes: list[FileOutcome]) -> list[Any]:
@@ -268,11 +271,12 @@ def print_report(outcomes: list[FileOutcome], args: argparse.Namespace, stream: 
     from .report.text import print_text
 
     options = report_options(args, outcomes)
+    rules = rule_infos(docs=args.format == "sarif")
     if args.format == "text":
         if not args.quiet:
-            print_text(to_reports(outcomes), rule_infos(), options, stream)
+            print_text(to_reports(outcomes), rules, options, stream)
     else:
-        stream.write(render(args.format, to_reports(outcomes), rule_infos(), options))
+        stream.write(render(args.format, to_reports(outcomes), rules, options))
 
 
 def print_diff(diff_text: str, stream: IO[str]) -> None:

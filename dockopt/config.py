@@ -22,7 +22,6 @@ matching files, whatever was selected; ``extend-per-file-ignores`` (and
 """
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -306,7 +305,9 @@ def _settings_from_table(table: Mapping[str, Any], path: Path, where: str) -> Se
     for key, value in table.items():
         converter = _CONVERTERS.get(key)
         if converter is None:
-            hint = difflib.get_close_matches(key, _CONVERTERS, n=1)
+            from difflib import get_close_matches
+
+            hint = get_close_matches(key, _CONVERTERS, n=1)
             snake = key.replace("_", "-")
             if snake in _CONVERTERS:
                 hint = [snake]
@@ -346,7 +347,9 @@ def unknown_code_message(selector: str, known: Collection[str], aliases: Mapping
     equivalent = (aliases or {}).get(selector)
     if equivalent:
         return f"unknown rule code {selector}: that is hadolint's code; dockopt's equivalent is {equivalent}"
-    nearest = difflib.get_close_matches(selector, sorted(known), n=1, cutoff=0.0)
+    from difflib import get_close_matches
+
+    nearest = get_close_matches(selector, sorted(known), n=1, cutoff=0.0)
     hint = f" (the nearest is {nearest[0]}; see --list-rules)" if nearest else " (see --list-rules)"
     return f"unknown rule code {selector}{hint}"
 
