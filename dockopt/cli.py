@@ -226,14 +226,13 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    from difflib import unified_diff as diff
+
     a = before.splitlines(keepends=True)
     b = after.splitlines(keepends=True)
     lines = []
     relative = path != "-" and not os.path.isabs(path)
-    from difflib import unified_diff as diff
-
-    for line in diff(a, b, fromfile=f"a/{path}" if relative else path,
-                                     tofile=f"b/{path}" if relative else path):
+    for line in diff(a, b, fromfile=f"a/{path}" if relative else path, tofile=f"b/{path}" if relative else path):
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         lines.append(line)
