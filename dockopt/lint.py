@@ -22,7 +22,7 @@ from .suppress import (
     without_token,
 )
 from .syntax import Dockerfile, ParseError, parse
-from .syntax.rules import INSTRUCTIONS
+from .syntax.arguments import INSTRUCTIONS
 
 __all__ = ["RULES", "Linter", "SuppressionError", "by_code", "check_buildable", "known_codes", "suppressed_codes"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dockerfile
 
-from dockopt.syntax import rules
+from dockopt.syntax import arguments
 
 
 def oracle_view(text: str):
@@ -39,7 +39,7 @@ def dockopt_view(tree):
     return out
 
 
-__all__ = ["dockopt_view", "oracle_view", "rules"]
+__all__ = ["dockopt_view", "oracle_view", "arguments"]
 
 
 def dump(tree) -> str:
@@ -53,14 +53,14 @@ def dump(tree) -> str:
 def _dump_node(p) -> str:
     s = p.keyword.lower()
     if p.flags:
-        s += " [" + " ".join(rules.go_quote(f) for f in p.flags) + "]"
+        s += " [" + " ".join(arguments.go_quote(f) for f in p.flags) + "]"
     if p.sub is not None:
         s += " (" + _dump_node(p.sub) + ")"
     elif p.keyword.lower() in ("env", "label") and p.values:
         for i in range(0, len(p.values), 2):
             sep = p.separators[i // 2]
-            s += " " + " ".join(rules.go_quote(v) for v in (p.values[i], p.values[i + 1], sep))
+            s += " " + " ".join(arguments.go_quote(v) for v in (p.values[i], p.values[i + 1], sep))
     else:
         for v in p.values:
-            s += " " + rules.go_quote(v)
+            s += " " + arguments.go_quote(v)
     return s.strip()

@@ -6,16 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from dockopt import context as context_module
-from dockopt.context import (
-    BuildContext,
-    DockerignoreError,
-    IgnoreMatcher,
-    go_clean,
-    go_match,
-    has_wildcards,
-    read_dockerignore,
-)
+from dockopt.facts import buildcontext as context_module
+from dockopt.facts.buildcontext import BuildContext
+from dockopt.facts.dockerignore import DockerignoreError, IgnoreMatcher, read_dockerignore
+from dockopt.facts.paths import clean as go_clean
+from dockopt.facts.paths import go_match, has_wildcards
 
 
 def make_tree(root: Path, files: list[str], dockerignore: str | None = None) -> Path:

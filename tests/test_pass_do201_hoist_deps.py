@@ -163,12 +163,19 @@ def test_absolute_destination_before_workdir(tmp_path):
 
 
 def test_relative_destination_under_an_unknown_base_workdir_with_workdir_between(tmp_path):
-    # '.' of the base image is unknown: the moved copy cannot be given an absolute path
+    # '.' of an image dockopt does not know is unknown: the moved copy cannot be given an absolute path
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
-    assert findings("FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n", P,
-                    context=ctx) == []
+    text = "FROM registry.example.com/python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n"
+    assert findings(text, P, context=ctx) == []
+    assert fix(text, P, context=ctx).text == text
+
+
+def test_relative_destination_under_a_known_base_workdir_with_workdir_between(tmp_path):
+    # the official python image starts in /: the moved copy goes to /app
+    ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     out = fix("FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n", P, context=ctx).text
-    assert out == "FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n"
+    assert out == ("FROM python\nCOPY requirements.txt app/\nWORKDIR app\nRUN pip install -r requirements.txt\n"
+                   "COPY . /app\n")
 
 
 def test_cd_in_the_install_resolves_the_manifest(tmp_path):
@@ -434,13 +441,20 @@ def test_symlinked_manifest_is_not_copied_alone(tmp_path):
 def test_copy_to_root_with_an_unknown_workdir_is_left_alone(tmp_path):
     # '.' of the install is the base image's WORKDIR: it may or may not be under '/'-copied files
     ctx = make_context(tmp_path, {"package.json": PKG})
-    assert findings("FROM node\nCOPY . /\nRUN npm install\n", P, context=ctx) == []
+    assert findings("FROM registry.example.com/node\nCOPY . /\nRUN npm install\n", P, context=ctx) == []
     out = fix("FROM node\nCOPY . /\nWORKDIR /app\nRUN npm install\n", P, context=ctx).text
     assert out == "FROM node\nCOPY . /\nWORKDIR /app\nRUN npm install\n"  # no app/package.json
     (ctx / "app").mkdir()
     (ctx / "app" / "package.json").write_text(PKG)
     out = fix("FROM node\nCOPY . /\nWORKDIR /app\nRUN npm install\n", P, context=ctx).text
     assert out == "FROM node\nCOPY app/package.json /app/\nWORKDIR /app\nRUN npm install\nCOPY . /\n"
+
+
+def test_copy_to_root_with_a_known_workdir(tmp_path):
+    # the official node image starts in /, where the copy puts package.json
+    ctx = make_context(tmp_path, {"package.json": PKG})
+    out = fix("FROM node\nCOPY . /\nRUN npm install\n", P, context=ctx).text
+    assert out == "FROM node\nCOPY package.json /\nRUN npm install\nCOPY . /\n"
 
 
 def test_backtick_escape_file_keeps_its_continuation_character(tmp_path):

@@ -147,8 +147,11 @@ def test_relative_destination_from_scratch_is_made_absolute():
 
 
 def test_relative_destination_under_an_unknown_workdir_is_reported_without_a_fix():
-    [f] = findings("FROM debian\nADD a.sh a.sh\n", P)
+    [f] = findings("FROM registry.example.com/debian\nADD a.sh a.sh\n", P)
     assert f.fix is None and "relative to the base image's WORKDIR" in f.message
+    # an official image whose WORKDIR dockopt knows (debian starts in /, golang in /go)
+    assert fix("FROM debian\nADD a.sh a.sh\n", P).text == "FROM debian\nCOPY a.sh /a.sh\n"
+    assert fix("FROM golang:1.22\nADD a.sh bin/\n", P).text == "FROM golang:1.22\nCOPY a.sh /go/bin/\n"
     [f] = findings('FROM scratch\nADD ["a.sh", "b"]\n', P)
     assert f.fix is None and "`/b`" in f.message
     # a WORKDIR in the stage, or in a stage it is built from, makes the destination clear

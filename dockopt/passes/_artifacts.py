@@ -15,117 +15,22 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
+from ..facts import images
+from ..facts.files import ContextFiles
+from ..facts.paths import clean, is_under, join
+from ..facts.variables import expand
 from ..shell import parse_rm, parse_script, parse_tool
 from ..shell.model import SimpleCommand
 from ..shell.options import OptionSpec, parse_arguments
 from ..syntax import Instruction, Stage
 
-DEFAULT_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-# WORKDIR of official images that set one (the rest start in /)
-BASE_WORKDIRS = {"golang": "/go"}
-# the CARGO_HOME of the official rust image
-RUST_CARGO_HOME = "/usr/local/cargo"
-
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import Context
 
 class CannotTell(Exception):
     """The stage does something the split cannot reproduce or see through; the message says what."""
-
-
-# --------------------------------------------------------------------------- small helpers
-
-def unquote(value: str) -> str:
-    """A Dockerfile word after quote removal (ENV/LABEL/ARG values keep their quotes in the tree)."""
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        inner = value[1:-1]
-        return inner.replace('\\"', '"') if value[0] == '"' else inner
-    return value.replace("\\ ", " ")
-
-
-def expand(text: str, env: dict[str, str | None]) -> str | None:
-    """Expand $VAR / ${VAR} from known values; None when a variable is unknown."""
-    failed = False
-
-    def sub(m: re.Match) -> str:
-        nonlocal failed
-        name = m.group(1) or m.group(2)
-        value = env.get(name)
-        if value is None:
-            failed = True
-            return ""
-        return value
-
-    out = _VAR.sub(sub, text)
-    return None if failed else out
-
-
-def norm(path: str) -> str:
-    out = posixpath.normpath(path)
-    return "/" + out.lstrip("/") if out.startswith("/") else out
-
-
-def resolve(cwd: str | None, path: str | None) -> str | None:
-    if path is None:
-        return None
-    if path.startswith("/"):
-        return norm(path)
-    if cwd is None:
-        return None
-    return norm(posixpath.join(cwd, path))
-
-
-def under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def variables_in(text: str) -> set[str]:
-    return {m.group(1) or m.group(2) for m in _VAR.finditer(text)}
-
-
-# --------------------------------------------------------------------------- the build context
-
-class ContextFiles:
-    """Read access to the files the build context sends (None/empty without a context)."""
-
-    def __init__(self, build_context):
-        self.bc = build_context
-
-    @property
-    def available(self) -> bool:
-        return self.bc is not None
-
-    def read(self, rel: str | None) -> str | None:
-        if self.bc is None or rel is None:
-            return None
-        rel = norm(rel).lstrip("/") or "."
-        if rel.startswith(".."):
-            return None
-        try:
-            if not (self.bc.exists(rel) and self.bc.is_sent(rel)):
-                return None
-            return (self.bc.root / rel).read_text(encoding="utf-8", errors="replace")
-        except (OSError, ValueError):
-            return None
-
-    def exists(self, rel: str | None) -> bool:
-        if self.bc is None or rel is None:
-            return False
-        rel = norm(rel).lstrip("/") or "."
-        return not rel.startswith("..") and self.bc.exists(rel) and self.bc.is_sent(rel)
-
-    def files(self, under_dir: str, suffix: str, limit: int = 2000) -> list[str]:
-        if self.bc is None:
-            return []
-        out = []
-        start = norm(under_dir).lstrip("/") or "."
-        for rel in self.bc.sent_files(start):
-            if rel.endswith(suffix):
-                out.append(rel)
-                if len(out) >= limit:
-                    break
-        return out
 
 
 # --------------------------------------------------------------------------- the model
@@ -217,14 +122,13 @@ class StageModel:
     healthcheck: Instruction | None
     path_dirs: tuple[str, ...]
 
-    files: ContextFiles | None = None
+    files: ContextFiles
 
     def _is_dir_source(self, src_rel: str) -> bool:
         if src_rel == ".":
             return True
-        bc = self.files.bc if self.files is not None else None
-        if bc is not None and bc.exists(src_rel):
-            return (bc.root / src_rel).is_dir()
+        if self.files.sent(src_rel):
+            return (self.files.root / src_rel).is_dir()
         base = posixpath.basename(src_rel)
         return "." not in base and base not in ("Makefile", "Dockerfile", "LICENSE", "Gemfile", "Pipfile")
 
@@ -234,7 +138,7 @@ class StageModel:
             if copy.dest is None:
                 continue
             for src in copy.sources:
-                src_rel = norm(src).lstrip("/") or "."
+                src_rel = clean(src).lstrip("/") or "."
                 if src_rel.startswith(".."):
                     continue
                 if any(ch in src for ch in "*?["):
@@ -243,9 +147,9 @@ class StageModel:
                     continue
                 if self._is_dir_source(src_rel):
                     # a directory source copies its contents into the destination
-                    if under(image_path, copy.dest):
+                    if is_under(image_path, copy.dest):
                         rel = posixpath.relpath(image_path, copy.dest)
-                        return src_rel if rel == "." else norm(posixpath.join(src_rel, rel))
+                        return src_rel if rel == "." else clean(posixpath.join(src_rel, rel))
                     continue
                 file_dest = posixpath.join(copy.dest, posixpath.basename(src_rel)) if copy.dest_is_dir else copy.dest
                 if image_path == file_dest:
@@ -255,54 +159,27 @@ class StageModel:
         return None
 
 
-def _env_pairs(ins: Instruction) -> list[tuple[str, str]]:
-    vals = list(ins.values)
-    return [(vals[i], unquote(vals[i + 1]) if i + 1 < len(vals) else "") for i in range(0, len(vals), 2)]
-
-
-def model_stage(stage: Stage, global_args: dict[str, str | None], files: ContextFiles | None = None) -> StageModel:
-    env: dict[str, str | None] = {}
+def model_stage(ctx: Context, stage: Stage) -> StageModel:
+    """The stage as the facts layer reads it, in the shape the split works with."""
+    end = ctx.end_state(stage)
     args: dict[str, Instruction] = {}
-    base = expand(stage.base, global_args) or stage.base
-    from ._runtime import parse_image
-
-    image = parse_image(base)
-    cwd: str | None = BASE_WORKDIRS.get(image.name, "/") if image and image.official else "/"
-    workdir_set = False
-    user: str | None = None
     workdirs: dict[int, str | None] = {}
     users: dict[int, str | None] = {}
     copies: list[ContextCopy] = []
     entrypoint = cmd = healthcheck = None
-    path_dirs = DEFAULT_PATH
     for ins in stage.instructions:
-        workdirs[id(ins)] = cwd
-        users[id(ins)] = user
+        state = ctx.state(ins)
+        workdirs[id(ins)] = state.cwd
+        users[id(ins)] = state.user if state.user is None or "$" not in state.user else None
         kw = ins.keyword
         if kw == "ARG":
             for val in ins.values:
-                name, eq, default = val.partition("=")
-                args[name] = ins
-                if name in global_args and not eq:
-                    env[name] = global_args[name]
-                else:
-                    env[name] = unquote(default) if eq else None
-        elif kw == "ENV":
-            for name, value in _env_pairs(ins):
-                env[name] = expand(value, {**_known_base_env(image), **env})
-                if name == "PATH" and env[name]:
-                    path_dirs = tuple(p for p in env[name].split(":") if p)
-        elif kw == "WORKDIR" and ins.values:
-            value = expand(ins.values[0], env)
-            cwd = resolve(cwd, unquote(value)) if value is not None else None
-            workdir_set = True
-        elif kw == "USER" and ins.values:
-            user = expand(ins.values[0], env)
+                args[val.partition("=")[0]] = ins
         elif kw in ("COPY", "ADD") and ins.flag("from") is None:
             vals = list(ins.values)
             if len(vals) >= 2:
-                dest_raw = expand(vals[-1], env)
-                dest = resolve(cwd, dest_raw) if dest_raw is not None else None
+                dest_raw = expand(vals[-1], state.values)
+                dest = join(state.cwd, dest_raw) if dest_raw is not None else None
                 dest_is_dir = bool(dest_raw) and (dest_raw.endswith("/") or len(vals) > 2 or dest_raw in (".", "./"))
                 copies.append(ContextCopy(ins, tuple(vals[:-1]), dest, dest_is_dir))
         elif kw == "ENTRYPOINT":
@@ -312,17 +189,11 @@ def model_stage(stage: Stage, global_args: dict[str, str | None], files: Context
             cmd = ins
         elif kw == "HEALTHCHECK":
             healthcheck = ins
-    return StageModel(stage, base, env, args, cwd, workdir_set, workdirs, users, user, copies,
-                      _entry(entrypoint, cmd), healthcheck, path_dirs, files)
-
-
-def _known_base_env(image) -> dict[str, str]:
-    env = {"PATH": ":".join(DEFAULT_PATH)}
-    if image is not None and image.name == "golang":
-        env.update(GOPATH="/go", PATH="/go/bin:/usr/local/go/bin:" + env["PATH"])
-    if image is not None and image.name == "rust":
-        env.update(CARGO_HOME=RUST_CARGO_HOME, PATH=RUST_CARGO_HOME + "/bin:" + env["PATH"])
-    return env
+    path = end.value("PATH")
+    path_dirs = tuple(p for p in path.split(":") if p) if path else images.DEFAULT_PATH
+    return StageModel(stage, ctx.graph.base_image(stage), end.values, args, end.cwd,
+                      any(i.keyword == "WORKDIR" for i in stage.instructions), workdirs, users, end.user,
+                      copies, _entry(entrypoint, cmd), healthcheck, path_dirs, ctx.files)
 
 
 def _entry(entrypoint: Instruction | None, cmd: Instruction | None) -> Entry:
@@ -352,44 +223,10 @@ class RunCommand:
     env: dict[str, str | None]
 
 
-def run_commands(ctx, model: StageModel) -> list[RunCommand]:
-    """Every simple command of the stage's RUNs, in order, with the directory it runs in.
-
-    A `cd DIR` in the RUN's main shell moves the directory for the commands after it."""
-    out: list[RunCommand] = []
-    env = {}
-    for ins in model.stage.instructions:
-        if ins.keyword == "ENV":
-            for name, value in _env_pairs(ins):
-                env[name] = expand(value, env)
-        if ins.keyword == "ARG":
-            for val in ins.values:
-                name, eq, default = val.partition("=")
-                env[name] = model.env.get(name) if not eq else unquote(default)
-        if ins.keyword != "RUN":
-            continue
-        script = ctx.script(ins)
-        if script is None:
-            if ins.is_json and ins.values:
-                # exec form: one command, no shell
-                sc = parse_script(shlex.join(ins.values))
-                cwd = model.workdirs.get(id(ins))
-                for c in sc.commands:
-                    out.append(RunCommand(ins, c, cwd, dict(env)))
-            continue
-        cwd = model.workdirs.get(id(ins))
-        for c in script.commands:
-            cmd_env = dict(env)
-            for a in c.assignments:
-                cmd_env[a.name] = a.value_text
-            out.append(RunCommand(ins, c, cwd, cmd_env))
-            if c.program == "cd" and not c.runs_in_subshell and not c.in_conditional and not c.in_function:
-                target = c.args[0].text if c.args else None
-                cwd = resolve(cwd, target) if target not in (None, "-") else None
-            elif c.assignments and c.name_index is None and not c.runs_in_subshell:
-                for a in c.assignments:
-                    env[a.name] = a.value_text
-    return out
+def run_commands(ctx: Context, model: StageModel) -> list[RunCommand]:
+    """Every simple command of the stage's RUNs, in order, with the directory it runs in."""
+    return [RunCommand(ins, step.command, step.cwd, dict(step.env))
+            for ins in model.stage.instructions if ins.keyword == "RUN" for step in ctx.steps(ins)]
 
 
 def word_texts(c: SimpleCommand) -> list[str | None]:
@@ -419,7 +256,7 @@ CGO_ONLY_MODULES = (
 def go_module_name(files: ContextFiles, ctx_dir: str | None) -> str | None:
     if ctx_dir is None:
         return None
-    text = files.read(posixpath.join(ctx_dir, "go.mod"))
+    text = files.sent_text(posixpath.join(ctx_dir, "go.mod"))
     if text is None:
         return None
     m = re.search(r"^\s*module\s+(\S+)", text, re.MULTILINE)
@@ -446,7 +283,7 @@ class GoFacts:
 def go_source_facts(files: ContextFiles, ctx_dir: str | None) -> GoFacts:
     if ctx_dir is None or not files.available:
         return GoFacts(None, "no build context to read the Go sources from")
-    gofiles = files.files(ctx_dir, ".go")
+    gofiles = files.sent_files(ctx_dir, ".go")
     if not gofiles:
         return GoFacts(None, "no .go files found in the build context")
     cgo_reason = ""
@@ -456,7 +293,7 @@ def go_source_facts(files: ContextFiles, ctx_dir: str | None) -> GoFacts:
     for rel in gofiles:
         if rel.endswith("_test.go"):
             continue
-        text = files.read(rel) or ""
+        text = files.sent_text(rel) or ""
         if re.search(r'(?m)^\s*import\s+"C"\s*$', text) or re.search(r'(?ms)^\s*import\s*\((?:[^)]*?)^\s*"C"\s*$', text):
             cgo_reason = cgo_reason or f'{rel} imports "C"'
         for mod in CGO_ONLY_MODULES:
@@ -472,7 +309,7 @@ def go_source_facts(files: ContextFiles, ctx_dir: str | None) -> GoFacts:
         for m in re.finditer(r'(?:template\.ParseFiles|template\.ParseGlob|os\.ReadFile|ioutil\.ReadFile|'
                              r'os\.Open|http\.Dir|godotenv\.Load)\(\s*"([^"/][^"]*)"', text):
             reads.append(f"{rel}: {m.group(1)}")
-    gomod = files.read(posixpath.join(ctx_dir, "go.mod")) or ""
+    gomod = files.sent_text(posixpath.join(ctx_dir, "go.mod")) or ""
     for mod in CGO_ONLY_MODULES:
         if mod in gomod and not cgo_reason:
             cgo_reason = f"go.mod requires {mod} (cgo only)"
@@ -491,7 +328,7 @@ def go_build_outputs(step_cmd: RunCommand, model: StageModel, files: ContextFile
         if f.name == "-o":
             out_flag = f.value if f.value is not None else "$"
         if f.name == "-C":
-            cwd = resolve(cwd, f.value)
+            cwd = join(cwd, f.value)
         if f.name in ("-race", "-msan", "-asan", "-linkshared"):
             notes["cgo_flag"] = f.name
         if f.name == "-buildmode" and f.value in ("c-shared", "c-archive", "plugin", "shared"):
@@ -504,7 +341,7 @@ def go_build_outputs(step_cmd: RunCommand, model: StageModel, files: ContextFile
     if out_flag == "$":
         raise CannotTell("the -o output of `go build` is only known at build time")
     if out_flag is not None:
-        target = resolve(cwd, out_flag)
+        target = join(cwd, out_flag)
         if target is None:
             raise CannotTell("the directory `go build` runs in is only known at build time")
         if out_flag.endswith("/"):
@@ -526,7 +363,7 @@ def go_build_outputs(step_cmd: RunCommand, model: StageModel, files: ContextFile
         name = posixpath.basename(pkg.rstrip("/"))
     else:
         name = go_binary_name(pkg)
-    target = resolve(cwd, name)
+    target = join(cwd, name)
     if target is None:
         raise CannotTell("the directory `go build` runs in is only known at build time")
     return [target], notes
@@ -543,7 +380,7 @@ _CARGO_VALUE = frozenset({"--profile", "--bin", "--target", "--target-dir", "--m
 def cargo_bins(files: ContextFiles, ctx_dir: str | None) -> list[str] | None:
     if ctx_dir is None:
         return None
-    text = files.read(posixpath.join(ctx_dir, "Cargo.toml"))
+    text = files.sent_text(posixpath.join(ctx_dir, "Cargo.toml"))
     if text is None:
         return None
     try:
@@ -556,7 +393,7 @@ def cargo_bins(files: ContextFiles, ctx_dir: str | None) -> list[str] | None:
         return None
     bins = [b.get("name") for b in data.get("bin", []) if isinstance(b, dict) and b.get("name")]
     pkg = data.get("package", {}).get("name") if isinstance(data.get("package"), dict) else None
-    if (pkg and (files.exists(posixpath.join(ctx_dir, "src/main.rs")) or not bins)
+    if (pkg and (files.sent(posixpath.join(ctx_dir, "src/main.rs")) or not bins)
             and data.get("package", {}).get("autobins", True) is not False and pkg not in bins):
         bins.insert(0, pkg)
     if "workspace" in data and not pkg:
@@ -574,7 +411,7 @@ def cargo_outputs(rc: RunCommand, model: StageModel, files: ContextFiles) -> lis
     names = [f.value for f in parsed.flags if f.name == "--bin" and f.value]
     cwd = rc.cwd
     manifest = flags.get("--manifest-path")
-    pkg_dir = resolve(cwd, posixpath.dirname(manifest) or ".") if manifest else cwd
+    pkg_dir = join(cwd, posixpath.dirname(manifest) or ".") if manifest else cwd
     if pkg_dir is None:
         raise CannotTell("the directory cargo runs in is only known at build time")
     if not names:
@@ -583,19 +420,19 @@ def cargo_outputs(rc: RunCommand, model: StageModel, files: ContextFiles) -> lis
         if "--path" not in flags:
             raise CannotTell("`cargo install` of a crate from a registry: its binary name is not in the build context")
         root = flags.get("--root") or rc.env.get("CARGO_INSTALL_ROOT") or rc.env.get("CARGO_HOME") \
-            or model.env.get("CARGO_HOME") or RUST_CARGO_HOME
-        src_dir = resolve(cwd, flags["--path"])
+            or model.env.get("CARGO_HOME") or images.RUST_CARGO_HOME
+        src_dir = join(cwd, flags["--path"])
         if not names and src_dir:
             names = cargo_bins(files, model.context_path(src_dir)) or []
         if not names:
-            return [resolve("/", root + "/bin")]
-        return [resolve("/", f"{root}/bin/{n}") for n in names]
+            return [join("/", root + "/bin")]
+        return [join("/", f"{root}/bin/{n}") for n in names]
     profile = flags.get("--profile")
     if "--release" in flags or "-r" in flags:
         profile = "release"
     profile_dir = "debug" if profile in (None, "dev", "test") else profile
     target_dir = flags.get("--target-dir") or rc.env.get("CARGO_TARGET_DIR") or model.env.get("CARGO_TARGET_DIR")
-    base = resolve(pkg_dir, target_dir or "target")
+    base = join(pkg_dir, target_dir or "target")
     if flags.get("--target"):
         base = f"{base}/{flags['--target']}"
     out_dir = f"{base}/{profile_dir}"
@@ -707,7 +544,7 @@ def install_destinations(mk: Makefile, target: str, extra: dict[str, str]) -> li
                 continue
             tdir = next((o[3:] for o in opts if o.startswith("-t=")), None)
             if tdir:
-                out += [(s, norm(posixpath.join(tdir, posixpath.basename(s)))) for s in ops]
+                out += [(s, clean(posixpath.join(tdir, posixpath.basename(s)))) for s in ops]
                 continue
             if len(ops) < 2:
                 continue
@@ -719,7 +556,7 @@ def install_destinations(mk: Makefile, target: str, extra: dict[str, str]) -> li
                                and posixpath.basename(dest) != posixpath.basename(srcs[0])
                                and posixpath.basename(dest.rstrip("/")) in ("bin", "sbin", "lib", "lib64", "libexec")))
             for s in srcs:
-                out.append((s, norm(posixpath.join(dest, posixpath.basename(s))) if dest_is_dir else norm(dest)))
+                out.append((s, clean(posixpath.join(dest, posixpath.basename(s))) if dest_is_dir else clean(dest)))
     return out
 
 
@@ -747,7 +584,7 @@ def make_outputs(rc: RunCommand, model: StageModel, files: ContextFiles) -> list
     mkfile = "Makefile"
     for f in parsed.flags:
         if f.name in ("-C", "--directory"):
-            cwd = resolve(cwd, f.value)
+            cwd = join(cwd, f.value)
         if f.name in ("-f", "--file", "--makefile"):
             mkfile = f.value or mkfile
     if cwd is None:
@@ -771,7 +608,7 @@ def make_outputs(rc: RunCommand, model: StageModel, files: ContextFiles) -> list
     text = None
     if ctx_dir is not None:
         for name in ([mkfile] if mkfile != "Makefile" else ["GNUmakefile", "makefile", "Makefile"]):
-            text = files.read(posixpath.join(ctx_dir, name))
+            text = files.sent_text(posixpath.join(ctx_dir, name))
             if text is not None:
                 break
     if text is None:
@@ -796,7 +633,7 @@ def make_outputs(rc: RunCommand, model: StageModel, files: ContextFiles) -> list
             name = mk.expand(goal, extra)
             if "%" in name or not name:
                 continue
-            outs.append(resolve(cwd, name))
+            outs.append(join(cwd, name))
     return outs
 
 
@@ -819,7 +656,7 @@ def cc_outputs(rc: RunCommand) -> list[str]:
         if not any((w or "").endswith((".c", ".cc", ".cpp", ".cxx", ".o")) for w in words):
             return []
         out = "a.out"
-    target = resolve(rc.cwd, out)
+    target = join(rc.cwd, out)
     if target is None:
         raise CannotTell("the output of the compiler is only known at build time")
     return [target]
@@ -843,7 +680,7 @@ def jar_outputs(rc: RunCommand) -> list[str]:
         out = words[1]
     if out is None:
         return []
-    target = resolve(rc.cwd, out)
+    target = join(rc.cwd, out)
     if target is None:
         raise CannotTell("the jar's directory is only known at build time")
     return [target]
@@ -855,8 +692,8 @@ def maven_output_dir(rc: RunCommand, model: StageModel) -> str | None:
     for i, w in enumerate(words):
         if w in ("-f", "--file") and i + 1 < len(words) and words[i + 1]:
             path = words[i + 1]
-            cwd = resolve(cwd, path if not path.endswith(".xml") else posixpath.dirname(path) or ".")
-    return resolve(cwd, "target") if cwd else None
+            cwd = join(cwd, path if not path.endswith(".xml") else posixpath.dirname(path) or ".")
+    return join(cwd, "target") if cwd else None
 
 
 # --------------------------------------------------------------------------- Node
@@ -900,7 +737,7 @@ def node_build_outputs(script_text: str, scripts: dict[str, str], files: Context
     for m in re.finditer(r"\bmkdir\s+(?:-p\s+)?([^\s&|;]+)", script_text):
         outs.append(m.group(1))
     if re.search(r"\btsc\b", script_text) and not any(True for _ in _NODE_OUT_OPTS.finditer(script_text)):
-        tsconfig = files.read(posixpath.join(pkg_dir, "tsconfig.json")) if pkg_dir is not None else None
+        tsconfig = files.sent_text(posixpath.join(pkg_dir, "tsconfig.json")) if pkg_dir is not None else None
         outdir = None
         if tsconfig:
             m = re.search(r'"outDir"\s*:\s*"([^"]+)"', tsconfig)
@@ -916,7 +753,7 @@ def node_build_outputs(script_text: str, scripts: dict[str, str], files: Context
                 break
     tops = []
     for o in outs:
-        o = norm(o)
+        o = clean(o)
         if o.startswith(("/", "..")):
             problems.append(f"the build writes outside the package ({o})")
             continue
@@ -931,7 +768,7 @@ def node_build_outputs(script_text: str, scripts: dict[str, str], files: Context
 def read_package_json(files: ContextFiles, pkg_dir: str | None) -> dict | None:
     if pkg_dir is None:
         return None
-    text = files.read(posixpath.join(pkg_dir, "package.json"))
+    text = files.sent_text(posixpath.join(pkg_dir, "package.json"))
     if text is None:
         return None
     try:
@@ -965,8 +802,8 @@ def moves(rc: RunCommand) -> list[tuple[str, str, str]]:
     out = []
     if tdir is not None:
         for s in ops:
-            src = resolve(rc.cwd, s)
-            dst = resolve(rc.cwd, posixpath.join(tdir, posixpath.basename(s.rstrip("/"))))
+            src = join(rc.cwd, s)
+            dst = join(rc.cwd, posixpath.join(tdir, posixpath.basename(s.rstrip("/"))))
             if src and dst:
                 out.append((prog, src, dst))
         return out
@@ -976,8 +813,8 @@ def moves(rc: RunCommand) -> list[tuple[str, str, str]]:
     dest_dir_hint = dest.endswith("/") or len(srcs) > 1 or (
         prog == "install" and "-D" not in names and posixpath.basename(dest.rstrip("/")) in ("bin", "sbin"))
     for s in srcs:
-        src = resolve(rc.cwd, s)
-        dst = resolve(rc.cwd, posixpath.join(dest, posixpath.basename(s.rstrip("/"))) if dest_dir_hint else dest)
+        src = join(rc.cwd, s)
+        dst = join(rc.cwd, posixpath.join(dest, posixpath.basename(s.rstrip("/"))) if dest_dir_hint else dest)
         if src and dst:
             out.append((prog, src, dst))
     return out
@@ -993,7 +830,7 @@ def removed_paths(rc: RunCommand) -> list[str]:
         return []
     out = []
     for t in rm.path_texts:
-        p = resolve(rc.cwd, t) if t else None
+        p = join(rc.cwd, t) if t else None
         if p and not any(ch in p for ch in "*?["):
             out.append(p)
     return out

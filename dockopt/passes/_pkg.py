@@ -1,5 +1,5 @@
 """What the package-manager passes (DO102-DO112) share: the RUNs they can read and edit, the
-stages a RUN's files flow into, cache mounts, ENV values, and edits that keep a script's meaning.
+RUNs whose apt commands read lists an earlier layer fetched, and edits that keep a script's meaning.
 
 Every edit here is an insertion or a replacement of a few words of one RUN's script, mapped back
 to the file through `RunScript.span`, so continuation lines, indentation and line endings stay
@@ -7,15 +7,15 @@ as they were.
 """
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..facts import RunScript
 from ..findings import Edit
 from ..shell import AND, BACKGROUND, Script, SimpleCommand, ToolCommand, parse_rm, parse_tool
 from ..shell.model import Scope
 from ..syntax import Instruction, Stage
-from .base import Context, RunScript
+from .base import Context
 
 APT_PROGRAMS = frozenset({"apt-get", "apt", "aptitude"})
 # apt subcommands that read the package lists
@@ -103,7 +103,7 @@ class RunInfo:
 def run_info(ctx: Context, ins: Instruction) -> RunInfo | None:
     """The RUN as the package passes read it; None for exec form, a non-POSIX SHELL, a heredoc
     that feeds a command, ONBUILD, or a script that does not parse."""
-    cache = ctx.__dict__.setdefault("_pkg_run_info", {})
+    cache = ctx.memo("run_info")
     key = id(ins)
     if key in cache:
         return cache[key]
@@ -127,114 +127,6 @@ def run_infos(ctx: Context) -> Iterator[tuple[Stage, RunInfo]]:
                 info = run_info(ctx, ins)
                 if info is not None:
                     yield stage, info
-
-
-# -- stages: where a RUN's files go --------------------------------------------------------
-
-def _stage_parents(ctx: Context) -> dict[int, Stage]:
-    cache = ctx.__dict__.get("_pkg_parents")
-    if cache is None:
-        cache = {}
-        by_name: dict[str, Stage] = {}
-        for st in ctx.tree.stages:
-            parent = by_name.get(st.base.lower())
-            if parent is not None:
-                cache[st.index] = parent
-            if st.name:
-                by_name[st.name.lower()] = st
-        ctx.__dict__["_pkg_parents"] = cache
-    return cache
-
-
-def lineage(ctx: Context, stage: Stage) -> list[Stage]:
-    """The stage and the stages it is built FROM, the oldest first."""
-    parents = _stage_parents(ctx)
-    out = [stage]
-    while out[-1].index in parents and len(out) <= len(ctx.tree.stages):
-        out.append(parents[out[-1].index])
-    return out[::-1]
-
-
-def descendants(ctx: Context, stage: Stage) -> list[Stage]:
-    """Stages built FROM this one, directly or through others, in file order."""
-    return [st for st in ctx.tree.stages if st is not stage and stage in lineage(ctx, st)]
-
-
-def instructions_before(ctx: Context, ins: Instruction) -> list[Instruction]:
-    """What ran before `ins` in the image it runs in: its stage's ancestors, then its stage."""
-    stage = ctx.stage(ins)
-    if stage is None:
-        return []
-    out: list[Instruction] = []
-    for st in lineage(ctx, stage)[:-1]:
-        out += st.instructions
-    for i in stage.instructions:
-        if i is ins:
-            break
-        out.append(i)
-    return out
-
-
-def instructions_after(ctx: Context, ins: Instruction) -> list[Instruction]:
-    """What runs on top of `ins`'s layer: the rest of its stage and every stage built FROM it."""
-    stage = ctx.stage(ins)
-    if stage is None:
-        return []
-    out: list[Instruction] = []
-    seen = False
-    for i in stage.instructions:
-        if seen:
-            out.append(i)
-        seen = seen or i is ins
-    for st in descendants(ctx, stage):
-        out += st.instructions
-    return out
-
-
-def env_value(ctx: Context, ins: Instruction, name: str) -> str | None:
-    """The value ENV (or an ARG default) gives `name` in the RUN `ins`, None when unset."""
-    value = None
-    for i in instructions_before(ctx, ins):
-        if i.keyword == "ENV":
-            vals = i.values
-            for k in range(0, len(vals) - 1, 2):
-                if vals[k] == name:
-                    value = vals[k + 1]
-        elif i.keyword == "ARG":
-            for v in i.values:
-                key, eq, default = v.partition("=")
-                if key == name and eq and value is None:
-                    value = default
-    return value
-
-
-# -- mounts --------------------------------------------------------------------------------
-
-def mounts(ins: Instruction) -> list[dict[str, str]]:
-    out = []
-    for flag in ins.flags:
-        if flag.name != "mount" or not flag.value:
-            continue
-        fields: dict[str, str] = {}
-        for part in flag.value.split(","):
-            key, _eq, value = part.partition("=")
-            fields[key.strip().lower()] = value.strip().strip("'\"")
-        fields.setdefault("type", "bind")
-        target = fields.get("target") or fields.get("dst") or fields.get("destination")
-        if target:
-            fields["target"] = posixpath.normpath(target)
-        out.append(fields)
-    return out
-
-
-def mount_covers(ins: Instruction, path: str, types: tuple[str, ...] = ("cache", "tmpfs")) -> bool:
-    """A cache (or tmpfs) mount of the RUN holds `path`: nothing written there stays in the layer."""
-    path = posixpath.normpath(path)
-    for m in mounts(ins):
-        target = m.get("target")
-        if m["type"] in types and target and (path == target or path.startswith(target.rstrip("/") + "/")):
-            return True
-    return False
 
 
 # -- edits ---------------------------------------------------------------------------------
@@ -310,12 +202,12 @@ def later_consumers_without_update(ctx: Context, ins: Instruction) -> list[RunIn
     out: list[RunInfo] = []
     if _collect_consumers(ctx, rest, out):
         return out          # the stage fetches lists again: what is built on it reads those
-    for st in descendants(ctx, stage):
+    for st in ctx.graph.descendants(stage):
         _collect_consumers(ctx, st.instructions, out)
     return out
 
 
-def _collect_consumers(ctx: Context, instructions, out: list[RunInfo]) -> bool:
+def _collect_consumers(ctx: Context, instructions: Iterable[Instruction], out: list[RunInfo]) -> bool:
     """Add the RUNs that read earlier lists; True when a RUN fetches lists of its own."""
     for later in instructions:
         if later.keyword != "RUN":

@@ -46,10 +46,12 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from ..context import has_wildcards
+from ..facts.files import ContextFiles
+from ..facts.paths import has_vars, has_wildcards, is_remote, join, known
 from ..findings import Edit, Finding, Fix, Safety
-from . import _deps as D
 from .base import Context, Pass
+from .copies import CopyOp, archive_content, archive_name, copy_op
+from .edits import keyword_span, last_operand_span
 
 _ADD_ONLY_FLAGS = frozenset({"checksum", "keep-git-dir", "unpack"})
 _SHARED_FLAGS = frozenset({"chown", "chmod", "link", "exclude"})
@@ -72,9 +74,9 @@ class AddToCopy(Pass):
         adds = [i for i in ctx.tree.instructions if i.keyword == "ADD"]
         if not adds:
             return
-        fs = D.files(ctx)
+        fs = ctx.files
         for ins in adds:
-            op = D.copy_op(ins)
+            op = copy_op(ins)
             if op is None or op.from_stage:
                 continue
             names = op.flag_names
@@ -84,7 +86,7 @@ class AddToCopy(Pass):
             if any(v == "keep" for v in verdicts):
                 continue
             unknown = [s for s, v in zip(op.sources, verdicts) if v == "unknown"]
-            start, end = D.keyword_span(ins)
+            start, end = keyword_span(ins)
             kw = ins.parsed.keyword
             word = "COPY" if kw.isupper() else "copy" if kw.islower() else "Copy"
             noun = "files" if len(op.sources) > 1 else "file"
@@ -95,7 +97,7 @@ class AddToCopy(Pass):
                 continue
             edits = (Edit(start, end, word),) + dest
             if unknown:
-                reason = ("no build context to check" if fs is None else "not found in the build context")
+                reason = ("no build context to check" if not fs.available else "not found in the build context")
                 message = (f"ADD of local {noun} {', '.join(op.sources)}: use COPY unless it is an archive "
                            f"(unsafe: ADD unpacks archives by their content and {', '.join(unknown)} "
                            f"could not be checked: {reason})")
@@ -106,21 +108,21 @@ class AddToCopy(Pass):
             yield self.finding(ins, message, Fix("Replace ADD with COPY", safety, edits))
 
     @staticmethod
-    def _source(fs: D.Files | None, source: str) -> str:
+    def _source(fs: ContextFiles, source: str) -> str:
         """'ok' (copied as is), 'keep' (ADD does more: leave it) or 'unknown'."""
-        if D.is_remote(source) or D.has_vars(source):
+        if is_remote(source) or has_vars(source):
             return "keep"
         base = posixpath.basename(source.rstrip("/"))
-        if D.archive_name(base):
+        if archive_name(base):
             return "keep"
-        if fs is not None:
-            matches = fs.bc.glob(source) if has_wildcards(source) else (
-                [D.Files.norm(source)] if D.Files.norm(source) and fs.available(source) else [])
+        if fs.available:
+            matches = fs.glob(source) if has_wildcards(source) else (
+                [ContextFiles.norm(source)] if ContextFiles.norm(source) and fs.sent(source) else [])
             if matches:
                 for m in matches:
-                    if D.archive_name(m):
+                    if archive_name(m):
                         return "keep"
-                    if not fs.is_dir(m) and D.archive_content(fs.head(m, 512)):
+                    if not fs.is_dir(m) and archive_content(fs.head(m, 512)):
                         return "keep"
                 return "ok"
         if source in (".", "./") or source.endswith("/"):
@@ -136,7 +138,7 @@ class AddToCopy(Pass):
 _STRING_FLAGS = frozenset({"chown", "chmod", "exclude"})
 
 
-def _builds(op: D.CopyOp) -> bool:
+def _builds(op: CopyOp) -> bool:
     """Whether BuildKit accepts the instruction: no flag that takes a value is written bare (it
     stops with "missing a value on flag"), and several sources go into a directory (`dir/`;
     `.` is one too)."""
@@ -145,14 +147,17 @@ def _builds(op: D.CopyOp) -> bool:
     return len(op.sources) == 1 or op.dest.endswith("/") or op.dest == "."
 
 
-def _dest(ctx: Context, op: D.CopyOp) -> tuple[Edit, ...] | str:
+def _dest(ctx: Context, op: CopyOp) -> tuple[Edit, ...] | str:
     """Edits to the destination that COPY needs to say the same as clearly (none, or `.` as
     `./` after several sources, or a relative path made absolute); or why it cannot be fixed."""
     dest = op.dest
-    if dest.startswith(("/", "\\")) or D.has_vars(dest) or _WINDOWS_ABS.match(dest) or _has_workdir(ctx, op.ins):
+    cwd = ctx.state(op.ins).cwd
+    workdir_set = any(i.keyword == "WORKDIR" for i in ctx.graph.before(op.ins))
+    if dest.startswith(("/", "\\")) or has_vars(dest) or _WINDOWS_ABS.match(dest) or workdir_set:
         new = "./" if dest == "." and len(op.sources) > 1 else dest
-    elif _from_scratch(ctx, op.ins):
-        new = D.join("/", dest) or "/"
+    elif known(cwd):
+        # nobody set a WORKDIR, but the base image's is known (scratch and the official images)
+        new = join(cwd, dest) or "/"
         if new != "/" and (dest.endswith("/") or dest in (".", "..") or dest.endswith(("/.", "/.."))
                            or len(op.sources) > 1):
             new += "/"
@@ -160,38 +165,9 @@ def _dest(ctx: Context, op: D.CopyOp) -> tuple[Edit, ...] | str:
         return f"`{dest}` is relative to the base image's WORKDIR, which this file does not set"
     if new == dest:
         return ()
-    span = D.last_operand_span(op.ins)
+    span = last_operand_span(op.ins)
     return f"the destination `{dest}` would have to be written `{new}`" if span is None else (
         Edit(span[0], span[1], new),)
 
 
 _WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
-
-
-def _stage_chain(ctx: Context, ins) -> list:
-    """The stage of `ins`, then the stages of this file it is built from, nearest first."""
-    stages = ctx.tree.stages
-    stage = ctx.tree.stage_of(ins)
-    chain = []
-    while stage is not None and stage not in chain:
-        chain.append(stage)
-        base = stage.base.lower()
-        stage = next((s for s in stages[:stage.index] if (s.name or "").lower() == base or str(s.index) == base),
-                     None)
-    return chain
-
-
-def _has_workdir(ctx: Context, ins) -> bool:
-    """A WORKDIR above `ins` in its stage or in a stage of this file it is built from."""
-    for i, stage in enumerate(_stage_chain(ctx, ins)):
-        for other in stage.instructions:
-            if i == 0 and other is ins:
-                break
-            if other.keyword == "WORKDIR":
-                return True
-    return False
-
-
-def _from_scratch(ctx: Context, ins) -> bool:
-    chain = _stage_chain(ctx, ins)
-    return bool(chain) and chain[-1].base.lower() == "scratch"

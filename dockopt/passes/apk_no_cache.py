@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..facts.mounts import mount_covers
 from ..findings import Finding
-from ..shell import AND
+from ..shell import AND, parse_rm
 from . import _pkg
 from .base import Context, Pass, safe_fix
 
@@ -49,7 +50,7 @@ class ApkNoCache(Pass):
                     and not t.has_flag("--no-cache")]
             if not adds:
                 continue
-            if _pkg.mount_covers(info.ins, APK_CACHE) or _pkg.mount_covers(info.ins, "/etc/apk/cache"):
+            if mount_covers(info.ins, APK_CACHE) or mount_covers(info.ins, "/etc/apk/cache"):
                 continue
             fix = None
             if info.editable:
@@ -87,7 +88,7 @@ def _tidy(info: _pkg.RunInfo) -> list:
         if k == 0 or len(link.commands) != 1:
             continue
         c = link.commands[0]
-        rm = _pkg.parse_rm(c)
+        rm = parse_rm(c)
         if rm is None or first_add is None or c.start < first_add or c.scopes or c.redirects or not rm.paths:
             continue
         texts = rm.path_texts

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..facts.mounts import mount_covers
 from ..findings import Finding
 from . import _pkg
 from .base import Context, Pass, safe_fix
@@ -49,7 +50,7 @@ class AptListsCleanup(Pass):
         for _stage, info in _pkg.run_infos(ctx):
             if not info.apt_updates or not info.apt_consumers or info.cleans_apt_lists:
                 continue
-            if _pkg.mount_covers(info.ins, _pkg.APT_LISTS):
+            if mount_covers(info.ins, _pkg.APT_LISTS):
                 continue
             later = _pkg.later_consumers_without_update(ctx, info.ins)
             if later:

@@ -91,7 +91,7 @@ def _ca_installed(ctx: Context, info: _pkg.RunInfo) -> bool:
     for t in info.apt("install"):
         if any(p.name == "ca-certificates" for p in t.packages):
             return True
-    for ins in _pkg.instructions_before(ctx, info.ins):
+    for ins in ctx.graph.before(info.ins):
         if ins.keyword == "RUN" and "ca-certificates" in ins.source:
             return True
     return False

@@ -89,7 +89,7 @@ class AptUpdateAlone(Pass):
             return False
         if any(f.name not in ("-q", "--quiet", "-qq", "-y", "--yes") for t in info.apt_updates for f in t.flags):
             return False
-        for nxt in _pkg.instructions_after(ctx, info.ins):
+        for nxt in ctx.graph.after(info.ins):
             if nxt.keyword in ("RUN", "ONBUILD", "FROM"):
                 return nxt is later[0].ins
         return False
@@ -114,7 +114,7 @@ def _subcommand(command) -> str | None:
 
 
 def _updated_earlier(ctx: Context, info: _pkg.RunInfo) -> bool:
-    for ins in _pkg.instructions_before(ctx, info.ins):
+    for ins in ctx.graph.before(info.ins):
         if ins.keyword not in ("RUN", "ONBUILD"):
             continue
         earlier = _pkg.run_info(ctx, ins) if ins.keyword == "RUN" else None

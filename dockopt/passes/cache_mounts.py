@@ -39,13 +39,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..ecosystems import python
+from ..facts.mounts import mount_covers
 from ..findings import Edit, Finding, Fix, Safety
-from ..syntax import rules
+from ..syntax import arguments
 from . import _pkg
 from .base import Context, Pass, unsafe_fix
 
 _BUILDKIT_SYNTAX = re.compile(r"(^|/)docker/dockerfile(-upstream)?:(1|labs)\b")
-PIP_MOUNT = "--mount=type=cache,target=/root/.cache/pip"
+PIP_MOUNT = f"--mount=type=cache,target={python.PIP_CACHE}"
 APT_MOUNTS = ("--mount=type=cache,target=/var/cache/apt,sharing=locked "
               "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked")
 NPM_MOUNT = "--mount=type=cache,target=/root/.npm"
@@ -75,9 +77,9 @@ class CacheMounts(Pass):
     def _pip(self, ctx: Context, info: _pkg.RunInfo) -> Finding | None:
         tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"]
         flagged = [f for t in tools for f in t.flags if f.name == "--no-cache-dir"]
-        if not flagged or _pkg.mount_covers(info.ins, "/root/.cache/pip"):
+        if not flagged or mount_covers(info.ins, python.PIP_CACHE):
             return None
-        if not _runs_as_root(ctx, info) or _pkg.env_value(ctx, info.ins, "PIP_CACHE_DIR"):
+        if not ctx.state(info.ins).user_is_root or ctx.state(info.ins).value("PIP_CACHE_DIR"):
             return None
         edits = [_flag_insertion(info, PIP_MOUNT)]
         for f in flagged:
@@ -95,7 +97,7 @@ class CacheMounts(Pass):
     def _apt(self, info: _pkg.RunInfo) -> Finding | None:
         if not (info.apt_updates and info.apt("install") and info.cleans_apt_lists):
             return None
-        if _pkg.mount_covers(info.ins, "/var/cache/apt") or _pkg.mount_covers(info.ins, _pkg.APT_LISTS):
+        if mount_covers(info.ins, "/var/cache/apt") or mount_covers(info.ins, _pkg.APT_LISTS):
             return None
         return self.finding(
             info.ins, "apt downloads the lists and packages again on each build: cache mounts on "
@@ -107,7 +109,7 @@ class CacheMounts(Pass):
         npm = [t for t in info.tools if t.manager == "npm"]
         if not any(t.subcommand in ("install", "ci") for t in npm) or not any(t.subcommand == "cache clean" for t in npm):
             return None
-        if _pkg.mount_covers(info.ins, "/root/.npm"):
+        if mount_covers(info.ins, "/root/.npm"):
             return None
         return self.finding(info.ins, "npm downloads everything again on each build: a cache mount on "
                             "/root/.npm would keep its cache out of the image without `npm cache clean`",
@@ -117,14 +119,6 @@ class CacheMounts(Pass):
 def _flag_insertion(info: _pkg.RunInfo, flag: str) -> Edit:
     ins = info.ins
     logical = ins.logical
-    at = len(logical) - len(rules.lstrip_go(logical)) + len(ins.parsed.keyword)
+    at = len(logical) - len(arguments.lstrip_go(logical)) + len(ins.parsed.keyword)
     offset = ins.logical_to_offset(at)
     return Edit(offset, offset, " " + flag)
-
-
-def _runs_as_root(ctx: Context, info: _pkg.RunInfo) -> bool:
-    user = None
-    for ins in _pkg.instructions_before(ctx, info.ins):
-        if ins.keyword == "USER" and ins.values:
-            user = ins.values[0]
-    return user is None or user.split(":")[0] in ("root", "0")

@@ -39,11 +39,13 @@ import posixpath
 import re
 from collections.abc import Iterable
 
+from ..facts.paths import clean, is_remote, is_under, join, overlaps
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import parse_chmod, parse_chown
 from ..syntax import Instruction
-from . import _deps as D
 from .base import Context, Pass
+from .copies import CopyOp, archive_name, copy_op, dest_is_dir
+from .edits import flag_span, keyword_span
 
 _QUIET = frozenset({"ENV", "ARG", "LABEL", "USER", "EXPOSE", "CMD", "ENTRYPOINT", "HEALTHCHECK",
                     "STOPSIGNAL", "SHELL", "MAINTAINER"})
@@ -63,18 +65,17 @@ class CopyChown(Pass):
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not any(i.keyword in ("COPY", "ADD") for i in ctx.tree.instructions):
             return
-        cwds = D.stage_cwds(ctx)
-        fs = D.files(ctx)
         for stage in ctx.tree.stages:
             instrs = stage.instructions
             for idx, run in enumerate(instrs):
                 if run.keyword != "RUN" or run.flags or not _CHANGES_OWNER.search(run.args):
                     continue
-                finding = self._one(ctx, fs, cwds, instrs, idx, run)
+                finding = self._one(ctx, instrs, idx, run)
                 if finding is not None:
                     yield finding
 
-    def _one(self, ctx, fs, cwds, instrs, idx, run) -> Finding | None:
+    def _one(self, ctx: Context, instrs: tuple[Instruction, ...], idx: int, run: Instruction) -> Finding | None:
+        fs = ctx.files
         script = ctx.script(run)
         if script is None or script.has_error or len(script.commands) != 1 or len(script.chain) != 1:
             return None
@@ -99,37 +100,37 @@ class CopyChown(Pass):
         elif chmod is not None:
             if chmod.reference or not chmod.mode or not _OCTAL.match(chmod.mode):
                 return None
-            if not {f.name for f in chmod.flags} <= _CHMOD_FLAGS or not D.syntax_opt_in(ctx):
+            if not {f.name for f in chmod.flags} <= _CHMOD_FLAGS or not bool(ctx.tree.syntax):
                 return None
             flag, value, recursive, targets = "chmod", chmod.mode, chmod.recursive, chmod.targets
         else:
             return None
         if len(targets) != 1 or targets[0].text is None or any(ch in targets[0].text for ch in "*?["):
             return None
-        path = D.join(cwds.get(id(run)), targets[0].text)
+        path = join(ctx.state(run).cwd, targets[0].text)
         if path is None:
             return None
         # the copies that created what the RUN changes, walking back over quiet instructions
-        copies: list[tuple[Instruction, D.CopyOp, str]] = []
+        copies: list[tuple[Instruction, CopyOp, str]] = []
         for x in reversed(instrs[:idx]):
             if x.keyword in _QUIET:
                 continue
             if x.keyword not in ("COPY", "ADD"):
                 break
-            op = D.copy_op(x)
-            dest = D.join(cwds.get(id(x)), op.dest) if op else None
+            op = copy_op(x)
+            dest = join(ctx.state(x).cwd, op.dest) if op else None
             if op is None or dest is None:
                 break
-            if D.is_under(dest, path) or (D.dest_is_dir(op) and self._lands_at(fs, op, dest) == path):
+            if is_under(dest, path) or (dest_is_dir(op) and self._lands_at(fs, op, dest) == path):
                 copies.append((x, op, dest))
                 continue
-            if D.overlaps(dest, path):
+            if overlaps(dest, path):
                 break
         if not copies:
             return None
         copies.reverse()
         for x, op, _dest in copies:
-            if x.keyword == "ADD" and any(D.is_remote(s) or D.archive_name(s) for s in op.sources):
+            if x.keyword == "ADD" and any(is_remote(s) or archive_name(s) for s in op.sources):
                 return None
             if x.heredocs:
                 return None
@@ -150,13 +151,13 @@ class CopyChown(Pass):
                        Fix(f"Use COPY --{flag}={value} and drop the RUN", safety, tuple(edits)))
 
     @staticmethod
-    def _lands_at(fs, op: D.CopyOp, dest: str) -> str | None:
+    def _lands_at(fs, op: CopyOp, dest: str) -> str | None:
         """For one file source copied into a directory: the image path of the file."""
         if len(op.sources) != 1:
             return None
         src = op.sources[0]
-        if fs is not None and not op.from_stage and fs.is_file(src):
-            return D.clean(dest + "/" + posixpath.basename(src.rstrip("/")))
+        if not op.from_stage and fs.is_file(src):
+            return clean(dest + "/" + posixpath.basename(src.rstrip("/")))
         return None
 
     @staticmethod
@@ -169,13 +170,13 @@ class CopyChown(Pass):
             return (Safety.UNSAFE if recursive else None,
                     f"{path} holds several copied sources and may hold files of earlier layers")
         src = op.sources[0]
-        file_dest = D.clean(dest + "/" + posixpath.basename(src.rstrip("/"))) if D.dest_is_dir(op) else dest
+        file_dest = clean(dest + "/" + posixpath.basename(src.rstrip("/"))) if dest_is_dir(op) else dest
         if op.from_stage:
             if not op.dest.endswith("/") and file_dest == path and not any(ch in src for ch in "*?["):
                 return Safety.UNSAFE, f"could not check that {src} of stage {op.from_stage} is a file"
             return (Safety.UNSAFE if recursive else None,
                     f"{path} may be a directory that also holds files of earlier layers")
-        if fs is None:
+        if not fs.available:
             return (Safety.UNSAFE if (recursive or file_dest == path) else None,
                     f"no build context to check that {src} is a single file")
         if fs.is_file(src) and not fs.is_symlink(src) and file_dest == path:
@@ -187,10 +188,10 @@ class CopyChown(Pass):
 
     @staticmethod
     def _flag_edit(ins: Instruction, flag: str, value: str) -> Edit:
-        span = D.flag_span(ins, flag)
+        span = flag_span(ins, flag)
         if span is not None:
             return Edit(span[0], span[1], f"--{flag}={value}")
-        _start, end = D.keyword_span(ins)
+        _start, end = keyword_span(ins)
         return Edit(end, end, f" --{flag}={value}")
 
     @staticmethod

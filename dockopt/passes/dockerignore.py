@@ -50,11 +50,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..context import IgnoreMatcher
+from ..facts.dockerignore import IgnoreMatcher
+from ..facts.files import ContextFiles
+from ..facts.paths import has_vars, is_remote, is_under
 from ..findings import FileWrite, Finding, Fix, Safety
 from ..shell import parse_tool
-from . import _deps as D
 from .base import Context, Pass
+from .copies import copy_op, human_size
 
 _VCS = {".git", ".hg", ".svn"}
 _CACHE_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
@@ -91,11 +93,11 @@ class Dockerignore(Pass):
         whole = [i for i in ctx.tree.instructions if self._copies_all(i)]
         if not whole:
             return
-        fs = D.files(ctx)
-        if fs is None:
+        fs = ctx.files
+        ignore_path = fs.ignore_file
+        if ignore_path is None:
             return
-        ignore_path = D.ignore_file_path(fs.bc)
-        current = D.read_side_file(ctx, ignore_path)
+        current = ctx.read_side_file(ignore_path)
         if current is None and ignore_path.exists():
             return  # there is one, but it cannot be read as UTF-8: never overwrite it
         try:
@@ -118,7 +120,7 @@ class Dockerignore(Pass):
         sent = "; ".join(self._describe(j) for j in shown)
         total = sum(j.size for j in shown)
         head = (f"`{first.logical.strip()[:40]}` copies the whole context, which sends {sent} "
-                f"({D.human_size(total)} in all; {where})")
+                f"({human_size(total)} in all; {where})")
         if safe:
             text = self._append(base, safe, current is None)
             fixed = self._verify(text, safe, ignore_path)
@@ -143,13 +145,13 @@ class Dockerignore(Pass):
     # -- which instructions copy everything -----------------------------------------------
     @staticmethod
     def _copies_all(ins) -> bool:
-        op = D.copy_op(ins)
+        op = copy_op(ins)
         if op is None or op.from_stage:
             return False
-        return any(D.Files.norm(s) == "." for s in op.sources if not D.is_remote(s) and not D.has_vars(s))
+        return any(ContextFiles.norm(s) == "." for s in op.sources if not is_remote(s) and not has_vars(s))
 
     # -- the walk -----------------------------------------------------------------------
-    def _scan(self, ctx: Context, fs: D.Files, matcher: IgnoreMatcher) -> list[Junk]:
+    def _scan(self, ctx: Context, fs: ContextFiles, matcher: IgnoreMatcher) -> list[Junk]:
         facts = _BuildFacts(ctx, fs)
         found: dict[str, Junk] = {}
         by_pattern: dict[str, Junk] = {}
@@ -229,30 +231,27 @@ class Dockerignore(Pass):
 
     # -- what the Dockerfile names -----------------------------------------------------------
     @staticmethod
-    def _named_paths(ctx: Context, fs: D.Files) -> list[str]:
+    def _named_paths(ctx: Context, fs: ContextFiles) -> list[str]:
         out: list[str] = []
         for ins in ctx.tree.instructions:
-            op = D.copy_op(ins)
+            op = copy_op(ins)
             if op is not None and not op.from_stage:
                 for s in op.sources:
-                    if D.is_remote(s):
+                    if is_remote(s):
                         continue
-                    n = D.Files.norm(s)
+                    n = ContextFiles.norm(s)
                     if n and n != ".":
                         out.append(n)
             if ins.keyword in ("RUN", "ONBUILD"):
-                for f in ins.flags:
-                    if f.name == "mount" and f.value:
-                        fields = dict(p.partition("=")[::2] for p in f.value.split(","))
-                        if fields.get("type", "bind") == "bind" and "from" not in fields:
-                            src = fields.get("source") or fields.get("src") or "."
-                            n = D.Files.norm(src)
-                            if n:
-                                out.append(n)
+                for mount in ctx.mounts(ins):
+                    if mount.reads_context:
+                        n = ContextFiles.norm(mount.source or ".")
+                        if n:
+                            out.append(n)
                 if ins.keyword == "ONBUILD" and ins.onbuild is not None:
                     vals = ins.onbuild.values
                     for s in vals[:-1]:
-                        n = D.Files.norm(s)
+                        n = ContextFiles.norm(s)
                         if n and n != ".":
                             out.append(n)
         return out
@@ -266,12 +265,12 @@ class Dockerignore(Pass):
                     return True
                 continue
             # the named path, a parent of it, or (a pattern source) something it may match
-            if one.is_excluded(n.rstrip("/")) or D.is_under(n, j.path) or (re.search(r"[*?\[]", n) and (
+            if one.is_excluded(n.rstrip("/")) or is_under(n, j.path) or (re.search(r"[*?\[]", n) and (
                     _glob_may_match(n, j.path))):
                 return True
         # an exception of the existing file re-includes something under it: the user wants it
         for p in matcher.patterns:
-            if p.exception and (D.is_under(p.without_trailing_glob, j.path)
+            if p.exception and (is_under(p.without_trailing_glob, j.path)
                                 or (j.pattern.startswith("**") and j.pattern[3:] in p.text)):
                 return True
         return False
@@ -297,13 +296,13 @@ class Dockerignore(Pass):
 
     @staticmethod
     def _describe(j: Junk) -> str:
-        size = D.human_size(j.size) + ("+" if not j.complete else "")
+        size = human_size(j.size) + ("+" if not j.complete else "")
         what = j.pattern if j.pattern.startswith("**") else j.path
         return f"{what} ({size}, {j.files}{'+' if not j.complete else ''} file{'s' if j.files != 1 else ''})"
 
 
 def _glob_may_match(pattern: str, path: str) -> bool:
-    from ..context import go_match
+    from ..facts.paths import go_match
 
     parts = path.split("/")
     pat_parts = pattern.split("/")
@@ -315,25 +314,10 @@ def _glob_may_match(pattern: str, path: str) -> bool:
         return True
 
 
-def _lineage(ctx: Context, stage) -> set[int]:
-    """The stage and the stages it is built FROM."""
-    by_name = {}
-    for st in ctx.tree.stages:
-        by_name[str(st.index)] = st
-        if st.name:
-            by_name[st.name.lower()] = st
-    out: set[int] = set()
-    while stage is not None and stage.index not in out:
-        out.add(stage.index)
-        parent = by_name.get(stage.base.lower())
-        stage = parent if parent is not None and parent.index < stage.index else None
-    return out
-
-
 class _BuildFacts:
     """What the Dockerfile's RUN steps do, for the safety of each exclusion."""
 
-    def __init__(self, ctx: Context, fs: D.Files):
+    def __init__(self, ctx: Context, fs: ContextFiles):
         self.uses_git = False
         self.js_build = self.py_build = self.gradle = self.cargo = self.mvn = False
         node_stages: set[int] = set()
@@ -382,8 +366,9 @@ class _BuildFacts:
         # every stage that copies the whole context installs the dependencies itself (in it or
         # in a stage it is built from): the context's copy is never what runs
         copying = [st for st in ctx.tree.stages if any(Dockerignore._copies_all(i) for i in st.instructions)]
-        self.installs_node = bool(copying) and all(_lineage(ctx, st) & node_stages for st in copying)
-        self.installs_python = bool(copying) and all(_lineage(ctx, st) & python_stages for st in copying)
+        lineage = {st.index: {s.index for s in ctx.graph.chain(st)} for st in copying}
+        self.installs_node = bool(copying) and all(lineage[st.index] & node_stages for st in copying)
+        self.installs_python = bool(copying) and all(lineage[st.index] & python_stages for st in copying)
         self.coverage_output = any(fs.exists("coverage/" + m) for m in _COVERAGE_MARKERS)
         self.git_reason = ""
         if self.uses_git:

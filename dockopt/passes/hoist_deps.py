@@ -77,12 +77,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..facts.files import ContextFiles
+from ..facts.paths import clean, has_vars, is_remote, is_under, join, known, overlaps, relative
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import leaks_state, parse_tool
 from ..shell.model import AND, Construct
+from ..suppress import suppressed_codes
 from ..syntax import Instruction, Stage
-from . import _deps as D
 from .base import Context, Pass, newline_of
+from .copies import CopyOp, copy_op, plain_word
+from .edits import continuation_indent, last_operand_span
 
 try:
     import tomllib
@@ -114,17 +118,17 @@ class SourceCopy:
     """`COPY <dir> <dest>`: a whole directory of the context copied into the image."""
 
     ins: Instruction
-    op: D.CopyOp
+    op: CopyOp
     src: str          # context-relative directory
     dest_abs: str     # image path (may be under the unknown base WORKDIR)
-    files: D.Files
+    files: ContextFiles
 
     def ctx_path(self, image_path: str | None) -> str | None:
         """The context file this copy puts at `image_path`, if it exists and is sent."""
-        if image_path is None or not D.is_under(image_path, self.dest_abs):
+        if image_path is None or not is_under(image_path, self.dest_abs):
             return None
-        rel = D.relative(image_path, self.dest_abs)
-        ctx = D.clean(self.src + "/" + rel) if self.src != "." else D.clean(rel)
+        rel = relative(image_path, self.dest_abs)
+        ctx = clean(self.src + "/" + rel) if self.src != "." else clean(rel)
         return ctx if self.files.sent_file(ctx) else None
 
 
@@ -160,38 +164,33 @@ class HoistDeps(Pass):
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not any(i.keyword in ("COPY", "ADD") for i in ctx.tree.instructions):
             return
-        fs = D.files(ctx)
-        if fs is None:
+        if not ctx.files.available:
             return
-        from ..lint import suppressed_codes  # lint imports the pass table
-
-        cwds = D.stage_cwds(ctx)
         for stage in ctx.tree.stages:
             for k, ins in enumerate(stage.instructions):
-                source = _source_copy(ins, fs, cwds)
+                source = _source_copy(ctx, ins)
                 if source is None or self.code in suppressed_codes(ins):
                     continue
-                finding = self._plan(ctx, stage, k, source, cwds)
+                finding = self._plan(ctx, stage, k, source)
                 if finding is not None:
                     yield finding
 
     # -- scan from the source copy to the install ------------------------------------------
-    def _plan(self, ctx: Context, stage: Stage, k: int, source: SourceCopy,
-              cwds: dict) -> Finding | None:
+    def _plan(self, ctx: Context, stage: Stage, k: int, source: SourceCopy) -> Finding | None:
         between: list[Instruction] = []
         unsafe: list[str] = []
         for ins in stage.instructions[k + 1:]:
             kw = ins.keyword
             if kw == "RUN":
                 try:
-                    plan = _run_plan(ctx, stage, source, ins, cwds)
+                    plan = _run_plan(ctx, stage, source, ins)
                 except Reject as exc:
                     if exc.show:
                         return self.finding(source.ins, f"{_short(source.ins)} copies the source before "
                                             f"the install at line {ins.start_line}, but {exc.reason}")
                     return None
                 if plan is not None:
-                    return self._fix(ctx, source, ins, between, unsafe, plan, cwds)
+                    return self._fix(ctx, source, ins, between, unsafe, plan)
                 if _system_run(ctx, ins, source):
                     between.append(ins)
                     unsafe.append(f"the source copy moves below the RUN at line {ins.start_line}, "
@@ -202,9 +201,9 @@ class HoistDeps(Pass):
                 between.append(ins)
                 continue
             if kw in ("COPY", "ADD"):
-                op = D.copy_op(ins)
-                dest = D.join(cwds.get(id(ins)), op.dest) if op else None
-                if op is None or dest is None or D.overlaps(dest, source.dest_abs):
+                op = copy_op(ins)
+                dest = join(ctx.state(ins).cwd, op.dest) if op else None
+                if op is None or dest is None or overlaps(dest, source.dest_abs):
                     return None
                 between.append(ins)
                 continue
@@ -213,7 +212,7 @@ class HoistDeps(Pass):
 
     # -- the rewrite -------------------------------------------------------------------------
     def _fix(self, ctx: Context, source: SourceCopy, run: Instruction, between: list[Instruction],
-             unsafe: list[str], plan: RunPlan, cwds: dict) -> Finding | None:
+             unsafe: list[str], plan: RunPlan) -> Finding | None:
         text = ctx.text
         nl = newline_of(ctx.tree)
         S = source.ins
@@ -227,28 +226,28 @@ class HoistDeps(Pass):
                     manifests.append((c, img))
         groups: dict[str, list[str]] = {}
         for c, img in manifests:
-            rel_dir = posixpath.dirname(D.relative(img, source.dest_abs)) or "."
+            rel_dir = posixpath.dirname(relative(img, source.dest_abs)) or "."
             groups.setdefault(rel_dir, []).append(c)
         kw = "COPY" if S.parsed.keyword.isupper() else "copy"
         flags = [raw for raw in S.parsed.flags]
         lines = []
         for rel_dir, srcs in groups.items():
             dest = _render_dest(source.op.dest, source.dest_abs, rel_dir)
-            if dest is None or not all(D.plain_word(s) for s in srcs) or not D.plain_word(dest):
+            if dest is None or not all(plain_word(s) for s in srcs) or not plain_word(dest):
                 return None
             lines.append(" ".join([kw, *flags, *srcs, dest]))
         # the moved source copy: absolute destination when a WORKDIR changes what '.' means
         s_text = S.source
         workdir_between = any(i.keyword == "WORKDIR" for i in between)
         if workdir_between and not source.op.dest.startswith("/"):
-            if not D.known(source.dest_abs):
+            if not known(source.dest_abs):
                 return None
-            span = D.last_operand_span(S)
+            span = last_operand_span(S)
             if span is None:
                 return None
             new_dest = source.dest_abs + ("/" if source.op.dest.endswith("/") and source.dest_abs != "/" else "")
             s_text = text[S.start:span[0]] + new_dest + text[span[1]:S.end]
-        if any(i.keyword in ("ENV", "ARG") for i in between) and D.has_vars(S.logical):
+        if any(i.keyword in ("ENV", "ARG") for i in between) and has_vars(S.logical):
             return None
         kept_leading, moved_leading = _split_leading(S)
         edit_a = Edit(S.leading_start, S.end, "".join(ln.text for ln in kept_leading)
@@ -285,17 +284,18 @@ class HoistDeps(Pass):
 # --------------------------------------------------------------------------- source copies
 
 
-def _source_copy(ins: Instruction, fs: D.Files, cwds: dict) -> SourceCopy | None:
-    op = D.copy_op(ins)
+def _source_copy(ctx: Context, ins: Instruction) -> SourceCopy | None:
+    fs = ctx.files
+    op = copy_op(ins)
     if op is None or len(op.sources) != 1 or not op.flag_names <= _CARRIED_FLAGS:
         return None
     src = op.sources[0]
-    if D.is_remote(src) or D.has_vars(src) or any(ch in src for ch in "*?[\\"):
+    if is_remote(src) or has_vars(src) or any(ch in src for ch in "*?[\\"):
         return None
-    rel = D.Files.norm(src)
+    rel = ContextFiles.norm(src)
     if rel is None or not fs.is_dir(rel) or not fs.is_sent(rel):
         return None
-    dest_abs = D.join(cwds.get(id(ins)), op.dest)
+    dest_abs = join(ctx.state(ins).cwd, op.dest)
     if dest_abs is None:
         return None
     return SourceCopy(ins, op, rel, dest_abs, fs)
@@ -303,11 +303,11 @@ def _source_copy(ins: Instruction, fs: D.Files, cwds: dict) -> SourceCopy | None
 
 def _render_dest(orig: str, dest_abs: str, rel_dir: str) -> str | None:
     if orig.startswith("/"):
-        if not D.known(dest_abs):
+        if not known(dest_abs):
             return None
         p = dest_abs if rel_dir == "." else dest_abs.rstrip("/") + "/" + rel_dir
         return "/" if p == "/" else p.rstrip("/") + "/"
-    p = D.clean(orig if rel_dir == "." else orig + "/" + rel_dir)
+    p = clean(orig if rel_dir == "." else orig + "/" + rel_dir)
     if p == ".":
         return "./"
     if p.startswith("../") or p == "..":
@@ -340,17 +340,11 @@ class RunPlan:
     rest: str | None      # file text of what stays after the source copy
 
 
-def _bind_mount(ins: Instruction) -> bool:
-    for f in ins.flags:
-        if f.name == "mount":
-            fields = dict(part.partition("=")[::2] for part in (f.value or "").split(","))
-            if fields.get("type", "bind") == "bind":
-                return True
-    return False
+def _bind_mount(ctx: Context, ins: Instruction) -> bool:
+    return any(m.type == "bind" for m in ctx.mounts(ins))
 
 
-def _run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction,
-              cwds: dict) -> RunPlan | None:
+def _run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction) -> RunPlan | None:
     """How to split this RUN, None when it installs nothing from the source copy's manifests;
     raises Reject when it does but cannot be hoisted."""
     rs, _ = ctx.run_script(run)
@@ -359,7 +353,7 @@ def _run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction,
         return None
     if script.has_error or not script.chain:
         return None
-    cwd = cwds.get(id(run))
+    cwd = ctx.state(run).cwd
     chain = script.chain
     kinds: list[tuple[str, Install | None]] = []
     link_cwd = cwd
@@ -373,7 +367,7 @@ def _run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction,
     installs = [inst for kind, inst in kinds[:p] if kind == "install" and inst is not None]
     if not installs:
         return _missing_step(ctx, stage, source, run, script, cwd, kinds)
-    if _bind_mount(run):
+    if _bind_mount(ctx, run):
         raise Reject("the RUN bind-mounts files of the context")
     for inst in installs:
         for out in inst.outputs:
@@ -413,7 +407,7 @@ def _run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction,
             content_end = last.start + len(last.content)
             pieces.append(text[rs.span(chain[p].start, chain[p].start)[0]:content_end].rstrip(" \t"))
         multiline = len(run.lines) > 1
-        sep = (f" && {ctx.tree.escape}" + newline_of(ctx.tree) + D.continuation_indent(ctx)) if multiline else " && "
+        sep = (f" && {ctx.tree.escape}" + newline_of(ctx.tree) + continuation_indent(ctx.tree)) if multiline else " && "
         rest = sep.join(pieces)
     return RunPlan(installs, hoisted_text, rest)
 
@@ -424,10 +418,10 @@ def _link_file_span(rs, link) -> tuple[int, int]:
 
 def _ctx_dir(source: SourceCopy, image_dir: str) -> str | None:
     """The context directory the source copy puts at `image_dir`, when it exists and is sent."""
-    if not D.is_under(image_dir, source.dest_abs):
+    if not is_under(image_dir, source.dest_abs):
         return None
-    rel = D.relative(image_dir, source.dest_abs)
-    ctx = D.clean(source.src + "/" + rel) if source.src != "." else D.clean(rel)
+    rel = relative(image_dir, source.dest_abs)
+    ctx = clean(source.src + "/" + rel) if source.src != "." else clean(rel)
     fs = source.files
     if fs.is_dir(ctx) and fs.is_sent(ctx):
         listed = fs.list_sent(ctx, cap=1)
@@ -444,7 +438,7 @@ def _classify_link(ctx, stage, source, run, script, link, cwd):
     if cmd.program == "cd":
         args = [w.text for w in cmd.args]
         if len(args) == 1 and args[0] and args[0] != "-":
-            return "neutral", None, D.join(cwd, args[0])
+            return "neutral", None, join(cwd, args[0])
         return "other", None, None
     tool = parse_tool(cmd)
     if tool is not None:
@@ -463,7 +457,7 @@ def _static_paths_outside(cmd, dest_abs: str) -> bool:
             return False
         if t.startswith("-"):
             continue
-        if not t.startswith("/") or D.overlaps(D.clean(t), dest_abs):
+        if not t.startswith("/") or overlaps(clean(t), dest_abs):
             return False
     return True
 
@@ -478,7 +472,7 @@ def _redirects_ok(cmd, dest_abs: str) -> bool:
                 return False
             if t.startswith("&") or t == "/dev/null":
                 continue
-            if not t.startswith("/") or D.overlaps(D.clean(t), dest_abs):
+            if not t.startswith("/") or overlaps(clean(t), dest_abs):
                 return False
     return True
 
@@ -531,7 +525,7 @@ def _neutral(cmd, tool, dest_abs: str) -> bool:
 def _system_run(ctx: Context, ins: Instruction, source: SourceCopy) -> bool:
     """A RUN between the source copy and the install that plainly does not read the source."""
     script = ctx.script(ins)
-    if script is None or script.has_error or _bind_mount(ins) or not script.commands:
+    if script is None or script.has_error or _bind_mount(ctx, ins) or not script.commands:
         return False
     for cmd in script.commands:
         if cmd.program == "cd":
@@ -571,7 +565,7 @@ class _M:
         self.found: list[tuple[str, str]] = []
 
     def img(self, name: str) -> str | None:
-        return D.join(self.cwd, name)
+        return join(self.cwd, name)
 
     def get(self, name: str, add: bool = True) -> str | None:
         img = self.img(name)
@@ -583,11 +577,11 @@ class _M:
     def exists_any(self, name: str) -> str | None:
         """Context path of `name` (file or directory) when the source copy sends it."""
         img = self.img(name)
-        if img is None or not D.is_under(img, self.source.dest_abs):
+        if img is None or not is_under(img, self.source.dest_abs):
             return None
-        rel = D.relative(img, self.source.dest_abs)
-        c = D.clean(self.source.src + "/" + rel) if self.source.src != "." else D.clean(rel)
-        return c if self.source.files.available(c) else None
+        rel = relative(img, self.source.dest_abs)
+        c = clean(self.source.src + "/" + rel) if self.source.src != "." else clean(rel)
+        return c if self.source.files.sent(c) else None
 
     def add_tree(self, name: str, cap: int = 50) -> None:
         c = self.exists_any(name)
@@ -619,7 +613,7 @@ def _what(tool) -> str:
     return text if len(text) <= 50 else text[:47] + "..."
 
 
-def _json(fs: D.Files, c: str) -> dict:
+def _json(fs: ContextFiles, c: str) -> dict:
     try:
         data = json.loads(fs.text(c) or "")
     except ValueError:
@@ -629,7 +623,7 @@ def _json(fs: D.Files, c: str) -> dict:
     return data
 
 
-def _toml(fs: D.Files, c: str) -> dict:
+def _toml(fs: ContextFiles, c: str) -> dict:
     try:
         return tomllib.loads(fs.text(c) or "")
     except (tomllib.TOMLDecodeError, ValueError):
@@ -640,7 +634,7 @@ _LOCAL_SPEC = re.compile(r"^(?:file:|link:|portal:|workspace:|\.{1,2}/|/|~/)")
 _WORD_SPLIT = re.compile(r"[\s;&|()<>\"'`=,]+")
 
 
-def _script_refs(fs: D.Files, pkg_dir: str, script: str, ignore: set[str]) -> list[str]:
+def _script_refs(fs: ContextFiles, pkg_dir: str, script: str, ignore: set[str]) -> list[str]:
     """Context paths (relative to the package directory) that a package.json script names."""
     refs = []
     for token in _WORD_SPLIT.split(script):
@@ -652,7 +646,7 @@ def _script_refs(fs: D.Files, pkg_dir: str, script: str, ignore: set[str]) -> li
         if not first or first in (".", "..") or first == "node_modules":
             continue
         for cand in {token, first}:
-            c = D.clean(pkg_dir + "/" + cand) if pkg_dir != "." else D.clean(cand)
+            c = clean(pkg_dir + "/" + cand) if pkg_dir != "." else clean(cand)
             if c not in ignore and fs.exists(c):
                 refs.append(c)
                 break
@@ -763,7 +757,7 @@ def _local_requirement(line: str) -> bool:
         after = line.split("@", 1)[1].strip()
         if after.startswith("file:"):
             return True
-    if D.is_remote(line) or line.startswith(("git+", "hg+", "svn+", "bzr+")):
+    if is_remote(line) or line.startswith(("git+", "hg+", "svn+", "bzr+")):
         return line.startswith("file:")
     if line.startswith((".", "/", "~", "file:")):
         return True
@@ -795,7 +789,7 @@ def _pip(ctx, stage, source, tool, cwd) -> Install | None:
     if any(fa.path not in flag_files for fa in tool.files) and sub != "pip sync":
         raise Reject("the install names a local path")
     for f in flags:
-        if f.name in ("-f", "--find-links") and f.value and not D.is_remote(f.value):
+        if f.name in ("-f", "--find-links") and f.value and not is_remote(f.value):
             raise Reject("--find-links names a local directory")
     todo = [M.img(r) for r in reqs + cons]
     seen: set[str] = set()
@@ -820,13 +814,13 @@ def _pip(ctx, stage, source, tool, cwd) -> Install | None:
             if mo:
                 opt, val = mo.group(1), mo.group(2).strip()
                 if opt in ("-r", "--requirement", "-c", "--constraint"):
-                    if D.is_remote(val):
+                    if is_remote(val):
                         continue
-                    todo.append(D.join(base, val))
+                    todo.append(join(base, val))
                 elif opt in ("-e", "--editable"):
-                    if not D.is_remote(val) and not val.startswith(("git+", "hg+", "svn+", "bzr+")):
+                    if not is_remote(val) and not val.startswith(("git+", "hg+", "svn+", "bzr+")):
                         raise Reject(f"{c} installs a local project ({line})")
-                elif not D.is_remote(val):
+                elif not is_remote(val):
                     raise Reject(f"{c} reads packages from a local directory ({line})")
                 continue
             if line.startswith("-"):
@@ -1111,7 +1105,7 @@ def _missing_step(ctx, stage, source, run, script, cwd, kinds) -> RunPlan | None
     """`go build` / `mvn package` right after the source copy: add the download step first."""
     chain = script.chain
     link = chain[0]
-    if link.kind is not Construct.COMMAND or len(link.commands) != 1 or _bind_mount(run):
+    if link.kind is not Construct.COMMAND or len(link.commands) != 1 or _bind_mount(ctx, run):
         return None
     cmd = link.commands[0]
     tool = parse_tool(cmd)

@@ -32,26 +32,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..ecosystems import node
+from ..facts.mounts import mount_covers
 from ..findings import Finding
 from . import _pkg
 from .base import Context, Pass, safe_fix
 
 _BERRY = re.compile(r"corepack|yarnrc\.yml|yarn\s+set\s+version|berry|--immutable|yarn\s+dlx|\.pnp\.")
-
-# manager -> (subcommands that fill the cache, the clean command, the cache's usual places,
-#             options and variables that move the cache)
-MANAGERS = {
-    "npm": (frozenset({"install", "ci"}), "cache clean --force",
-            ("/root/.npm", "/home/node/.npm"), ("--cache",), ("npm_config_cache", "NPM_CONFIG_CACHE")),
-    "yarn": (frozenset({"install", "add", "global add"}), "cache clean",
-             ("/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/home/node/.cache/yarn"),
-             ("--cache-folder",), ("YARN_CACHE_FOLDER", "yarn_cache_folder")),
-    "pnpm": (frozenset({"install", "add"}), "store prune",
-             ("/root/.local/share/pnpm/store", "/root/.pnpm-store", "/pnpm/store"),
-             ("--store-dir",), ("npm_config_store_dir", "PNPM_HOME")),
-}
-CLEANS = {"npm": "cache clean", "yarn": "cache clean", "pnpm": "store prune"}
-
 
 class JsCacheClean(Pass):
     code = "DO109"
@@ -62,17 +49,17 @@ class JsCacheClean(Pass):
     def check(self, ctx: Context) -> Iterable[Finding]:
         for _stage, info in _pkg.run_infos(ctx):
             commands = []
-            for manager, (subs, clean, dirs, options, variables) in MANAGERS.items():
+            for manager, cache in node.CACHES.items():
                 tools = [t for t in info.tools if t.manager == manager]
-                filling = [t for t in tools if t.subcommand in subs]
-                if not filling or any(t.subcommand == CLEANS[manager] for t in tools):
+                filling = [t for t in tools if t.subcommand in cache.filling]
+                if not filling or any(t.subcommand == cache.cleaned_by for t in tools):
                     continue
-                if any(t.has_flag(*options) for t in filling):
+                if any(t.has_flag(*cache.options) for t in filling):
                     continue
-                if any(_pkg.env_value(ctx, info.ins, v) for v in variables) or any(
-                        a.name in variables for t in filling for a in t.command.assignments):
+                if any(ctx.state(info.ins).value(v) for v in cache.variables) or any(
+                        a.name in cache.variables for t in filling for a in t.command.assignments):
                     continue
-                if any(_pkg.mount_covers(info.ins, d) for d in dirs) or _mount_named(info, manager):
+                if any(mount_covers(info.ins, d) for d in cache.directories) or _mount_named(ctx, info, manager):
                     continue
                 if manager == "yarn" and _berry(ctx, info):
                     continue
@@ -80,7 +67,7 @@ class JsCacheClean(Pass):
                 prefix = _pkg.wrappers_text(info, last.command) + last.tool_word.raw
                 if last.tool_word is not last.command.name_word:
                     continue    # python -m style: not for these tools
-                commands.append(f"{prefix} {clean}")
+                commands.append(f"{prefix} {cache.clean}")
             if not commands:
                 continue
             edit = _pkg.append_command(info, " && ".join(commands))
@@ -89,11 +76,11 @@ class JsCacheClean(Pass):
                 safe_fix("Clean the package cache", edit) if edit is not None else None)
 
 
-def _mount_named(info: _pkg.RunInfo, manager: str) -> bool:
-    for m in _pkg.mounts(info.ins):
-        target = m.get("target", "")
-        if m["type"] in ("cache", "tmpfs") and (manager in target or target.endswith("/.cache")
-                                                or target.endswith("/.npm") or target == "/root"):
+def _mount_named(ctx: Context, info: _pkg.RunInfo, manager: str) -> bool:
+    for m in ctx.mounts(info.ins):
+        target = m.target or ""
+        if m.type in ("cache", "tmpfs") and (manager in target or target.endswith("/.cache")
+                                             or target.endswith("/.npm") or target == "/root"):
             return True
     return False
 

@@ -35,13 +35,13 @@ uses a heredoc, when the `SHELL` is not a POSIX shell, or when a script does not
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from ..findings import Edit, Finding
 from ..suppress import suppressed_codes
 from ..syntax import Instruction
 from .base import Context, Pass, safe_fix
+from .edits import continuation_indent
 
 _GROUPABLE_OPERATORS_FIRST = {"&&", "||"}
 
@@ -89,7 +89,7 @@ class MergeRuns(Pass):
     def _finding(self, ctx: Context, group: list[Instruction]) -> Finding:
         text = ctx.text
         first = group[0]
-        indent = _continuation_indent(ctx)
+        indent = continuation_indent(ctx.tree)
         nl = "\r\n" if first.lines[0].text.endswith("\r\n") else "\n"
         head_end = first.logical_to_offset(first.args_offset)
         parts: list[str] = []
@@ -150,16 +150,3 @@ def _plain_chain(script, first: bool, last: bool) -> bool:
     ops = [link.operator for link in script.chain[:-1]]
     allowed = _GROUPABLE_OPERATORS_FIRST if first else {"&&"}
     return all(op in allowed for op in ops)
-
-
-def _continuation_indent(ctx: Context) -> str:
-    """The indentation the file already uses for continuation lines (4 spaces by default)."""
-    seen: Counter[str] = Counter()
-    for ins in ctx.tree.instructions:
-        for ln in ins.lines:
-            if ln.kind in ("CONT", "CONT_LAST"):
-                content = ln.content
-                ws = content[:len(content) - len(content.lstrip(" \t"))]
-                if ws:
-                    seen[ws] += 1
-    return seen.most_common(1)[0][0] if seen else "    "

@@ -87,13 +87,14 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..facts import images as rt
+from ..facts.paths import display, is_under, join
+from ..facts.variables import references
 from ..findings import Edit, Finding
 from ..syntax import Instruction
-from . import _runtime as rt
 from ._artifacts import (
     _CC,
     CannotTell,
-    ContextFiles,
     Output,
     RunCommand,
     StageModel,
@@ -109,10 +110,7 @@ from ._artifacts import (
     node_build_outputs,
     read_package_json,
     removed_paths,
-    resolve,
     run_commands,
-    under,
-    variables_in,
 )
 from .base import Context, Pass, newline_of, unsafe_fix
 
@@ -214,9 +212,8 @@ class Multistage(Pass):
         stage = stages[0]
         if any(ins.keyword == "FROM" for ins in stage.instructions):
             return
-        global_args = _global_args(ctx, stage)
-        files = ContextFiles(ctx.build_context)
-        model = model_stage(stage, global_args, files)
+        files = ctx.files
+        model = model_stage(ctx, stage)
         image = rt.parse_image(model.base)
         if image is None or image.repository == "scratch":
             return
@@ -238,7 +235,7 @@ class Multistage(Pass):
             text = _render(ctx, model, plan)
         except CannotTell as exc:
             last = stage.instructions[-1] if stage.instructions else stage.from_
-            yield Finding(self.code, f"{what} ships its toolchain; cannot split it: {exc}",
+            yield Finding(self.code, display(f"{what} ships its toolchain; cannot split it: {exc}"),
                           stage.from_.start_line, stage.from_.column, last.end_line)
             return
         start = stage.from_.start
@@ -257,18 +254,6 @@ class Multistage(Pass):
 
 _LANG_NAMES = {"go": "Go", "rust": "Rust", "c": "C/C++", "java": "Java", "node": "Node",
                "python": "Python", "static": "static-site"}
-
-
-def _global_args(ctx: Context, stage) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for ins in ctx.tree.instructions:
-        if ins is stage.from_:
-            break
-        if ins.keyword == "ARG":
-            for val in ins.values:
-                name, eq, default = val.partition("=")
-                out[name] = default.strip("\"'") if eq else None
-    return out
 
 
 def _builder_name(stage) -> str:
@@ -475,7 +460,7 @@ def _trace(model: StageModel, commands: list[RunCommand], produce) -> Traced:
             continue
         for kind, src, dst in moves(rc):
             for o in list(outputs):
-                if o.path == src or under(src, o.path):
+                if o.path == src or is_under(src, o.path):
                     order += 1
                     what = o.what if o.path == src else ("dir" if src.endswith("/") else "file")
                     outputs = [x for x in outputs if x.path != dst]
@@ -484,7 +469,7 @@ def _trace(model: StageModel, commands: list[RunCommand], produce) -> Traced:
                         outputs.remove(o)
                     break
         for gone in removed_paths(rc):
-            outputs = [o for o in outputs if not under(o.path, gone)]
+            outputs = [o for o in outputs if not is_under(o.path, gone)]
     return Traced(outputs, producers)
 
 
@@ -514,7 +499,7 @@ def _entry_refs(model: StageModel) -> tuple[list[str], list[list[str]]]:
             if i == 0 and "/" not in word:
                 refs += [f"{d}/{word}" for d in model.path_dirs]
             elif "/" in word or i > 0:
-                p = resolve(wd, word.split("=", 1)[-1])
+                p = join(wd, word.split("=", 1)[-1])
                 if p:
                     refs.append(p)
     return refs, cmds
@@ -535,7 +520,7 @@ def _select(traced: Traced, refs: list[str], whole_dirs: bool) -> list[tuple[str
         hit = []
         for o in locs:
             exact = [r for r in refs if r == o.path]
-            inside = [r for r in refs if under(r, o.path) and r != o.path]
+            inside = [r for r in refs if is_under(r, o.path) and r != o.path]
             if o.glob:
                 import fnmatch
 
@@ -558,7 +543,7 @@ def _select(traced: Traced, refs: list[str], whole_dirs: bool) -> list[tuple[str
         chosen.append((o.path, o.glob))
     out = []
     for p, g in chosen:
-        if (p, g) not in out and not any(under(p, q) and p != q for q, _ in chosen):
+        if (p, g) not in out and not any(is_under(p, q) and p != q for q, _ in chosen):
             out.append((p, g))
     return out
 
@@ -587,8 +572,8 @@ def _check_entry(model: StageModel, cmds: list[list[str]], artifacts: list[str],
         if name in SHELL_BUILTINS or name in extra_programs:
             continue
         if "/" in prog:
-            path = resolve(wd, prog)
-            if any(path == a or under(path, a) for a in artifacts):
+            path = join(wd, prog)
+            if any(path == a or is_under(path, a) for a in artifacts):
                 continue
         else:
             if any(posixpath.basename(a) == prog and posixpath.dirname(a) in model.path_dirs for a in artifacts):
@@ -893,8 +878,8 @@ def _plan_compiled(ctx, model, image, commands, files, traced: Traced, language:
         for rc in traced.producers:
             if rc.cwd:
                 ctx_dir = model.context_path(rc.cwd)
-        manifest = files.read(posixpath.join(ctx_dir, "Cargo.toml")) if ctx_dir else None
-        lock = files.read(posixpath.join(ctx_dir, "Cargo.lock")) if ctx_dir else None
+        manifest = files.sent_text(posixpath.join(ctx_dir, "Cargo.toml")) if ctx_dir else None
+        lock = files.sent_text(posixpath.join(ctx_dir, "Cargo.lock")) if ctx_dir else None
         tls = manifest is None or any(re.search(rf'(?m)^\s*{re.escape(c)}\s*=|name = "{re.escape(c)}"', (manifest or "") + (lock or ""))
                                       for c in TLS_CRATES)
         family = rt.release_of(rt.parse_image(runtime)).family if rt.parse_image(runtime) else "unknown"
@@ -944,8 +929,8 @@ def _plan_java(ctx, model, image, commands, files) -> Plan:
             if rc.cwd is None:
                 raise CannotTell("the directory gradle runs in is only known at build time")
             if "installDist" in args:
-                return [(resolve(rc.cwd, "build/install"), "dir")]
-            return [(resolve(rc.cwd, "build/libs"), "jars")]
+                return [(join(rc.cwd, "build/install"), "dir")]
+            return [(join(rc.cwd, "build/libs"), "jars")]
         return []
 
     traced = _trace(model, commands, produce)
@@ -1023,8 +1008,8 @@ def _plan_node(ctx, model, image, commands, files) -> Plan:
         for argv in entry_cmds:
             if argv and posixpath.basename(argv[0]) == "node" and len(argv) > 1:
                 script = next((a for a in argv[1:] if not a.startswith("-")), None)
-                p = resolve(model.workdir or "/", script) if script else None
-                if p and under(p, pkg_dir) and p != pkg_dir:
+                p = join(model.workdir or "/", script) if script else None
+                if p and is_under(p, pkg_dir) and p != pkg_dir:
                     top = posixpath.relpath(p, pkg_dir).split("/", 1)[0]
                     if top in ("dist", "build", "out", "lib", ".output", "public"):
                         outputs = [top]
@@ -1032,7 +1017,7 @@ def _plan_node(ctx, model, image, commands, files) -> Plan:
             raise CannotTell("cannot read package.json from the build context to see what the build writes")
     if not outputs:
         raise CannotTell(f"cannot tell which directory `{script_name}` writes")
-    out_paths = [resolve(pkg_dir, o) for o in outputs]
+    out_paths = [join(pkg_dir, o) for o in outputs]
     # what serves the app
     static_server = None
     node_script = None
@@ -1049,7 +1034,7 @@ def _plan_node(ctx, model, image, commands, files) -> Plan:
             script = next((a for a in argv[1:] if not a.startswith("-")), None)
             if script is None:
                 raise CannotTell("the image starts `node` without a script")
-            node_script = resolve(model.workdir or "/", script)
+            node_script = join(model.workdir or "/", script)
     configured = ctx.settings.runtime_image("node") if ctx.settings is not None else None
     cfg_image = rt.parse_image(configured) if configured else None
     if cfg_image is not None and cfg_image.name in WEB_ROOTS:
@@ -1061,7 +1046,7 @@ def _plan_node(ctx, model, image, commands, files) -> Plan:
         plan.artifacts.append((out_paths[0] + "/", WEB_ROOTS[cfg_image.name] + "/", False))
         plan.notes.append(f"serves {out_paths[0]} with {cfg_image.name}")
         return plan
-    if node_script is not None and not any(under(node_script, o) for o in out_paths):
+    if node_script is not None and not any(is_under(node_script, o) for o in out_paths):
         raise CannotTell(f"the app starts from {node_script}, which is not in the build output "
                          f"({', '.join(out_paths)}): cannot tell which sources it needs at run time")
     if not model.entry.present:
@@ -1085,7 +1070,7 @@ def _plan_node(ctx, model, image, commands, files) -> Plan:
     if needs_deps:
         lock_tool = None
         for lock, tool in _LOCKS:
-            if (ctx_dir is not None and files.exists(posixpath.join(ctx_dir, lock))) or (
+            if (ctx_dir is not None and files.sent(posixpath.join(ctx_dir, lock))) or (
                     pkg is None and any(lock in " ".join(c.sources) for c in model.copies)):
                 manifests.append(posixpath.join(pkg_dir, lock))
                 lock_tool = lock_tool or tool
@@ -1398,17 +1383,17 @@ def _render(ctx: Context, model: StageModel, plan: Plan) -> str:
     used_vars: set[str] = set()
     for ins in carried + moved:
         if ins.keyword != "ARG":
-            used_vars |= variables_in(ins.source)
+            used_vars |= set(references(ins.source))
     for ins in stage.instructions:
         if ins.keyword in ("WORKDIR", "USER"):
-            used_vars |= variables_in(ins.source)
+            used_vars |= set(references(ins.source))
     for ins in carried:
         if ins.keyword == "ARG":
             names = {v.partition("=")[0] for v in ins.values}
             if names & used_vars:
                 out.append(ins.source.rstrip("\r\n"))
     global_needed = used_vars - set(model.args)
-    for name in sorted(global_needed & set(_global_args(ctx, stage))):
+    for name in sorted(global_needed & set(ctx.graph.args)):
         out.insert(len(out) - 0, f"ARG {name}")
     for ins in carried:
         if ins.keyword == "ENV":

@@ -54,10 +54,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..facts import images as rt
+from ..facts.variables import variable_reference
 from ..findings import Edit, Finding
 from ..syntax import Instruction, Stage
-from . import _runtime as rt
-from .base import Context, Pass, arg_env_pairs, newline_of, stage_chain, unsafe_fix, variable_reference
+from .base import Context, Pass, newline_of, unsafe_fix
 
 # images whose entry point starts as root and then drops to its own user
 SELF_DROPPING = {
@@ -100,22 +101,11 @@ class NonrootUser(Pass):
         if not tree.stages:
             return
         stage = tree.stages[-1]
-        chain = stage_chain(tree, stage)
+        chain = ctx.graph.chain(stage)
         user, user_ins = final_user(chain)
         if user is not None and ("$" in user or user.strip() not in _ROOT):
             return
-        base = chain[0].base        # the external image the chain builds on
-        global_args = {}
-        for ins in tree.instructions:
-            if ins.keyword == "FROM":
-                break
-            if ins.keyword == "ARG":
-                for n, d in arg_env_pairs(ins.parsed):
-                    global_args[n] = d.strip("\"'") if d is not None else None
-        if "$" in base:
-            from ._artifacts import expand
-
-            base = expand(base, global_args) or base
+        base = ctx.graph.base_image(stage)        # the external image the chain builds on
         image = rt.parse_image(base)
         if image is None:
             return
@@ -192,17 +182,15 @@ class NonrootUser(Pass):
         return anchor
 
     @staticmethod
-    def _created_user(chain: list[Stage]) -> tuple[str, str | None] | None:
+    def _created_user(ctx: Context, chain: list[Stage]) -> tuple[str, str | None] | None:
         """A user the Dockerfile creates (useradd/adduser) in the final stage's chain, and its uid when
         the command gives one."""
         found = None
-        declared: set[str] = set()      # ARG/ENV names set so far: `--uid=$APP_UID` can be USER $APP_UID
         for st in chain:
             for ins in st.instructions:
-                if ins.keyword in ("ARG", "ENV"):
-                    declared.update(key for key, _ in arg_env_pairs(ins.parsed))
                 if ins.keyword != "RUN" or ins.is_json:
                     continue
+                declared = set(ctx.state(ins).variables)   # `--uid=$APP_UID` can be USER $APP_UID
                 for m in re.finditer(r"\b(useradd|adduser)\b([^&;|\n]*)", ins.args):
                     words = m.group(2).split()
                     operands = []
@@ -233,7 +221,7 @@ class NonrootUser(Pass):
             return ["USER 65532:65532"]
         if setup == "busybox":
             return ["USER 65534:65534"]
-        created = self._created_user(chain)
+        created = self._created_user(ctx, chain)
         if created and created[0] != "root":
             # numeric when the file fixes the uid: runAsNonRoot can only check a number
             return [f"USER {created[1] or created[0]}"]

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..facts.mounts import mount_covers
 from ..findings import Finding
 from . import _pkg
 from .base import Context, Pass, safe_fix
 
 BOOLEANS = frozenset({"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
-CACHE_DIRS = ("/root/.cache/pip",)
 
 
 def cache_off(value: str | None) -> bool:
@@ -51,7 +51,7 @@ class PipNoCacheDir(Pass):
             tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"
                      and not t.has_flag("--no-cache-dir", "--cache-dir")
                      and not any(a.name == "PIP_NO_CACHE_DIR" for a in t.command.assignments)]
-            if not tools or cache_off(_pkg.env_value(ctx, info.ins, "PIP_NO_CACHE_DIR")):
+            if not tools or cache_off(ctx.state(info.ins).value("PIP_NO_CACHE_DIR")):
                 continue
             if "PIP_NO_CACHE_DIR=" in info.script.text or _mounted(ctx, info):
                 continue
@@ -61,12 +61,12 @@ class PipNoCacheDir(Pass):
 
 
 def _mounted(ctx: Context, info: _pkg.RunInfo) -> bool:
-    cache_dir = _pkg.env_value(ctx, info.ins, "PIP_CACHE_DIR")
-    for m in _pkg.mounts(info.ins):
-        target = m.get("target", "")
-        if m["type"] not in ("cache", "tmpfs"):
+    cache_dir = ctx.state(info.ins).value("PIP_CACHE_DIR")
+    for m in ctx.mounts(info.ins):
+        target = m.target or ""
+        if m.type not in ("cache", "tmpfs"):
             continue
         if target.endswith("/.cache/pip") or target.endswith("/.cache") or target == "/root" \
-                or (cache_dir and _pkg.mount_covers(info.ins, cache_dir)):
+                or (cache_dir and mount_covers(info.ins, cache_dir)):
             return True
     return False

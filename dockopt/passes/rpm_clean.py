@@ -31,7 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..facts.mounts import mount_covers
 from ..findings import Finding
+from ..shell import parse_rm
 from . import _pkg
 from .base import Context, Pass, safe_fix
 
@@ -49,7 +51,7 @@ CACHES = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5", "/var/cache/
 
 
 def _removes_cache(command) -> bool:
-    rm = _pkg.parse_rm(command)
+    rm = parse_rm(command)
     if rm is None:
         return False
     return any(p is not None and any(p.rstrip("/") == c or p.startswith(c + "/") for c in CACHES)
@@ -92,7 +94,7 @@ class RpmClean(Pass):
     def _clean_command(info: _pkg.RunInfo, tools) -> str | None:
         """The clean commands the RUN lacks: one per tool that filled a cache and did not clean it
         after its last install."""
-        if any(_pkg.mount_covers(info.ins, c) for c in CACHES):
+        if any(mount_covers(info.ins, c) for c in CACHES):
             return None
         commands: dict[str, str] = {}
         removals = [c.start for c in info.commands if _removes_cache(c)]

@@ -61,12 +61,13 @@ make that change. A name that is not a secret (`ENV SIGNING_KEY_ID=...`) is sile
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
+from ..facts.variables import arg_env_pairs, variable_reference
 from ..findings import Finding, Fix, Safety
 from ..syntax import Instruction
-from ..syntax.rules import Parsed
-from .base import Context, Pass, arg_env_pairs, variable_reference
+from ..syntax.arguments import Parsed
+from .base import Context, Pass
 
 SECRET_PARTS = frozenset({"apikey", "auth", "credential", "credentials", "key", "password", "pword",
                           "passwd", "secret", "token"})
@@ -122,12 +123,7 @@ class SecretInArgEnv(Pass):
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         # defaults of the ARGs before the first FROM: a stage may re-declare them without a value
-        outer: dict[str, str | None] = {}
-        for ins in ctx.tree.instructions:
-            if ins.keyword == "FROM":
-                break
-            if ins.keyword == "ARG":
-                outer.update(arg_env_pairs(ins.parsed))
+        outer = ctx.graph.args
         for stage in ctx.tree.stages:    # ARGs before the first FROM belong to no stage
             known: dict[str, str | None] = {}
             for ins in stage.instructions:
@@ -137,7 +133,7 @@ class SecretInArgEnv(Pass):
                     yield from self._check(ins, ins.onbuild, "ONBUILD ", {}, {})
 
     def _check(self, ins: Instruction, parsed: Parsed, prefix: str, known: dict[str, str | None],
-               outer: dict[str, str | None]) -> Iterator[Finding]:
+               outer: Mapping[str, str | None]) -> Iterator[Finding]:
         kw = parsed.keyword.upper()
         seen: set[str] = set()
         for key, value in arg_env_pairs(parsed):

@@ -11,9 +11,10 @@ import posixpath
 import re
 from collections.abc import Iterable
 
+from ..facts import images as rt
 from ..findings import Edit, Finding, Fix, Safety
-from ..syntax import Instruction, Stage
-from . import _runtime as rt
+from ..shell import ToolCommand, parse_tool
+from ..syntax import Instruction
 from .base import Context, Pass
 
 
@@ -25,28 +26,6 @@ class _DocFromClass(Pass):
 
 def _is_multistage(ctx: Context) -> bool:
     return len(ctx.tree.stages) > 1
-
-
-def _stage_ref(value: str, stages: tuple[Stage, ...], before: int) -> Stage | None:
-    """The stage a `--from=`/FROM value names (a name, or an index), among the stages before `before`."""
-    low = value.lower()
-    for st in stages[:before]:
-        if st.name and st.name.lower() == low:
-            return st
-    if value.isdigit() and int(value) < before:
-        return stages[int(value)]
-    return None
-
-
-def _mount_froms(ins: Instruction) -> list[str]:
-    out = []
-    for f in ins.flags:
-        if f.name == "mount" and f.value:
-            for part in f.value.split(","):
-                k, _, v = part.partition("=")
-                if k.strip() == "from" and v:
-                    out.append(v.strip())
-    return out
 
 
 class CopyWholeFilesystem(_DocFromClass):
@@ -94,7 +73,7 @@ class CopyWholeFilesystem(_DocFromClass):
                 sources = list(ins.values[:-1])
                 if not any(posixpath.normpath(s.strip("\"'")) in ("/", "//") or s in ("/.", "/*") for s in sources):
                     continue
-                ref = _stage_ref(src_flag.value, stages, stage.index)
+                ref = ctx.graph.ref(src_flag.value, stage.index)
                 if ref is not None and ref.base.lower() == "scratch":
                     continue   # a prepared root file system, built to be copied whole
                 what = f"stage '{src_flag.value}'" if ref is not None else f"image {src_flag.value}"
@@ -157,20 +136,14 @@ class BuildToolsInFinalStage(_DocFromClass):
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not _is_multistage(ctx):
             return
-        from ..shell import parse_tool
-
-        stages = ctx.tree.stages
-        final = stages[-1]
-        base = self._external_base(stages, final)
-        image = rt.parse_image(base) if base else None
+        final = ctx.tree.stages[-1]
+        base = ctx.graph.base_image(final)
+        image = rt.parse_image(base) if "$" not in base else None
         if image is not None:
             tool = rt.toolchain_of(image)
             if tool is not None:
                 yield self.finding(final.from_, f"the final stage is built on {base}, a {tool} toolchain image: "
                                    "copy the artifacts into a runtime image instead")
-        production_env = any(ins.keyword == "ENV" and any(
-            v.strip("\"'") == "production" for k, v in zip(ins.values[::2], ins.values[1::2]) if k == "NODE_ENV")
-            for st in self._chain(stages, final) for ins in st.instructions)
         for ins in final.instructions:
             script = ctx.script(ins) if ins.keyword == "RUN" else None
             if script is None:
@@ -196,13 +169,13 @@ class BuildToolsInFinalStage(_DocFromClass):
                 yield self.finding(ins, "the final stage installs build tools (" + ", ".join(dict.fromkeys(names))
                                    + "): install them in the builder stage and copy the results")
             for t in tools:
-                finding = self._dev_dependencies(ctx, ins, t, production_env)
+                finding = self._dev_dependencies(ctx, ins, t)
                 if finding is not None:
                     yield finding
 
-    def _dev_dependencies(self, ctx: Context, ins: Instruction, t, production_env: bool) -> Finding | None:
+    def _dev_dependencies(self, ctx: Context, ins: Instruction, t: ToolCommand) -> Finding | None:
         cmd_env = {a.name: a.value_text for a in t.command.assignments}
-        if production_env or cmd_env.get("NODE_ENV") == "production":
+        if ctx.state(ins).value("NODE_ENV") == "production" or cmd_env.get("NODE_ENV") == "production":
             return None
         if t.manager == "npm" and t.subcommand in ("ci", "install") and not t.packages:
             omit = [f.value for f in t.flags if f.name in ("--omit", "--only", "--production")]
@@ -228,32 +201,11 @@ class BuildToolsInFinalStage(_DocFromClass):
 
     @staticmethod
     def _has_dev_dependencies(ctx: Context) -> bool:
-        bc = ctx.build_context
-        if bc is None:
-            return False
         try:
-            data = json.loads((bc.root / "package.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(ctx.files.text("package.json") or "")
+        except ValueError:
             return False
         return isinstance(data, dict) and bool(data.get("devDependencies"))
-
-    @staticmethod
-    def _chain(stages, stage: Stage) -> list[Stage]:
-        out = [stage]
-        cur = stage
-        for _ in range(20):
-            ref = _stage_ref(cur.base, stages, cur.index)
-            if ref is None:
-                break
-            out.insert(0, ref)
-            cur = ref
-        return out
-
-    @classmethod
-    def _external_base(cls, stages, stage: Stage) -> str | None:
-        chain = cls._chain(stages, stage)
-        base = chain[0].base
-        return None if "$" in base else base
 
 
 class UnusedStage(_DocFromClass):
@@ -294,26 +246,9 @@ class UnusedStage(_DocFromClass):
         stages = ctx.tree.stages
         if len(stages) < 2:
             return
-        used = {stages[-1].index}
-        todo = [stages[-1]]
-        while todo:
-            st = todo.pop()
-            refs = [st.base]
-            for ins in st.instructions:
-                f = ins.flag("from") if ins.keyword in ("COPY", "ADD") else None
-                if f is not None and f.value:
-                    refs.append(f.value)
-                if ins.keyword == "RUN":
-                    refs += _mount_froms(ins)
-                if ins.keyword == "ONBUILD":
-                    return    # triggers may reference stages in ways not read here
-            for r in refs:
-                if "$" in r:
-                    return    # a reference only known at build time: cannot tell
-                target = _stage_ref(r, stages, st.index)
-                if target is not None and target.index not in used:
-                    used.add(target.index)
-                    todo.append(target)
+        used = ctx.graph.needed
+        if used is None:
+            return    # a reference only known at build time, or ONBUILD triggers: cannot tell
         for st in stages[:-1]:
             if st.index in used:
                 continue

@@ -1,13 +1,18 @@
-"""Models of the file commands passes care about: ``rm``, ``chown``/``chgrp`` and ``chmod``."""
+"""Models of the commands whose files dockopt follows: ``rm``, ``chown``/``chgrp``, ``chmod``,
+``cp``/``mv``/``install``/``ln``, and what downloads and unpacking (``curl``, ``wget``,
+``git clone``, ``tar -x``, ``unzip``) and a C compiler (``cc -o``) write. Every reader takes its
+options from one table, :data:`dockopt.shell.options.SPECS`."""
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 
 from .model import SimpleCommand, Word
-from .options import Flag, OptionSpec, parse_arguments
+from .options import SPECS, Flag, parse_arguments
 
-__all__ = ["ChmodCommand", "ChownCommand", "RemoveCommand", "parse_chmod", "parse_chown", "parse_rm"]
+__all__ = ["ChmodCommand", "ChownCommand", "CopyCommand", "RemoveCommand", "Written", "compiler_output",
+           "parse_chmod", "parse_chown", "parse_copy", "parse_rm", "url_name", "written_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +57,6 @@ class ChmodCommand:
         return self.mode is not None and self.mode.isdigit()
 
 
-_RM = OptionSpec()
-_CHOWN = OptionSpec(frozenset({"--from", "--reference"}))
-_CHMOD = OptionSpec(frozenset({"--reference"}))
 # a chmod symbolic mode can begin with '-' (chmod -x file): tell it from an option
 _SYMBOLIC_MODE = re.compile(r"^[ugoa]*([-+=]([rwxXst]*|[ugo]))+(,[ugoa]*([-+=]([rwxXst]*|[ugo]))+)*$")
 _CHMOD_OPTION_LETTERS = frozenset("Rcfv")
@@ -63,7 +65,7 @@ _CHMOD_OPTION_LETTERS = frozenset("Rcfv")
 def parse_rm(command: SimpleCommand) -> RemoveCommand | None:
     if command.program != "rm":
         return None
-    parsed = parse_arguments(command.args, _RM)
+    parsed = parse_arguments(command.args, SPECS["rm"])
     names = {f.name for f in parsed.flags}
     return RemoveCommand(
         command, parsed.flags,
@@ -76,7 +78,7 @@ def parse_chown(command: SimpleCommand) -> ChownCommand | None:
     program = command.program
     if program not in ("chown", "chgrp"):
         return None
-    parsed = parse_arguments(command.args, _CHOWN)
+    parsed = parse_arguments(command.args, SPECS["chown"])
     names = {f.name for f in parsed.flags}
     reference = next((f.value for f in parsed.flags if f.name == "--reference"), None)
     operands = parsed.operands
@@ -117,7 +119,7 @@ def parse_chmod(command: SimpleCommand) -> ChmodCommand | None:
             break
         if not text.startswith("-"):
             break
-    parsed = parse_arguments(args, _CHMOD)
+    parsed = parse_arguments(args, SPECS["chmod"])
     names = {f.name for f in parsed.flags}
     reference = next((f.value for f in parsed.flags if f.name == "--reference"), None)
     operands = parsed.operands
@@ -126,3 +128,150 @@ def parse_chmod(command: SimpleCommand) -> ChmodCommand | None:
     return ChmodCommand(command, parsed.flags, bool(names & {"-R", "--recursive"}),
                         mode_word.text if mode_word is not None else None, mode_word, reference,
                         operands)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyCommand:
+    """``cp``/``mv``/``install``/``ln`` with static operands: what goes where, as written."""
+
+    command: SimpleCommand
+    flags: tuple[Flag, ...]
+    pairs: tuple[tuple[str, str], ...]     # (source, destination file or directory entry)
+
+    @property
+    def program(self) -> str:
+        return self.command.program or ""
+
+
+def parse_copy(command: SimpleCommand) -> CopyCommand | None:
+    """The (source, destination) pairs of a copy, move, install or link; None when an operand is
+    only known at run time or the command copies nothing (`install -d`)."""
+    program = command.program
+    if program not in ("cp", "mv", "install", "ln"):
+        return None
+    parsed = parse_arguments(command.args, SPECS[program])
+    if any(w.text is None for w in parsed.operands):
+        return None
+    names = {f.name for f in parsed.flags}
+    if program == "install" and names & {"-d", "--directory"}:
+        return None
+    operands = [w.text or "" for w in parsed.operands]
+    target = next((f.value for f in parsed.flags if f.name in ("-t", "--target-directory")), None)
+    if target is not None:
+        pairs = [(s, posixpath.join(target, posixpath.basename(s.rstrip("/")))) for s in operands]
+        return CopyCommand(command, parsed.flags, tuple(pairs))
+    if len(operands) < 2:
+        return CopyCommand(command, parsed.flags, ())
+    *sources, dest = operands
+    into = dest.endswith("/") or len(sources) > 1 or (
+        program == "install" and "-D" not in names and posixpath.basename(dest.rstrip("/")) in ("bin", "sbin"))
+    pairs = [(s, posixpath.join(dest, posixpath.basename(s.rstrip("/"))) if into else dest) for s in sources]
+    return CopyCommand(command, parsed.flags, tuple(pairs))
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A file or directory a command brings into the image, as the command names it."""
+
+    path: str          # relative to the command's directory unless absolute
+    what: str          # how it got there, for messages: `curl -o x`
+    tree: bool = False  # a directory tree (a clone, an extraction)
+
+
+def url_name(url: str) -> str | None:
+    """The file name a download of `url` gets by default."""
+    name = posixpath.basename(url.split("?")[0].split("#")[0].rstrip("/"))
+    return name or None
+
+
+def written_files(command: SimpleCommand) -> tuple[Written, ...]:
+    """What a download, a clone or an extraction writes (nothing when a word is only known at run
+    time)."""
+    program = command.program
+    texts = [w.text for w in command.args]
+    if program not in _WRITERS or any(t is None for t in texts):
+        return ()
+    return tuple(_WRITERS[program](command))
+
+
+def _curl(command: SimpleCommand) -> list[Written]:
+    parsed = parse_arguments(command.args, SPECS["curl"])
+    outputs = [f.value or "" for f in parsed.flags if f.name in ("-o", "--output")]
+    outdir = next((f.value for f in reversed(parsed.flags) if f.name == "--output-dir"), None)
+    remote = any(f.name in ("-O", "--remote-name") for f in parsed.flags)
+    urls = [f.value for f in parsed.flags if f.name == "--url" and f.value]
+    urls += [w.text for w in parsed.operands if w.text and "://" in w.text]
+    out = [Written(_under(outdir, o), f"`curl -o {o}`") for o in outputs if o and o != "-"]
+    if remote:
+        out += [Written(_under(outdir, name), f"`curl -O {u}`") for u in urls if (name := url_name(u))]
+    return out
+
+
+def _wget(command: SimpleCommand) -> list[Written]:
+    parsed = parse_arguments(command.args, SPECS["wget"])
+    output = next((f.value for f in reversed(parsed.flags) if f.name in ("-O", "--output-document")), None)
+    prefix = next((f.value for f in reversed(parsed.flags) if f.name in ("-P", "--directory-prefix")), None)
+    if output == "-":
+        return []
+    if output:
+        return [Written(output, f"`wget -O {output}`")]
+    urls = [w.text for w in parsed.operands if w.text and "://" in w.text]
+    return [Written(_under(prefix, name), f"`wget {u}`") for u in urls if (name := url_name(u))]
+
+
+def _git(command: SimpleCommand) -> list[Written]:
+    args = command.args
+    if not args or args[0].text != "clone":
+        return []
+    operands = [w.text or "" for w in parse_arguments(args[1:], SPECS["git clone"]).operands]
+    if not operands:
+        return []
+    target = operands[1] if len(operands) > 1 else (url_name(operands[0]) or "").removesuffix(".git")
+    return [Written(target, f"`git clone {operands[0]}`", tree=True)] if target else []
+
+
+def _tar(command: SimpleCommand) -> list[Written]:
+    words = list(command.args)
+    if words and words[0].text and not words[0].text.startswith("-"):
+        # tar's traditional form: `tar xzf archive` bundles the options in the first word
+        first = words[0]
+        words[0] = Word(first.raw, "-" + (first.text or ""), first.start, first.end)
+    parsed = parse_arguments(words, SPECS["tar"])
+    names = {f.name for f in parsed.flags}
+    if not names & {"-x", "--extract", "--get"}:
+        return []
+    target = next((f.value for f in reversed(parsed.flags) if f.name in ("-C", "--directory")), None)
+    return [Written(target, f"`tar -x -C {target}`", tree=True)] if target else []
+
+
+def _unzip(command: SimpleCommand) -> list[Written]:
+    parsed = parse_arguments(command.args, SPECS["unzip"])
+    target = next((f.value for f in reversed(parsed.flags) if f.name == "-d"), None)
+    return [Written(target, "`unzip -d`", tree=True)] if target else []
+
+
+def _under(directory: str | None, name: str) -> str:
+    return posixpath.join(directory, name) if directory else name
+
+
+_WRITERS = {"curl": _curl, "wget": _wget, "git": _git, "tar": _tar, "unzip": _unzip}
+
+_CC = frozenset({"gcc", "cc", "g++", "c++", "clang", "clang++", "tcc", "musl-gcc"})
+_CC_NO_LINK = frozenset({"-c", "-S", "-E", "-M", "-MM", "--version", "-v", "-dumpversion"})
+_C_SOURCES = (".c", ".cc", ".cpp", ".cxx", ".o")
+
+
+def compiler_output(command: SimpleCommand) -> str | None:
+    """The program a C/C++ compiler links (`-o`, else `a.out` when it compiles sources); None when
+    it links nothing (`-c`, `-E`, `--version`) or is no compiler. `$` when only known at run time."""
+    if command.program not in _CC:
+        return None
+    parsed = parse_arguments(command.args, SPECS["cc"])
+    if any(f.name in _CC_NO_LINK for f in parsed.flags):
+        return None
+    output = next((f for f in reversed(parsed.flags) if f.name == "-o"), None)
+    if output is not None:
+        return output.value if output.value is not None else "$"
+    if any((w.text or "").endswith(_C_SOURCES) for w in parsed.operands):
+        return "a.out"
+    return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .model import Word
 
-__all__ = ["Flag", "OptionSpec", "ParsedArguments", "parse_arguments"]
+__all__ = ["SPECS", "Flag", "OptionSpec", "ParsedArguments", "parse_arguments"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +113,37 @@ def parse_arguments(words: tuple[Word, ...] | list[Word], spec: OptionSpec,
                 break
             flags.append(Flag(name, None, word, None))
     return ParsedArguments(tuple(flags), tuple(operands), None)
+
+
+def _spec(*with_value: str, clustering: bool = True, attached: tuple[str, ...] = ()) -> OptionSpec:
+    return OptionSpec(frozenset(with_value), clustering, attached)
+
+
+# How the programs whose files dockopt follows read their options (the options that take a value).
+SPECS: dict[str, OptionSpec] = {
+    "rm": _spec(),
+    "chown": _spec("--from", "--reference"),
+    "chmod": _spec("--reference"),
+    "mkdir": _spec("-m", "--mode", "--context"),
+    "touch": _spec("-d", "--date", "-r", "--reference", "-t", "--time"),
+    "cp": _spec("-t", "--target-directory", "-S", "--suffix", "-m", "--mode", "-o", "--owner", "-g",
+                "--group", "--backup", "--preserve", "--reflink", "--sparse", "--no-preserve"),
+    "curl": _spec(*(f"-{c}" for c in "oHdeuxAEXwTFbcKmrYyzUCQDPt"),
+                  "--output", "--output-dir", "--header", "--data", "--user", "--proxy", "--user-agent",
+                  "--request", "--write-out", "--form", "--cookie", "--retry", "--max-time",
+                  "--connect-timeout", "--cacert", "--cert", "--key", "--data-raw", "--data-binary",
+                  "--retry-delay", "--referer", "--range", "--config", "--proto", "--proto-redir",
+                  "--resolve", "--interface", "--limit-rate", "--dns-servers", "--url"),
+    "wget": _spec(*(f"-{c}" for c in "OPoaeiUTtwQlAR"), "--output-document", "--directory-prefix"),
+    "git clone": _spec("-b", "--branch", "--depth", "-o", "--origin", "-c", "--config", "--reference",
+                       "--separate-git-dir", "-j", "--jobs", "--filter", "--template", "-u",
+                       "--upload-pack", "--shallow-since", "--shallow-exclude", "--server-option"),
+    "tar": _spec("-f", "--file", "-C", "--directory", "-T", "--files-from", "-X", "--exclude-from",
+                 "-b", "--blocking-factor", "-H", "--format", "-I", "--use-compress-program",
+                 "--owner", "--group", "--mode", "--transform", "--strip-components"),
+    "unzip": _spec("-d", "-P"),
+    "cc": _spec("-o", "-I", "-L", "-l", "-D", "-U", "-x", "-include", "-isystem", "-MF", "-MT", "-std",
+                clustering=False, attached=("-o", "-I", "-L", "-l", "-D", "-U")),
+}
+SPECS["chgrp"] = SPECS["chown"]
+SPECS["mv"] = SPECS["install"] = SPECS["ln"] = SPECS["cp"]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from lark import Token
 
 from . import nodes as n
-from . import rules
+from . import arguments
 from .errors import ParseError
 
 
@@ -65,7 +65,7 @@ def lex(text: str, offset: int = 0) -> Iterator[LineToken]:
     """Tokens for `text` (the file without its BOM, which starts at file offset `offset`)."""
     lines = split_lines(text, offset)
     escape = "\\"
-    continuation = rules.continuation_regex(escape)
+    continuation = arguments.continuation_regex(escape)
     directives_done = False
     seen: set[str] = set()
     count = len(lines)
@@ -78,11 +78,11 @@ def lex(text: str, offset: int = 0) -> Iterator[LineToken]:
         number = i + 1
         i += 1
         content = raw.rstrip("\r\n")
-        body = rules.lstrip_go(content)
+        body = arguments.lstrip_go(content)
         if not directives_done:
-            m = rules.RE_DIRECTIVE.match(body)
+            m = arguments.RE_DIRECTIVE.match(body)
             name = m.group(1).lower() if m else None
-            if name in rules.KNOWN_DIRECTIVES:
+            if name in arguments.KNOWN_DIRECTIVES:
                 if name in seen:
                     raise ParseError(f"only one {name} parser directive can be used", number, 1)
                 seen.add(name)
@@ -91,7 +91,7 @@ def lex(text: str, offset: int = 0) -> Iterator[LineToken]:
                     if value not in ("\\", "`"):
                         raise ParseError(f"invalid escape token '{value}' does not match ` or \\", number, 1)
                     escape = value
-                    continuation = rules.continuation_regex(escape)
+                    continuation = arguments.continuation_regex(escape)
                 yield _token("DIRECTIVE", [Line(n.DIRECTIVE, raw, start, number)], (name, m.group(2)))
                 continue
             directives_done = True
@@ -128,7 +128,7 @@ def lex(text: str, offset: int = 0) -> Iterator[LineToken]:
             number = i + 1
             i += 1
             content = raw.rstrip("\r\n")
-            stripped = rules.lstrip_go(content)
+            stripped = arguments.lstrip_go(content)
             if stripped.startswith("#"):
                 toks.append(Line(n.CONT_COMMENT, raw, start, number))
                 continue
@@ -147,9 +147,9 @@ def lex(text: str, offset: int = 0) -> Iterator[LineToken]:
             logical.append(content[:piece_len])
         line = "".join(logical)
         try:
-            parsed = rules.parse_line(line, escape)
-            markers = rules.heredoc_markers(line) if rules.can_contain_heredoc(parsed) else []
-        except rules.RuleError as exc:
+            parsed = arguments.parse_line(line, escape)
+            markers = arguments.heredoc_markers(line) if arguments.can_contain_heredoc(parsed) else []
+        except arguments.RuleError as exc:
             raise ParseError(str(exc), first_number, 1) from None
         yield _token("INSTRUCTION", toks, InstructionInfo(parsed, line, tuple(pieces), tuple(markers), escape))
 

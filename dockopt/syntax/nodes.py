@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from . import rules
+from . import arguments
 
 # kinds of physical line (the grammar's terminal names)
 DIRECTIVE = "DIRECTIVE"
@@ -98,7 +98,7 @@ class Instruction:
     leading: tuple[Line, ...]            # comments and blank lines above, owned by this node
     lines: tuple[Line, ...]              # first line, continuation lines, heredoc lines
     escape: str
-    parsed: rules.Parsed
+    parsed: arguments.Parsed
     logical: str                         # the logical line BuildKit builds from the lines
     pieces: tuple[tuple[int, int], ...]  # file spans that make up `logical`, in order
     heredocs: tuple[Heredoc, ...] = ()
@@ -129,7 +129,7 @@ class Instruction:
     def column(self) -> int:
         """1-based column of the keyword on the first line."""
         first = self.lines[0]
-        return len(first.content) - len(rules.lstrip_go(first.content)) + 1
+        return len(first.content) - len(arguments.lstrip_go(first.content)) + 1
 
     # -- what it says -----------------------------------------------------------------------
     @property
@@ -139,7 +139,7 @@ class Instruction:
 
     @property
     def is_known(self) -> bool:
-        return self.parsed.keyword.lower() in rules.INSTRUCTIONS
+        return self.parsed.keyword.lower() in arguments.INSTRUCTIONS
 
     @cached_property
     def source(self) -> str:
@@ -177,7 +177,7 @@ class Instruction:
     def args_offset(self) -> int:
         """Offset in `logical` where the arguments (after keyword and flags) start."""
         logical = self.logical
-        body = rules.lstrip_go(logical)
+        body = arguments.lstrip_go(logical)
         pos = len(logical) - len(body)
         pos += len(self.parsed.keyword)
         if self.parsed.args:
@@ -199,7 +199,7 @@ class Instruction:
         return self.parsed.args
 
     @property
-    def onbuild(self) -> rules.Parsed | None:
+    def onbuild(self) -> arguments.Parsed | None:
         """For ONBUILD, the reading of the wrapped instruction."""
         return self.parsed.sub
 
@@ -208,7 +208,7 @@ class Instruction:
         """Comment lines attached to it: the ones above and those inside the continuation."""
         out = [ln for ln in self.leading if ln.kind == COMMENT]
         out += [ln for ln in self.lines if ln.kind == CONT_COMMENT]
-        return tuple(rules.lstrip_go(ln.content)[1:].strip() for ln in out)
+        return tuple(arguments.lstrip_go(ln.content)[1:].strip() for ln in out)
 
     def logical_to_offset(self, pos: int) -> int:
         """The file offset of position `pos` of `logical` (a position at the end maps to the

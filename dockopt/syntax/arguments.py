@@ -1,4 +1,4 @@
-"""How BuildKit reads a Dockerfile, rule by rule.
+"""How BuildKit reads an instruction line: keyword, flags, words, JSON arrays, heredoc markers.
 
 Everything here follows the behaviour of BuildKit's Dockerfile parser (directives, continuation,
 comment lines, flag extraction, word splitting, JSON arrays, heredoc detection), so that dockopt

@@ -1,8 +1,9 @@
-"""What dockopt knows about base images: names, distro releases, toolchains and runtimes.
+"""What dockopt knows about base images: names, distro releases, toolchains, runtimes, and the
+working directory and environment they start a stage with.
 
-Used by the multi-stage split (DO301), the non-root user rule (DO302) and the stage hygiene
-rules (DO303-DO305). Nothing here talks to an engine or a registry: the facts come from the
-image reference alone (repository, tag), so they describe the official images as published.
+Nothing here talks to an engine or a registry: the facts come from the image reference alone
+(repository, tag), so they describe the official images as published. An image not listed here
+is unknown: its WORKDIR, USER and programs are whatever its authors chose.
 """
 from __future__ import annotations
 
@@ -299,3 +300,41 @@ def provides(ref: str, program: str) -> bool:
     if base in progs:
         return True
     return bool(facts_of(image).shell and base in POSIX_BASICS)
+
+
+# --------------------------------------------------------------------------- working directory, environment
+
+DEFAULT_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+# the CARGO_HOME of the official rust image
+RUST_CARGO_HOME = "/usr/local/cargo"
+# the WORKDIR of the images whose Dockerfiles are known: most set none (the engine starts in /)
+_WORKDIRS = {"golang": "/go", "httpd": "/usr/local/apache2"}
+_ROOT_WORKDIR = frozenset({
+    "alpine", "busybox", "debian", "ubuntu", "python", "node", "rust", "gcc", "buildpack-deps",
+    "eclipse-temurin", "openjdk", "nginx",
+})
+
+
+def workdir_of(ref: str) -> str | None:
+    """The working directory a stage built on `ref` starts in; None when the image is unknown."""
+    image = parse_image(ref)
+    if image is None:
+        return None
+    if image.repository == "scratch" or image.path.startswith("gcr.io/distroless/"):
+        return "/"
+    if not image.official:
+        return None
+    if image.name in _WORKDIRS:
+        return _WORKDIRS[image.name]
+    return "/" if image.name in _ROOT_WORKDIR else None
+
+
+def base_env(ref: str) -> dict[str, str]:
+    """Variables the image sets that a Dockerfile commonly builds on (PATH, GOPATH, CARGO_HOME)."""
+    image = parse_image(ref)
+    env = {"PATH": ":".join(DEFAULT_PATH)}
+    if image is not None and image.name == "golang":
+        env.update(GOPATH="/go", PATH="/go/bin:/usr/local/go/bin:" + env["PATH"])
+    if image is not None and image.name == "rust":
+        env.update(CARGO_HOME=RUST_CARGO_HOME, PATH=RUST_CARGO_HOME + "/bin:" + env["PATH"])
+    return env

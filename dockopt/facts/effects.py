@@ -1,0 +1,186 @@
+"""What each instruction reads and writes: build-context paths, image paths, packages, variables.
+
+Image paths are resolved against the working directory each command runs in (a RUN's `cd`
+included). An instruction whose effects are not all known is *not modelled* (`modelled` is
+False, `unmodelled` says why): its read and write sets are then incomplete, and a caller must
+treat it as touching anything.
+"""
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..shell import CommandEffects, PathUse, Script, SimpleCommand, ToolCommand
+from ..shell.model import Scope
+from ..syntax import Instruction
+from .mounts import NOT_KEPT, Mount
+from .paths import is_under, join
+from .state import State
+from .variables import references
+
+__all__ = ["Access", "ContextRead", "Effects", "PackageChange", "Step", "copy_operands", "run_steps"]
+
+_INSTALLING = frozenset({"install", "add", "reinstall", "global add", "pip install", "groupinstall",
+                         "group install", "in", "localinstall"})
+_REMOVING = frozenset({"remove", "purge", "del", "erase", "uninstall", "autoremove", "rm", "pip uninstall"})
+# instructions that touch no file
+_METADATA = frozenset({"ARG", "ENV", "USER", "SHELL", "EXPOSE", "LABEL", "CMD", "ENTRYPOINT", "HEALTHCHECK",
+                       "STOPSIGNAL", "VOLUME", "MAINTAINER", "ONBUILD", "FROM"})
+
+
+@dataclass(frozen=True)
+class Access:
+    """An image path an instruction uses."""
+
+    path: str              # absolute (or under BASE_WORKDIR); a deletion may hold a glob
+    via: str               # the program, `redirect`, `COPY`, ...
+    what: str = ""         # for messages
+    tree: bool = False     # the directory and everything in it
+
+
+@dataclass(frozen=True)
+class ContextRead:
+    """A COPY/ADD source or a bind mount of the build context."""
+
+    source: str                               # as written, cleaned, relative to the context root
+    matches: tuple[str, ...] | None = None    # the sent paths it names (None without a context)
+
+
+@dataclass(frozen=True)
+class PackageChange:
+    manager: str           # apt-get, apk, pip, npm, ...
+    name: str
+    installed: bool        # False: removed
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of a RUN, where it runs, and what it does to files."""
+
+    command: SimpleCommand
+    cwd: str | None                            # the directory it runs in (None: unknown)
+    env: Mapping[str, str | None]              # the variables it sees (prefix assignments included)
+    effects: CommandEffects                    # paths as the command names them
+    reads: tuple[Access, ...] = ()
+    writes: tuple[Access, ...] = ()
+    deletes: tuple[Access, ...] = ()
+    unresolved: bool = False                   # a path it names could not be resolved
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What one instruction reads and writes."""
+
+    ins: Instruction
+    context_reads: tuple[ContextRead, ...] = ()
+    stage_reads: tuple[tuple[str, str], ...] = ()     # (stage or image of --from, path)
+    reads: tuple[Access, ...] = ()
+    writes: tuple[Access, ...] = ()
+    deletes: tuple[Access, ...] = ()
+    packages: tuple[PackageChange, ...] = ()
+    env_reads: frozenset[str] = frozenset()
+    unmodelled: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = field(default=(), repr=False)
+
+    @property
+    def modelled(self) -> bool:
+        return not self.unmodelled
+
+    def touches(self, path: str) -> bool:
+        """Reads, writes or deletes `path` or something under or above it (True when not modelled)."""
+        if not self.modelled:
+            return True
+        return any(is_under(a.path, path) or is_under(path, a.path)
+                   for a in self.reads + self.writes + self.deletes)
+
+
+# --------------------------------------------------------------------------- COPY / ADD
+
+def copy_operands(ins: Instruction) -> tuple[tuple[str, ...], str] | None:
+    """Sources and destination of a COPY/ADD, as written (None for heredocs or too few operands)."""
+    if ins.keyword not in ("COPY", "ADD") or ins.heredocs:
+        return None
+    values = ins.values
+    if len(values) < 2:
+        return None
+    return tuple(values[:-1]), values[-1]
+
+
+# --------------------------------------------------------------------------- RUN
+
+def run_steps(script: Script, state: State) -> list[tuple[SimpleCommand, str | None, dict[str, str | None]]]:
+    """Each command of the script with the directory it runs in and the variables it sees.
+
+    A `cd` of the main shell moves the directory for what follows; one inside a condition, a
+    function or with an argument only known at run time leaves it unknown. An assignment alone
+    (`X=1`) sets the variable for the rest of the main shell."""
+    out = []
+    cwd = state.cwd
+    env = state.values
+    for command in script.commands:
+        own = dict(env)
+        for a in command.assignments:
+            own[a.name] = a.value_text
+        out.append((command, cwd, own))
+        if command.runs_in_subshell:
+            continue
+        if command.program == "cd":
+            args = [w.text for w in command.args]
+            static = len(args) == 1 and args[0] not in (None, "-")
+            movable = not command.in_conditional and Scope.FUNCTION not in command.scopes
+            cwd = join(cwd, args[0]) if static and movable else None
+        elif command.assignments and command.name_index is None:
+            env = {**env, **{a.name: a.value_text for a in command.assignments}}
+    return out
+
+
+def resolve_uses(uses: tuple[PathUse, ...], cwd: str | None, mounts: tuple[Mount, ...]
+                 ) -> tuple[tuple[Access, ...], bool]:
+    """The image paths of `uses` run in `cwd` (those under a cache or tmpfs mount left out), and
+    whether one could not be resolved."""
+    out = []
+    unresolved = False
+    for use in uses:
+        path = join(cwd, use.path) if use.path else None
+        if path is None:
+            unresolved = True
+            continue
+        if any(m.covers(path, NOT_KEPT) for m in mounts):
+            continue
+        out.append(Access(path, use.via, use.what, use.tree))
+    return tuple(out), unresolved
+
+
+def package_changes(tool: ToolCommand) -> tuple[PackageChange, ...]:
+    sub = tool.subcommand or ""
+    if sub in _INSTALLING:
+        installed = True
+    elif sub in _REMOVING:
+        installed = False
+    else:
+        return ()
+    return tuple(PackageChange(tool.manager, p.name, installed) for p in tool.packages)
+
+
+def describe_metadata(ins: Instruction) -> bool:
+    """The instruction only changes the image's configuration, no file."""
+    return ins.keyword in _METADATA
+
+
+def env_references(ins: Instruction) -> frozenset[str]:
+    """The variables an instruction's text refers to."""
+    if ins.keyword == "RUN" and ins.heredocs:
+        return references(ins.args) | frozenset().union(*(references(h.body) for h in ins.heredocs))
+    return references(ins.logical)
+
+
+def destination_is_directory(sources: tuple[str, ...], dest: str) -> bool:
+    """BuildKit copies into `dest` as a directory when it ends in '/' or there are several sources."""
+    return (dest.endswith("/") or len(sources) > 1 or dest in (".", "..")
+            or dest.endswith(("/.", "/..")))
+
+
+def source_entry(dest: str, source: str, into: bool) -> str:
+    """Where a single-file source lands: `dest` itself, or `dest/<name>` when copied into it."""
+    return posixpath.join(dest, posixpath.basename(source.rstrip("/"))) if into else dest

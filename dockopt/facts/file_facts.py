@@ -1,0 +1,243 @@
+"""`FileFacts`: the facts of one Dockerfile and its build context, each computed once, on demand."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ..shell import CommandEffects, PathUse, Script, ToolCommand, command_effects, parse_script
+from ..syntax import Dockerfile, Instruction, Stage
+from .effects import (
+    Access,
+    ContextRead,
+    Effects,
+    PackageChange,
+    Step,
+    copy_operands,
+    describe_metadata,
+    destination_is_directory,
+    env_references,
+    package_changes,
+    resolve_uses,
+    run_steps,
+)
+from .files import ContextFiles, context_files
+from .mounts import Mount, parse_mounts
+from .paths import clean, is_remote, join
+from .scripts import RunScript, run_script
+from .stages import StageGraph, global_args
+from .state import State, advance, compute_states
+from .variables import expand
+
+__all__ = ["FileFacts"]
+
+@dataclass(eq=False)
+class FileFacts:
+    """Everything dockopt knows about one Dockerfile, computed the first time it is asked for.
+
+    `pending_files` are the side files (path -> text) that earlier fixes of this run will write;
+    the build-context view (`files`) applies a pending `.dockerignore`."""
+
+    tree: Dockerfile
+    path: Path | None = None
+    context_dir: Path | None = None
+    pending_files: dict[str, str] = field(default_factory=dict)
+    _memos: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False)
+
+    def memo(self, name: str) -> dict[Any, Any]:
+        """A cache of this file's facts (or of a pass's own answers) under `name`: the one place
+        anything computed once per file is kept."""
+        return self._memos.setdefault(name, {})
+
+    # -- the stage graph and the state at each instruction ----------------------------------------
+    @cached_property
+    def graph(self) -> StageGraph:
+        return StageGraph(self.tree, global_args(self.tree))
+
+    @cached_property
+    def _states(self) -> tuple[dict[int, State], dict[int, State]]:
+        return compute_states(self.graph)
+
+    def stage(self, ins: Instruction) -> Stage | None:
+        return self.graph.stage_of(ins)
+
+    def state(self, ins: Instruction) -> State:
+        """What `ins` sees when it runs (variables, working directory, user, shell)."""
+        found = self._states[0].get(id(ins))
+        if found is None:
+            raise KeyError(f"{ins!r} is not an instruction of this file")
+        return found
+
+    def end_state(self, stage: Stage) -> State:
+        """What the stage leaves behind (and a stage built FROM it starts with)."""
+        return self._states[1][stage.index]
+
+    # -- the build context ----------------------------------------------------------------------------
+    @cached_property
+    def files(self) -> ContextFiles:
+        """The build context as this run sees it (every answer False/None without one)."""
+        return context_files(self.context_dir, self.path, self.pending_files)
+
+    # -- RUN scripts ---------------------------------------------------------------------------------
+    def mounts(self, ins: Instruction) -> tuple[Mount, ...]:
+        cache = self.memo("mounts")
+        if id(ins) not in cache:
+            cache[id(ins)] = parse_mounts(ins)
+        found: tuple[Mount, ...] = cache[id(ins)]
+        return found
+
+    def run_script(self, ins: Instruction) -> tuple[RunScript | None, str]:
+        """The script a RUN runs in a POSIX shell, or None and the reason it is not read."""
+        if ins.keyword != "RUN" or self.stage(ins) is None:
+            return None, "not a RUN of a stage"
+        return run_script(ins, self.state(ins).shell_kind)
+
+    def script(self, ins: Instruction) -> Script | None:
+        """The parsed shell script of a RUN (dockopt.shell), None when it is not read."""
+        cache = self.memo("script")
+        if id(ins) not in cache:
+            rs, _reason = self.run_script(ins)
+            cache[id(ins)] = parse_script(rs.text) if rs is not None else None
+        found: Script | None = cache[id(ins)]
+        return found
+
+    def steps(self, ins: Instruction) -> tuple[Step, ...]:
+        """The commands of a RUN (exec form read as one command), each with where it runs and what
+        it does to files."""
+        cache = self.memo("steps")
+        if id(ins) not in cache:
+            cache[id(ins)] = self._steps(ins)
+        found: tuple[Step, ...] = cache[id(ins)]
+        return found
+
+    def _run_commands_script(self, ins: Instruction) -> Script | None:
+        script = self.script(ins)
+        if script is None and ins.keyword == "RUN" and ins.is_json and ins.values:
+            return parse_script(shlex.join(ins.values))
+        return script
+
+    def _steps(self, ins: Instruction) -> tuple[Step, ...]:
+        script = self._run_commands_script(ins)
+        if script is None or self.stage(ins) is None:
+            return ()
+        mounts = self.mounts(ins)
+        out = []
+        for command, cwd, env in run_steps(script, self.state(ins)):
+            effects = command_effects(command)
+            if not effects.modelled and effects.tool is not None:
+                effects = self._installer(effects, effects.tool, cwd, env)
+            reads, bad_r = resolve_uses(effects.reads, cwd, mounts)
+            writes, bad_w = resolve_uses(effects.writes, cwd, mounts)
+            deletes, bad_d = resolve_uses(effects.deletes, cwd, mounts)
+            out.append(Step(command, cwd, env, effects, reads, writes, deletes, bad_r or bad_w or bad_d))
+        return tuple(out)
+
+    def _installer(self, effects: CommandEffects, tool: ToolCommand, cwd: str | None,
+                   env: dict[str, str | None]) -> CommandEffects:
+        found = self.installer_effects(tool, cwd, env)
+        if found is None:
+            return effects
+        reads, writes = found
+        return CommandEffects(effects.command, effects.reads + reads, effects.writes + writes, effects.deletes,
+                              tool)
+
+    def installer_effects(self, tool: ToolCommand, cwd: str | None, env: dict[str, str | None]
+                          ) -> tuple[tuple[PathUse, ...], tuple[PathUse, ...]] | None:
+        """(reads, writes) of a language's dependency installer; None: not modelled. The layer
+        that knows the ecosystems answers (see `dockopt.ecosystems`)."""
+        return None
+
+    # -- what each instruction reads and writes ------------------------------------------------------
+    def effects(self, ins: Instruction) -> Effects:
+        cache = self.memo("effects")
+        if id(ins) not in cache:
+            cache[id(ins)] = self._effects(ins)
+        found: Effects = cache[id(ins)]
+        return found
+
+    def _effects(self, ins: Instruction) -> Effects:
+        env_reads = env_references(ins)
+        if self.stage(ins) is None:
+            return Effects(ins, env_reads=env_reads, unmodelled=("not in a stage",) if ins.keyword != "ARG" else ())
+        kw = ins.keyword
+        if kw == "RUN":
+            return self._run_effects(ins, env_reads)
+        if kw in ("COPY", "ADD"):
+            return self._copy_effects(ins, env_reads)
+        if kw == "WORKDIR":
+            cwd = self.state(ins).cwd
+            after = advance(self.graph, self.state(ins), ins).cwd
+            if after is None:
+                return Effects(ins, env_reads=env_reads, unmodelled=("the directory is only known at build time",))
+            return Effects(ins, writes=(Access(after, "WORKDIR"),), env_reads=env_reads) if after != cwd else \
+                Effects(ins, env_reads=env_reads)
+        if describe_metadata(ins):
+            return Effects(ins, env_reads=env_reads)
+        return Effects(ins, env_reads=env_reads, unmodelled=(f"{kw} is not a known instruction",))
+
+    def _run_effects(self, ins: Instruction, env_reads: frozenset[str]) -> Effects:
+        script = self._run_commands_script(ins)
+        if script is None:
+            _rs, reason = self.run_script(ins)
+            return Effects(ins, env_reads=env_reads, unmodelled=(reason,))
+        context_reads: list[ContextRead] = []
+        stage_reads: list[tuple[str, str]] = []
+        for m in self.mounts(ins):
+            if m.type != "bind":
+                continue
+            source = clean((m.source or ".").lstrip("/") or ".")
+            if m.from_:
+                stage_reads.append((m.from_, "/" + source if source != "." else "/"))
+            else:
+                context_reads.append(ContextRead(source, self._matches(source)))
+        unmodelled: list[str] = []
+        if script.has_error:
+            unmodelled.append("the script does not parse")
+        reads: list[Access] = []
+        writes: list[Access] = []
+        deletes: list[Access] = []
+        packages: list[PackageChange] = []
+        for step in self.steps(ins):
+            if not step.effects.modelled:
+                unmodelled.append(step.effects.reason)
+            elif step.unresolved:
+                unmodelled.append(f"a path `{step.command.program}` uses is only known at build time")
+            reads += step.reads
+            writes += step.writes
+            deletes += step.deletes
+            if step.effects.tool is not None:
+                packages += package_changes(step.effects.tool)
+        return Effects(ins, tuple(context_reads), tuple(stage_reads), tuple(reads), tuple(writes), tuple(deletes),
+                       tuple(packages), env_reads, tuple(dict.fromkeys(unmodelled)))
+
+    def _matches(self, source: str) -> tuple[str, ...] | None:
+        files = self.files
+        return tuple(files.glob(source)) if files.available else None
+
+    def _copy_effects(self, ins: Instruction, env_reads: frozenset[str]) -> Effects:
+        state = self.state(ins)
+        operands = copy_operands(ins)
+        if operands is None:
+            if ins.heredocs and ins.values:
+                dest = join(state.cwd, expand(ins.values[-1], state.values))
+                if dest is not None:
+                    return Effects(ins, writes=(Access(dest, ins.keyword, tree=True),), env_reads=env_reads)
+            return Effects(ins, env_reads=env_reads, unmodelled=(f"cannot read the {ins.keyword}'s operands",))
+        sources, dest_text = operands
+        dest = join(state.cwd, expand(dest_text, state.values))
+        if dest is None:
+            return Effects(ins, env_reads=env_reads, unmodelled=("the destination is only known at build time",))
+        from_flag = ins.flag("from")
+        context_reads: list[ContextRead] = []
+        stage_reads: list[tuple[str, str]] = []
+        for source in sources:
+            if from_flag is not None and from_flag.value:
+                stage_reads.append((from_flag.value, source))
+            elif not is_remote(source):
+                cleaned = clean(source.lstrip("/") or ".")
+                context_reads.append(ContextRead(cleaned, self._matches(source)))
+        into = destination_is_directory(sources, dest_text)
+        write = Access(dest, ins.keyword, tree=into or len(sources) > 1 or ins.keyword == "ADD")
+        return Effects(ins, tuple(context_reads), tuple(stage_reads), writes=(write,), env_reads=env_reads)

@@ -1,0 +1,218 @@
+"""The facts layer: one answer to the stage graph, the state at each instruction, the build
+context and what each instruction reads and writes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockopt import parse
+from dockopt.facts import BASE_WORKDIR, FileFacts, known
+from dockopt.fixer import fix_text
+from dockopt.lint import Linter
+from dockopt.passes import by_code
+from dockopt.passes.base import Context
+
+
+def facts(text: str, context: Path | None = None, pending: dict[str, str] | None = None) -> FileFacts:
+    return FileFacts(parse(text), context_dir=context, pending_files=dict(pending or {}))
+
+
+def ins(f: FileFacts, keyword: str, n: int = 0):
+    return [i for i in f.tree.instructions if i.keyword == keyword][n]
+
+
+# --------------------------------------------------------------------------- the stage graph
+
+def test_parent_is_an_earlier_stage_by_name_without_case():
+    f = facts("FROM a AS Build\nFROM build AS test\nFROM 0\nFROM other\n")
+    build, test, by_index, other = f.tree.stages
+    assert f.graph.parent(test) is build
+    assert f.graph.chain(test) == [build, test]
+    assert f.graph.parent(by_index) is None       # FROM takes names: `0` is an image
+    assert f.graph.parent(other) is None
+    assert f.graph.descendants(build) == [test]
+    assert f.graph.base_image(test) == "a"
+
+
+def test_global_args_fill_in_the_base_name():
+    f = facts("ARG BASE=builder\nARG IMAGE\nFROM alpine AS builder\nFROM ${BASE}\nFROM $IMAGE\n")
+    builder, built, unknown = f.tree.stages
+    assert f.graph.parent(built) is builder
+    assert f.graph.base_image(unknown) == "$IMAGE"
+
+
+def test_from_references_take_names_and_indexes_of_earlier_stages():
+    f = facts("FROM a AS one\nFROM b\nCOPY --from=one /x /x\nCOPY --from=0 /y /y\nCOPY --from=nginx /z /z\n")
+    one, two = f.tree.stages
+    assert f.graph.ref("ONE", 1) is one and f.graph.ref("0", 1) is one
+    assert f.graph.ref("1", 1) is None and f.graph.ref("nginx", 2) is None
+    assert f.graph.copied_from(two) == [one]
+
+
+def test_needed_and_shipped_stages():
+    f = facts("FROM a AS base\nFROM base AS build\nRUN make\nFROM a AS unused\n"
+              "FROM a AS tests\nRUN --mount=from=build,target=/b true\nFROM a\nCOPY --from=build /o /o\n")
+    base, build, unused, tests, final = f.tree.stages
+    assert f.graph.needed == {base.index, build.index, final.index}
+    # stages nothing copies from may be built with --target: their layers ship (`build` only
+    # serves copies, but `base` could be a target of its own)
+    assert f.graph.shipped == {base.index, final.index, unused.index, tests.index}
+    assert f.graph.in_final_image(final) and not f.graph.in_final_image(build)
+    assert facts("FROM a AS x\nFROM a\nCOPY --from=$STAGE / /\n").graph.needed is None
+    assert facts("FROM a\nONBUILD COPY --from=x / /\n").graph.needed is None
+
+
+# --------------------------------------------------------------------------- working directory
+
+def test_unknown_base_workdir_is_unknown_not_root():
+    f = facts("FROM registry.example.com/app\nRUN true\nWORKDIR sub\nRUN true\n")
+    first, second = [i for i in f.tree.instructions if i.keyword == "RUN"]
+    assert f.state(first).cwd == BASE_WORKDIR and not known(f.state(first).cwd)
+    # relative to the unknown directory: comparable, never written out
+    assert f.state(second).cwd == BASE_WORKDIR + "/sub" and not known(f.state(second).cwd)
+
+
+@pytest.mark.parametrize(("image", "cwd"), [
+    ("python:3.11", "/"), ("node:18-slim", "/"), ("debian:bookworm", "/"), ("golang:1.22", "/go"),
+    ("httpd:2.4", "/usr/local/apache2"), ("scratch", "/"), ("gcr.io/distroless/static-debian12", "/"),
+])
+def test_base_images_whose_workdir_is_known(image, cwd):
+    f = facts(f"FROM {image}\nRUN true\n")
+    assert f.state(ins(f, "RUN")).cwd == cwd
+
+
+def test_workdir_follows_variables_and_stages():
+    f = facts("ARG ROOT=/srv\nFROM debian AS a\nARG ROOT\nENV APP=$ROOT/app\nWORKDIR $APP\nRUN true\n"
+              "FROM a\nWORKDIR lib\nRUN true\nFROM debian\nARG DIR\nWORKDIR $DIR\nRUN true\n")
+    first, second, third = [i for i in f.tree.instructions if i.keyword == "RUN"]
+    assert f.state(first).cwd == "/srv/app"
+    assert f.state(second).cwd == "/srv/app/lib"        # a stage built FROM another starts where it ended
+    assert f.state(third).cwd is None                   # only known at build time
+
+
+# --------------------------------------------------------------------------- variables, user, shell
+
+def test_variables_as_buildkit_scopes_them():
+    f = facts("ARG VERSION=1.0\nFROM debian AS a\nARG VERSION\nARG LOCAL=x\nENV LOCAL=env NAME=\"v$VERSION\"\n"
+              "RUN true\nFROM a\nRUN true\n")
+    first, second = [i for i in f.tree.instructions if i.keyword == "RUN"]
+    state = f.state(first)
+    assert state.value("VERSION") == "1.0"           # the global default
+    assert state.value("NAME") == "v1.0"             # quotes removed, expanded
+    assert state.value("LOCAL") == "env"             # ENV wins over ARG
+    assert state.variables["PATH"].origin == "image"
+    later = f.state(second)
+    assert later.value("NAME") == "v1.0"             # ENV is inherited by a stage built FROM it
+    assert "VERSION" not in later.variables          # ARG is not
+    assert f.state(first).value("UNSET") is None
+    g = facts("FROM a\nARG TOKEN\nRUN true\n")
+    assert "TOKEN" in g.state(ins(g, "RUN")).variables and g.state(ins(g, "RUN")).value("TOKEN") is None
+
+
+def test_user_is_inherited_and_expanded():
+    f = facts("FROM a AS base\nARG UID=1000\nUSER $UID\nFROM base\nRUN true\nUSER root\nRUN true\n")
+    first, second = [i for i in f.tree.instructions if i.keyword == "RUN"]
+    assert f.state(first).user == "1000" and not f.state(first).user_is_root
+    assert f.state(second).user_is_root
+
+
+@pytest.mark.parametrize(("shell", "posix"), [
+    ('["/bin/mksh", "-c"]', True), ('["/usr/bin/env", "bash", "-c"]', True), ('["busybox", "sh", "-c"]', True),
+    ('["/bin/ksh93", "-c"]', True), ('["powershell", "-Command"]', False), ('["cmd", "/S", "/C"]', False),
+])
+def test_one_function_classifies_shells(shell, posix):
+    f = facts(f"FROM a AS base\nSHELL {shell}\nFROM base\nRUN apt-get install curl\n")
+    run = ins(f, "RUN")
+    assert f.state(run).shell_kind.posix is posix      # inherited from the stage it is built FROM
+    assert (f.script(run) is not None) is posix
+
+
+def test_a_mksh_shell_is_read_by_the_apt_rules():
+    text = 'FROM debian\nSHELL ["/bin/mksh", "-c"]\nRUN apt-get update && apt-get install curl\n'
+    codes = {f.code for f in Linter([by_code()[c] for c in ("DO103", "DO104")]).run(parse(text))}
+    assert codes == {"DO103", "DO104"}
+    out = fix_text(text, Linter([by_code()["DO103"]])).text
+    assert out.endswith("apt-get install -y curl\n")
+
+
+# --------------------------------------------------------------------------- the build context
+
+def test_context_view_applies_a_pending_dockerignore(tmp_path):
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "x.js").write_text("x")
+    (tmp_path / "app.js").write_text("y")
+    text = "FROM node\nCOPY . /app\n"
+    assert facts(text, tmp_path).files.sent("node_modules/x.js")
+    pending = {str(tmp_path / ".dockerignore"): "node_modules\n"}
+    view = facts(text, tmp_path, pending).files
+    assert not view.sent("node_modules/x.js") and view.sent("app.js")
+    assert not facts(text).files.available and facts(text).files.sent_text("app.js") is None
+
+
+# --------------------------------------------------------------------------- reads and writes
+
+def test_copy_reads_the_sent_context_and_writes_its_destination(tmp_path):
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "secret.env").write_text("b")
+    (tmp_path / ".dockerignore").write_text("*.env\n")
+    f = facts("FROM debian\nWORKDIR /srv\nCOPY *.txt *.env ./\nCOPY --from=builder /out /opt/\n", tmp_path)
+    copy, from_stage = [i for i in f.tree.instructions if i.keyword == "COPY"]
+    effects = f.effects(copy)
+    assert [(r.source, r.matches) for r in effects.context_reads] == [("*.txt", ("a.txt",)), ("*.env", ())]
+    assert [w.path for w in effects.writes] == ["/srv"] and effects.modelled
+    assert f.effects(from_stage).stage_reads == (("builder", "/out"),)
+
+
+def test_run_effects_follow_cd_downloads_and_deletions():
+    f = facts("FROM debian\nWORKDIR /tmp\nRUN cd /opt && curl -fsSLo tool.tgz https://x/t.tgz "
+              "&& tar -xzf tool.tgz -C /opt/tool && rm -rf tool.tgz\n")
+    effects = f.effects(ins(f, "RUN"))
+    assert effects.modelled
+    assert {w.path for w in effects.writes} == {"/opt/tool.tgz", "/opt/tool"}
+    assert [d.path for d in effects.deletes] == ["/opt/tool.tgz"]
+    assert {r.path for r in effects.reads} == set()
+    assert effects.touches("/opt") and not effects.touches("/srv")
+
+
+def test_packages_and_cache_mounts():
+    f = facts("FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update "
+              "&& apt-get install -y curl && apt-get purge -y wget\n")
+    effects = f.effects(ins(f, "RUN"))
+    assert [(p.name, p.installed) for p in effects.packages] == [("curl", True), ("wget", False)]
+    assert "/var/lib/apt/lists" not in {w.path for w in effects.writes}   # on the cache mount
+    assert effects.modelled and not effects.touches("/app")
+
+
+def test_a_command_the_model_does_not_know_touches_anything():
+    f = facts("FROM debian\nWORKDIR /src\nRUN ./configure && make install\n")
+    effects = f.effects(ins(f, "RUN"))
+    assert not effects.modelled and "`configure` is not modelled" in effects.unmodelled
+    assert effects.touches("/anything")
+    f = facts("FROM debian\nRUN curl -o $OUT https://x/y\n")
+    assert not f.effects(ins(f, "RUN")).modelled     # a path only known at build time
+    f = facts('FROM a\nSHELL ["pwsh", "-c"]\nRUN ls\n')
+    assert not f.effects(ins(f, "RUN")).modelled
+
+
+def test_installers_are_modelled_by_their_ecosystem():
+    ctx = Context(parse("FROM node\nWORKDIR /app\nRUN npm ci --ignore-scripts && npm run build\n"
+                        "RUN pip install -r requirements.txt\n"))
+    first, second = [i for i in ctx.tree.instructions if i.keyword == "RUN"]
+    npm = ctx.effects(first)
+    # `npm run build` runs the project's code: not modelled; the install alone is
+    assert not npm.modelled
+    install = ctx.steps(first)[0]
+    assert "/app/package.json" in {r.path for r in install.reads}
+    assert "/app/node_modules" in {w.path for w in install.writes}
+    pip = ctx.effects(second)
+    assert pip.modelled and "/app/requirements.txt" in {r.path for r in pip.reads}
+    # without the ecosystems (the facts layer alone) an installer is not modelled
+    assert not FileFacts(ctx.tree).effects(second).modelled
+
+
+def test_instructions_before_the_first_from_see_the_global_scope():
+    f = facts("ARG V=1\nADD a.sh /a.sh\nFROM debian\n")
+    add = ins(f, "ADD")
+    assert f.state(add).stage is None and f.state(add).value("V") == "1" and not known(f.state(add).cwd)
+    assert f.effects(add).unmodelled == ("not in a stage",)
