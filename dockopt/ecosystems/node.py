@@ -1,12 +1,21 @@
-"""Node.js: npm, yarn and pnpm — what their installs read and write, and where their caches live."""
+"""Node.js: npm, yarn and pnpm — what an install reads (hoisting), where their caches live, and
+which directories a package.json build script writes (the multi-stage split)."""
 from __future__ import annotations
 
+import json
+import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from ..facts.files import ContextFiles
+from ..facts.paths import clean
 from ..shell import PathUse, ToolCommand
+from .common import Install, InstallSite, Manifests, Reject, read_json, what
 
-__all__ = ["CACHES", "LOCKFILES", "NodeCache", "install_effects"]
+__all__ = ["CACHES", "LOCKFILES", "NodeCache", "build_outputs", "install_effects", "read_install",
+           "read_package_json"]
 
 # the lockfile each installer reads, besides package.json and .npmrc
 LOCKFILES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock", ".yarnrc", ".yarnrc.yml"),
@@ -57,3 +66,200 @@ def install_effects(tool: ToolCommand, cwd: str | None, env: Mapping[str, str | 
         names = ("package.json", ".npmrc", *LOCKFILES[manager])
         return tuple(PathUse(n, manager) for n in names), (PathUse("node_modules", manager, tree=True), *caches)
     return None
+
+
+# --------------------------------------------------------------------------- what an install reads
+
+_LOCAL_SPEC = re.compile(r"^(?:file:|link:|portal:|workspace:|\.{1,2}/|/|~/)")
+_WORD_SPLIT = re.compile(r"[\s;&|()<>\"'`=,]+")
+_LIFECYCLE = ("preinstall", "install", "postinstall", "preprepare", "prepare", "postprepare")
+_ELSEWHERE = ("-g", "--global", "--prefix", "-C", "--dir", "--cwd", "-w", "--workspace", "--workspaces",
+              "--modules-folder", "--filter", "-F", "--location", "--global-folder")
+
+
+def _project_install(tool: ToolCommand) -> bool:
+    """An install of the project's dependencies into its own directory."""
+    m, sub = tool.manager, tool.subcommand
+    if m == "npm":
+        ok = sub == "ci" or (sub == "install" and not tool.packages and not tool.files)
+    elif m == "yarn":
+        ok = sub == "install" and not tool.operands
+    else:
+        ok = (sub == "install" and not tool.operands) or sub == "fetch"
+    return ok and not tool.has_flag(*_ELSEWHERE)
+
+
+def read_install(tool: ToolCommand, site: InstallSite) -> Install | None:
+    """The manifests `npm ci`/`yarn install`/`pnpm install` read; Reject when it reads more."""
+    if not _project_install(tool) or site.earlier_run(tool.manager, {tool.subcommand or ""}):
+        return None
+    M = Manifests(site)
+    if tool.manager == "pnpm" and tool.subcommand == "fetch":
+        M.get("package.json", add=False)
+        if M.get("pnpm-lock.yaml") is None:
+            return None
+        M.get(".npmrc")
+        return Install(what(tool), M.found, outputs=[], unsafe=[])
+    pkg = M.get("package.json")
+    if pkg is None:
+        return None
+    data = read_json(M.files, pkg)
+    _check_package(tool, M, data)
+    unsafe = _read_locks(tool, M)
+    unsafe += _lifecycle(tool, M, data, posixpath.dirname(pkg) or ".")
+    outputs = [o for o in [M.img("node_modules")] if o]
+    return Install(what(tool), M.found, outputs=outputs, unsafe=unsafe)
+
+
+def _check_package(tool: ToolCommand, M: Manifests, data: dict[str, Any]) -> None:
+    """Reject what makes the install read more than package.json and its lockfile."""
+    if data.get("workspaces"):
+        raise Reject("package.json declares workspaces (their package.json files are needed too)")
+    if tool.manager == "pnpm" and M.exists_any("pnpm-workspace.yaml"):
+        raise Reject("pnpm-workspace.yaml declares a workspace")
+    for section in ("dependencies", "devDependencies", "optionalDependencies", "overrides", "resolutions"):
+        deps = data.get(section)
+        for name, spec in (deps.items() if isinstance(deps, dict) else ()):
+            if isinstance(spec, str) and _LOCAL_SPEC.match(spec):
+                raise Reject(f"{name} is a local path dependency ({spec})")
+    pnpm_cfg = data.get("pnpm") if isinstance(data.get("pnpm"), dict) else {}
+    if pnpm_cfg.get("patchedDependencies") or data.get("patchedDependencies"):
+        raise Reject("package.json patches dependencies with files of the project")
+
+
+def _read_locks(tool: ToolCommand, M: Manifests) -> list[str]:
+    """Record the lockfile and configuration the install reads; the reasons it is unsafe."""
+    for name in (*LOCKFILES[tool.manager], ".npmrc"):
+        M.get(name)
+    unsafe: list[str] = []
+    if tool.manager == "yarn":
+        if M.exists_any(".yarn/cache"):
+            raise Reject("the install reads the offline cache .yarn/cache")
+        for d in (".yarn/releases", ".yarn/plugins", ".yarn/patches"):
+            M.add_tree(d)
+    if tool.manager == "pnpm" and M.exists_any(".pnpmfile.cjs"):
+        M.get(".pnpmfile.cjs")
+        unsafe.append(".pnpmfile.cjs runs hooks during the install")
+    return unsafe
+
+
+def _lifecycle(tool: ToolCommand, M: Manifests, data: dict[str, Any], pkg_dir: str) -> list[str]:
+    """package.json's install scripts: Reject when they name project files, unsafe when they run."""
+    scripts = data.get("scripts") if isinstance(data.get("scripts"), dict) else {}
+    lifecycle = [k for k in _LIFECYCLE if isinstance(scripts.get(k), str) and scripts[k].strip()]
+    npmrc = M.get(".npmrc", add=False)
+    if tool.has_flag("--ignore-scripts") or (
+            npmrc is not None and re.search(r"^\s*ignore-scripts\s*=\s*true", M.files.text(npmrc) or "", re.M)):
+        return []
+    if "install" not in scripts and "preinstall" not in scripts and M.exists_any("binding.gyp"):
+        raise Reject("binding.gyp makes the install build native code from the project")
+    manifests = {c for c, _ in M.found}
+    for k in lifecycle:
+        refs = _script_refs(M.files, pkg_dir, scripts[k], manifests)
+        if refs:
+            raise Reject(f"the {k} script reads {', '.join(refs)}")
+    if not lifecycle:
+        return []
+    shown = "; ".join(f"{k}: `{scripts[k]}`" for k in lifecycle)
+    return [f"package.json runs lifecycle scripts on install ({shown}); they may read project files"]
+
+
+def _script_refs(fs: ContextFiles, pkg_dir: str, script: str, ignore: set[str]) -> list[str]:
+    """Context paths (relative to the package directory) that a package.json script names."""
+    refs = []
+    for token in _WORD_SPLIT.split(script):
+        token = token.strip()
+        if not token or token.startswith("-") or "$" in token or "://" in token:
+            continue
+        token = token.removeprefix("./")
+        first = token.split("/")[0]
+        if not first or first in (".", "..") or first == "node_modules":
+            continue
+        for cand in {token, first}:
+            c = clean(pkg_dir + "/" + cand) if pkg_dir != "." else clean(cand)
+            if c not in ignore and fs.exists(c):
+                refs.append(c)
+                break
+    return refs
+
+
+# --------------------------------------------------------------------------- what a build writes
+
+_TOOL_DIRS = [
+    (re.compile(r"\breact-scripts\s+build\b"), "build"),
+    (re.compile(r"\bvite\s+build\b"), "dist"),
+    (re.compile(r"\bvue-cli-service\s+build\b"), "dist"),
+    (re.compile(r"\bng\s+build\b"), "dist"),
+    (re.compile(r"\bparcel\s+build\b"), "dist"),
+    (re.compile(r"\bwebpack\b"), "dist"),
+    (re.compile(r"\bgatsby\s+build\b"), "public"),
+    (re.compile(r"\bastro\s+build\b"), "dist"),
+    (re.compile(r"\bnuxt\s+(?:build|generate)\b"), ".output"),
+    (re.compile(r"\brollup\b"), "dist"),
+    (re.compile(r"\bnest\s+build\b"), "dist"),
+]
+_OUT_OPTIONS = re.compile(
+    r"(?:--out-?[dD]ir|--outdir|--outDir|--dist-dir|--output-path|--output|--outfile|--out-file|-d|-o)(?:=|\s+)"
+    r"(['\"]?)([^\s'\"&|;]+)\1")
+_RUN_SCRIPT = re.compile(r"\b(?:npm\s+run(?:-script)?|yarn(?:\s+run)?|pnpm(?:\s+run)?)\s+([A-Za-z0-9:_.-]+)")
+
+
+def build_outputs(script_text: str, scripts: Mapping[str, str], files: ContextFiles, pkg_dir: str | None,
+                  seen: set[str] | None = None) -> tuple[list[str], list[str]]:
+    """Top-level paths (relative to the package) a package.json script writes, and the reasons
+    for anything it cannot follow."""
+    seen = seen if seen is not None else set()
+    outs: list[str] = []
+    problems: list[str] = []
+    if re.search(r"\bnext\s+build\b", script_text):
+        problems.append("`next build` output (.next) runs with `next start` and the whole node_modules")
+    for m in _RUN_SCRIPT.finditer(script_text):
+        name = m.group(1)
+        if name in scripts and name not in seen:
+            seen.add(name)
+            o, p = build_outputs(scripts[name], scripts, files, pkg_dir, seen)
+            outs += o
+            problems += p
+    outs += [m.group(2) for m in _OUT_OPTIONS.finditer(script_text)]
+    outs += [m.group(1) for m in re.finditer(r"\bmkdir\s+(?:-p\s+)?([^\s&|;]+)", script_text)]
+    if re.search(r"\btsc\b", script_text) and not _OUT_OPTIONS.search(script_text):
+        outdir = _tsc_outdir(files, pkg_dir)
+        if outdir:
+            outs.append(outdir)
+        else:
+            problems.append("`tsc` writes next to the sources unless tsconfig.json sets outDir")
+    if not outs:
+        outs += [d for pattern, d in _TOOL_DIRS if pattern.search(script_text)][:1]
+    return _top_directories(outs, problems)
+
+
+def _tsc_outdir(files: ContextFiles, pkg_dir: str | None) -> str | None:
+    tsconfig = files.sent_text(posixpath.join(pkg_dir, "tsconfig.json")) if pkg_dir is not None else None
+    m = re.search(r'"outDir"\s*:\s*"([^"]+)"', tsconfig) if tsconfig else None
+    return m.group(1) if m else None
+
+
+def _top_directories(outs: list[str], problems: list[str]) -> tuple[list[str], list[str]]:
+    tops: list[str] = []
+    for o in outs:
+        o = clean(o)
+        if o.startswith(("/", "..")):
+            problems.append(f"the build writes outside the package ({o})")
+            continue
+        top = o.split("/", 1)[0]
+        if top not in (".", "", "node_modules") and top not in tops:
+            tops.append(top)
+    return tops, problems
+
+
+def read_package_json(files: ContextFiles, pkg_dir: str | None) -> dict[str, Any] | None:
+    if pkg_dir is None:
+        return None
+    text = files.sent_text(posixpath.join(pkg_dir, "package.json"))
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

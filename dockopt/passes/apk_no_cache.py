@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..ecosystems import system
 from ..facts.mounts import mount_covers
 from ..findings import Finding
 from ..shell import AND, parse_rm
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
-APK_CACHE = "/var/cache/apk"
+APK_CACHE = system.APK_CACHES[0]
 
 
 class ApkNoCache(Pass):
@@ -45,22 +46,22 @@ class ApkNoCache(Pass):
     fires_on = ("apk",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             adds = [t for t in info.tools if t.manager == "apk" and t.subcommand == "add"
                     and not t.has_flag("--no-cache")]
             if not adds:
                 continue
-            if mount_covers(info.ins, APK_CACHE) or mount_covers(info.ins, "/etc/apk/cache"):
+            if any(mount_covers(info.ins, c) for c in system.APK_CACHES):
                 continue
             fix = None
             if info.editable:
-                edits = [_pkg.insert(info, t.flag_insert_at, " --no-cache") for t in adds]
+                edits = [package_runs.insert(info, t.flag_insert_at, " --no-cache") for t in adds]
                 edits += _tidy(info)
                 fix = safe_fix("Use apk add --no-cache", *edits)
             yield self.finding(info.ins, "`apk add` without `--no-cache` keeps the package index in the layer", fix)
 
 
-def _tidy(info: _pkg.RunInfo) -> list:
+def _tidy(info: package_runs.RunInfo) -> list:
     """Drop `apk update &&` and `&& rm -rf /var/cache/apk/*` when they only serve the adds."""
     script = info.script
     if not script.is_and_chain:
@@ -83,7 +84,7 @@ def _tidy(info: _pkg.RunInfo) -> list:
         k = c.link
         if len(chain[k].commands) != 1 or k + 1 >= len(chain):
             return []
-        edits.append(_pkg.delete(info, chain[k].start, chain[k + 1].start))
+        edits.append(package_runs.delete(info, chain[k].start, chain[k + 1].start))
     for k, link in enumerate(chain):
         if k == 0 or len(link.commands) != 1:
             continue
@@ -96,5 +97,5 @@ def _tidy(info: _pkg.RunInfo) -> list:
             prev = chain[k - 1]
             if prev.append_at != prev.end or prev.operator != AND:
                 continue
-            edits.append(_pkg.delete(info, prev.end, link.end))
+            edits.append(package_runs.delete(info, prev.end, link.end))
     return edits

@@ -34,9 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..ecosystems import system
 from ..facts.mounts import mount_covers
 from ..findings import Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 
@@ -47,21 +48,21 @@ class AptListsCleanup(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             if not info.apt_updates or not info.apt_consumers or info.cleans_apt_lists:
                 continue
-            if mount_covers(info.ins, _pkg.APT_LISTS):
+            if mount_covers(info.ins, system.APT_LISTS):
                 continue
-            later = _pkg.later_consumers_without_update(ctx, info.ins)
+            later = package_runs.later_consumers_without_update(ctx, info.ins)
             if later:
                 lines = ", ".join(str(i.ins.start_line) for i in later)
-                edits = _pkg.prefix_edits(later)
+                edits = package_runs.prefix_edits(later)
                 fix = safe_fix(f"Add apt-get update to line {lines}", *edits) if edits else None
                 yield self.finding(
                     info.ins, f"the package lists stay in this layer, and line {lines} still installs "
                     "from them: it needs its own `apt-get update` before they can go", fix)
                 continue
-            edit = _pkg.append_command(info, _pkg.APT_LISTS_CLEANUP)
+            edit = package_runs.append_command(info, system.APT_LISTS_CLEANUP)
             yield self.finding(
                 info.ins, "the package lists `apt-get update` fetched stay in the image: remove "
                 "/var/lib/apt/lists/* in the same RUN",

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..findings import Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 PROMPTING = frozenset({"install", "reinstall", "upgrade", "dist-upgrade", "full-upgrade", "remove",
@@ -44,11 +44,11 @@ class AptMissingYes(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.apt(*PROMPTING) if t.command.program != "aptitude" and not t.assumes_yes]
             if not tools:
                 continue
-            edits = [_pkg.insert(info, t.flag_insert_at, " -y") for t in tools] if info.editable else []
+            edits = [package_runs.insert(info, t.flag_insert_at, " -y") for t in tools] if info.editable else []
             names = ", ".join(sorted({f"{t.command.program} {t.subcommand}" for t in tools}))
             yield self.finding(info.ins, f"`{names}` without `-y`: the build has no terminal to answer its prompt",
                                safe_fix("Add -y", *edits) if edits else None)

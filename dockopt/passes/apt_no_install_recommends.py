@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..findings import Finding, Fix, Safety
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass
 
 NEEDS_CA = frozenset({"curl", "wget", "git", "gnupg", "gnupg2", "gpg", "dirmngr", "git-core"})
@@ -60,7 +60,7 @@ class AptNoInstallRecommends(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.apt("install") if t.command.program in ("apt-get", "apt")
                      and not disables_recommends(t)]
             if not tools:
@@ -69,14 +69,14 @@ class AptNoInstallRecommends(Pass):
             display = False
             ca_added = False
             for t in tools:
-                edits.append(_pkg.insert(info, t.flag_insert_at, " --no-install-recommends"))
+                edits.append(package_runs.insert(info, t.flag_insert_at, " --no-install-recommends"))
                 names = {p.name for p in t.packages}
                 if names & NEEDS_CA and "ca-certificates" not in names and not ca_added \
                         and not _ca_installed(ctx, info) and t.packages:
                     if all(p.operator == "=" for p in t.packages):
                         display = True
                     last = max(t.packages, key=lambda p: p.word.end).word
-                    edits.append(_pkg.insert(info, last.end, " ca-certificates"))
+                    edits.append(package_runs.insert(info, last.end, " ca-certificates"))
                     ca_added = True
             fix = None
             if info.editable:
@@ -87,7 +87,7 @@ class AptNoInstallRecommends(Pass):
                 "packages (unsafe fix: the image may rely on one of them)", fix)
 
 
-def _ca_installed(ctx: Context, info: _pkg.RunInfo) -> bool:
+def _ca_installed(ctx: Context, info: package_runs.RunInfo) -> bool:
     for t in info.apt("install"):
         if any(p.name == "ca-certificates" for p in t.packages):
             return True

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..findings import Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 SAME = frozenset({"install", "update", "remove", "purge", "autoremove", "reinstall", "clean",
@@ -43,7 +43,7 @@ class AptNotAptGet(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.apt() if t.command.program == "apt"
                      and t.subcommand in SAME | {"upgrade", "full-upgrade"}]
             if not tools:
@@ -54,16 +54,16 @@ class AptNotAptGet(Pass):
                 if not info.editable or word.raw != word.text or not word.raw.endswith("apt"):
                     edits = None
                     break
-                edit = _pkg.replace(info, word.start, word.end, word.raw + "-get")
+                edit = package_runs.replace(info, word.start, word.end, word.raw + "-get")
                 if edit is None:
                     edits = None
                     break
                 edits.append(edit)
                 sub = t.subcommand_words[-1]
                 if t.subcommand == "upgrade" and not t.has_flag("--with-new-pkgs"):
-                    edits.append(_pkg.insert(info, t.flag_insert_at, " --with-new-pkgs"))
+                    edits.append(package_runs.insert(info, t.flag_insert_at, " --with-new-pkgs"))
                 elif t.subcommand == "full-upgrade":
-                    edit = _pkg.replace(info, sub.start, sub.end, "dist-upgrade")
+                    edit = package_runs.replace(info, sub.start, sub.end, "dist-upgrade")
                     if edit is None or sub.raw != "full-upgrade":
                         edits = None
                         break

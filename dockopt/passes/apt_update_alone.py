@@ -37,8 +37,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..ecosystems import system
 from ..findings import Edit, Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 _TEXT_UPDATE = re.compile(r"\bapt(?:-get|itude)?\b[^;&|\n]*?\bupdate\b")
@@ -51,7 +52,7 @@ class AptUpdateAlone(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             if info.apt_updates and not info.apt_consumers:
                 finding = self._lone_update(ctx, info)
                 if finding is not None:
@@ -61,12 +62,12 @@ class AptUpdateAlone(Pass):
                 if finding is not None:
                     yield finding
 
-    def _lone_update(self, ctx: Context, info: _pkg.RunInfo) -> Finding | None:
-        later = _pkg.later_consumers_without_update(ctx, info.ins)
+    def _lone_update(self, ctx: Context, info: package_runs.RunInfo) -> Finding | None:
+        later = package_runs.later_consumers_without_update(ctx, info.ins)
         if not later:
             return None
         lines = ", ".join(str(i.ins.start_line) for i in later)
-        edits = _pkg.prefix_edits(later)
+        edits = package_runs.prefix_edits(later)
         fix = None
         if edits is not None:
             if self._removable(ctx, info, later):
@@ -81,7 +82,7 @@ class AptUpdateAlone(Pass):
             f"cached, stale copy of it", fix)
 
     @staticmethod
-    def _removable(ctx: Context, info: _pkg.RunInfo, later: list[_pkg.RunInfo]) -> bool:
+    def _removable(ctx: Context, info: package_runs.RunInfo, later: list[package_runs.RunInfo]) -> bool:
         """The RUN only updates, and the next RUN is the one that reads the lists."""
         if not info.script.is_and_chain or any(c.scopes for c in info.script.commands):
             return False
@@ -94,12 +95,12 @@ class AptUpdateAlone(Pass):
                 return nxt is later[0].ins
         return False
 
-    def _no_update(self, ctx: Context, info: _pkg.RunInfo) -> Finding | None:
+    def _no_update(self, ctx: Context, info: package_runs.RunInfo) -> Finding | None:
         needing = [c for c in info.consumers_without_update
-                   if c.program in _pkg.APT_PROGRAMS and c.args and _subcommand(c) in _pkg.APT_NEEDS_UPDATE]
+                   if c.program in system.APT_PROGRAMS and c.args and _subcommand(c) in system.APT_NEEDS_UPDATE]
         if not needing or _updated_earlier(ctx, info):
             return None
-        edit = _pkg.prefix_apt_update(info, info.consumers_without_update[0])
+        edit = package_runs.prefix_apt_update(info, info.consumers_without_update[0])
         fix = safe_fix("Run apt-get update first", edit) if edit is not None else None
         return self.finding(
             info.ins, "`apt-get install` without `apt-get update`: the base image's package lists "
@@ -113,11 +114,11 @@ def _subcommand(command) -> str | None:
     return tool.subcommand if tool is not None else None
 
 
-def _updated_earlier(ctx: Context, info: _pkg.RunInfo) -> bool:
+def _updated_earlier(ctx: Context, info: package_runs.RunInfo) -> bool:
     for ins in ctx.graph.before(info.ins):
         if ins.keyword not in ("RUN", "ONBUILD"):
             continue
-        earlier = _pkg.run_info(ctx, ins) if ins.keyword == "RUN" else None
+        earlier = package_runs.run_info(ctx, ins) if ins.keyword == "RUN" else None
         if earlier is not None:
             if earlier.apt_updates:
                 return True

@@ -39,11 +39,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..ecosystems import python
+from ..ecosystems import python, system
 from ..facts.mounts import mount_covers
 from ..findings import Edit, Finding, Fix, Safety
 from ..syntax import arguments
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, unsafe_fix
 
 _BUILDKIT_SYNTAX = re.compile(r"(^|/)docker/dockerfile(-upstream)?:(1|labs)\b")
@@ -67,14 +67,14 @@ class CacheMounts(Pass):
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not opts_into_buildkit(ctx):
             return
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             if not info.editable:
                 continue
             finding = self._pip(ctx, info) or self._apt(info) or self._npm(info)
             if finding is not None:
                 yield finding
 
-    def _pip(self, ctx: Context, info: _pkg.RunInfo) -> Finding | None:
+    def _pip(self, ctx: Context, info: package_runs.RunInfo) -> Finding | None:
         tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"]
         flagged = [f for t in tools for f in t.flags if f.name == "--no-cache-dir"]
         if not flagged or mount_covers(info.ins, python.PIP_CACHE):
@@ -86,7 +86,7 @@ class CacheMounts(Pass):
             word = f.word
             if word.raw != "--no-cache-dir" or info.script.text[word.start - 1:word.start] not in (" ", "\t"):
                 return None
-            edit = _pkg.replace(info, word.start - 1, word.end, "")
+            edit = package_runs.replace(info, word.start - 1, word.end, "")
             if edit is None:
                 return None
             edits.append(edit)
@@ -94,10 +94,10 @@ class CacheMounts(Pass):
                             "/root/.cache/pip keeps the image as small and the rebuild fast",
                             unsafe_fix("Use a cache mount for pip", *edits))
 
-    def _apt(self, info: _pkg.RunInfo) -> Finding | None:
+    def _apt(self, info: package_runs.RunInfo) -> Finding | None:
         if not (info.apt_updates and info.apt("install") and info.cleans_apt_lists):
             return None
-        if mount_covers(info.ins, "/var/cache/apt") or mount_covers(info.ins, _pkg.APT_LISTS):
+        if mount_covers(info.ins, system.APT_CACHE) or mount_covers(info.ins, system.APT_LISTS):
             return None
         return self.finding(
             info.ins, "apt downloads the lists and packages again on each build: cache mounts on "
@@ -105,7 +105,7 @@ class CacheMounts(Pass):
             "docker-clean apt config is removed",
             Fix("Use cache mounts for apt", Safety.DISPLAY, (_flag_insertion(info, APT_MOUNTS),)))
 
-    def _npm(self, info: _pkg.RunInfo) -> Finding | None:
+    def _npm(self, info: package_runs.RunInfo) -> Finding | None:
         npm = [t for t in info.tools if t.manager == "npm"]
         if not any(t.subcommand in ("install", "ci") for t in npm) or not any(t.subcommand == "cache clean" for t in npm):
             return None
@@ -116,7 +116,7 @@ class CacheMounts(Pass):
                             Fix("Use a cache mount for npm", Safety.DISPLAY, (_flag_insertion(info, NPM_MOUNT),)))
 
 
-def _flag_insertion(info: _pkg.RunInfo, flag: str) -> Edit:
+def _flag_insertion(info: package_runs.RunInfo, flag: str) -> Edit:
     ins = info.ins
     logical = ins.logical
     at = len(logical) - len(arguments.lstrip_go(logical)) + len(ins.parsed.keyword)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..findings import Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 
@@ -35,11 +35,11 @@ class GemNoDocument(Pass):
     fires_on = ("gem",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.tools if t.manager == "gem" and t.subcommand == "install"
                      and not t.has_flag("--no-document", "-N", "--no-ri", "--no-rdoc", "--document")]
             if not tools:
                 continue
-            edits = [_pkg.insert(info, t.flag_insert_at, " --no-document") for t in tools] if info.editable else []
+            edits = [package_runs.insert(info, t.flag_insert_at, " --no-document") for t in tools] if info.editable else []
             yield self.finding(info.ins, "`gem install` without `--no-document` generates ri and RDoc documentation",
                                safe_fix("Add --no-document", *edits) if edits else None)

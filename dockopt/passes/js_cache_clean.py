@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from ..ecosystems import node
 from ..facts.mounts import mount_covers
 from ..findings import Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 _BERRY = re.compile(r"corepack|yarnrc\.yml|yarn\s+set\s+version|berry|--immutable|yarn\s+dlx|\.pnp\.")
@@ -47,7 +47,7 @@ class JsCacheClean(Pass):
     fires_on = ("npm", "yarn", "pnpm")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             commands = []
             for manager, cache in node.CACHES.items():
                 tools = [t for t in info.tools if t.manager == manager]
@@ -64,19 +64,19 @@ class JsCacheClean(Pass):
                 if manager == "yarn" and _berry(ctx, info):
                     continue
                 last = max(filling, key=lambda t: t.command.start)
-                prefix = _pkg.wrappers_text(info, last.command) + last.tool_word.raw
+                prefix = package_runs.wrappers_text(info, last.command) + last.tool_word.raw
                 if last.tool_word is not last.command.name_word:
                     continue    # python -m style: not for these tools
                 commands.append(f"{prefix} {cache.clean}")
             if not commands:
                 continue
-            edit = _pkg.append_command(info, " && ".join(commands))
+            edit = package_runs.append_command(info, " && ".join(commands))
             yield self.finding(
                 info.ins, f"the package cache stays in the layer: add `{' && '.join(commands)}` to this RUN",
                 safe_fix("Clean the package cache", edit) if edit is not None else None)
 
 
-def _mount_named(ctx: Context, info: _pkg.RunInfo, manager: str) -> bool:
+def _mount_named(ctx: Context, info: package_runs.RunInfo, manager: str) -> bool:
     for m in ctx.mounts(info.ins):
         target = m.target or ""
         if m.type in ("cache", "tmpfs") and (manager in target or target.endswith("/.cache")
@@ -85,5 +85,5 @@ def _mount_named(ctx: Context, info: _pkg.RunInfo, manager: str) -> bool:
     return False
 
 
-def _berry(ctx: Context, info: _pkg.RunInfo) -> bool:
+def _berry(ctx: Context, info: package_runs.RunInfo) -> bool:
     return bool(_BERRY.search(ctx.text))

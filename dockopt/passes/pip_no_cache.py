@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 from ..facts.mounts import mount_covers
 from ..findings import Finding
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 BOOLEANS = frozenset({"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
@@ -47,7 +47,7 @@ class PipNoCacheDir(Pass):
     fires_on = ("pip",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"
                      and not t.has_flag("--no-cache-dir", "--cache-dir")
                      and not any(a.name == "PIP_NO_CACHE_DIR" for a in t.command.assignments)]
@@ -55,12 +55,12 @@ class PipNoCacheDir(Pass):
                 continue
             if "PIP_NO_CACHE_DIR=" in info.script.text or _mounted(ctx, info):
                 continue
-            edits = [_pkg.insert(info, t.flag_insert_at, " --no-cache-dir") for t in tools] if info.editable else []
+            edits = [package_runs.insert(info, t.flag_insert_at, " --no-cache-dir") for t in tools] if info.editable else []
             yield self.finding(info.ins, "`pip install` without `--no-cache-dir` keeps downloaded wheels in the layer",
                                safe_fix("Add --no-cache-dir", *edits) if edits else None)
 
 
-def _mounted(ctx: Context, info: _pkg.RunInfo) -> bool:
+def _mounted(ctx: Context, info: package_runs.RunInfo) -> bool:
     cache_dir = ctx.state(info.ins).value("PIP_CACHE_DIR")
     for m in ctx.mounts(info.ins):
         target = m.target or ""

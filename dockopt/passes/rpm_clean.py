@@ -31,10 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..ecosystems import system
 from ..facts.mounts import mount_covers
 from ..findings import Finding
 from ..shell import parse_rm
-from . import _pkg
+from . import package_runs
 from .base import Context, Pass, safe_fix
 
 RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
@@ -47,7 +48,7 @@ FILLING = frozenset({"install", "reinstall", "update", "upgrade", "downgrade", "
                      "builddep", "upgrade-minimal", "update-minimal", "makecache"})
 ZYPPER_PROMPTING = frozenset({"install", "remove", "update", "dist-upgrade", "patch", "source-install"})
 ZYPPER_FILLING = frozenset({"install", "update", "dist-upgrade", "patch", "source-install", "refresh"})
-CACHES = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5", "/var/cache/zypp")
+CACHES = system.RPM_CACHES
 
 
 def _removes_cache(command) -> bool:
@@ -65,7 +66,7 @@ class RpmClean(Pass):
     fires_on = ("yum", "dnf", "zypper")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in _pkg.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.tools if t.manager in RPM or t.manager == "zypper"]
             if not tools or any(t.has_flag("--installroot", "-R", "--root") for t in tools):
                 continue
@@ -74,14 +75,14 @@ class RpmClean(Pass):
             for t in tools:
                 if t.manager == "zypper":
                     if t.subcommand in ZYPPER_PROMPTING and not t.assumes_yes and t.subcommand_words:
-                        edits.append(_pkg.insert(info, t.subcommand_words[0].start, "-n "))
+                        edits.append(package_runs.insert(info, t.subcommand_words[0].start, "-n "))
                         problems.append(f"`zypper {t.subcommand}` without `-n`")
                 elif t.subcommand in PROMPTING and t.manager != "microdnf" and not t.assumes_yes:
-                    edits.append(_pkg.insert(info, t.flag_insert_at, " -y"))
+                    edits.append(package_runs.insert(info, t.flag_insert_at, " -y"))
                     problems.append(f"`{t.manager} {t.subcommand}` without `-y`")
             clean = self._clean_command(info, tools)
             if clean is not None:
-                edit = _pkg.append_command(info, clean)
+                edit = package_runs.append_command(info, clean)
                 problems.append(f"its package cache is not cleaned (`{clean}`)")
                 if edit is not None:
                     edits.append(edit)
@@ -91,7 +92,7 @@ class RpmClean(Pass):
             yield self.finding(info.ins, "; ".join(problems), fix)
 
     @staticmethod
-    def _clean_command(info: _pkg.RunInfo, tools) -> str | None:
+    def _clean_command(info: package_runs.RunInfo, tools) -> str | None:
         """The clean commands the RUN lacks: one per tool that filled a cache and did not clean it
         after its last install."""
         if any(mount_covers(info.ins, c) for c in CACHES):
@@ -102,7 +103,7 @@ class RpmClean(Pass):
             program = t.tool_word.text or ""
             fills = t.subcommand in (ZYPPER_FILLING if t.manager == "zypper" else FILLING)
             if fills:
-                prefix = _pkg.wrappers_text(info, t.command) + t.tool_word.raw
+                prefix = package_runs.wrappers_text(info, t.command) + t.tool_word.raw
                 commands[program] = f"{prefix} clean -a" if t.manager == "zypper" else f"{prefix} clean all"
             elif t.subcommand == "clean":
                 commands.pop(program, None)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import inspect
 import json
 import posixpath
-import re
 from collections.abc import Iterable
 
+from ..ecosystems import system
 from ..facts import images as rt
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import ToolCommand, parse_tool
@@ -81,18 +81,8 @@ class CopyWholeFilesystem(_DocFromClass):
                                    "copy only the artifacts the image needs")
 
 
-# packages that are build tools (apt/apk/dnf names)
-BUILD_TOOLS = {
-    "gcc", "g++", "cpp", "clang", "make", "cmake", "ninja-build", "build-essential", "build-base", "autoconf",
-    "automake", "libtool", "golang", "golang-go", "go", "rustc", "cargo", "rust", "maven", "gradle",
-    "default-jdk", "musl-dev", "linux-headers", "libc6-dev", "gcc-c++", "python3-dev", "python-dev",
-    "pkg-config", "pkgconf", "bison", "flex", "gfortran", "swig", "nasm",
-}
-_TOOL_RE = re.compile(r".*-(dev|devel)$|^openjdk-\d+-jdk(-headless)?$|^java-\d+-openjdk-devel$|^gcc-\d+$|^g\+\+-\d+$")
-
-
-def is_build_tool(name: str) -> bool:
-    return name in BUILD_TOOLS or bool(_TOOL_RE.match(name))
+# the system package managers whose installs DO304 reads
+_INSTALLERS = frozenset({"apt-get", "apt", "aptitude", "apk", "dnf", "yum", "microdnf", "zypper"})
 
 
 class BuildToolsInFinalStage(_DocFromClass):
@@ -149,22 +139,11 @@ class BuildToolsInFinalStage(_DocFromClass):
             if script is None:
                 continue
             tools = [t for c in script.commands if (t := parse_tool(c)) is not None]
-            removed: set[str] = set()
-            virtual: dict[str, set[str]] = {}
-            for t in tools:
-                if t.manager == "apk" and t.subcommand == "add":
-                    v = t.flag("-t", "--virtual")
-                    if v is not None and v.value:
-                        virtual[v.value] = {p.name for p in t.packages}
-                if t.subcommand in ("purge", "remove", "autoremove", "del", "erase"):
-                    for p in t.packages:
-                        removed.add(p.name)
-                        removed |= virtual.get(p.name, set())
+            removed = system.removed_again(script.commands)
             names = []
             for t in tools:
-                if t.manager in ("apt-get", "apt", "aptitude", "apk", "dnf", "yum", "microdnf", "zypper") and \
-                        t.subcommand in ("install", "add"):
-                    names += [p.name for p in t.packages if is_build_tool(p.name) and p.name not in removed]
+                if t.manager in _INSTALLERS and t.subcommand in system.INSTALLING:
+                    names += [p.name for p in t.packages if system.is_build_tool(p.name) and p.name not in removed]
             if names:
                 yield self.finding(ins, "the final stage installs build tools (" + ", ".join(dict.fromkeys(names))
                                    + "): install them in the builder stage and copy the results")

@@ -130,6 +130,10 @@ def parse_chmod(command: SimpleCommand) -> ChmodCommand | None:
                         operands)
 
 
+# `install file <dir>`: destinations that are directories by convention
+_INSTALL_DIRS = frozenset({"bin", "sbin", "lib", "lib64", "libexec"})
+
+
 @dataclass(frozen=True, slots=True)
 class CopyCommand:
     """``cp``/``mv``/``install``/``ln`` with static operands: what goes where, as written."""
@@ -164,7 +168,8 @@ def parse_copy(command: SimpleCommand) -> CopyCommand | None:
         return CopyCommand(command, parsed.flags, ())
     *sources, dest = operands
     into = dest.endswith("/") or len(sources) > 1 or (
-        program == "install" and "-D" not in names and posixpath.basename(dest.rstrip("/")) in ("bin", "sbin"))
+        program == "install" and "-D" not in names and posixpath.basename(dest) != posixpath.basename(sources[0])
+        and posixpath.basename(dest.rstrip("/")) in _INSTALL_DIRS)
     pairs = [(s, posixpath.join(dest, posixpath.basename(s.rstrip("/"))) if into else dest) for s in sources]
     return CopyCommand(command, parsed.flags, tuple(pairs))
 

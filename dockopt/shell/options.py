@@ -142,6 +142,12 @@ SPECS: dict[str, OptionSpec] = {
                  "-b", "--blocking-factor", "-H", "--format", "-I", "--use-compress-program",
                  "--owner", "--group", "--mode", "--transform", "--strip-components"),
     "unzip": _spec("-d", "-P"),
+    "cargo": _spec("--profile", "--bin", "--target", "--target-dir", "--manifest-path", "-p", "--package", "-j",
+                   "--jobs", "--features", "-F", "--example", "--root", "--path", "--config", "-Z", "--color",
+                   "--message-format", "--exclude", "--version", "--git", "--branch", "--tag", "--rev", "--index",
+                   "--registry"),
+    "make": _spec("-C", "--directory", "-f", "--file", "--makefile", "-j", "--jobs", "-l", "-o", "-W", "-I",
+                  "--include-dir"),
     "cc": _spec("-o", "-I", "-L", "-l", "-D", "-U", "-x", "-include", "-isystem", "-MF", "-MT", "-std",
                 clustering=False, attached=("-o", "-I", "-L", "-l", "-D", "-U")),
 }

@@ -401,7 +401,7 @@ _PIPENV = _Manager(
 _GO_VALUE = _frozen("-o", "-ldflags", "-gcflags", "-asmflags", "-tags", "-mod", "-modfile", "-p",
                     "-pkgdir", "-buildmode", "-compiler", "-installsuffix", "-overlay", "-pgo",
                     "-toolexec", "-exec", "-run", "-timeout", "-bench", "-count", "-coverprofile",
-                    "-covermode", "-C", "-json")
+                    "-covermode", "-C", "-json", "-gccgoflags", "-coverpkg", "-buildvcs")
 _GO = _Manager(
     manager="go",
     global_options=OptionSpec(_GO_VALUE, clustering=False),

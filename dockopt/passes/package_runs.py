@@ -10,23 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..ecosystems.system import APT_CACHE_QUERIES, APT_CONSUMERS, APT_LISTS, APT_PROGRAMS
 from ..facts import RunScript
 from ..findings import Edit
 from ..shell import AND, BACKGROUND, Script, SimpleCommand, ToolCommand, parse_rm, parse_tool
 from ..shell.model import Scope
 from ..syntax import Instruction, Stage
 from .base import Context
-
-APT_PROGRAMS = frozenset({"apt-get", "apt", "aptitude"})
-# apt subcommands that read the package lists
-APT_CONSUMERS = frozenset({"install", "reinstall", "build-dep", "source", "download", "satisfy",
-                           "upgrade", "dist-upgrade", "full-upgrade"})
-# ... and the ones that fail outright (or install nothing) without them
-APT_NEEDS_UPDATE = frozenset({"install", "reinstall", "build-dep", "source", "download", "satisfy"})
-APT_CACHE_QUERIES = frozenset({"policy", "show", "showpkg", "madison", "search", "depends",
-                               "rdepends", "showsrc", "pkgnames", "dump", "dumpavail", "unmet"})
-APT_LISTS = "/var/lib/apt/lists"
-APT_LISTS_CLEANUP = "rm -rf /var/lib/apt/lists/*"
 
 # skipped scopes: the command may not run, or runs in a shell whose text is not ours to edit
 _UNREACHABLE = frozenset({Scope.COMMAND_SUBSTITUTION, Scope.PROCESS_SUBSTITUTION, Scope.FUNCTION})

@@ -1,0 +1,219 @@
+"""The split of a Python build that compiles extensions: wheels built in the builder, installed in
+the slim image without compilers; build-only packages leave, their runtime libraries stay."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...ecosystems import system
+from ...ecosystems.common import CannotTell
+from ...facts import images
+from ...shell import ChainLink, Script, ToolCommand, parse_tool
+from ...syntax import Instruction
+from ..base import newline_of
+from ..edits import continuation_indent
+from .detect import is_system_install, pip_install, removed_packages
+from .model import RunCommand
+from .plan import BUILDER, MOVED, Plan, Site, choose, copy_line
+
+_INSTALL_ONLY = frozenset({"-U", "--upgrade", "--force-reinstall", "-I", "--ignore-installed", "--user",
+                           "--no-warn-script-location", "--break-system-packages", "--compile", "--no-compile",
+                           "--no-warn-conflicts", "--no-cache-dir", "-q", "--quiet", "-v", "--verbose",
+                           "--disable-pip-version-check", "--no-input", "--root-user-action"})
+_KEEP_IN_RUNTIME = frozenset({"--user", "--no-deps", "--no-warn-script-location", "--break-system-packages",
+                              "--compile", "--no-compile", "-q", "--quiet", "--no-warn-conflicts",
+                              "--root-user-action"})
+_NOT_WHEELS = frozenset({"-e", "--editable", "-t", "--target", "--prefix", "--root", "--src", "--require-hashes"})
+_LIST_CHORES = re.compile(r"^\s*(apt-get|apt|apk)\s+(-\S+\s+)*(update|clean|autoremove|purge|remove|del)\b"
+                          r"|^\s*rm\s+-[rf]+\s+/var/lib/apt/lists")
+
+
+@dataclass
+class _Runtime:
+    """How the runtime stage rewrites the RUNs: pip installs the wheels, build packages leave."""
+
+    pip: RunCommand
+    command: str                      # the pip command of the runtime stage
+    still_used: set[str]              # programs later RUNs or the entry run
+    dropped: list[str] = field(default_factory=list)
+    libraries: list[str] = field(default_factory=list)
+
+
+def plan_python(site: Site) -> Plan:
+    rc, tool, script = _the_pip_install(site)
+    image = site.image
+    if image.official and image.name == "python":
+        runtime_default = images.slim_of(image) or site.model.base
+    elif image.official and image.name == "pypy":
+        runtime_default = site.model.base
+    else:
+        raise CannotTell(f"{site.model.base} is not a Python image: the toolchain may be what the image is for")
+    runtime, _cfg = choose(site.ctx, "python", runtime_default)
+    runtime_image = images.parse_image(runtime)
+    if runtime_image is None or images.facts_of(runtime_image).shell is False:
+        raise CannotTell(f"the runtime {runtime} cannot run pip")
+    plan = Plan("python", runtime)
+    c = rc.command
+    text = script.text
+    if not tool.subcommand_words:
+        raise CannotTell("cannot read the pip command")
+    head = text[c.start:tool.subcommand_words[-1].start]
+    wheel_args = _strip_pip_flags(text, tool, drop=_INSTALL_ONLY)
+    keep_flags = " ".join(text[f.start:f.end] for f in tool.flags if f.name in _KEEP_IN_RUNTIME)
+    _builder(site, plan, rc, script, f"{head}wheel --no-cache-dir --wheel-dir=/wheels{wheel_args}")
+    still_used = {r.command.program for r in site.commands
+                  if r.command.program and r.command is not c and not is_system_install(r)}
+    still_used |= {a[0].rsplit("/", 1)[-1] for a in site.model.entry.commands() if a}
+    rewrite = _Runtime(rc, f"{head}install --no-cache-dir --no-index --find-links=/wheels"
+                           f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl", still_used)
+    plan.runtime_body = _runtime_body(site, rewrite)
+    if not rewrite.dropped:
+        raise CannotTell("no build-only package to leave out")
+    plan.notes.append("builds wheels in the builder; leaves out " + ", ".join(rewrite.dropped)
+                      + (("; installs " + ", ".join(rewrite.libraries)) if rewrite.libraries else ""))
+    plan.artifacts.append(("/wheels", "/wheels", False))
+    return plan
+
+
+def _the_pip_install(site: Site) -> tuple[RunCommand, ToolCommand, Script]:
+    pips = [(rc, t) for rc in site.commands if (t := pip_install(rc)) is not None]
+    if len(pips) != 1:
+        raise CannotTell("several pip installs: wheels for each would have to be built and installed in turn")
+    rc, tool = pips[0]
+    for f in tool.flags:
+        if f.name in _NOT_WHEELS:
+            raise CannotTell(f"`pip install {f.name}` cannot be replaced by installing wheels")
+    script = site.ctx.script(rc.ins)
+    if script is None or script.has_error or not script.is_and_chain:
+        raise CannotTell("the RUN with pip install is not a plain `a && b` chain")
+    if rc.command.scopes:
+        raise CannotTell("pip install runs inside a shell construct")
+    if rc.ins.flags:
+        raise CannotTell("the RUN with pip install has flags")
+    return rc, tool, script
+
+
+def _builder(site: Site, plan: Plan, rc: RunCommand, script: Script, wheel_command: str) -> None:
+    """The builder: everything up to the pip RUN, which is reduced to what comes before pip and
+    `pip wheel`; nothing after it is needed to build wheels."""
+    text = script.text
+    before = [text[link.start:link.end] for link in script.chain[:rc.command.link]]
+    plan.builder_edits[id(rc.ins)] = "RUN " + " && ".join([*before, wheel_command])
+    seen = False
+    for ins in site.model.stage.instructions:
+        if seen and ins.keyword not in MOVED:
+            plan.builder_edits[id(ins)] = ""
+        seen = seen or ins is rc.ins
+
+
+def _runtime_body(site: Site, rewrite: _Runtime) -> list[str]:
+    """The runtime: the original instructions, build-only packages dropped, pip from the wheels."""
+    ctx = site.ctx
+    nl = newline_of(ctx.tree)
+    body: list[str] = []
+    for ins in site.model.stage.instructions:
+        if ins.keyword != "RUN":
+            body.append(ins.full_source.rstrip("\r\n"))
+            continue
+        new_links, changed = _runtime_links(site, ins, rewrite)
+        lead = "".join(ln.text for ln in ins.leading).rstrip("\r\n")
+        if ins is rewrite.pip.ins:
+            body.append(copy_line("/wheels", "/wheels", None, BUILDER))
+        if not changed:
+            body.append(ins.full_source.rstrip("\r\n"))
+        elif new_links:
+            sep = " && " + ctx.tree.escape + nl + continuation_indent(ctx.tree)
+            body.append((lead + nl if lead else "") + "RUN " + sep.join(new_links))
+        elif lead:
+            body.append(lead)
+    return body
+
+
+def _strip_pip_flags(text: str, tool: ToolCommand, drop: frozenset[str]) -> str:
+    """The words after `pip install` as written, without the install-only options."""
+    sub_end = tool.subcommand_words[-1].end
+    spans = [(f.start, f.end) for f in tool.flags if f.name in drop and f.start >= sub_end]
+    out, pos = [], sub_end
+    for a, b in sorted(spans):
+        out.append(text[pos:a])
+        pos = b
+    out.append(text[pos:tool.command.end])
+    joined = re.sub(r"[ \t]+", " ", "".join(out)).rstrip()
+    return joined if joined.startswith(" ") or not joined else " " + joined
+
+
+def _runtime_links(site: Site, ins: Instruction, rewrite: _Runtime) -> tuple[list[str], bool]:
+    """The RUN's top-level links for the runtime stage; (links, changed)."""
+    script = site.ctx.script(ins)
+    cmds = [r for r in site.commands if r.ins is ins]
+    pip = rewrite.pip if ins is rewrite.pip.ins else None
+    if script is None:
+        return [], False
+    pkg_cmds = [r for r in cmds if is_system_install(r)]
+    if not pkg_cmds and pip is None:
+        return [], False
+    if not script.is_and_chain or script.has_error:
+        if any(system.is_build_package(p.name) for r in pkg_cmds for p in _packages(r)):
+            raise CannotTell(f"line {ins.start_line}: the RUN that installs build packages is not a plain && chain")
+        return [], False
+    removed = removed_packages(ins, site.commands)
+    links: list[str] = []
+    changed = apt_left = False
+    for link in script.chain:
+        cmd = link.commands[0] if len(link.commands) == 1 else None
+        if pip is not None and cmd is pip.command:
+            links.append(script.text[link.start:cmd.start] + rewrite.command)
+            changed = True
+            continue
+        tool = parse_tool(cmd) if cmd is not None else None
+        if tool is None or tool.manager not in ("apt-get", "apt", "apk") or tool.subcommand not in ("install", "add"):
+            links.append(script.text[link.start:link.end])
+            continue
+        new, dropped_some = _without_build_packages(script, link, tool, removed, rewrite)
+        changed = changed or dropped_some
+        apt_left = apt_left or (bool(tool.packages) and (new is not None or not dropped_some))
+        if new is not None:
+            links.append(new)
+    if not changed:
+        return [], False
+    if not apt_left:
+        # nothing is installed any more: the update and cleanup of the package lists go too
+        links = [ln for ln in links if not _LIST_CHORES.match(ln)]
+    return links, True
+
+
+def _packages(rc: RunCommand) -> tuple[str, ...]:
+    tool = parse_tool(rc.command)
+    return tuple(p.name for p in tool.packages) if tool is not None else ()
+
+
+def _without_build_packages(script: Script, link: ChainLink, tool: ToolCommand, removed: set[str],
+                            rewrite: _Runtime) -> tuple[str | None, bool]:
+    """The install link without its build-only packages (their runtime libraries added); None when
+    nothing is left to install. The second value: whether a package was dropped."""
+    ltext = script.text[link.start:link.end]
+    manager = "apk" if tool.manager == "apk" else "apt-get"
+    keep_words: list[str] = []
+    drop_words = []
+    for p in tool.packages:
+        if not system.is_build_package(p.name) or p.name in removed or system.unknown_dev(p.name, manager):
+            continue      # a runtime package, or an unknown library: the -dev package stays
+        if system.programs_of(p.name) & rewrite.still_used:
+            continue      # a later RUN (or the image's command) runs it
+        drop_words.append(p)
+        rewrite.dropped.append(p.name)
+        lib = system.runtime_lib(manager, p.name)[1]
+        if lib and lib not in rewrite.libraries and lib not in {q.name for q in tool.packages}:
+            rewrite.libraries.append(lib)
+            keep_words.append(lib)
+    if not drop_words:
+        return ltext, False
+    if len(drop_words) == len(tool.packages) and not keep_words:
+        return None, True
+    new = ltext
+    for p in sorted(drop_words, key=lambda p: p.word.start, reverse=True):
+        a, b = p.word.start - link.start, p.word.end - link.start
+        new = new[:a].rstrip(" \t") + new[b:]
+    if keep_words:
+        new = new.rstrip() + " " + " ".join(keep_words)
+    return re.sub(r"[ \t]+", " ", new).strip(), True
