@@ -38,6 +38,13 @@ class Fix:
     edits: tuple[Edit, ...]
     files: tuple[FileWrite, ...] = ()
 
+    def applies(self, unsafe: bool) -> bool:
+        """Whether fixing applies it: a safe fix always, an unsafe one with --unsafe-fixes, a
+        display-only one (or one that changes nothing) never."""
+        if not (self.edits or self.files):
+            return False
+        return self.safety is Safety.SAFE or (unsafe and self.safety is Safety.UNSAFE)
+
     @property
     def span(self) -> tuple[int, int]:
         if not self.edits:
@@ -60,4 +67,5 @@ class Finding:
 
     @property
     def fixable(self) -> bool:
-        return self.fix is not None and self.fix.safety is not Safety.DISPLAY
+        """Some run applies its fix (with --unsafe-fixes if it is unsafe)."""
+        return self.fix is not None and self.fix.applies(unsafe=True)

@@ -109,11 +109,7 @@ class FixResult:
 
 
 def applicable(fix: Fix | None, unsafe: bool) -> bool:
-    if fix is None or not (fix.edits or fix.files):
-        return False
-    if fix.safety is Safety.SAFE:
-        return True
-    return unsafe and fix.safety is Safety.UNSAFE
+    return fix is not None and fix.applies(unsafe)
 
 
 def apply_fixes(text: str, fixes: list[Fix]) -> tuple[str, list[int]]:

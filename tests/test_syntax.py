@@ -6,6 +6,8 @@ from oracle import dockopt_view, oracle_view
 
 import dockopt
 from dockopt import ParseError, parse
+from dockopt.findings import Edit, Fix, Safety
+from dockopt.fixer import apply_fixes
 
 
 def agrees(text: str):
@@ -209,21 +211,31 @@ def test_nodes_are_immutable():
         tree.instructions[0].lines = ()
 
 
-def test_editing_api_reprints_only_what_changed():
+def _edited(tree, start: int, end: int, text: str):
+    """The tree after a fix's edit of one file span (what the fixer does: edit the text, parse again)."""
+    out, _used = apply_fixes(tree.source, [Fix("edit", Safety.SAFE, (Edit(start, end, text),))])
+    return parse(out)
+
+
+def test_edits_reprint_only_what_changed():
     text = "FROM x\r\n# keep me\r\nRUN  a   \\\r\n   b\r\nCMD [\"y\"]\r\n"
     tree = parse(text)
     run = tree.instructions[1]
-    new = tree.replace(run, "RUN a b")
+    new = _edited(tree, run.start, run.end, "RUN a b\r\n")
     assert new.to_source() == "FROM x\r\n# keep me\r\nRUN a b\r\nCMD [\"y\"]\r\n"
-    inserted = tree.insert_before(run, "ENV A=1\r\n")
+    inserted = _edited(tree, run.leading_start, run.leading_start, "ENV A=1\r\n")
     assert inserted.to_source() == "FROM x\r\nENV A=1\r\n# keep me\r\nRUN  a   \\\r\n   b\r\nCMD [\"y\"]\r\n"
-    removed = tree.remove(run)
+    assert [i.keyword for i in inserted.instructions] == ["FROM", "ENV", "RUN", "CMD"]
+    removed = _edited(tree, run.leading_start, run.end, "")
     assert removed.to_source() == "FROM x\r\nCMD [\"y\"]\r\n"
-    after = parse("FROM x").insert_after(parse("FROM x").instructions[0], "RUN y")
-    assert after.to_source() == "FROM x\nRUN y"
-    spanned = tree.replace_span(run, run.start, run.start + 3, "run")
+    at_eof = parse("FROM x")
+    after = _edited(at_eof, at_eof.instructions[0].end, at_eof.instructions[0].end, "\nRUN y")
+    assert after.to_source() == "FROM x\nRUN y" and after.instructions[1].keyword == "RUN"
+    spanned = _edited(tree, run.start, run.start + 3, "run")
     assert spanned.to_source() == text.replace("RUN  a", "run  a")
-    assert tree.to_source() == text  # the original tree is untouched
+    # the lines no edit touched keep their bytes, and the original tree is untouched
+    assert [ln.text for ln in spanned.instructions[2].lines] == [ln.text for ln in tree.instructions[2].lines]
+    assert tree.to_source() == text
 
 
 def test_package_exports_parse_and_version():

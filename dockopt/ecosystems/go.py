@@ -15,9 +15,6 @@ from .common import CannotTell, Install, InstallSite, Manifests, Project, Reject
 __all__ = ["CGO_ONLY_MODULES", "GoFacts", "binary_name", "build_outputs", "install_effects", "module_manifests",
            "module_name", "read_install", "source_facts"]
 
-MODULE_CACHE = "/go/pkg/mod"
-BUILD_CACHE = "/root/.cache/go-build"
-
 
 def install_effects(tool: ToolCommand, cwd: str | None, env: Mapping[str, str | None]
                     ) -> tuple[tuple[PathUse, ...], tuple[PathUse, ...]] | None:

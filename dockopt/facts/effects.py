@@ -7,7 +7,6 @@ treat it as touching anything.
 """
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -179,8 +178,3 @@ def destination_is_directory(sources: tuple[str, ...], dest: str) -> bool:
     """BuildKit copies into `dest` as a directory when it ends in '/' or there are several sources."""
     return (dest.endswith("/") or len(sources) > 1 or dest in (".", "..")
             or dest.endswith(("/.", "/..")))
-
-
-def source_entry(dest: str, source: str, into: bool) -> str:
-    """Where a single-file source lands: `dest` itself, or `dest/<name>` when copied into it."""
-    return posixpath.join(dest, posixpath.basename(source.rstrip("/"))) if into else dest

@@ -59,11 +59,8 @@ from .base import Context, Pass
 from .copies import copy_op, human_size
 
 _VCS = {".git", ".hg", ".svn"}
-_CACHE_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
-               ".hypothesis", ".nyc_output", "htmlcov", ".parcel-cache", ".eslintcache", ".sass-cache"}
 _ROOT_ONLY_CACHE = {".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".hypothesis",
                     ".nyc_output", "htmlcov", ".parcel-cache", ".sass-cache"}
-_EDITOR = {".idea", ".vscode", ".DS_Store"}
 _ENV_KEEP = (".example", ".sample", ".template", ".dist", ".defaults", ".schema", ".tmpl")
 _BUILD_OUTPUTS = {"dist": "js|py", "build": "js|py|gradle", "target": "cargo|mvn", ".next": "js"}
 _MAX_DIRS = 4000

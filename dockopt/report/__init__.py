@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockopt.findings import Finding, Safety
+from dockopt.findings import Finding
 
 __all__ = [
     "FORMATS",
@@ -111,11 +111,7 @@ class ReportOptions:
 
 def fix_will_apply(finding: Finding, options: ReportOptions) -> bool:
     """Whether the finding's fix is one ``--write`` applies under these options."""
-    if finding.fix is None:
-        return False
-    if finding.fix.safety is Safety.SAFE:
-        return True
-    return finding.fix.safety is Safety.UNSAFE and options.unsafe_fixes
+    return finding.fix is not None and finding.fix.applies(options.unsafe_fixes)
 
 
 def sorted_findings(findings: Sequence[Finding]) -> list[Finding]:

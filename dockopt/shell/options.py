@@ -41,9 +41,6 @@ class OptionSpec:
     clustering: bool = True                    # -qy means -q -y (getopt); False: -ldflags is one option
     attached: tuple[str, ...] = ()             # prefixes whose value is glued on: mvn -DskipTests, -Pprod
 
-    def takes_value(self, name: str) -> bool:
-        return name in self.with_value
-
 
 @dataclass(frozen=True, slots=True)
 class ParsedArguments:

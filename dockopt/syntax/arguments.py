@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 # Go's unicode.IsSpace (Python's str.isspace also accepts \x1c-\x1f, which Go does not).
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_GO_SPACE_SET = frozenset(GO_SPACE)
+GO_SPACE_SET = frozenset(GO_SPACE)
 # Go regexp's \s and BuildKit's reWhitespace ([\t\v\f\r ]+)
 _RE_WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 RE_DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z", re.S)
@@ -40,7 +40,7 @@ def trim_go(s: str) -> str:
 
 
 def is_go_space(ch: str) -> bool:
-    return ch in _GO_SPACE_SET
+    return ch in GO_SPACE_SET
 
 
 _CONTINUATION = {}
@@ -156,7 +156,7 @@ def parse_words(rest: str, escape: str) -> list[str]:
         if phase == 0:
             if pos == n:
                 break
-            if ch in _GO_SPACE_SET:
+            if ch in GO_SPACE_SET:
                 pos += 1
                 continue
             phase = 1
@@ -165,7 +165,7 @@ def parse_words(rest: str, escape: str) -> list[str]:
                 words.append("".join(word))
             break
         if phase == 1:
-            if ch in _GO_SPACE_SET:
+            if ch in GO_SPACE_SET:
                 phase = 0
                 if blank_ok or word:
                     words.append("".join(word))
@@ -205,10 +205,6 @@ def parse_words(rest: str, escape: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # JSON arrays
-
-
-class _NotStringArray(Exception):
-    pass
 
 
 def _reject_constant(name: str):
@@ -310,7 +306,7 @@ def _parse_name_val(args: str, key: str, escape: str) -> tuple[tuple[str, ...], 
     values: list[str] = []
     for word in words:
         if "=" not in word:
-            raise RuleError(f"Syntax error - can't find = in {_go_quote(word)}. Must be of the form: name=value")
+            raise RuleError(f"Syntax error - can't find = in {go_quote(word)}. Must be of the form: name=value")
         k, v = word.split("=", 1)
         values += (k, v)
     return tuple(values), ("=",) * len(words)
@@ -318,12 +314,12 @@ def _parse_name_val(args: str, key: str, escape: str) -> tuple[tuple[str, ...], 
 
 def _parse_health(args: str, escape: str) -> tuple[tuple[str, ...], bool]:
     sep = 0
-    while sep < len(args) and args[sep] not in _GO_SPACE_SET:
+    while sep < len(args) and args[sep] not in GO_SPACE_SET:
         sep += 1
     if sep == 0:
         return (), False
     nxt = sep
-    while nxt < len(args) and args[nxt] in _GO_SPACE_SET:
+    while nxt < len(args) and args[nxt] in GO_SPACE_SET:
         nxt += 1
     typ, cmd = args[:sep], args[nxt:]
     if not cmd:
@@ -335,6 +331,7 @@ def _parse_health(args: str, escape: str) -> tuple[tuple[str, ...], bool]:
 
 
 def can_contain_heredoc(parsed: Parsed) -> bool:
+    """A RUN, COPY or ADD in shell form (also under ONBUILD): its line may open heredocs."""
     p = parsed.sub if (parsed.keyword.lower() == "onbuild" and parsed.sub is not None) else parsed
     return p.keyword.lower() in HEREDOC_INSTRUCTIONS and not p.json
 
@@ -343,7 +340,7 @@ _GO_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", 
                "\b": "\\b", "\f": "\\f", "\v": "\\v"}
 
 
-def _go_quote(s: str) -> str:
+def go_quote(s: str) -> str:
     """Go's %q of a string (strconv.Quote), enough for messages and AST dumps."""
     out = ['"']
     for ch in s:
@@ -361,258 +358,3 @@ def _go_quote(s: str) -> str:
     out.append('"')
     return "".join(out)
 
-
-go_quote = _go_quote
-
-
-# ---------------------------------------------------------------------------------------------
-# heredocs
-
-
-@dataclass(frozen=True, slots=True)
-class HeredocMarker:
-    name: str
-    chomp: bool        # <<- strips leading tabs
-    expand: bool       # unquoted: variables in the body are expanded
-    fd: int
-
-
-def heredoc_markers(line: str) -> list[HeredocMarker]:
-    """The heredocs a RUN/COPY/ADD line opens, in order (BuildKit's heredocsFromLine)."""
-    if "<<" not in line:
-        return []
-    try:
-        words = _shell_words(line, raw_quotes=True, raw_escapes=True)
-    except RuleError:
-        return []  # BuildKit ignores a line it cannot split: no heredocs
-    out = []
-    for word in words:
-        m = RE_HEREDOC.match(word)
-        if not m:
-            continue
-        marker = _heredoc_from_match(m)
-        if marker is not None:
-            out.append(marker)
-    return out
-
-
-def _heredoc_from_match(m: re.Match) -> HeredocMarker | None:
-    fd = int(m.group(1)) if m.group(1) else 0
-    chomp = m.group(2) == "-"
-    rest = m.group(3)
-    if not rest:
-        return None
-    words = _shell_words(rest, raw_quotes=False, raw_escapes=False)  # errors propagate
-    if len(words) != 1:
-        return None
-    raw = _shell_words(rest, raw_quotes=True, raw_escapes=False)
-    if len(raw) != len(words):
-        raise RuleError(f"internal lexing of heredoc produced inconsistent results: {rest}")
-    word, word_raw = words[0], raw[0]
-    expand = (word.count("'") + word.count('"')) == (word_raw.count("'") + word_raw.count('"'))
-    return HeredocMarker(word, chomp, expand, fd)
-
-
-class _Words:
-    __slots__ = ("in_word", "word", "words")
-
-    def __init__(self):
-        self.word = []
-        self.words = []
-        self.in_word = False
-
-    def add_char(self, ch: str):
-        if ch in _GO_SPACE_SET:
-            if self.in_word and self.word:
-                self.words.append("".join(self.word))
-                self.word = []
-                self.in_word = False
-        else:
-            self.word.append(ch)
-            self.in_word = True
-
-    def add_raw(self, s: str):
-        self.word.append(s)
-        self.in_word = True
-
-    def finish(self) -> list[str]:
-        if self.word and "".join(self.word):
-            self.words.append("".join(self.word))
-            self.word = []
-            self.in_word = False
-        return self.words
-
-
-class _ShellLexer:
-    """BuildKit's shell word splitter as used for heredoc detection: no environment, unset
-    variables kept as written."""
-
-    def __init__(self, text: str, raw_quotes: bool, raw_escapes: bool):
-        self.s = text
-        self.i = 0
-        self.raw_quotes = raw_quotes
-        self.raw_escapes = raw_escapes
-
-    def peek(self) -> str:
-        return self.s[self.i] if self.i < len(self.s) else ""
-
-    def next(self) -> str:
-        if self.i < len(self.s):
-            ch = self.s[self.i]
-            self.i += 1
-            return ch
-        return ""
-
-    def stop_on(self, stop: str, raw_escapes: bool) -> tuple[str, list[str]]:
-        saved = self.raw_escapes
-        self.raw_escapes = raw_escapes
-        try:
-            return self._stop_on(stop)
-        finally:
-            self.raw_escapes = saved
-
-    def _stop_on(self, stop: str) -> tuple[str, list[str]]:
-        result: list[str] = []
-        words = _Words()
-        while self.peek() != "":
-            ch = self.peek()
-            if stop and ch == stop:
-                self.next()
-                return "".join(result), words.finish()
-            if ch == "$":
-                tmp = self.dollar()
-                result.append(tmp)
-                for c in tmp:
-                    words.add_char(c)
-            elif ch == "'":
-                tmp = self.single_quote()
-                result.append(tmp)
-                words.add_raw(tmp)
-            elif ch == '"':
-                tmp = self.double_quote()
-                result.append(tmp)
-                words.add_raw(tmp)
-            else:
-                ch = self.next()
-                if ch == "\\":
-                    if self.raw_escapes:
-                        words.add_raw(ch)
-                        result.append(ch)
-                    ch = self.next()
-                    if ch == "":
-                        break
-                    words.add_raw(ch)
-                else:
-                    words.add_char(ch)
-                result.append(ch)
-        if stop:
-            raise RuleError(f"unexpected end of statement while looking for matching {stop}")
-        return "".join(result), words.finish()
-
-    def single_quote(self) -> str:
-        out = []
-        ch = self.next()
-        if self.raw_quotes:
-            out.append(ch)
-        while True:
-            ch = self.next()
-            if ch == "":
-                raise RuleError("unexpected end of statement while looking for matching single-quote")
-            if ch == "'":
-                if self.raw_quotes:
-                    out.append(ch)
-                return "".join(out)
-            out.append(ch)
-
-    def double_quote(self) -> str:
-        out = []
-        ch = self.next()
-        if self.raw_quotes:
-            out.append(ch)
-        while True:
-            p = self.peek()
-            if p == "":
-                raise RuleError("unexpected end of statement while looking for matching double-quote")
-            if p == '"':
-                ch = self.next()
-                if self.raw_quotes:
-                    out.append(ch)
-                return "".join(out)
-            if p == "$":
-                out.append(self.dollar())
-                continue
-            ch = self.next()
-            if ch == "\\":
-                if self.raw_escapes:
-                    out.append(ch)
-                q = self.peek()
-                if q == "":
-                    continue
-                if q in ('"', "$", "\\"):
-                    ch = self.next()
-            out.append(ch)
-
-    def name(self) -> str:
-        out = []
-        while self.peek() != "":
-            ch = self.peek()
-            if not out and ch.isdigit():
-                while self.peek() != "" and self.peek().isdigit():
-                    out.append(self.next())
-                return "".join(out)
-            if not out and ch in "@*#?-$!0":
-                return self.next()
-            if not (ch.isalpha() or ch.isdigit() or ch == "_"):
-                break
-            out.append(self.next())
-        return "".join(out)
-
-    def dollar(self) -> str:
-        self.next()
-        if self.peek() != "{":
-            name = self.name()
-            return "$" + name if name else "$"
-        self.next()
-        p = self.peek()
-        if p == "":
-            raise RuleError("syntax error: missing '}'")
-        if p in "{}:":
-            raise RuleError("syntax error: bad substitution")
-        name = self.name()
-        ch = self.next()
-        chs = ch
-        if ch == "}":
-            return "${" + name + "}"
-        if ch == ":":
-            ch = self.next()
-            chs += ch
-        if chs.startswith(":") or (ch and ch in "+-?#%"):
-            try:
-                word, _ = self.stop_on("}", ch in "#%")
-            except RuleError:
-                if self.peek() == "":
-                    raise RuleError("syntax error: missing '}'") from None
-                raise
-            return "${" + name + chs + word + "}"
-        if ch == "/" and chs == "/":
-            if self.peek() == "/":
-                self.next()
-            try:
-                pattern, _ = self.stop_on("/", True)
-            except RuleError:
-                if self.peek() == "":
-                    raise RuleError("syntax error: missing '/' in ${}") from None
-                raise
-            try:
-                repl, _ = self.stop_on("}", True)
-            except RuleError:
-                if self.peek() == "":
-                    raise RuleError("syntax error: missing '}'") from None
-                raise
-            return "${" + name + "/" + pattern + "/" + repl + "}"
-        raise RuleError(f"unsupported modifier ({chs}) in substitution")
-
-
-def _shell_words(text: str, raw_quotes: bool, raw_escapes: bool) -> list[str]:
-    lexer = _ShellLexer(text, raw_quotes, raw_escapes)
-    return lexer.stop_on("", raw_escapes)[1]

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 from lark import Token
 
+from . import arguments, heredocs
 from . import nodes as n
-from . import arguments
 from .errors import ParseError
 
 
@@ -148,7 +148,7 @@ def lex(text: str, offset: int = 0) -> Iterator[LineToken]:
         line = "".join(logical)
         try:
             parsed = arguments.parse_line(line, escape)
-            markers = arguments.heredoc_markers(line) if arguments.can_contain_heredoc(parsed) else []
+            markers = heredocs.heredoc_markers(line) if arguments.can_contain_heredoc(parsed) else []
         except arguments.RuleError as exc:
             raise ParseError(str(exc), first_number, 1) from None
         yield _token("INSTRUCTION", toks, InstructionInfo(parsed, line, tuple(pieces), tuple(markers), escape))

@@ -8,7 +8,7 @@ arguments, heredoc bodies) is read from the lines on demand.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -136,10 +136,6 @@ class Instruction:
     def keyword(self) -> str:
         """Upper case, as Docker's documentation writes it (`RUN`, `COPY`, ...)."""
         return self.parsed.keyword.upper()
-
-    @property
-    def is_known(self) -> bool:
-        return self.parsed.keyword.lower() in arguments.INSTRUCTIONS
 
     @cached_property
     def source(self) -> str:
@@ -332,61 +328,3 @@ class Dockerfile:
 
     def walk(self) -> Iterator[Instruction]:
         return iter(self.instructions)
-
-    # -- editing: every edit rewrites only the spans it names, then the text is parsed again --
-    def edit(self, edits: Sequence[tuple[int, int, str]]) -> Dockerfile:
-        """Replace each (start, end) file span by its text; spans must not overlap."""
-        from .parser import parse
-
-        text = self.source
-        out, pos = [], 0
-        for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
-            if start < pos:
-                raise ValueError("overlapping edits")
-            out.append(text[pos:start])
-            out.append(new)
-            pos = end
-        out.append(text[pos:])
-        return parse("".join(out))
-
-    def replace(self, ins: Instruction, text: str) -> Dockerfile:
-        """Replace an instruction's own lines (its leading comments stay) by `text`."""
-        return self.edit([(ins.start, ins.end, _with_newline(text, ins))])
-
-    def insert_before(self, ins: Instruction, text: str) -> Dockerfile:
-        """Insert `text` (one or more instructions) above `ins` and its leading comments."""
-        return self.edit([(ins.leading_start, ins.leading_start, _ensure_newline(text, ins))])
-
-    def insert_after(self, ins: Instruction, text: str) -> Dockerfile:
-        at_eof = not ins.lines[-1].newline
-        prefix = _newline_of(ins) if at_eof else ""
-        body = text.rstrip("\r\n") if at_eof else _ensure_newline(text, ins)
-        return self.edit([(ins.end, ins.end, prefix + body)])
-
-    def remove(self, ins: Instruction, with_comments: bool = True) -> Dockerfile:
-        start = ins.leading_start if with_comments else ins.start
-        return self.edit([(start, ins.end, "")])
-
-    def replace_span(self, ins: Instruction, start: int, end: int, text: str) -> Dockerfile:
-        """Replace file span [start, end) that lies inside `ins`."""
-        if not (ins.start <= start <= end <= ins.end):
-            raise ValueError("span is not inside the instruction")
-        return self.edit([(start, end, text)])
-
-
-def _newline_of(ins: Instruction) -> str:
-    for line in ins.lines:
-        if line.newline:
-            return "\r\n" if line.newline.endswith("\r\n") else "\n"
-    return "\n"
-
-
-def _ensure_newline(text: str, ins: Instruction) -> str:
-    return text if text.endswith("\n") else text + _newline_of(ins)
-
-
-def _with_newline(text: str, ins: Instruction) -> str:
-    """Keep the replaced instruction's final newline (or its absence at end of file)."""
-    had = ins.lines[-1].newline
-    body = text.rstrip("\r\n") if text.endswith("\n") else text
-    return body + had if had else body
