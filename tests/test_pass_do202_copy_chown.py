@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from test_pass_do2_common import d, findings, fix, fixture_cases, make_context, run_fixture_case
+from test_pass_do2_common import d, findings, fix, make_context
 
 from dockopt.findings import Safety
 from dockopt.passes.copy_chown import CopyChown
 
 P = [CopyChown]
-
-
-@pytest.mark.parametrize("case", fixture_cases("DO202"), ids=lambda p: p.name)
-def test_fixture(case, tmp_path):
-    run_fixture_case(case, P, tmp_path)
 
 
 def test_chown_of_the_one_copied_file_is_safe(tmp_path):

@@ -6,7 +6,7 @@ import io
 import tarfile
 
 import pytest
-from test_pass_do2_common import findings, fix, fixture_cases, make_context, run_fixture_case
+from test_pass_do2_common import findings, fix, make_context
 
 from dockopt.findings import Safety
 from dockopt.passes.add_to_copy import AddToCopy
@@ -22,11 +22,6 @@ def _tar_bytes() -> bytes:
         info.size = len(data)
         tf.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-@pytest.mark.parametrize("case", fixture_cases("DO203"), ids=lambda p: p.name)
-def test_fixture(case, tmp_path):
-    run_fixture_case(case, P, tmp_path)
 
 
 def test_local_script_becomes_copy(tmp_path):

@@ -2,7 +2,6 @@
 checks that hold for every DO2xx pass at once."""
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from dockopt.lint import Linter
 from dockopt.passes import ALL_PASSES, by_code
 from dockopt.passes.base import DOC_HEADINGS
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "passes"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DO2_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205")
 
 
@@ -61,29 +60,6 @@ def fix(text: str, passes, context: Path | None = None, unsafe: bool = False,
 
 def findings(text: str, passes, context: Path | None = None, dockerfile: Path | None = None):
     return Linter(list(passes)).run(parse(textwrap.dedent(text)), path=dockerfile, context_dir=context)
-
-
-def fixture_cases(code: str) -> list[Path]:
-    root = FIXTURES / code
-    return sorted(p for p in root.iterdir() if (p / "Dockerfile").is_file()) if root.is_dir() else []
-
-
-def run_fixture_case(case: Path, passes, tmp_path: Path) -> None:
-    """tests/fixtures/passes/<code>/<case>/: Dockerfile, context/ (the build context), `expected`
-    (the safe rewrite; absent: no change) and `expected.unsafe` (with unsafe fixes; absent: the
-    same as the safe one)."""
-    text = (case / "Dockerfile").read_text(encoding="utf-8")
-    expected = (case / "expected").read_text(encoding="utf-8") if (case / "expected").exists() else text
-    expected_unsafe = ((case / "expected.unsafe").read_text(encoding="utf-8")
-                       if (case / "expected.unsafe").exists() else expected)
-    for unsafe, want in ((False, expected), (True, expected_unsafe)):
-        ctx = tmp_path / ("unsafe" if unsafe else "safe")
-        if (case / "context").is_dir():
-            shutil.copytree(case / "context", ctx)
-        else:
-            ctx.mkdir()
-        res = fix(text, passes, context=ctx, unsafe=unsafe, dockerfile=ctx / "Dockerfile")
-        assert res.text == want, f"{case.name} ({'unsafe' if unsafe else 'safe'})"
 
 
 # -- checks for all DO2xx passes -------------------------------------------------------------

@@ -1,8 +1,8 @@
 """DO301 multistage: before/after/no-op per ecosystem, exact output asserted.
 
-Fixture directories under tests/fixtures/passes/DO301/ hold a build context, its Dockerfile and,
-when the pass rewrites it, expected.Dockerfile. The corpus cases are read from corpus/ (not
-edited)."""
+The fixture cases under tests/fixtures/DO301/ (a Dockerfile and its build context/) are snapshot
+tests of tests/test_fixtures.py; the tests here assert what goes beyond their text. The corpus
+cases are read from corpus/ (not edited)."""
 from __future__ import annotations
 
 import textwrap
@@ -21,7 +21,7 @@ from dockopt.passes.multistage import Multistage
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
-FIXTURES = REPO / "tests" / "fixtures" / "passes" / "DO301"
+FIXTURES = REPO / "tests" / "fixtures" / "DO301"
 RUNTIME_BASE = {"go-scratch-certs": {"go": "scratch"}, "node-static": {"node": "nginx:stable"}}
 
 
@@ -49,8 +49,13 @@ def run(text: str, context: Path | None = None, runtime_base=None) -> tuple[str,
     return out, findings
 
 
+def context_of(case: Path) -> Path:
+    """A fixture's context/ (tests/fixtures/README.md); a corpus case is its own context."""
+    return case / "context" if (case / "context").is_dir() else case
+
+
 def split(case: Path, runtime_base=None) -> str:
-    return run((case / "Dockerfile").read_text(encoding="utf-8"), case, runtime_base)[0]
+    return run((case / "Dockerfile").read_text(encoding="utf-8"), context_of(case), runtime_base)[0]
 
 
 # --------------------------------------------------------------------------- the corpus cases
@@ -184,18 +189,19 @@ def test_corpus_cases_without_a_toolchain_to_drop_are_left_alone(name):
 
 # --------------------------------------------------------------------------- fixtures
 
-FIXTURE_CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.Dockerfile").exists())
+FIXTURE_CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "Dockerfile").exists())
 
 
 @pytest.mark.parametrize("name", FIXTURE_CASES)
-def test_fixture_rewrite(name):
-    case = FIXTURES / name
-    expected = (case / "expected.Dockerfile").read_text(encoding="utf-8")
-    assert split(case, RUNTIME_BASE.get(name)) == expected
+def test_fixture_rewrite_is_final(name):
+    # the rewrite itself is the case's snapshot; `run` checks DO301 does not fire on it again and
+    # that nothing changes without --unsafe-fixes
+    split(FIXTURES / name, RUNTIME_BASE.get(name))
 
 
 def test_fixture_set_covers_every_ecosystem():
-    langs = {n.split("-", 1)[0] for n in FIXTURE_CASES}
+    rewritten = [n for n in FIXTURE_CASES if "--- Dockerfile" in (FIXTURES / n / "snapshot.txt").read_text()]
+    langs = {n.split("-", 1)[0] for n in rewritten}
     assert {"go", "node", "python", "rust", "java", "c"} <= langs
 
 
@@ -240,7 +246,7 @@ def test_python_dev_package_is_replaced_by_its_library_and_runtime_tools_stay():
 def test_fixture_reported_without_a_fix(name, reason):
     case = FIXTURES / name
     text = (case / "Dockerfile").read_text(encoding="utf-8")
-    out, findings = run(text, case)
+    out, findings = run(text, context_of(case))
     assert out == text
     assert len(findings) == 1 and findings[0].fix is None and reason in findings[0].message
 

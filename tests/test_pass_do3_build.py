@@ -26,7 +26,7 @@ from dockopt.passes.nonroot_user import NonrootUser
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
-FIXTURES = REPO / "tests" / "fixtures" / "passes" / "DO301"
+FIXTURES = REPO / "tests" / "fixtures" / "DO301"
 LABELS = {"org.dockopt.test": "1"}
 
 # (case dir, minimum size drop as a fraction of the original)
@@ -65,10 +65,15 @@ def _bases(text: str) -> list[str]:
     return [st.base for st in tree.stages if st.base.lower() not in names and st.base != "scratch"]
 
 
+def context_of(case: Path) -> Path:
+    """The build context of a case: a fixture's context/ (tests/fixtures/README.md), else the case itself."""
+    return case / "context" if (case / "context").is_dir() else case
+
+
 def rewrite(case: Path, settings: Settings | None = None) -> str:
     text = (case / "Dockerfile").read_text(encoding="utf-8")
     res = fix_text(text, Linter([Multistage, NonrootUser]), unsafe=True, path=case / "Dockerfile",
-                   context_dir=case, settings=settings or Settings())
+                   context_dir=context_of(case), settings=settings or Settings())
     out = res.text
     assert out != text, "nothing was rewritten"
     assert len(parse(out).stages) == 2
@@ -110,7 +115,8 @@ def test_rewrite_builds_behaves_the_same_and_is_smaller(case_dir: Path, min_drop
             pytest.fail(msg)
         pytest.skip(msg)
     ctx = tmp_path / "ctx"
-    shutil.copytree(case_dir, ctx, symlinks=True)
+    shutil.copytree(context_of(case_dir), ctx, symlinks=True)
+    (ctx / "Dockerfile").write_text(original, encoding="utf-8")
     (ctx / "Dockerfile.dockopt").write_text(rewritten, encoding="utf-8")
     run = uuid.uuid4().hex[:10]
     tags = {k: f"dockopt-test/do301-{case_dir.name}:{k}-{run}" for k in ("orig", "builder", "new")}
