@@ -1,12 +1,14 @@
 """BuildKit's own parser (through the `dockerfile` package) as the oracle for dockopt's reading."""
 from __future__ import annotations
 
+from typing import Any
+
 import dockerfile
 
-from dockopt.syntax import arguments
+from dockopt.syntax import Dockerfile, arguments
 
 
-def oracle_view(text: str):
+def oracle_view(text: str) -> list[tuple[Any, ...]]:
     """BuildKit's reading, as plain tuples."""
     return [
         (c.cmd, c.sub_cmd, c.json, c.original, c.start_line, c.end_line, tuple(c.flags), tuple(c.value),
@@ -15,9 +17,9 @@ def oracle_view(text: str):
     ]
 
 
-def dockopt_view(tree):
+def dockopt_view(tree: Dockerfile) -> list[tuple[Any, ...]]:
     """dockopt's reading in the same shape as `oracle_view`."""
-    out = []
+    out: list[tuple[Any, ...]] = []
     for ins in tree.instructions:
         p = ins.parsed
         target = p
@@ -27,7 +29,7 @@ def dockopt_view(tree):
             sub_cmd = p.sub.keyword
         values = target.values
         original = ins.logical
-        heredocs = ()
+        heredocs: tuple[tuple[Any, ...], ...] = ()
         if sub_cmd is None and ins.heredocs:
             # BuildKit appends the heredoc bodies and delimiters to the node's original text
             original += "\n" + "".join(h.body + h.name + "\n" for h in ins.heredocs)
@@ -39,10 +41,10 @@ def dockopt_view(tree):
     return out
 
 
-__all__ = ["dockopt_view", "oracle_view", "arguments"]
+__all__ = ["arguments", "dockopt_view", "oracle_view"]
 
 
-def dump(tree) -> str:
+def dump(tree: Dockerfile) -> str:
     """dockopt's tree in the s-expression form of BuildKit's `result` test files."""
     out = []
     for ins in tree.instructions:
@@ -50,8 +52,8 @@ def dump(tree) -> str:
     return "".join(out)
 
 
-def _dump_node(p) -> str:
-    s = p.keyword.lower()
+def _dump_node(p: arguments.Parsed) -> str:
+    s: str = p.keyword.lower()
     if p.flags:
         s += " [" + " ".join(arguments.go_quote(f) for f in p.flags) + "]"
     if p.sub is not None:

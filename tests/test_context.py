@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dockopt.facts import buildcontext as context_module
 from dockopt.facts.buildcontext import BuildContext
 from dockopt.facts.dockerignore import DockerignoreError, IgnoreMatcher, read_dockerignore
 from dockopt.facts.paths import clean as go_clean
@@ -33,29 +33,29 @@ def sent(ctx: BuildContext) -> set[str]:
 # --------------------------------------------------------------------------- reading the file
 
 
-def test_comments_blank_lines_and_whitespace():
+def test_comments_blank_lines_and_whitespace() -> None:
     text = "# a comment\n\n   \n  *.log  \n #not-a-comment\n\t!keep.log\t\n"
     assert read_dockerignore(text) == [(4, "*.log"), (5, "#not-a-comment"), (6, "!keep.log")]
 
 
-def test_patterns_are_cleaned_and_leading_slash_stripped():
+def test_patterns_are_cleaned_and_leading_slash_stripped() -> None:
     text = "/foo/bar\n./baz/../qux/\n!/src\n!  ./lib//x\n//abs\n/\n"
     assert [p for _, p in read_dockerignore(text)] == ["foo/bar", "qux", "!src", "!lib/x", "abs", "/"]
 
 
-def test_bom_and_crlf():
+def test_bom_and_crlf() -> None:
     text = "\ufeffnode_modules\r\n*.tmp\r\n"
     assert [p for _, p in read_dockerignore(text)] == ["node_modules", "*.tmp"]
 
 
-def test_go_clean():
+def test_go_clean() -> None:
     assert go_clean("") == "."
     assert go_clean("a/./b/../c/") == "a/c"
     assert go_clean("//x") == "/x"
     assert go_clean("../a") == "../a"
 
 
-def test_lone_exclamation_mark_is_an_error(tmp_path):
+def test_lone_exclamation_mark_is_an_error(tmp_path: Path) -> None:
     make_tree(tmp_path, ["a"], "a\n!\n")
     with pytest.raises(DockerignoreError) as err:
         BuildContext(tmp_path)
@@ -65,7 +65,7 @@ def test_lone_exclamation_mark_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("pattern", ["[", "a[", "[]", "[a-]", "abc\\"])
-def test_malformed_pattern_is_an_error(pattern):
+def test_malformed_pattern_is_an_error(pattern: str) -> None:
     with pytest.raises(DockerignoreError):
         IgnoreMatcher.from_text(pattern + "\n")
 
@@ -73,7 +73,7 @@ def test_malformed_pattern_is_an_error(pattern):
 # --------------------------------------------------------------------------- matching rules
 
 
-def test_no_dockerignore_sends_everything(tmp_path):
+def test_no_dockerignore_sends_everything(tmp_path: Path) -> None:
     make_tree(tmp_path, ["Dockerfile", "src/app.py", ".git/HEAD"])
     ctx = BuildContext(tmp_path)
     assert ctx.dockerignore_path is None
@@ -82,7 +82,7 @@ def test_no_dockerignore_sends_everything(tmp_path):
     assert ctx.is_sent(".git")
 
 
-def test_plain_name_matches_only_at_the_root(tmp_path):
+def test_plain_name_matches_only_at_the_root(tmp_path: Path) -> None:
     make_tree(tmp_path, ["node_modules/a.js", "web/node_modules/b.js"], "node_modules\n")
     ctx = BuildContext(tmp_path)
     assert not ctx.is_sent("node_modules")
@@ -90,7 +90,7 @@ def test_plain_name_matches_only_at_the_root(tmp_path):
     assert ctx.is_sent("web/node_modules/b.js")
 
 
-def test_directory_pattern_with_trailing_slash_excludes_everything_under_it(tmp_path):
+def test_directory_pattern_with_trailing_slash_excludes_everything_under_it(tmp_path: Path) -> None:
     make_tree(tmp_path, [".git/HEAD", ".git/objects/ab/cd", "build/out/x.o", "src/build/y"], ".git/\nbuild/\n")
     ctx = BuildContext(tmp_path)
     assert ctx.patterns == (".git", "build")
@@ -98,27 +98,27 @@ def test_directory_pattern_with_trailing_slash_excludes_everything_under_it(tmp_
     assert not ctx.is_sent(".git/objects/ab/cd")
 
 
-def test_leading_slash_is_relative_to_the_context_root(tmp_path):
+def test_leading_slash_is_relative_to_the_context_root(tmp_path: Path) -> None:
     make_tree(tmp_path, ["secret.txt", "sub/secret.txt"], "/secret.txt\n")
     ctx = BuildContext(tmp_path)
     assert not ctx.is_sent("secret.txt")
     assert ctx.is_sent("sub/secret.txt")
 
 
-def test_double_star_matches_any_number_of_directories(tmp_path):
+def test_double_star_matches_any_number_of_directories(tmp_path: Path) -> None:
     files = ["a.pyc", "pkg/b.pyc", "pkg/deep/er/c.pyc", "pkg/d.py"]
     make_tree(tmp_path, files, "**/*.pyc\n")
     ctx = BuildContext(tmp_path)
     assert sent(ctx) == {"pkg/d.py", ".dockerignore"}
 
 
-def test_double_star_in_the_middle(tmp_path):
+def test_double_star_in_the_middle(tmp_path: Path) -> None:
     make_tree(tmp_path, ["a/b", "a/x/y/b", "a/x/c", "b"], "a/**/b\n")
     ctx = BuildContext(tmp_path)
     assert sent(ctx) == {"a/x/c", "b", ".dockerignore"}
 
 
-def test_star_does_not_cross_directories(tmp_path):
+def test_star_does_not_cross_directories(tmp_path: Path) -> None:
     # the example of Docker's .dockerignore reference
     files = ["somedir/temporary.txt", "somedir/temp/f", "somedir/subdir/temporary.txt", "tempa", "tempab", "temp"]
     make_tree(tmp_path, files, "# comment\n*/temp*\n*/*/temp*\ntemp?\n")
@@ -126,7 +126,7 @@ def test_star_does_not_cross_directories(tmp_path):
     assert sent(ctx) == {"tempab", "temp", ".dockerignore"}
 
 
-def test_exception_reincludes_and_later_patterns_win(tmp_path):
+def test_exception_reincludes_and_later_patterns_win(tmp_path: Path) -> None:
     files = ["README.md", "README-secret.md", "CHANGES.md", "main.go"]
     make_tree(tmp_path, files, "*.md\n!README*.md\nREADME-secret.md\n")
     assert sent(BuildContext(tmp_path)) == {"README.md", "main.go", ".dockerignore"}
@@ -135,7 +135,7 @@ def test_exception_reincludes_and_later_patterns_win(tmp_path):
     assert sent(BuildContext(tmp_path)) == {"README.md", "README-secret.md", "main.go", ".dockerignore"}
 
 
-def test_star_then_exception_for_src(tmp_path):
+def test_star_then_exception_for_src(tmp_path: Path) -> None:
     files = ["Dockerfile", "src/main.py", "src/pkg/mod.py", "tests/t.py", "setup.py"]
     make_tree(tmp_path, files, "*\n!src\n")
     ctx = BuildContext(tmp_path)
@@ -147,7 +147,7 @@ def test_star_then_exception_for_src(tmp_path):
     assert ctx.glob("*") == ["src"]
 
 
-def test_star_then_exception_for_a_nested_file(tmp_path):
+def test_star_then_exception_for_a_nested_file(tmp_path: Path) -> None:
     make_tree(tmp_path, ["src/keep.py", "src/drop.py", "other/keep.py"], "*\n!src/keep.py\n")
     ctx = BuildContext(tmp_path)
     assert sent(ctx) == {"src/keep.py"}
@@ -156,7 +156,7 @@ def test_star_then_exception_for_a_nested_file(tmp_path):
     assert not ctx.is_sent("other")
 
 
-def test_exception_inside_an_excluded_directory(tmp_path):
+def test_exception_inside_an_excluded_directory(tmp_path: Path) -> None:
     files = ["node_modules/keep", "node_modules/pkg/index.js", "app.js"]
     make_tree(tmp_path, files, "node_modules\n!node_modules/keep\n")
     ctx = BuildContext(tmp_path)
@@ -165,7 +165,7 @@ def test_exception_inside_an_excluded_directory(tmp_path):
     assert not ctx.is_sent("node_modules/pkg")
 
 
-def test_wildcard_exception_reaches_into_excluded_directories(tmp_path):
+def test_wildcard_exception_reaches_into_excluded_directories(tmp_path: Path) -> None:
     files = ["vendor/a/keep.txt", "vendor/a/drop.txt", "keep.txt"]
     make_tree(tmp_path, files, "vendor\n!**/keep.txt\n")
     ctx = BuildContext(tmp_path)
@@ -173,7 +173,7 @@ def test_wildcard_exception_reaches_into_excluded_directories(tmp_path):
     assert sent(ctx) == {"vendor/a/keep.txt", "keep.txt", ".dockerignore"}
 
 
-def test_excluded_directory_is_pruned_like_buildkit(tmp_path):
+def test_excluded_directory_is_pruned_like_buildkit(tmp_path: Path) -> None:
     # fsutil skips "a/x" (excluded, and no exception starts with "a/x/") even though
     # patternmatcher alone would say the exception "!a" re-includes "a/x/y".
     make_tree(tmp_path, ["a/x/y", "a/z"], "a/x\n!a\n")
@@ -183,7 +183,7 @@ def test_excluded_directory_is_pruned_like_buildkit(tmp_path):
     assert sent(ctx) == {"a/z", ".dockerignore"}
 
 
-def test_trailing_double_star_keeps_the_directory_itself(tmp_path):
+def test_trailing_double_star_keeps_the_directory_itself(tmp_path: Path) -> None:
     make_tree(tmp_path, ["cache/a", "cache/b/c", "cached"], "cache/**\n")
     ctx = BuildContext(tmp_path)
     assert sent(ctx) == {"cached", ".dockerignore"}
@@ -191,7 +191,7 @@ def test_trailing_double_star_keeps_the_directory_itself(tmp_path):
     assert not ctx.is_sent("cache/a")
 
 
-def test_leading_double_star_suffix_quirk():
+def test_leading_double_star_suffix_quirk() -> None:
     # patternmatcher's suffix fast path: "**foo" is a plain suffix test
     matcher = IgnoreMatcher.from_text("**foo\n**/bar.txt\n")
     assert matcher.is_excluded("xfoo")
@@ -200,7 +200,7 @@ def test_leading_double_star_suffix_quirk():
     assert not matcher.is_excluded("xbar.txt")
 
 
-def test_character_classes_question_mark_and_escapes():
+def test_character_classes_question_mark_and_escapes() -> None:
     matcher = IgnoreMatcher.from_text("file[0-9].txt\nlog?\nweird\\*name\n[^a]x\n")
     assert matcher.is_excluded("file7.txt")
     assert not matcher.is_excluded("fileA.txt")
@@ -213,7 +213,7 @@ def test_character_classes_question_mark_and_escapes():
     assert not matcher.is_excluded("ax")
 
 
-def test_regex_metacharacters_are_literal():
+def test_regex_metacharacters_are_literal() -> None:
     matcher = IgnoreMatcher.from_text("a.b\n(x)+\n*.c$\n")
     assert matcher.is_excluded("a.b")
     assert not matcher.is_excluded("aXb")
@@ -221,7 +221,7 @@ def test_regex_metacharacters_are_literal():
     assert matcher.is_excluded("foo.c$")
 
 
-def test_dockerfile_specific_ignore_file_takes_precedence(tmp_path):
+def test_dockerfile_specific_ignore_file_takes_precedence(tmp_path: Path) -> None:
     make_tree(tmp_path, ["a.txt", "b.txt", "docker/app.Dockerfile"], "a.txt\n")
     specific = tmp_path / "docker" / "app.Dockerfile.dockerignore"
     specific.write_text("b.txt\n")
@@ -238,7 +238,7 @@ def test_dockerfile_specific_ignore_file_takes_precedence(tmp_path):
 # --------------------------------------------------------------------------- paths and walking
 
 
-def test_exists_is_independent_of_dockerignore(tmp_path):
+def test_exists_is_independent_of_dockerignore(tmp_path: Path) -> None:
     make_tree(tmp_path, ["package-lock.json", "package.json"], "package-lock.json\n")
     ctx = BuildContext(tmp_path)
     assert ctx.exists("package-lock.json") and not ctx.is_sent("package-lock.json")
@@ -248,7 +248,7 @@ def test_exists_is_independent_of_dockerignore(tmp_path):
     assert ctx.exists("./package.json") and ctx.exists("/package.json")
 
 
-def test_paths_outside_the_context(tmp_path):
+def test_paths_outside_the_context(tmp_path: Path) -> None:
     make_tree(tmp_path / "ctx", ["a"])
     (tmp_path / "outside").write_text("x")
     ctx = BuildContext(tmp_path / "ctx")
@@ -258,12 +258,12 @@ def test_paths_outside_the_context(tmp_path):
     assert ctx.is_sent(".")
 
 
-def test_context_must_be_a_directory(tmp_path):
+def test_context_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         BuildContext(tmp_path / "missing")
 
 
-def test_sent_files_order_and_under(tmp_path):
+def test_sent_files_order_and_under(tmp_path: Path) -> None:
     make_tree(tmp_path, ["b/2", "b/1", "a", "c/d/e"], "c/d\n")
     ctx = BuildContext(tmp_path)
     assert list(ctx.sent_files()) == [".dockerignore", "a", "b/1", "b/2"]
@@ -273,16 +273,16 @@ def test_sent_files_order_and_under(tmp_path):
     assert list(ctx.sent_files("missing")) == []
 
 
-def test_sent_files_does_not_descend_into_pruned_directories(tmp_path, monkeypatch):
+def test_sent_files_does_not_descend_into_pruned_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_tree(tmp_path, ["node_modules/x/y.js", "src/a.py"], "node_modules\n")
     scanned: list[str] = []
     real_scandir = os.scandir
 
-    def recording_scandir(path):
+    def recording_scandir(path: Path) -> Any:
         scanned.append(Path(path).name)
         return real_scandir(path)
 
-    monkeypatch.setattr(context_module.os, "scandir", recording_scandir)
+    monkeypatch.setattr(os, "scandir", recording_scandir)
     ctx = BuildContext(tmp_path)
     walk = ctx.sent_files()
     assert next(walk) == ".dockerignore"  # lazy: only the root has been read so far
@@ -291,7 +291,7 @@ def test_sent_files_does_not_descend_into_pruned_directories(tmp_path, monkeypat
     assert "node_modules" not in scanned and "x" not in scanned
 
 
-def test_symlinks_are_listed_not_followed(tmp_path):
+def test_symlinks_are_listed_not_followed(tmp_path: Path) -> None:
     make_tree(tmp_path, ["real/f"])
     (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
     ctx = BuildContext(tmp_path)
@@ -301,7 +301,7 @@ def test_symlinks_are_listed_not_followed(tmp_path):
 # --------------------------------------------------------------------------- COPY sources
 
 
-def test_glob_matches_copy_sources(tmp_path):
+def test_glob_matches_copy_sources(tmp_path: Path) -> None:
     files = ["package.json", "package-lock.json", "src/a.py", "src/b.txt", "src/sub/c.py", "notes.json"]
     make_tree(tmp_path, files, "notes.json\n")
     ctx = BuildContext(tmp_path)
@@ -317,14 +317,14 @@ def test_glob_matches_copy_sources(tmp_path):
     assert ctx.glob("src/[ab].*") == ["src/a.py", "src/b.txt"]
 
 
-def test_glob_escaped_wildcard_is_literal(tmp_path):
+def test_glob_escaped_wildcard_is_literal(tmp_path: Path) -> None:
     make_tree(tmp_path, ["a*b", "axb"])
     ctx = BuildContext(tmp_path)
     assert not has_wildcards("a\\*b")
     assert ctx.glob("a*b") == ["a*b", "axb"]
 
 
-def test_go_match():
+def test_go_match() -> None:
     assert go_match("*.py", "a.py")
     assert go_match("*.py", ".hidden.py")  # no dotfile rule in Go
     assert not go_match("*.py", "a/b.py")
@@ -339,7 +339,7 @@ def test_go_match():
             go_match(bad, "x")
 
 
-def test_copied_files_expands_directories(tmp_path):
+def test_copied_files_expands_directories(tmp_path: Path) -> None:
     files = ["app/main.py", "app/__pycache__/main.pyc", "app/static/x.css", "requirements.txt", ".git/HEAD"]
     make_tree(tmp_path, files, ".git\n**/__pycache__\n")
     ctx = BuildContext(tmp_path)

@@ -12,19 +12,20 @@ from dockopt.fixer import fix_text
 from dockopt.lint import Linter
 from dockopt.passes import by_code
 from dockopt.passes.base import Context
+from dockopt.syntax import Instruction
 
 
 def facts(text: str, context: Path | None = None, pending: dict[str, str] | None = None) -> FileFacts:
     return FileFacts(parse(text), context_dir=context, pending_files=dict(pending or {}))
 
 
-def ins(f: FileFacts, keyword: str, n: int = 0):
+def ins(f: FileFacts, keyword: str, n: int = 0) -> Instruction:
     return [i for i in f.tree.instructions if i.keyword == keyword][n]
 
 
 # --------------------------------------------------------------------------- the stage graph
 
-def test_parent_is_an_earlier_stage_by_name_without_case():
+def test_parent_is_an_earlier_stage_by_name_without_case() -> None:
     f = facts("FROM a AS Build\nFROM build AS test\nFROM 0\nFROM other\n")
     build, test, by_index, other = f.tree.stages
     assert f.graph.parent(test) is build
@@ -35,14 +36,14 @@ def test_parent_is_an_earlier_stage_by_name_without_case():
     assert f.graph.base_image(test) == "a"
 
 
-def test_global_args_fill_in_the_base_name():
+def test_global_args_fill_in_the_base_name() -> None:
     f = facts("ARG BASE=builder\nARG IMAGE\nFROM alpine AS builder\nFROM ${BASE}\nFROM $IMAGE\n")
     builder, built, unknown = f.tree.stages
     assert f.graph.parent(built) is builder
     assert f.graph.base_image(unknown) == "$IMAGE"
 
 
-def test_from_references_take_names_and_indexes_of_earlier_stages():
+def test_from_references_take_names_and_indexes_of_earlier_stages() -> None:
     f = facts("FROM a AS one\nFROM b\nCOPY --from=one /x /x\nCOPY --from=0 /y /y\nCOPY --from=nginx /z /z\n")
     one, two = f.tree.stages
     assert f.graph.ref("ONE", 1) is one and f.graph.ref("0", 1) is one
@@ -50,11 +51,11 @@ def test_from_references_take_names_and_indexes_of_earlier_stages():
     assert f.graph.copied_from(two) == [one]
 
 
-def test_needed_and_shipped_stages():
+def test_needed_and_shipped_stages() -> None:
     f = facts("FROM a AS base\nFROM base AS build\nRUN make\nFROM a AS unused\n"
               "FROM a AS tests\nRUN --mount=from=build,target=/b true\nFROM a\nCOPY --from=build /o /o\n")
     base, build, unused, tests, final = f.tree.stages
-    assert f.graph.needed == {base.index, build.index, final.index}
+    assert f.graph.needed == frozenset({base.index, build.index, final.index})
     # stages nothing copies from may be built with --target: their layers ship (`build` only
     # serves copies, but `base` could be a target of its own)
     assert f.graph.shipped == {base.index, final.index, unused.index, tests.index}
@@ -65,7 +66,7 @@ def test_needed_and_shipped_stages():
 
 # --------------------------------------------------------------------------- working directory
 
-def test_unknown_base_workdir_is_unknown_not_root():
+def test_unknown_base_workdir_is_unknown_not_root() -> None:
     f = facts("FROM registry.example.com/app\nRUN true\nWORKDIR sub\nRUN true\n")
     first, second = [i for i in f.tree.instructions if i.keyword == "RUN"]
     assert f.state(first).cwd == BASE_WORKDIR and not known(f.state(first).cwd)
@@ -77,12 +78,12 @@ def test_unknown_base_workdir_is_unknown_not_root():
     ("python:3.11", "/"), ("node:18-slim", "/"), ("debian:bookworm", "/"), ("golang:1.22", "/go"),
     ("httpd:2.4", "/usr/local/apache2"), ("scratch", "/"), ("gcr.io/distroless/static-debian12", "/"),
 ])
-def test_base_images_whose_workdir_is_known(image, cwd):
+def test_base_images_whose_workdir_is_known(image: str, cwd: str) -> None:
     f = facts(f"FROM {image}\nRUN true\n")
     assert f.state(ins(f, "RUN")).cwd == cwd
 
 
-def test_workdir_follows_variables_and_stages():
+def test_workdir_follows_variables_and_stages() -> None:
     f = facts("ARG ROOT=/srv\nFROM debian AS a\nARG ROOT\nENV APP=$ROOT/app\nWORKDIR $APP\nRUN true\n"
               "FROM a\nWORKDIR lib\nRUN true\nFROM debian\nARG DIR\nWORKDIR $DIR\nRUN true\n")
     first, second, third = [i for i in f.tree.instructions if i.keyword == "RUN"]
@@ -93,7 +94,7 @@ def test_workdir_follows_variables_and_stages():
 
 # --------------------------------------------------------------------------- variables, user, shell
 
-def test_variables_as_buildkit_scopes_them():
+def test_variables_as_buildkit_scopes_them() -> None:
     f = facts("ARG VERSION=1.0\nFROM debian AS a\nARG VERSION\nARG LOCAL=x\nENV LOCAL=env NAME=\"v$VERSION\"\n"
               "RUN true\nFROM a\nRUN true\n")
     first, second = [i for i in f.tree.instructions if i.keyword == "RUN"]
@@ -110,7 +111,7 @@ def test_variables_as_buildkit_scopes_them():
     assert "TOKEN" in g.state(ins(g, "RUN")).variables and g.state(ins(g, "RUN")).value("TOKEN") is None
 
 
-def test_user_is_inherited_and_expanded():
+def test_user_is_inherited_and_expanded() -> None:
     f = facts("FROM a AS base\nARG UID=1000\nUSER $UID\nFROM base\nRUN true\nUSER root\nRUN true\n")
     first, second = [i for i in f.tree.instructions if i.keyword == "RUN"]
     assert f.state(first).user == "1000" and not f.state(first).user_is_root
@@ -121,14 +122,14 @@ def test_user_is_inherited_and_expanded():
     ('["/bin/mksh", "-c"]', True), ('["/usr/bin/env", "bash", "-c"]', True), ('["busybox", "sh", "-c"]', True),
     ('["/bin/ksh93", "-c"]', True), ('["powershell", "-Command"]', False), ('["cmd", "/S", "/C"]', False),
 ])
-def test_one_function_classifies_shells(shell, posix):
+def test_one_function_classifies_shells(shell: str, posix: bool) -> None:
     f = facts(f"FROM a AS base\nSHELL {shell}\nFROM base\nRUN apt-get install curl\n")
     run = ins(f, "RUN")
     assert f.state(run).shell_kind.posix is posix      # inherited from the stage it is built FROM
     assert (f.script(run) is not None) is posix
 
 
-def test_a_mksh_shell_is_read_by_the_apt_rules():
+def test_a_mksh_shell_is_read_by_the_apt_rules() -> None:
     text = 'FROM debian\nSHELL ["/bin/mksh", "-c"]\nRUN apt-get update && apt-get install curl\n'
     codes = {f.code for f in Linter([by_code()[c] for c in ("DO103", "DO104")]).run(parse(text))}
     assert codes == {"DO103", "DO104"}
@@ -138,7 +139,7 @@ def test_a_mksh_shell_is_read_by_the_apt_rules():
 
 # --------------------------------------------------------------------------- the build context
 
-def test_context_view_applies_a_pending_dockerignore(tmp_path):
+def test_context_view_applies_a_pending_dockerignore(tmp_path: Path) -> None:
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "x.js").write_text("x")
     (tmp_path / "app.js").write_text("y")
@@ -152,7 +153,7 @@ def test_context_view_applies_a_pending_dockerignore(tmp_path):
 
 # --------------------------------------------------------------------------- reads and writes
 
-def test_copy_reads_the_sent_context_and_writes_its_destination(tmp_path):
+def test_copy_reads_the_sent_context_and_writes_its_destination(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "secret.env").write_text("b")
     (tmp_path / ".dockerignore").write_text("*.env\n")
@@ -164,7 +165,7 @@ def test_copy_reads_the_sent_context_and_writes_its_destination(tmp_path):
     assert f.effects(from_stage).stage_reads == (("builder", "/out"),)
 
 
-def test_run_effects_follow_cd_downloads_and_deletions():
+def test_run_effects_follow_cd_downloads_and_deletions() -> None:
     f = facts("FROM debian\nWORKDIR /tmp\nRUN cd /opt && curl -fsSLo tool.tgz https://x/t.tgz "
               "&& tar -xzf tool.tgz -C /opt/tool && rm -rf tool.tgz\n")
     effects = f.effects(ins(f, "RUN"))
@@ -175,7 +176,7 @@ def test_run_effects_follow_cd_downloads_and_deletions():
     assert effects.touches("/opt") and not effects.touches("/srv")
 
 
-def test_packages_and_cache_mounts():
+def test_packages_and_cache_mounts() -> None:
     f = facts("FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update "
               "&& apt-get install -y curl && apt-get purge -y wget\n")
     effects = f.effects(ins(f, "RUN"))
@@ -184,7 +185,7 @@ def test_packages_and_cache_mounts():
     assert effects.modelled and not effects.touches("/app")
 
 
-def test_a_command_the_model_does_not_know_touches_anything():
+def test_a_command_the_model_does_not_know_touches_anything() -> None:
     f = facts("FROM debian\nWORKDIR /src\nRUN ./configure && make install\n")
     effects = f.effects(ins(f, "RUN"))
     assert not effects.modelled and "`configure` is not modelled" in effects.unmodelled
@@ -195,7 +196,7 @@ def test_a_command_the_model_does_not_know_touches_anything():
     assert not f.effects(ins(f, "RUN")).modelled
 
 
-def test_installers_are_modelled_by_their_ecosystem():
+def test_installers_are_modelled_by_their_ecosystem() -> None:
     ctx = Context(parse("FROM node\nWORKDIR /app\nRUN npm ci --ignore-scripts && npm run build\n"
                         "RUN pip install -r requirements.txt\n"))
     first, second = [i for i in ctx.tree.instructions if i.keyword == "RUN"]
@@ -211,7 +212,7 @@ def test_installers_are_modelled_by_their_ecosystem():
     assert not FileFacts(ctx.tree).effects(second).modelled
 
 
-def test_instructions_before_the_first_from_see_the_global_scope():
+def test_instructions_before_the_first_from_see_the_global_scope() -> None:
     f = facts("ARG V=1\nADD a.sh /a.sh\nFROM debian\n")
     add = ins(f, "ADD")
     assert f.state(add).stage is None and f.state(add).value("V") == "1" and not known(f.state(add).cwd)

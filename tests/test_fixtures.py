@@ -115,7 +115,7 @@ def snapshot(case: Case, tmp: Path) -> str:
 
 
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
-def test_fixture(path: Path, tmp_path: Path):
+def test_fixture(path: Path, tmp_path: Path) -> None:
     case = Case.read(path)
     got = snapshot(case, tmp_path)
     expected_file = path / "snapshot.txt"
@@ -125,7 +125,7 @@ def test_fixture(path: Path, tmp_path: Path):
     assert got == expected_file.read_bytes().decode("utf-8")   # byte for byte: CRLF files stay CRLF
 
 
-def test_every_case_names_known_codes():
+def test_every_case_names_known_codes() -> None:
     known = set(by_code())
     for path in CASES:
         case = Case.read(path)

@@ -4,9 +4,10 @@ WORKDIR between, multi-stage)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from test_pass_do2_common import FIXTURES, d, findings, fix, make_context
+from test_pass_do2_common import FIXTURES, d, findings, fix, fix_of, make_context
 
 from dockopt.findings import Safety
 from dockopt.passes.hoist_deps import HoistDeps
@@ -15,7 +16,7 @@ P = [HoistDeps]
 PKG = json.dumps({"name": "app", "version": "1.0.0", "dependencies": {"ms": "2.1.3"}}) + "\n"
 
 
-def test_fixture_set_covers_every_ecosystem_and_trap():
+def test_fixture_set_covers_every_ecosystem_and_trap() -> None:
     names = {p.name for p in (FIXTURES / "DO201").iterdir()}
     for needed in ("npm-ci-then-build", "npm-install-no-lockfile", "npm-postinstall-reads-source",
                    "npm-copy-chown-user", "yarn-berry", "pnpm-frozen", "pip-nested-requirements",
@@ -27,7 +28,7 @@ def test_fixture_set_covers_every_ecosystem_and_trap():
 
 # -- the main rewrites, spelled out ----------------------------------------------------------
 
-def test_npm_ci_goes_up_and_the_build_stays(tmp_path):
+def test_npm_ci_goes_up_and_the_build_stays(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", "src/a.js": "1\n"})
     out = fix("""\
         FROM node:20
@@ -45,7 +46,7 @@ def test_npm_ci_goes_up_and_the_build_stays(tmp_path):
         """)
 
 
-def test_nested_requirements_are_all_copied_at_their_paths(tmp_path):
+def test_nested_requirements_are_all_copied_at_their_paths(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "-r requirements/base.txt\n",
                                   "requirements/base.txt": "humanize==4.9.0\n", "app.py": "1\n"})
     out = fix("""\
@@ -64,13 +65,13 @@ def test_nested_requirements_are_all_copied_at_their_paths(tmp_path):
         """)
 
 
-def test_nested_requirement_missing_from_the_context_means_no_hoist(tmp_path):
+def test_nested_requirement_missing_from_the_context_means_no_hoist(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "-r requirements/base.txt\n"})
     assert findings("FROM python\nCOPY . /app\nWORKDIR /app\nRUN pip install -r requirements.txt\n", P,
                     context=ctx) == []
 
 
-def test_editable_install_in_requirements_is_left_alone(tmp_path):
+def test_editable_install_in_requirements_is_left_alone(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "-e .\n", "setup.py": "x\n"})
     assert findings("FROM python\nWORKDIR /src\nCOPY . .\nRUN pip install -r requirements.txt\n", P,
                     context=ctx) == []
@@ -78,45 +79,45 @@ def test_editable_install_in_requirements_is_left_alone(tmp_path):
 
 @pytest.mark.parametrize("line", ["./vendor/pkg", "pkg @ file:///src/pkg", "-f ./wheels", "../lib",
                                   "dist/app-1.0-py3-none-any.whl"])
-def test_local_path_requirements_are_left_alone(tmp_path, line):
+def test_local_path_requirements_are_left_alone(tmp_path: Path, line: str) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": f"requests\n{line}\n"})
     assert findings("FROM python\nWORKDIR /src\nCOPY . .\nRUN pip install -r requirements.txt\n", P,
                     context=ctx) == []
 
 
-def test_pip_install_dot_is_not_hoisted(tmp_path):
+def test_pip_install_dot_is_not_hoisted(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"pyproject.toml": "[project]\nname='x'\n"})
     assert findings("FROM python\nWORKDIR /src\nCOPY . .\nRUN pip install .\n", P, context=ctx) == []
 
 
-def test_postinstall_that_reads_source_is_not_hoisted(tmp_path):
+def test_postinstall_that_reads_source_is_not_hoisted(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {
         "package.json": json.dumps({"name": "a", "scripts": {"postinstall": "node scripts/gen.js"}}),
         "package-lock.json": "{}", "scripts/gen.js": "1\n"})
     assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx) == []
 
 
-def test_postinstall_is_fine_with_ignore_scripts(tmp_path):
+def test_postinstall_is_fine_with_ignore_scripts(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {
         "package.json": json.dumps({"name": "a", "scripts": {"postinstall": "node scripts/gen.js"}}),
         "package-lock.json": "{}", "scripts/gen.js": "1\n"})
     [f] = findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci --ignore-scripts\n", P, context=ctx)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
 
 
-def test_binding_gyp_builds_native_code_from_the_project(tmp_path):
+def test_binding_gyp_builds_native_code_from_the_project(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "binding.gyp": "{}\n"})
     assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx) == []
 
 
-def test_without_a_lockfile_package_json_is_hoisted_alone_and_npm_install_stays(tmp_path):
+def test_without_a_lockfile_package_json_is_hoisted_alone_and_npm_install_stays(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "index.js": "1\n"})
     out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx).text
     assert out == "FROM node\nWORKDIR /app\nCOPY package.json ./\nRUN npm install\nCOPY . .\n"
     assert "npm ci" not in out
 
 
-def test_chown_and_chmod_of_the_source_copy_are_carried(tmp_path):
+def test_chown_and_chmod_of_the_source_copy_are_carried(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n"})
     out = fix("FROM node\nWORKDIR /app\nUSER node\nCOPY --chown=node:node --chmod=644 . .\nRUN npm ci\n",
               P, context=ctx).text
@@ -130,7 +131,7 @@ def test_chown_and_chmod_of_the_source_copy_are_carried(tmp_path):
         """)
 
 
-def test_workdir_between_gives_the_moved_copy_an_absolute_destination(tmp_path):
+def test_workdir_between_gives_the_moved_copy_an_absolute_destination(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     out = fix("FROM python\nWORKDIR /srv\nCOPY . .\nWORKDIR /srv/app\nRUN pip install -r ../requirements.txt\n",
               P, context=ctx).text
@@ -144,7 +145,7 @@ def test_workdir_between_gives_the_moved_copy_an_absolute_destination(tmp_path):
         """)
 
 
-def test_absolute_destination_before_workdir(tmp_path):
+def test_absolute_destination_before_workdir(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     out = fix("FROM python\nCOPY . /srv/app\nWORKDIR /srv/app\nRUN pip install -r requirements.txt\n",
               P, context=ctx).text
@@ -157,7 +158,7 @@ def test_absolute_destination_before_workdir(tmp_path):
         """)
 
 
-def test_relative_destination_under_an_unknown_base_workdir_with_workdir_between(tmp_path):
+def test_relative_destination_under_an_unknown_base_workdir_with_workdir_between(tmp_path: Path) -> None:
     # '.' of an image dockopt does not know is unknown: the moved copy cannot be given an absolute path
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     text = "FROM registry.example.com/python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n"
@@ -165,7 +166,7 @@ def test_relative_destination_under_an_unknown_base_workdir_with_workdir_between
     assert fix(text, P, context=ctx).text == text
 
 
-def test_relative_destination_under_a_known_base_workdir_with_workdir_between(tmp_path):
+def test_relative_destination_under_a_known_base_workdir_with_workdir_between(tmp_path: Path) -> None:
     # the official python image starts in /: the moved copy goes to /app
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     out = fix("FROM python\nCOPY . app\nWORKDIR app\nRUN pip install -r requirements.txt\n", P, context=ctx).text
@@ -173,7 +174,7 @@ def test_relative_destination_under_a_known_base_workdir_with_workdir_between(tm
                    "COPY . /app\n")
 
 
-def test_cd_in_the_install_resolves_the_manifest(tmp_path):
+def test_cd_in_the_install_resolves_the_manifest(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"web/package.json": PKG, "web/package-lock.json": "{}\n"})
     out = fix("FROM node\nCOPY . /src\nRUN cd /src/web && npm ci\n", P, context=ctx).text
     assert out == d("""\
@@ -184,18 +185,18 @@ def test_cd_in_the_install_resolves_the_manifest(tmp_path):
         """)
 
 
-def test_cd_before_the_install_is_not_split_from_the_rest(tmp_path):
+def test_cd_before_the_install_is_not_split_from_the_rest(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"web/package.json": PKG})
     assert findings("FROM node\nCOPY . /src\nRUN cd /src/web && npm install && npm run build\n", P,
                     context=ctx) == []
 
 
-def test_semicolon_split_point_is_not_split(tmp_path):
+def test_semicolon_split_point_is_not_split(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG})
     assert findings("FROM node\nWORKDIR /a\nCOPY . .\nRUN npm install; npm run build\n", P, context=ctx) == []
 
 
-def test_multiline_run_keeps_its_continuations(tmp_path):
+def test_multiline_run_keeps_its_continuations(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     out = fix("""\
         FROM python
@@ -216,29 +217,29 @@ def test_multiline_run_keeps_its_continuations(tmp_path):
         """)
 
 
-def test_node_modules_sent_by_the_context_blocks_the_fix_until_it_is_excluded(tmp_path):
+def test_node_modules_sent_by_the_context_blocks_the_fix_until_it_is_excluded(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "node_modules/ms/index.js": "1\n"})
     text = "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
     [f] = findings(text, P, context=ctx)
     assert f.fix is None and "node_modules" in f.message and "DO204" in f.message
     (ctx / ".dockerignore").write_text("node_modules\n")
     [f] = findings(text, P, context=ctx)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
 
 
-def test_manifests_excluded_by_dockerignore_are_not_copied(tmp_path):
+def test_manifests_excluded_by_dockerignore_are_not_copied(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", ".npmrc": "x=1\n",
                                   ".dockerignore": ".npmrc\n"})
     out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx).text
     assert "COPY package.json package-lock.json ./\n" in out
 
 
-def test_primary_manifest_not_sent_means_no_finding(tmp_path):
+def test_primary_manifest_not_sent_means_no_finding(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, ".dockerignore": "package.json\n"})
     assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx) == []
 
 
-def test_only_the_stage_that_qualifies_changes(tmp_path):
+def test_only_the_stage_that_qualifies_changes(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", "go.mod": "module x\n"})
     out = fix("""\
         FROM golang:1.22 AS tools
@@ -266,7 +267,7 @@ def test_only_the_stage_that_qualifies_changes(tmp_path):
         """)
 
 
-def test_stage_built_from_another_stage_inherits_its_workdir(tmp_path):
+def test_stage_built_from_another_stage_inherits_its_workdir(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"requirements.txt": "click\n"})
     out = fix("""\
         FROM python AS base
@@ -276,16 +277,17 @@ def test_stage_built_from_another_stage_inherits_its_workdir(tmp_path):
         WORKDIR /app/sub
         RUN pip install -r ../requirements.txt
         """, P, context=ctx).text
-    assert out.endswith("COPY requirements.txt ./\nWORKDIR /app/sub\nRUN pip install -r ../requirements.txt\nCOPY . /app\n")
+    assert out.endswith("COPY requirements.txt ./\nWORKDIR /app/sub\nRUN pip install -r ../requirements.txt\n"
+                        "COPY . /app\n")
 
 
-def test_exec_form_heredoc_and_bind_mount_runs_are_left_alone(tmp_path):
+def test_exec_form_heredoc_and_bind_mount_runs_are_left_alone(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n"})
     for run in ('RUN ["npm", "ci"]', "RUN <<EOF\nnpm ci\nEOF", "RUN --mount=type=bind,target=/x npm ci"):
         assert findings(f"FROM node\nWORKDIR /app\nCOPY . .\n{run}\n", P, context=ctx) == [], run
 
 
-def test_cache_mount_is_kept_on_both_halves(tmp_path):
+def test_cache_mount_is_kept_on_both_halves(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n"})
     out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm npm ci && npm run build\n",
               P, context=ctx).text
@@ -299,35 +301,35 @@ def test_cache_mount_is_kept_on_both_halves(tmp_path):
         """)
 
 
-def test_crlf_and_no_final_newline(tmp_path):
+def test_crlf_and_no_final_newline(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG})
     out = fix("FROM node\r\nWORKDIR /app\r\nCOPY . .\r\nRUN npm install", P, context=ctx).text
     assert out == "FROM node\r\nWORKDIR /app\r\nCOPY package.json ./\r\nRUN npm install\r\nCOPY . ."
 
 
-def test_inline_suppression(tmp_path):
+def test_inline_suppression(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG})
     assert findings("FROM node\nWORKDIR /app\n# dockopt: ignore=DO201\nCOPY . .\nRUN npm install\n", P,
                     context=ctx) == []
 
 
-def test_unsafe_fix_is_held_back_without_unsafe_fixes(tmp_path):
+def test_unsafe_fix_is_held_back_without_unsafe_fixes(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {
         "package.json": json.dumps({"name": "a", "scripts": {"prepare": "husky"}}), "package-lock.json": "{}"})
     text = "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
     [f] = findings(text, P, context=ctx)
-    assert f.fix.safety is Safety.UNSAFE and "prepare" in f.message
+    assert fix_of(f).safety is Safety.UNSAFE and "prepare" in f.message
     assert fix(text, P, context=ctx).text == text
     assert fix(text, P, context=ctx, unsafe=True).text != text
 
 
-def test_workspaces_are_not_hoisted(tmp_path):
+def test_workspaces_are_not_hoisted(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": json.dumps({"name": "a", "workspaces": ["packages/*"]}),
                                   "packages/x/package.json": "{}"})
     assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx) == []
 
 
-def test_fixed_output_does_not_fire_again_on_a_later_install(tmp_path):
+def test_fixed_output_does_not_fire_again_on_a_later_install(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "requirements.txt": "click\n"})
     out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\nRUN pip install -r requirements.txt\n",
               P, context=ctx).text
@@ -343,20 +345,20 @@ def test_fixed_output_does_not_fire_again_on_a_later_install(tmp_path):
         """)
 
 
-def test_poetry_package_mode_false_needs_no_no_root(tmp_path):
+def test_poetry_package_mode_false_needs_no_no_root(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"pyproject.toml": "[tool.poetry]\nname='a'\npackage-mode = false\n",
                                   "poetry.lock": "x\n"})
     [f] = findings("FROM python\nWORKDIR /app\nCOPY . .\nRUN poetry install\n", P, context=ctx)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
 
 
-def test_poetry_path_dependency_is_not_hoisted(tmp_path):
+def test_poetry_path_dependency_is_not_hoisted(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"pyproject.toml": "[tool.poetry]\nname='a'\n[tool.poetry.dependencies]\n"
                                                     "lib = { path = './lib', develop = true }\n"})
     assert findings("FROM python\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root\n", P, context=ctx) == []
 
 
-def test_uv_project_with_build_system_is_unsafe_with_no_install_project(tmp_path):
+def test_uv_project_with_build_system_is_unsafe_with_no_install_project(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"pyproject.toml": "[project]\nname='a'\n[build-system]\nrequires=['hatchling']\n",
                                   "uv.lock": "x\n"})
     out = fix("FROM python\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n", P, context=ctx, unsafe=True).text
@@ -370,17 +372,17 @@ def test_uv_project_with_build_system_is_unsafe_with_no_install_project(tmp_path
         """)
 
 
-def test_go_workspace_is_not_hoisted(tmp_path):
+def test_go_workspace_is_not_hoisted(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"go.mod": "module x\n", "go.sum": "", "go.work": "go 1.22\n"})
     assert findings("FROM golang\nWORKDIR /s\nCOPY . .\nRUN go mod download\n", P, context=ctx) == []
 
 
-def test_go_build_with_vendor_directory_gets_no_download_step(tmp_path):
+def test_go_build_with_vendor_directory_gets_no_download_step(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"go.mod": "module x\n", "go.sum": "x\n", "vendor/modules.txt": "x\n"})
     assert findings("FROM golang\nWORKDIR /s\nCOPY . .\nRUN go build .\n", P, context=ctx) == []
 
 
-def test_maven_build_gets_an_unsafe_go_offline_step(tmp_path):
+def test_maven_build_gets_an_unsafe_go_offline_step(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"pom.xml": "<project/>\n", ".mvn/maven.config": "-B\n"})
     out = fix("FROM maven\nWORKDIR /b\nCOPY . .\nRUN mvn -B -DskipTests package\n", P, context=ctx, unsafe=True).text
     assert out == d("""\
@@ -394,14 +396,14 @@ def test_maven_build_gets_an_unsafe_go_offline_step(tmp_path):
         """)
 
 
-def test_bundler_deployment_with_vendor_bundle_in_the_context(tmp_path):
+def test_bundler_deployment_with_vendor_bundle_in_the_context(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"Gemfile": "gem 'rack'\n", "Gemfile.lock": "x\n",
                                   "vendor/bundle/ruby/x.rb": "1\n"})
     [f] = findings("FROM ruby\nWORKDIR /a\nCOPY . .\nRUN bundle install --deployment\n", P, context=ctx)
     assert f.fix is None and "vendor/bundle" in f.message
 
 
-def test_corpus_cases_of_the_project(tmp_path):
+def test_corpus_cases_of_the_project(tmp_path: Path) -> None:
     """The project's buildable corpus: DO201 fires where case.toml says, and not where it says not."""
     from pathlib import Path
 
@@ -426,14 +428,14 @@ def test_corpus_cases_of_the_project(tmp_path):
     assert checked >= 10
 
 
-def test_symlinked_manifest_is_not_copied_alone(tmp_path):
+def test_symlinked_manifest_is_not_copied_alone(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"package.json": PKG, "real-lock.json": "{}\n"})
     (ctx / "package-lock.json").symlink_to("real-lock.json")
     out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n", P, context=ctx).text
     assert "COPY package.json ./\n" in out
 
 
-def test_copy_to_root_with_an_unknown_workdir_is_left_alone(tmp_path):
+def test_copy_to_root_with_an_unknown_workdir_is_left_alone(tmp_path: Path) -> None:
     # '.' of the install is the base image's WORKDIR: it may or may not be under '/'-copied files
     ctx = make_context(tmp_path, {"package.json": PKG})
     assert findings("FROM registry.example.com/node\nCOPY . /\nRUN npm install\n", P, context=ctx) == []
@@ -445,14 +447,14 @@ def test_copy_to_root_with_an_unknown_workdir_is_left_alone(tmp_path):
     assert out == "FROM node\nCOPY app/package.json /app/\nWORKDIR /app\nRUN npm install\nCOPY . /\n"
 
 
-def test_copy_to_root_with_a_known_workdir(tmp_path):
+def test_copy_to_root_with_a_known_workdir(tmp_path: Path) -> None:
     # the official node image starts in /, where the copy puts package.json
     ctx = make_context(tmp_path, {"package.json": PKG})
     out = fix("FROM node\nCOPY . /\nRUN npm install\n", P, context=ctx).text
     assert out == "FROM node\nCOPY package.json /\nRUN npm install\nCOPY . /\n"
 
 
-def test_backtick_escape_file_keeps_its_continuation_character(tmp_path):
+def test_backtick_escape_file_keeps_its_continuation_character(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"pyproject.toml": "[tool.poetry]\nname='a'\n", "poetry.lock": "x\n"})
     out = fix("# escape=`\nFROM python\nWORKDIR /app\nCOPY . .\nRUN poetry config x y `\n  && poetry install\n",
               P, context=ctx, unsafe=True).text

@@ -4,9 +4,10 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+from pathlib import Path
 
 import pytest
-from test_pass_do2_common import findings, fix, make_context
+from test_pass_do2_common import findings, fix, fix_of, make_context
 
 from dockopt.findings import Safety
 from dockopt.passes.add_to_copy import AddToCopy
@@ -24,25 +25,25 @@ def _tar_bytes() -> bytes:
     return buf.getvalue()
 
 
-def test_local_script_becomes_copy(tmp_path):
+def test_local_script_becomes_copy(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"greet.sh": "echo hi\n"})
     assert fix("FROM x\nADD greet.sh /opt/app/greet.sh\n", P, context=ctx).text == \
         "FROM x\nCOPY greet.sh /opt/app/greet.sh\n"
 
 
-def test_flags_and_several_sources_and_directories(tmp_path):
+def test_flags_and_several_sources_and_directories(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"a.conf": "x", "conf.d/b.conf": "y"})
     out = fix("FROM x\nADD --chown=app:app --chmod=644 a.conf conf.d/ /etc/app/\n", P, context=ctx).text
     assert out == "FROM x\nCOPY --chown=app:app --chmod=644 a.conf conf.d/ /etc/app/\n"
 
 
-def test_whole_context_and_json_form(tmp_path):
+def test_whole_context_and_json_form(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"a.py": "1\n"})
     assert fix("FROM x\nADD . /app\n", P, context=ctx).text == "FROM x\nCOPY . /app\n"
     assert fix('FROM x\nADD ["a.py", "/app/"]\n', P, context=ctx).text == 'FROM x\nCOPY ["a.py", "/app/"]\n'
 
 
-def test_keyword_case_is_kept(tmp_path):
+def test_keyword_case_is_kept(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"a.sh": "x"})
     assert fix("from x\nadd a.sh /a.sh\n", P, context=ctx).text == "from x\ncopy a.sh /a.sh\n"
 
@@ -59,48 +60,48 @@ def test_keyword_case_is_kept(tmp_path):
     "ADD --keep-git-dir=true https://github.com/a/b.git /src",
     "ADD $SRC /app",
 ])
-def test_add_does_more_than_copy(tmp_path, line):
+def test_add_does_more_than_copy(tmp_path: Path, line: str) -> None:
     ctx = make_context(tmp_path, {"rootfs.tar.xz": "x", "app.tgz": "x", "data.tar": "x", "pkg.bz2": "x"})
     assert findings(f"FROM x\n{line}\n", P, context=ctx) == []
 
 
-def test_archive_recognised_by_content_stays_add(tmp_path):
+def test_archive_recognised_by_content_stays_add(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"layer": _tar_bytes(), "blob": gzip.compress(b"x" * 100),
                                   "notes": "plain text\n"})
     assert findings("FROM x\nADD layer /\n", P, context=ctx) == []
     assert findings("FROM x\nADD blob /opt/\n", P, context=ctx) == []
     [f] = findings("FROM x\nADD notes /opt/\n", P, context=ctx)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
 
 
-def test_wildcard_sources_are_checked_file_by_file(tmp_path):
+def test_wildcard_sources_are_checked_file_by_file(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"a.sh": "x", "b.sh": _tar_bytes()})
     assert findings("FROM x\nADD *.sh /bin/\n", P, context=ctx) == []
     (ctx / "b.sh").write_text("echo\n")
     [f] = findings("FROM x\nADD *.sh /bin/\n", P, context=ctx)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
 
 
-def test_zip_is_not_unpacked_by_add(tmp_path):
+def test_zip_is_not_unpacked_by_add(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, {"site.zip": b"PK\x03\x04rest"})
     assert fix("FROM x\nADD site.zip /srv/\n", P, context=ctx).text == "FROM x\nCOPY site.zip /srv/\n"
 
 
-def test_without_a_context_known_extensions_are_safe_and_others_unsafe():
+def test_without_a_context_known_extensions_are_safe_and_others_unsafe() -> None:
     [f] = findings("FROM x\nADD run.sh /run.sh\n", P)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
     [f] = findings("FROM x\nADD rootfs /\n", P)
-    assert f.fix.safety is Safety.UNSAFE and "could not be checked" in f.message
+    assert fix_of(f).safety is Safety.UNSAFE and "could not be checked" in f.message
     assert fix("FROM x\nADD rootfs /\n", P).text == "FROM x\nADD rootfs /\n"
     assert fix("FROM x\nADD rootfs /\n", P, unsafe=True).text == "FROM x\nCOPY rootfs /\n"
 
 
-def test_heredoc_and_onbuild_are_left_alone():
+def test_heredoc_and_onbuild_are_left_alone() -> None:
     assert findings("FROM x\nADD <<EOF /a.txt\nhi\nEOF\n", P) == []
     assert findings("FROM x\nONBUILD ADD a.sh /a.sh\n", P) == []
 
 
-def test_project_corpus_cases(tmp_path):
+def test_project_corpus_cases(tmp_path: Path) -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "corpus"
@@ -108,16 +109,16 @@ def test_project_corpus_cases(tmp_path):
         pytest.skip("no corpus/")
     case = root / "28-generic-add-and-chown"
     [f] = findings((case / "Dockerfile").read_text(), P, context=case)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
     for name in ("29-generic-files-deleted-later", "35-generic-gem-docs", "05-apt-single-run-clean"):
         assert findings((root / name / "Dockerfile").read_text(), P, context=root / name) == []
 
 
-def test_without_a_context_a_wildcard_that_may_match_an_archive_stays_add():
+def test_without_a_context_a_wildcard_that_may_match_an_archive_stays_add() -> None:
     assert findings("FROM x\nADD archived.txt* /opt/\n", P) == []
     assert findings("FROM x\nADD data-? /opt/\n", P) == []
     [f] = findings("FROM x\nADD *.sh /usr/local/bin/\n", P)
-    assert f.fix.safety is Safety.SAFE
+    assert fix_of(f).safety is Safety.SAFE
 
 
 @pytest.mark.parametrize("line", [
@@ -126,22 +127,22 @@ def test_without_a_context_a_wildcard_that_may_match_an_archive_stays_add():
     "ADD a.sh b.sh /opt/app",               # several sources need a directory ending in '/'
     "ADD a.sh b.sh ..",
 ])
-def test_instruction_buildkit_rejects_is_left_alone(line):
+def test_instruction_buildkit_rejects_is_left_alone(line: str) -> None:
     assert findings(f"FROM x\nWORKDIR /w\n{line}\n", P) == []
 
 
-def test_several_sources_into_dot_become_dot_slash():
+def test_several_sources_into_dot_become_dot_slash() -> None:
     assert fix("FROM x\nWORKDIR /w\nADD a.sh b.sh .\n", P).text == "FROM x\nWORKDIR /w\nCOPY a.sh b.sh ./\n"
 
 
-def test_relative_destination_from_scratch_is_made_absolute():
+def test_relative_destination_from_scratch_is_made_absolute() -> None:
     assert fix("FROM scratch\nADD . .\nADD conf/ etc/app\nADD a.sh b\n", P).text == \
         "FROM scratch\nCOPY . /\nCOPY conf/ /etc/app\nCOPY a.sh /b\n"
     # a stage built from a scratch stage of the file starts in '/' too
     assert fix("FROM scratch AS s\nFROM s\nADD a.sh bin/\n", P).text == "FROM scratch AS s\nFROM s\nCOPY a.sh /bin/\n"
 
 
-def test_relative_destination_under_an_unknown_workdir_is_reported_without_a_fix():
+def test_relative_destination_under_an_unknown_workdir_is_reported_without_a_fix() -> None:
     [f] = findings("FROM registry.example.com/debian\nADD a.sh a.sh\n", P)
     assert f.fix is None and "relative to the base image's WORKDIR" in f.message
     # an official image whose WORKDIR dockopt knows (debian starts in /, golang in /go)

@@ -3,16 +3,18 @@ checks that hold for every DO2xx pass at once."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from oracle import oracle_view
 
 from dockopt import parse
+from dockopt.findings import Finding, Fix
 from dockopt.fixer import FixResult, fix_text
 from dockopt.lint import Linter
 from dockopt.passes import ALL_PASSES, by_code
-from dockopt.passes.base import DOC_HEADINGS
+from dockopt.passes.base import DOC_HEADINGS, Pass
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DO2_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205")
@@ -43,7 +45,7 @@ def check_valid(text: str) -> None:
     oracle_view(text)  # BuildKit's parser reads it too
 
 
-def fix(text: str, passes, context: Path | None = None, unsafe: bool = False,
+def fix(text: str, passes: Iterable[type[Pass]], context: Path | None = None, unsafe: bool = False,
         dockerfile: Path | None = None) -> FixResult:
     """Fix `text`, check the result parses, write its side files, and check a second run changes
     nothing (the fixer loop converged: no finding fires again on its own output)."""
@@ -58,14 +60,21 @@ def fix(text: str, passes, context: Path | None = None, unsafe: bool = False,
     return res
 
 
-def findings(text: str, passes, context: Path | None = None, dockerfile: Path | None = None):
+def fix_of(f: Finding) -> Fix:
+    """The finding's fix (a test that reads it expects one)."""
+    assert f.fix is not None, f
+    return f.fix
+
+
+def findings(text: str, passes: Iterable[type[Pass]], context: Path | None = None,
+             dockerfile: Path | None = None) -> list[Finding]:
     return Linter(list(passes)).run(parse(textwrap.dedent(text)), path=dockerfile, context_dir=context)
 
 
 # -- checks for all DO2xx passes -------------------------------------------------------------
 
 @pytest.mark.parametrize("code", DO2_CODES)
-def test_registered_with_docs(code):
+def test_registered_with_docs(code: str) -> None:
     table = by_code()
     assert code in table
     p = table[code]
@@ -77,7 +86,7 @@ def test_registered_with_docs(code):
 
 
 @pytest.mark.parametrize("code", ["DO201", "DO204"])
-def test_passes_needing_a_context_do_nothing_without_one(code):
+def test_passes_needing_a_context_do_nothing_without_one(code: str) -> None:
     text = d("""\
         FROM node:20
         WORKDIR /app
@@ -88,7 +97,7 @@ def test_passes_needing_a_context_do_nothing_without_one(code):
     assert findings(text, [by_code()[code]]) == []
 
 
-def test_all_do2_passes_together_on_a_node_project(tmp_path):
+def test_all_do2_passes_together_on_a_node_project(tmp_path: Path) -> None:
     ctx = make_context(tmp_path / "ctx", {
         "package.json": '{"name": "a", "version": "1.0.0", "scripts": {"build": "tsc"}}\n',
         "package-lock.json": "{}\n",
@@ -117,4 +126,5 @@ def test_all_do2_passes_together_on_a_node_project(tmp_path):
         RUN npm run build
         CMD ["node", "dist/index.js"]
         """)
-    assert (ctx / ".dockerignore").read_text() == "# Not needed in the image (dockopt DO204)\n**/node_modules\n**/*.log\n"
+    assert (ctx / ".dockerignore").read_text() == \
+        "# Not needed in the image (dockopt DO204)\n**/node_modules\n**/*.log\n"

@@ -13,7 +13,7 @@ from oracle import oracle_view
 
 from dockopt import parse
 from dockopt.config import Settings
-from dockopt.findings import Safety
+from dockopt.findings import Finding, Safety
 from dockopt.fixer import fix_text
 from dockopt.lint import Linter
 from dockopt.passes import ALL_PASSES
@@ -29,7 +29,8 @@ def d(text: str) -> str:
     return textwrap.dedent(text)
 
 
-def run(text: str, context: Path | None = None, runtime_base=None) -> tuple[str, list]:
+def run(text: str, context: Path | None = None, runtime_base: dict[str, str] | None = None
+        ) -> tuple[str, list[Finding]]:
     settings = Settings(runtime_base=runtime_base or {})
     path = context / "Dockerfile" if context else None
     linter = Linter([Multistage])
@@ -54,13 +55,13 @@ def context_of(case: Path) -> Path:
     return case / "context" if (case / "context").is_dir() else case
 
 
-def split(case: Path, runtime_base=None) -> str:
+def split(case: Path, runtime_base: dict[str, str] | None = None) -> str:
     return run((case / "Dockerfile").read_text(encoding="utf-8"), context_of(case), runtime_base)[0]
 
 
 # --------------------------------------------------------------------------- the corpus cases
 
-def test_go_corpus_case_becomes_a_static_binary_on_distroless():
+def test_go_corpus_case_becomes_a_static_binary_on_distroless() -> None:
     assert split(CORPUS / "22-go-single-stage") == d("""\
         FROM golang:1.19 AS build
         ENV CGO_ENABLED=0
@@ -76,7 +77,7 @@ def test_go_corpus_case_becomes_a_static_binary_on_distroless():
         """)
 
 
-def test_node_corpus_case_ships_the_build_output_without_dependencies():
+def test_node_corpus_case_ships_the_build_output_without_dependencies() -> None:
     # package.json has devDependencies only: no npm in the runtime at all
     assert split(CORPUS / "16-node-single-stage-build") == d("""\
         FROM node:18 AS build
@@ -94,7 +95,7 @@ def test_node_corpus_case_ships_the_build_output_without_dependencies():
         """)
 
 
-def test_node_build_script_output_read_from_the_entry_and_production_dependencies_installed():
+def test_node_build_script_output_read_from_the_entry_and_production_dependencies_installed() -> None:
     assert split(CORPUS / "15-node-copy-before-install") == d("""\
         FROM node:18 AS build
         WORKDIR /app
@@ -111,7 +112,7 @@ def test_node_build_script_output_read_from_the_entry_and_production_dependencie
         """)
 
 
-def test_static_site_generated_in_nginx_keeps_only_the_document_root():
+def test_static_site_generated_in_nginx_keeps_only_the_document_root() -> None:
     assert split(CORPUS / "24-static-site-single-stage") == d("""\
         FROM nginx:stable AS build
         RUN apt-get update && apt-get install -y python3
@@ -130,7 +131,7 @@ LIBS = ("RUN mkdir -p /runtime-libs && for bin in {bins}; do ldd \"$bin\" 2>/dev
         "| xargs -r cp --parents -L -t /runtime-libs")
 
 
-def test_rust_corpus_case_copies_the_installed_binary_and_its_libraries():
+def test_rust_corpus_case_copies_the_installed_binary_and_its_libraries() -> None:
     assert split(CORPUS / "25-rust-single-stage") == d("""\
         FROM rust:1.63 AS build
         WORKDIR /usr/src/tally
@@ -146,7 +147,7 @@ def test_rust_corpus_case_copies_the_installed_binary_and_its_libraries():
         """).format(libs=LIBS.format(bins="/usr/local/bin/tally"))
 
 
-def test_java_corpus_case_runs_the_jar_on_the_jre():
+def test_java_corpus_case_runs_the_jar_on_the_jre() -> None:
     assert split(CORPUS / "26-java-single-stage") == d("""\
         FROM eclipse-temurin:17-jdk AS build
         WORKDIR /app
@@ -161,7 +162,7 @@ def test_java_corpus_case_runs_the_jar_on_the_jre():
         """)
 
 
-def test_c_corpus_case_reads_make_install_from_the_makefile():
+def test_c_corpus_case_reads_make_install_from_the_makefile() -> None:
     # `make` builds /src/crc32sum, `make install` puts it in /usr/local/bin: the CMD uses that one
     assert split(CORPUS / "27-c-make-single-stage") == d("""\
         FROM gcc:12 AS build
@@ -181,7 +182,7 @@ def test_c_corpus_case_reads_make_install_from_the_makefile():
 @pytest.mark.parametrize("name", ["21-node-clean", "23-go-multistage-distroless", "05-apt-single-run-clean",
                                   "14-python-clean", "08-python-copy-before-pip", "10-python-editable-install",
                                   "11-python-poetry", "31-generic-exec-form-clean", "20-node-copy-chown"])
-def test_corpus_cases_without_a_toolchain_to_drop_are_left_alone(name):
+def test_corpus_cases_without_a_toolchain_to_drop_are_left_alone(name: str) -> None:
     text = (CORPUS / name / "Dockerfile").read_text(encoding="utf-8")
     out, findings = run(text, CORPUS / name)
     assert out == text and findings == []
@@ -193,19 +194,19 @@ FIXTURE_CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "Dockerfile").
 
 
 @pytest.mark.parametrize("name", FIXTURE_CASES)
-def test_fixture_rewrite_is_final(name):
+def test_fixture_rewrite_is_final(name: str) -> None:
     # the rewrite itself is the case's snapshot; `run` checks DO301 does not fire on it again and
     # that nothing changes without --unsafe-fixes
     split(FIXTURES / name, RUNTIME_BASE.get(name))
 
 
-def test_fixture_set_covers_every_ecosystem():
+def test_fixture_set_covers_every_ecosystem() -> None:
     rewritten = [n for n in FIXTURE_CASES if "--- Dockerfile" in (FIXTURES / n / "snapshot.txt").read_text()]
     langs = {n.split("-", 1)[0] for n in rewritten}
     assert {"go", "node", "python", "rust", "java", "c"} <= langs
 
 
-def test_go_scratch_gets_the_ca_bundle_and_zoneinfo_it_needs():
+def test_go_scratch_gets_the_ca_bundle_and_zoneinfo_it_needs() -> None:
     out = split(FIXTURES / "go-scratch-certs", {"go": "scratch"})
     assert "FROM scratch" in out
     assert "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt" in out
@@ -214,13 +215,13 @@ def test_go_scratch_gets_the_ca_bundle_and_zoneinfo_it_needs():
     assert "COPY --from=build /src/fetcher /src/fetcher" in out
 
 
-def test_go_cgo_keeps_cgo_and_a_glibc_runtime():
+def test_go_cgo_keeps_cgo_and_a_glibc_runtime() -> None:
     out = split(FIXTURES / "go-cgo")
     assert "CGO_ENABLED" not in out
     assert "FROM debian:bookworm-slim" in out and "COPY --from=build /runtime-libs/ /" in out
 
 
-def test_go_with_a_created_user_needs_a_shell_in_the_runtime():
+def test_go_with_a_created_user_needs_a_shell_in_the_runtime() -> None:
     out = split(FIXTURES / "go-useradd")
     runtime = out.split("\n\n", 1)[1]
     assert runtime.startswith("FROM debian:bookworm-slim\nARG VERSION=dev\nENV APP_VERSION=$VERSION\n")
@@ -229,7 +230,7 @@ def test_go_with_a_created_user_needs_a_shell_in_the_runtime():
                             'HEALTHCHECK CMD ["api", "-health"]\nENTRYPOINT ["api"]\n')
 
 
-def test_python_dev_package_is_replaced_by_its_library_and_runtime_tools_stay():
+def test_python_dev_package_is_replaced_by_its_library_and_runtime_tools_stay() -> None:
     out = split(FIXTURES / "python-libpq")
     runtime = out.split("\n\n", 1)[1]
     assert "apt-get install -y --no-install-recommends curl libpq5" in runtime   # curl: HEALTHCHECK uses it
@@ -243,7 +244,7 @@ def test_python_dev_package_is_replaced_by_its_library_and_runtime_tools_stay():
     ("go-templates", "reads files by relative path at run time"),
     ("node-entry-outside", "not in the build output"),
 ])
-def test_fixture_reported_without_a_fix(name, reason):
+def test_fixture_reported_without_a_fix(name: str, reason: str) -> None:
     case = FIXTURES / name
     text = (case / "Dockerfile").read_text(encoding="utf-8")
     out, findings = run(text, context_of(case))
@@ -257,16 +258,18 @@ def test_fixture_reported_without_a_fix(name, reason):
     ("FROM golang:1.19\nCOPY . /src\nRUN go install ./cmd/app\nCMD [\"app\"]\n", "go install"),
     ("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nCMD [\"dlv\", \"exec\", \"/bin/app\"]\n",
      "runs `dlv`"),
-    ("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go build -o \"$OUT\" .\nCMD [\"app\"]\n", "only known at build time"),
+    ("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go build -o \"$OUT\" .\nCMD [\"app\"]\n",
+     "only known at build time"),
     ("FROM gcc:12\nCOPY . /src\nWORKDIR /src\nRUN make\nCMD [\"./app\"]\n", "Makefile that the build context"),
     ("FROM maven:3-eclipse-temurin-17\nCOPY . .\nRUN mvn package\nCMD [\"sh\", \"-c\", \"java -jar target/*.jar\"]\n",
      None),
-    ("FROM eclipse-temurin:17-jdk\nCOPY . /app\nWORKDIR /app\nRUN ./gradlew build\nCMD [\"java\", \"-cp\", \"lib\", \"Main\"]\n",
+    ("FROM eclipse-temurin:17-jdk\nCOPY . /app\nWORKDIR /app\nRUN ./gradlew build\n"
+     "CMD [\"java\", \"-cp\", \"lib\", \"Main\"]\n",
      "names no jar"),
     ("FROM python:3.11\nRUN apt-get update && apt-get install -y gcc\nCOPY . .\nRUN pip install -e .\nCMD [\"app\"]\n",
      "-e"),
 ])
-def test_reported_without_a_fix_when_the_artifact_is_unclear(text, reason):
+def test_reported_without_a_fix_when_the_artifact_is_unclear(text: str, reason: str | None) -> None:
     out, findings = run(text)
     if reason is None:
         return
@@ -275,7 +278,7 @@ def test_reported_without_a_fix_when_the_artifact_is_unclear(text, reason):
     assert reason in findings[0].message
 
 
-def test_glob_jar_in_a_shell_cmd_is_copied_by_its_pattern():
+def test_glob_jar_in_a_shell_cmd_is_copied_by_its_pattern() -> None:
     out, _ = run("FROM maven:3-eclipse-temurin-17\nWORKDIR /src\nCOPY . .\nRUN mvn -B package\n"
                  "CMD java -jar target/*.jar\n")
     assert out.endswith("FROM eclipse-temurin:17-jre\nWORKDIR /src\n"
@@ -301,12 +304,12 @@ def test_glob_jar_in_a_shell_cmd_is_copied_by_its_pattern():
     "FROM scratch\nCOPY app /app\n",
     "ARG BASE\nFROM $BASE\nRUN go build -o /app .\n",
 ])
-def test_no_op(text):
+def test_no_op(text: str) -> None:
     out, findings = run(text)
     assert out == text and findings == []
 
 
-def test_without_a_build_context_go_keeps_cgo_and_gets_certificates_and_zoneinfo():
+def test_without_a_build_context_go_keeps_cgo_and_gets_certificates_and_zoneinfo() -> None:
     out, _ = run(d("""\
         FROM golang:1.19-bookworm
         WORKDIR /src
@@ -314,24 +317,25 @@ def test_without_a_build_context_go_keeps_cgo_and_gets_certificates_and_zoneinfo
         RUN go build -o /usr/local/bin/app ./cmd/app
         ENTRYPOINT ["app"]
         """))
-    assert out.split("\n\n", 1)[1] == d("""\
+    apt = "apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata"
+    assert out.split("\n\n", 1)[1] == d(f"""\
         FROM debian:bookworm-slim
         WORKDIR /src
-        RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata && rm -rf /var/lib/apt/lists/*
+        RUN {apt} && rm -rf /var/lib/apt/lists/*
         COPY --from=build /usr/local/bin/app /usr/local/bin/app
         COPY --from=build /runtime-libs/ /
         ENTRYPOINT ["app"]
         """)
 
 
-def test_runtime_base_setting_is_used_for_the_language():
+def test_runtime_base_setting_is_used_for_the_language() -> None:
     out, _ = run("FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app .\n"
                         "ENTRYPOINT [\"/app\"]\n", runtime_base={"go": "gcr.io/distroless/static-debian12:nonroot"})
     assert "FROM gcr.io/distroless/static-debian12:nonroot\n" in out
     assert "ENV CGO_ENABLED=0" not in out            # the RUN sets it already
 
 
-def test_named_single_stage_keeps_its_name_and_global_args_are_redeclared():
+def test_named_single_stage_keeps_its_name_and_global_args_are_redeclared() -> None:
     out, _ = run(d("""\
         ARG GO=1.19
         ARG PORT=8080
@@ -359,22 +363,22 @@ def test_named_single_stage_keeps_its_name_and_global_args_are_redeclared():
         """)
 
 
-def test_crlf_file_stays_crlf():
+def test_crlf_file_stays_crlf() -> None:
     text = "FROM golang:1.19\r\nWORKDIR /src\r\nCOPY . .\r\nRUN CGO_ENABLED=0 go build -o /app .\r\nCMD [\"/app\"]\r\n"
     out, _ = run(text)
     assert "\n" not in out.replace("\r\n", "")
     assert out.endswith('COPY --from=build /app /app\r\nCMD ["/app"]\r\n')
 
 
-def test_the_fix_is_unsafe_and_registered():
+def test_the_fix_is_unsafe_and_registered() -> None:
     assert Multistage in ALL_PASSES
     text = (CORPUS / "22-go-single-stage" / "Dockerfile").read_text(encoding="utf-8")
     [f] = [f for f in Linter([Multistage]).run(parse(text), context_dir=CORPUS / "22-go-single-stage")]
-    assert f.fix.safety is Safety.UNSAFE
+    assert f.fix is not None and f.fix.safety is Safety.UNSAFE
     assert "gcr.io/distroless/static-debian12" in f.message
 
 
-def test_cli_runtime_base_flag_and_unsafe_fixes(tmp_path):
+def test_cli_runtime_base_flag_and_unsafe_fixes(tmp_path: Path) -> None:
     import shutil
 
     from conftest import run_cli

@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tomllib
@@ -42,7 +43,7 @@ CASES = [
 ]
 
 
-def _client():
+def _client() -> Any:
     try:
         import docker
     except ImportError as exc:  # the SDK is a dependency of dockopt; only a broken install lacks it
@@ -81,7 +82,7 @@ def rewrite(case: Path, settings: Settings | None = None) -> str:
     return out
 
 
-def build(client, context: Path, dockerfile: str, tag: str, target: str | None = None):
+def build(client: Any, context: Path, dockerfile: str, tag: str, target: str | None = None) -> Any:
     try:
         image, _log = client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True,
                                           forcerm=True, pull=False, labels=LABELS, target=target)
@@ -97,7 +98,8 @@ def build(client, context: Path, dockerfile: str, tag: str, target: str | None =
 @pytest.mark.docker
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("case_dir,min_drop", CASES)
-def test_rewrite_builds_behaves_the_same_and_is_smaller(case_dir: Path, min_drop: float, tmp_path: Path, capsys):
+def test_rewrite_builds_behaves_the_same_and_is_smaller(case_dir: Path, min_drop: float, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     client = _client()
     with open(case_dir / "case.toml", "rb") as fh:
         case = tomllib.load(fh)

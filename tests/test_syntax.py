@@ -1,5 +1,7 @@
-"""The syntax tree: what a pass reads from it, the errors it raises, and its editing API."""
+"""The syntax tree: what a pass reads from it, the errors it raises, and edits applied to it."""
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from oracle import dockopt_view, oracle_view
@@ -8,27 +10,30 @@ import dockopt
 from dockopt import ParseError, parse
 from dockopt.findings import Edit, Fix, Safety
 from dockopt.fixer import apply_fixes
+from dockopt.syntax import Dockerfile
 
 
-def agrees(text: str):
+def agrees(text: str) -> Dockerfile:
     tree = parse(text)
     assert tree.to_source() == text
     assert dockopt_view(tree) == oracle_view(text)
     return tree
 
 
-def test_keywords_lines_and_stages():
-    tree = agrees("FROM golang:1.19 AS build\nworkdir /src\nRUN go build \\\n  -o /app .\n\nfrom scratch\nCOPY --from=build /app /app\n")
+def test_keywords_lines_and_stages() -> None:
+    tree = agrees("FROM golang:1.19 AS build\nworkdir /src\nRUN go build \\\n  -o /app .\n\n"
+                  "from scratch\nCOPY --from=build /app /app\n")
     assert [i.keyword for i in tree.instructions] == ["FROM", "WORKDIR", "RUN", "FROM", "COPY"]
     run = tree.instructions[2]
     assert (run.start_line, run.end_line) == (3, 4)
     assert run.command == "go build   -o /app ."
     assert [s.name for s in tree.stages] == ["build", None]
     assert tree.stages[1].base == "scratch"
-    assert tree.instructions[4].flag("from").value == "build"
+    from_flag = tree.instructions[4].flag("from")
+    assert from_flag is not None and from_flag.value == "build"
 
 
-def test_directives_and_backtick_escape():
+def test_directives_and_backtick_escape() -> None:
     tree = agrees("# syntax=docker/dockerfile:1\n# escape=`\nFROM x\nRUN a `\n    b\nRUN dir C:\\\n")
     assert tree.escape == "`"
     assert tree.syntax == "docker/dockerfile:1"
@@ -38,20 +43,20 @@ def test_directives_and_backtick_escape():
     assert tree.instructions[2].command == "dir C:\\"
 
 
-def test_check_directive_is_a_directive():
+def test_check_directive_is_a_directive() -> None:
     tree = parse("# check=skip=all\n# escape=`\nFROM x\nRUN a `\n b\n")
     assert tree.escape == "`"
     assert [i.keyword for i in tree.instructions] == ["FROM", "RUN"]
 
 
-def test_directive_after_a_comment_is_only_a_comment():
+def test_directive_after_a_comment_is_only_a_comment() -> None:
     tree = agrees("# hello\n# escape=`\nFROM x\nRUN a \\\n b\n")
     assert tree.escape == "\\"
     assert tree.directives == ()
     assert tree.instructions[0].comments == ("hello", "escape=`")
 
 
-def test_comments_and_blank_lines_inside_continuations():
+def test_comments_and_blank_lines_inside_continuations() -> None:
     text = "FROM x\nRUN apt-get update \\\n    # install curl\n\n    && apt-get install -y curl\nCMD y\n"
     tree = agrees(text)
     run = tree.instructions[1]
@@ -60,18 +65,18 @@ def test_comments_and_blank_lines_inside_continuations():
     assert [ln.kind for ln in run.lines] == ["INSTR_OPEN", "CONT_COMMENT", "CONT_BLANK", "CONT_LAST"]
 
 
-def test_whitespace_after_the_escape_char_still_continues():
+def test_whitespace_after_the_escape_char_still_continues() -> None:
     tree = agrees("FROM x\nRUN echo a \\   \n  b\n")
     assert tree.instructions[1].command == "echo a   b"
 
 
-def test_continuation_at_end_of_file():
+def test_continuation_at_end_of_file() -> None:
     tree = agrees("FROM x\nRUN echo \\")
     assert tree.instructions[1].command == "echo"
     assert tree.to_source().endswith("\\")
 
 
-def test_heredocs_several_quoted_and_chomped():
+def test_heredocs_several_quoted_and_chomped() -> None:
     text = "FROM x\nCOPY <<one <<'two' /dst/\nfirst\none\n$NOT_EXPANDED\ntwo\nRUN <<-EOT sh\n\techo hi\n\tEOT\n"
     tree = agrees(text)
     copy, run = tree.instructions[1], tree.instructions[2]
@@ -81,7 +86,7 @@ def test_heredocs_several_quoted_and_chomped():
     assert run.end_line == 9
 
 
-def test_heredoc_after_a_continuation():
+def test_heredoc_after_a_continuation() -> None:
     tree = agrees("FROM x\nRUN --mount=type=cache,target=/c \\\n  cat <<EOF > /f\nhello\nEOF\nCMD y\n")
     run = tree.instructions[1]
     assert run.heredocs[0].body == "hello\n"
@@ -89,14 +94,14 @@ def test_heredoc_after_a_continuation():
     assert tree.instructions[2].start_line == 6
 
 
-def test_unterminated_heredoc_is_an_error_with_its_line():
+def test_unterminated_heredoc_is_an_error_with_its_line() -> None:
     with pytest.raises(ParseError) as exc:
         parse("FROM x\n\nRUN <<EOF\necho\n")
     assert exc.value.line == 3
     assert "unterminated heredoc" in exc.value.message
 
 
-def test_exec_form_and_invalid_json_falls_back_to_shell_form():
+def test_exec_form_and_invalid_json_falls_back_to_shell_form() -> None:
     tree = agrees('FROM x\nCMD ["a", "b c"]\nCMD [\'single\']\nENTRYPOINT ["unterminated"\nRUN ["a",]\n')
     cmd, single, ep, run = tree.instructions[1:]
     assert cmd.is_json and cmd.values == ("a", "b c")
@@ -105,44 +110,46 @@ def test_exec_form_and_invalid_json_falls_back_to_shell_form():
     assert not run.is_json
 
 
-def test_json_array_of_non_strings_is_rejected():
+def test_json_array_of_non_strings_is_rejected() -> None:
     with pytest.raises(ParseError) as exc:
         parse('FROM x\n\nCMD ["a", 1]\n')
     assert exc.value.line == 3
 
 
-def test_flags_known_and_unknown_are_kept():
+def test_flags_known_and_unknown_are_kept() -> None:
     text = ('FROM --platform=$BUILDPLATFORM x\n'
             'RUN --mount=type=cache,target=/root/.cache --network=none --security=insecure echo\n'
             'COPY --chown=app:app --chmod=0644 --link --parents --exclude=*.md --future=1 a b\n')
     tree = agrees(text)
     assert [f.name for f in tree.instructions[1].flags] == ["mount", "network", "security"]
     copy = tree.instructions[2]
-    assert [str(f) for f in copy.flags] == ["--chown=app:app", "--chmod=0644", "--link", "--parents", "--exclude=*.md", "--future=1"]
-    assert copy.flag("link").value is None
+    assert [str(f) for f in copy.flags] == ["--chown=app:app", "--chmod=0644", "--link", "--parents",
+                                           "--exclude=*.md", "--future=1"]
+    link = copy.flag("link")
+    assert link is not None and link.value is None
     assert copy.values == ("a", "b")
 
 
-def test_any_keyword_case_onbuild_healthcheck_shell_maintainer():
+def test_any_keyword_case_onbuild_healthcheck_shell_maintainer() -> None:
     text = ('from x\nOnBuild Run echo hi\nHEALTHCHECK --interval=5s CMD curl -f http://x/ || exit 1\n'
             'HEALTHCHECK NONE\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nMAINTAINER me <me@x>\n'
             'STOPSIGNAL SIGTERM\nEXPOSE 80 443/udp\nVOLUME ["/data"]\nUSER 1000:1000\n')
     tree = agrees(text)
     onbuild = tree.instructions[1]
-    assert onbuild.keyword == "ONBUILD" and onbuild.onbuild.keyword == "Run"
+    assert onbuild.keyword == "ONBUILD" and onbuild.onbuild is not None and onbuild.onbuild.keyword == "Run"
     assert tree.instructions[2].values == ("CMD", "curl -f http://x/ || exit 1")
     assert tree.instructions[3].values == ("NONE",)
     assert tree.instructions[4].values == ("/bin/bash", "-o", "pipefail", "-c")
 
 
-def test_arg_env_label_in_both_forms():
+def test_arg_env_label_in_both_forms() -> None:
     tree = agrees('FROM x\nARG A\nARG B=1 C\nENV legacy value with spaces\nENV K=v "Q=a b"\nLABEL a=b "c d"=e\n')
     assert tree.instructions[3].values == ("legacy", "value with spaces")
     assert tree.instructions[3].parsed.separators == ("",)
     assert tree.instructions[4].values == ("K", "v", '"Q', 'a b"')
 
 
-def test_env_errors_are_located():
+def test_env_errors_are_located() -> None:
     with pytest.raises(ParseError) as exc:
         parse("FROM x\nENV a=b c\n")
     assert exc.value.line == 2 and "can't find =" in exc.value.message
@@ -151,13 +158,13 @@ def test_env_errors_are_located():
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "\ufeff# x\n", "# syntax=x\n"])
-def test_files_without_instructions_are_rejected(text):
+def test_files_without_instructions_are_rejected(text: str) -> None:
     with pytest.raises(ParseError) as exc:
         parse(text)
     assert exc.value.message == "file with no instructions"
 
 
-def test_directive_errors():
+def test_directive_errors() -> None:
     with pytest.raises(ParseError, match="only one escape parser directive"):
         parse("# escape=`\n# escape=\\\nFROM x\n")
     with pytest.raises(ParseError, match="invalid escape token"):
@@ -173,11 +180,11 @@ def test_directive_errors():
     "FROM x\rRUN y\n",                           # a lone CR is not a line break
     "   \n  # indented comment\n  FROM x  \n",
 ])
-def test_line_endings_and_whitespace_round_trip(text):
+def test_line_endings_and_whitespace_round_trip(text: str) -> None:
     agrees(text)
 
 
-def test_bom_is_kept_and_offsets_count_it():
+def test_bom_is_kept_and_offsets_count_it() -> None:
     text = "\ufeffFROM x\nRUN a\n"
     tree = parse(text)
     assert tree.bom == "\ufeff"
@@ -185,7 +192,7 @@ def test_bom_is_kept_and_offsets_count_it():
     assert text[run.start:run.end] == "RUN a\n"
 
 
-def test_logical_offsets_map_back_to_source_spans():
+def test_logical_offsets_map_back_to_source_spans() -> None:
     text = "FROM x\nRUN apt-get update && \\\n    apt-get install -y curl\n"
     tree = parse(text)
     run = tree.instructions[1]
@@ -198,26 +205,26 @@ def test_logical_offsets_map_back_to_source_spans():
     assert text[a:b] == "&& \\\n    apt-get"
 
 
-def test_instructions_own_their_leading_trivia():
+def test_instructions_own_their_leading_trivia() -> None:
     tree = parse("FROM x\n\n# about run\nRUN a\n# trailing\n")
     run = tree.instructions[1]
     assert [ln.text for ln in run.leading] == ["\n", "# about run\n"]
     assert [ln.text for ln in tree.footer] == ["# trailing\n"]
 
 
-def test_nodes_are_immutable():
+def test_nodes_are_immutable() -> None:
     tree = parse("FROM x\n")
-    with pytest.raises(Exception):
-        tree.instructions[0].lines = ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tree.instructions[0].lines = ()  # type: ignore[misc]  # what the test shows
 
 
-def _edited(tree, start: int, end: int, text: str):
+def _edited(tree: Dockerfile, start: int, end: int, text: str) -> Dockerfile:
     """The tree after a fix's edit of one file span (what the fixer does: edit the text, parse again)."""
     out, _used = apply_fixes(tree.source, [Fix("edit", Safety.SAFE, (Edit(start, end, text),))])
     return parse(out)
 
 
-def test_edits_reprint_only_what_changed():
+def test_edits_reprint_only_what_changed() -> None:
     text = "FROM x\r\n# keep me\r\nRUN  a   \\\r\n   b\r\nCMD [\"y\"]\r\n"
     tree = parse(text)
     run = tree.instructions[1]
@@ -238,6 +245,6 @@ def test_edits_reprint_only_what_changed():
     assert tree.to_source() == text
 
 
-def test_package_exports_parse_and_version():
+def test_package_exports_parse_and_version() -> None:
     assert dockopt.parse is parse
     assert dockopt.__version__

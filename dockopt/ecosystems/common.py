@@ -3,6 +3,7 @@ reads from it, what the readers answer, and the reasons they give when they cann
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,13 +12,13 @@ from ..facts.files import ContextFiles
 from ..facts.paths import clean, is_under, join, relative
 from ..shell import SimpleCommand, ToolCommand
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 __all__ = ["CannotTell", "Install", "InstallSite", "Manifests", "Project", "ProjectCopy", "Reject", "command_text",
-           "opening", "read_json", "read_toml", "what"]
+           "opening", "read_json", "read_toml", "table", "toml_text", "what"]
 
 
 class CannotTell(Exception):
@@ -179,7 +180,22 @@ def read_json(fs: ContextFiles, c: str) -> dict[str, Any]:
 
 
 def read_toml(fs: ContextFiles, c: str) -> dict[str, Any]:
+    data = toml_text(fs.text(c) or "")
+    if data is None:
+        raise Reject(f"{c} does not parse")
+    return data
+
+
+def toml_text(text: str) -> dict[str, Any] | None:
+    """The table a TOML text holds, None when it does not parse."""
     try:
-        return tomllib.loads(fs.text(c) or "")
+        data: dict[str, Any] = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError):
-        raise Reject(f"{c} does not parse") from None
+        return None
+    return data
+
+
+def table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a table (a JSON object), {} for anything else."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}

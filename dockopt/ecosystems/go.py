@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..facts.files import ContextFiles
 from ..facts.paths import join
-from ..shell import PathUse, SimpleCommand, ToolCommand, parse_tool
+from ..shell import Flag, PathUse, SimpleCommand, ToolCommand, parse_tool
 from .common import CannotTell, Install, InstallSite, Manifests, Project, Reject, command_text, what
 
 __all__ = ["CGO_ONLY_MODULES", "GoFacts", "binary_name", "build_outputs", "install_effects", "module_manifests",
@@ -139,16 +139,7 @@ def build_outputs(command: SimpleCommand, cwd: str | None, project: Project) -> 
     tool = parse_tool(command)
     if tool is None or tool.subcommand != "build":
         return [], {}
-    notes: dict[str, object] = {}
-    out_flag = None
-    for f in tool.flags:
-        if f.name == "-o":
-            out_flag = f.value if f.value is not None else "$"
-        if f.name == "-C":
-            cwd = join(cwd, f.value)
-        cgo = _cgo_flag(f.name, f.value)
-        if cgo:
-            notes["cgo_flag"] = cgo
+    out_flag, cwd, notes = _build_flags(tool.flags, cwd)
     if any(w.text is None for w in tool.operands):
         raise CannotTell(f"the packages of `{command_text(command)}` are only known at build time")
     if out_flag == "$":
@@ -161,6 +152,21 @@ def build_outputs(command: SimpleCommand, cwd: str | None, project: Project) -> 
     if len(pkgs) > 1 or any(p.endswith("...") for p in pkgs):
         return [], notes      # several packages and no -o: go build only checks that they compile
     return [_in(cwd, _default_name(pkgs[0] if pkgs else ".", cwd, project))], notes
+
+
+def _build_flags(flags: tuple[Flag, ...], cwd: str | None) -> tuple[str | None, str | None, dict[str, object]]:
+    """(the -o value, "$" when unknown; the directory -C moves to; notes) of `go build`'s flags."""
+    notes: dict[str, object] = {}
+    out_flag = None
+    for f in flags:
+        if f.name == "-o":
+            out_flag = f.value if f.value is not None else "$"
+        if f.name == "-C":
+            cwd = join(cwd, f.value)
+        cgo = _cgo_flag(f.name, f.value)
+        if cgo:
+            notes["cgo_flag"] = cgo
+    return out_flag, cwd, notes
 
 
 def _cgo_flag(name: str, value: str | None) -> str | None:

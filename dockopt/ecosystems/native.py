@@ -112,7 +112,8 @@ def make_outputs(command: SimpleCommand, cwd: str | None, env: Mapping[str, str 
     extra = {**{k: v for k, v in env.items() if v is not None and k not in mk.variables}, **overrides}
     extra.setdefault("DESTDIR", "")
     outs: list[str] = []
-    for goal in goals or [mk.first_target]:
+    targets: list[str | None] = list(goals) if goals else [mk.first_target]
+    for goal in targets:
         if goal is not None and goal.startswith("install"):
             dests = install_destinations(mk, goal, extra)
             if not dests:

@@ -12,7 +12,7 @@ from typing import Any
 from ..facts.files import ContextFiles
 from ..facts.paths import clean
 from ..shell import PathUse, ToolCommand
-from .common import Install, InstallSite, Manifests, Reject, read_json, what
+from .common import Install, InstallSite, Manifests, Reject, read_json, table, what
 
 __all__ = ["CACHES", "LOCKFILES", "NodeCache", "build_outputs", "install_effects", "read_install",
            "read_package_json"]
@@ -122,7 +122,7 @@ def _check_package(tool: ToolCommand, M: Manifests, data: dict[str, Any]) -> Non
         for name, spec in (deps.items() if isinstance(deps, dict) else ()):
             if isinstance(spec, str) and _LOCAL_SPEC.match(spec):
                 raise Reject(f"{name} is a local path dependency ({spec})")
-    pnpm_cfg = data.get("pnpm") if isinstance(data.get("pnpm"), dict) else {}
+    pnpm_cfg = table(data, "pnpm")
     if pnpm_cfg.get("patchedDependencies") or data.get("patchedDependencies"):
         raise Reject("package.json patches dependencies with files of the project")
 
@@ -145,7 +145,7 @@ def _read_locks(tool: ToolCommand, M: Manifests) -> list[str]:
 
 def _lifecycle(tool: ToolCommand, M: Manifests, data: dict[str, Any], pkg_dir: str) -> list[str]:
     """package.json's install scripts: Reject when they name project files, unsafe when they run."""
-    scripts = data.get("scripts") if isinstance(data.get("scripts"), dict) else {}
+    scripts = table(data, "scripts")
     lifecycle = [k for k in _LIFECYCLE if isinstance(scripts.get(k), str) and scripts[k].strip()]
     npmrc = M.get(".npmrc", add=False)
     if tool.has_flag("--ignore-scripts") or (

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..shell import PathUse, ToolCommand
-from .common import Install, InstallSite, Reject, opening, read_json, what
+from .common import Install, InstallSite, Reject, opening, read_json, table, what
 
 __all__ = ["install_effects", "read_install"]
 
@@ -44,8 +44,9 @@ def read_install(tool: ToolCommand, site: InstallSite) -> Install | None:
         raise Reject("composer.json has a path repository")
     M.get("composer.lock")
     M.get("auth.json")
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    vendor = config.get("vendor-dir") if isinstance(config.get("vendor-dir"), str) else "vendor"
+    config = table(data, "config")
+    vendor_dir = config.get("vendor-dir")
+    vendor = vendor_dir if isinstance(vendor_dir, str) else "vendor"
     inst = Install(what(tool), M.found, outputs=[o for o in [M.img(vendor)] if o])
     if _runs_project_code(tool, data, config):
         inst.dup = True
@@ -59,8 +60,8 @@ def read_install(tool: ToolCommand, site: InstallSite) -> Install | None:
 
 
 def _runs_project_code(tool: ToolCommand, data: dict[str, Any], config: dict[str, Any]) -> bool:
-    scripts = data.get("scripts") if isinstance(data.get("scripts"), dict) else {}
-    autoload = data.get("autoload") if isinstance(data.get("autoload"), dict) else {}
+    scripts = table(data, "scripts")
+    autoload = table(data, "autoload")
     runs_scripts = any(e in scripts for e in _EVENTS) and not tool.has_flag("--no-scripts")
     optimize = tool.has_flag("-o", "--optimize-autoloader", "-a", "--classmap-authoritative",
                              "--apcu-autoloader") or bool(config.get("optimize-autoloader")) \

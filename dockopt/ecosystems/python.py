@@ -9,7 +9,7 @@ from typing import Any
 
 from ..facts.paths import is_remote, join
 from ..shell import PathUse, ToolCommand
-from .common import Install, InstallSite, Manifests, Reject, opening, read_toml, what
+from .common import Install, InstallSite, Manifests, Reject, opening, read_toml, table, what
 
 __all__ = ["PIP_CACHE", "install_effects", "read_install"]
 
@@ -182,7 +182,7 @@ def _has_path_dep(obj: object) -> bool:
 
 
 def _pep621_local(data: dict[str, Any]) -> bool:
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project = table(data, "project")
     deps = list(project.get("dependencies") or [])
     for group in (project.get("optional-dependencies") or {}).values():
         deps += list(group or [])

@@ -7,12 +7,7 @@ from ..facts import images
 from ..facts.files import ContextFiles
 from ..facts.paths import join
 from ..shell import SPECS, SimpleCommand, parse_arguments
-from .common import CannotTell, Project, command_text
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from .common import CannotTell, Project, command_text, table, toml_text
 
 __all__ = ["binaries", "build_outputs"]
 
@@ -24,12 +19,12 @@ def binaries(files: ContextFiles, ctx_dir: str | None) -> list[str] | None:
     text = files.sent_text(posixpath.join(ctx_dir, "Cargo.toml"))
     if text is None:
         return None
-    try:
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError):
+    data = toml_text(text)
+    if data is None:
         return None
-    bins = [b.get("name") for b in data.get("bin", []) if isinstance(b, dict) and b.get("name")]
-    package = data.get("package") if isinstance(data.get("package"), dict) else {}
+    bins: list[str] = [b["name"] for b in data.get("bin", []) if isinstance(b, dict) and isinstance(b.get("name"), str)
+                       and b["name"]]
+    package = table(data, "package")
     pkg = package.get("name")
     if (pkg and (files.sent(posixpath.join(ctx_dir, "src/main.rs")) or not bins)
             and package.get("autobins", True) is not False and pkg not in bins):

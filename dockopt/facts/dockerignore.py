@@ -159,45 +159,12 @@ def _compile_ignore_pattern(pattern: str) -> tuple[_MatchKind, re.Pattern[str] |
         ch = pattern[i]
         i += 1
         if ch == "*":
-            if i < n and pattern[i] == "*":
-                i += 1
-                if i < n and pattern[i] == "/":  # "**/" behaves as "**"
-                    i += 1
-                if i >= n:
-                    # trailing "**" accepts everything, like .gitignore
-                    if kind is _MatchKind.EXACT:
-                        kind = _MatchKind.PREFIX
-                    else:
-                        out.append(".*")
-                        kind = _MatchKind.REGEX
-                else:
-                    # any number of directories, including none
-                    out.append("(.*/)?")
-                    kind = _MatchKind.REGEX
-                if first:
-                    kind = _MatchKind.SUFFIX
-            else:
-                out.append("[^/]*")
-                kind = _MatchKind.REGEX
-        elif ch == "?":
-            out.append("[^/]")
-            kind = _MatchKind.REGEX
-        elif ch in _ESCAPED_LITERALS:
-            out.append("\\" + ch)
-        elif ch == "\\":
-            if i < n:
-                escaped = pattern[i]
-                i += 1
-                out.append(_translate_escape(escaped, pattern))
-                kind = _MatchKind.REGEX
-            else:
-                out.append("\\\\")
-        elif ch in "[]":
-            out.append(ch)
-            kind = _MatchKind.REGEX
+            fragment, kind, i = _translate_star(pattern, i, kind, first)
         else:
-            # Handed to RE2 unescaped by Docker too ("^" and "-" keep their regex meaning).
-            out.append(ch)
+            fragment, regex, i = _translate_char(pattern, i, ch)
+            if regex:
+                kind = _MatchKind.REGEX
+        out.append(fragment)
         first = False
     if kind is not _MatchKind.REGEX:
         return kind, None
@@ -209,6 +176,41 @@ def _compile_ignore_pattern(pattern: str) -> tuple[_MatchKind, re.Pattern[str] |
             return kind, re.compile("".join(out))
     except re.error as exc:
         raise DockerignoreError(f"bad pattern {pattern!r}: {exc}") from None
+
+
+def _translate_star(pattern: str, i: int, kind: _MatchKind, first: bool) -> tuple[str, _MatchKind, int]:
+    """The regex for a ``*`` or ``**`` whose first star ends just before ``i``."""
+    n = len(pattern)
+    if not (i < n and pattern[i] == "*"):
+        return "[^/]*", _MatchKind.REGEX, i
+    i += 1
+    if i < n and pattern[i] == "/":  # "**/" behaves as "**"
+        i += 1
+    if i < n:
+        fragment, kind = "(.*/)?", _MatchKind.REGEX    # any number of directories, including none
+    elif kind is _MatchKind.EXACT:
+        fragment, kind = "", _MatchKind.PREFIX          # trailing "**" accepts everything, like .gitignore
+    else:
+        fragment, kind = ".*", _MatchKind.REGEX
+    if first:
+        kind = _MatchKind.SUFFIX
+    return fragment, kind, i
+
+
+def _translate_char(pattern: str, i: int, ch: str) -> tuple[str, bool, int]:
+    """(regex, whether it needs a regex, next index) for the character ``ch`` just before ``i``."""
+    if ch == "?":
+        return "[^/]", True, i
+    if ch in _ESCAPED_LITERALS:
+        return "\\" + ch, False, i
+    if ch == "\\":
+        if i < len(pattern):
+            return _translate_escape(pattern[i], pattern), True, i + 1
+        return "\\\\", False, i
+    if ch in "[]":
+        return ch, True, i
+    # Handed to RE2 unescaped by Docker too ("^" and "-" keep their regex meaning).
+    return ch, False, i
 
 
 def _translate_escape(ch: str, pattern: str) -> str:

@@ -176,5 +176,4 @@ def env_references(ins: Instruction) -> frozenset[str]:
 
 def destination_is_directory(sources: tuple[str, ...], dest: str) -> bool:
     """BuildKit copies into `dest` as a directory when it ends in '/' or there are several sources."""
-    return (dest.endswith("/") or len(sources) > 1 or dest in (".", "..")
-            or dest.endswith(("/.", "/..")))
+    return (dest.endswith(("/", "/.", "/..")) or len(sources) > 1 or dest in (".", ".."))

@@ -6,6 +6,7 @@ cached (a run does not change the context).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Callable, Mapping
@@ -174,10 +175,8 @@ class ContextFiles:
                     if count > cap:
                         complete = False
                         break
-                    try:
+                    with contextlib.suppress(OSError):
                         total += os.lstat(self.bc.root / f).st_size
-                    except OSError:
-                        pass
             elif self.sent(rel):
                 total, count = self.size(rel) or 0, 1
         except OSError:

@@ -8,6 +8,7 @@ is unknown: its WORKDIR, USER and programs are whatever its authors chose.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Debian and Ubuntu codenames -> (family, version) and back
@@ -98,45 +99,72 @@ _DEBIAN_BASED_OFFICIAL = {
 def release_of(image: ImageRef) -> Release:
     """The distro family and release an image is built on, as far as its name tells."""
     tag = (image.tag or "").lower()
-    name = image.name
+    for reader in _RELEASE_READERS:
+        release = reader(image, tag)
+        if release is not None:
+            return release
+    return Release("unknown", None)
+
+
+def _minimal_release(image: ImageRef, tag: str) -> Release | None:
     if image.repository == "scratch":
         return Release("scratch", None)
     if image.registry == "gcr.io" and image.repository.startswith("distroless/"):
-        m = re.search(r"debian(\d+)", name + "-" + tag)
+        m = re.search(r"debian(\d+)", image.name + "-" + tag)
         version = m.group(1) if m else "12"
         return Release("distroless", DEBIAN_VERSIONS.get(version, DEFAULT_DEBIAN))
-    if name == "busybox":
+    if image.name == "busybox":
         return Release("busybox", None)
-    if name == "alpine" or "alpine" in tag:
-        m = re.search(r"alpine(\d+\.\d+)", tag)
-        if name == "alpine":
-            m2 = re.match(r"(\d+\.\d+)", tag)
-            return Release("alpine", m2.group(1) if m2 else None)
+    return None
+
+
+def _alpine_release(image: ImageRef, tag: str) -> Release | None:
+    if image.name == "alpine":
+        m = re.match(r"(\d+\.\d+)", tag)
         return Release("alpine", m.group(1) if m else None)
+    if "alpine" in tag:
+        m = re.search(r"alpine(\d+\.\d+)", tag)
+        return Release("alpine", m.group(1) if m else None)
+    return None
+
+
+def _codename_release(image: ImageRef, tag: str) -> Release | None:
     for code in DEBIAN_CODENAMES:
         if code in tag:
             return Release("debian", code)
     for code in UBUNTU_CODENAMES:
         if code in tag:
             return Release("ubuntu", code)
-    if name == "debian":
+    return None
+
+
+def _distro_release(image: ImageRef, tag: str) -> Release | None:
+    if image.name == "debian":
         m = re.match(r"(\d+)", tag)
         if m and m.group(1) in DEBIAN_VERSIONS:
             return Release("debian", DEBIAN_VERSIONS[m.group(1)])
         return Release("debian", DEFAULT_DEBIAN if tag in ("", "latest", "stable", "stable-slim") else None)
-    if name == "ubuntu":
+    if image.name == "ubuntu":
         for code, version in UBUNTU_CODENAMES.items():
             if tag.startswith(version):
                 return Release("ubuntu", code)
         return Release("ubuntu", None)
-    if image.official and name in _DEBIAN_BASED_OFFICIAL:
-        if name == "eclipse-temurin" or name == "sapmachine":
-            # eclipse-temurin's default variant is Ubuntu (jammy/noble)
-            return Release("ubuntu", None)
-        if name == "amazoncorretto":
-            return Release("unknown", None)
-        return Release("debian", DEFAULT_DEBIAN)
-    return Release("unknown", None)
+    return None
+
+
+def _official_release(image: ImageRef, tag: str) -> Release | None:
+    if not (image.official and image.name in _DEBIAN_BASED_OFFICIAL):
+        return None
+    if image.name in ("eclipse-temurin", "sapmachine"):
+        # eclipse-temurin's default variant is Ubuntu (jammy/noble)
+        return Release("ubuntu", None)
+    if image.name == "amazoncorretto":
+        return Release("unknown", None)
+    return Release("debian", DEFAULT_DEBIAN)
+
+
+_RELEASE_READERS: tuple[Callable[[ImageRef, str], Release | None], ...] = (
+    _minimal_release, _alpine_release, _codename_release, _distro_release, _official_release)
 
 
 # --------------------------------------------------------------------------- toolchains

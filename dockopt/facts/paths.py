@@ -59,48 +59,47 @@ class _BadPattern(ValueError):
     """Go's filepath.ErrBadPattern."""
 
 
-def _split_go_pattern(pattern: str) -> list[tuple[str, object]]:
-    """Tokenize a Go ``path.Match`` pattern, raising _BadPattern where Go would.
+def _go_regex_parts(pattern: str) -> list[str]:
+    """A Go ``path.Match`` pattern as Python regex pieces, raising _BadPattern where Go would.
 
-    Tokens: ("star", None), ("any", None) for ``?``, ("lit", char) and
-    ("class", (negated, [(lo, hi), ...])).  Go checks the syntax of the whole
-    pattern whatever the name, so validating up front loses nothing.
+    Go checks the syntax of the whole pattern whatever the name, so validating up front loses nothing.
     """
-    tokens: list[tuple[str, object]] = []
+    parts: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
+        i += 1
         if ch == "*":
-            tokens.append(("star", None))
-            i += 1
+            parts.append("[^/]*")
         elif ch == "?":
-            tokens.append(("any", None))
-            i += 1
+            parts.append("[^/]")
         elif ch == "\\":
-            if i + 1 >= n:
+            if i >= n:
                 raise _BadPattern("trailing backslash")
-            tokens.append(("lit", pattern[i + 1]))
-            i += 2
+            parts.append(re.escape(pattern[i]))
+            i += 1
         elif ch == "[":
-            i += 1
-            negated = i < n and pattern[i] == "^"
-            if negated:
-                i += 1
-            ranges: list[tuple[str, str]] = []
-            while True:
-                if i < n and pattern[i] == "]" and ranges:
-                    i += 1
-                    break
-                lo, i = _class_char(pattern, i)
-                hi = lo
-                if pattern[i] == "-":
-                    hi, i = _class_char(pattern, i + 1)
-                ranges.append((lo, hi))
-            tokens.append(("class", (negated, ranges)))
+            negated, ranges, i = _go_class(pattern, i)
+            parts.append(_class_regex(negated, ranges))
         else:
-            tokens.append(("lit", ch))
-            i += 1
-    return tokens
+            parts.append(re.escape(ch))
+    return parts
+
+
+def _go_class(pattern: str, i: int) -> tuple[bool, list[tuple[str, str]], int]:
+    """(negated, ranges, index after ``]``) of a ``[...]`` class whose body starts at ``i``."""
+    n = len(pattern)
+    negated = i < n and pattern[i] == "^"
+    if negated:
+        i += 1
+    ranges: list[tuple[str, str]] = []
+    while not (i < n and pattern[i] == "]" and ranges):
+        lo, i = _class_char(pattern, i)
+        hi = lo
+        if pattern[i] == "-":
+            hi, i = _class_char(pattern, i + 1)
+        ranges.append((lo, hi))
+    return negated, ranges, i + 1
 
 
 def _class_char(pattern: str, i: int) -> tuple[str, int]:
@@ -132,17 +131,7 @@ def _class_regex(negated: bool, ranges: list[tuple[str, str]]) -> str:
 
 
 def _go_match_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    for kind, value in _split_go_pattern(pattern):
-        if kind == "star":
-            out.append("[^/]*")
-        elif kind == "any":
-            out.append("[^/]")
-        elif kind == "lit":
-            out.append(re.escape(value))  # type: ignore[arg-type]
-        else:
-            out.append(_class_regex(*value))  # type: ignore[misc]
-    return re.compile("".join(out), re.DOTALL)
+    return re.compile("".join(_go_regex_parts(pattern)), re.DOTALL)
 
 
 _go_match_cache: dict[str, re.Pattern[str]] = {}

@@ -83,8 +83,8 @@ def compute_states(graph: StageGraph) -> tuple[dict[int, State], dict[int, State
 def _fresh(graph: StageGraph, stage: Stage) -> State:
     base = graph.base_name(stage)
     known = "$" not in base
-    variables = {name: Variable(name, value, "image", None)
-                 for name, value in (images.base_env(base) if known else {"PATH": ":".join(images.DEFAULT_PATH)}).items()}
+    env = images.base_env(base) if known else {"PATH": ":".join(images.DEFAULT_PATH)}
+    variables = {name: Variable(name, value, "image", None) for name, value in env.items()}
     workdir = images.workdir_of(base) if known else None
     return State(stage, variables, workdir if workdir is not None else BASE_WORKDIR)
 
@@ -126,9 +126,6 @@ def _declare_args(graph: StageGraph, state: State, ins: Instruction) -> dict[str
         current = variables.get(name)
         if current is not None and current.origin == "ENV":
             continue        # an ENV of the same name wins
-        if eq:
-            value = expand(unquote(default), state.values)
-        else:
-            value = graph.args.get(name)
+        value = expand(unquote(default), state.values) if eq else graph.args.get(name)
         variables[name] = Variable(name, value, "ARG", ins)
     return variables

@@ -46,6 +46,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 
+from ..facts.effects import destination_is_directory
 from ..facts.files import ContextFiles
 from ..facts.paths import has_vars, has_wildcards, is_remote, join, known
 from ..findings import Edit, Finding, Fix, Safety
@@ -85,7 +86,7 @@ class AddToCopy(Pass):
             verdicts = [self._source(fs, s) for s in op.sources]
             if any(v == "keep" for v in verdicts):
                 continue
-            unknown = [s for s, v in zip(op.sources, verdicts) if v == "unknown"]
+            unknown = [s for s, v in zip(op.sources, verdicts, strict=True) if v == "unknown"]
             start, end = keyword_span(ins)
             kw = ins.parsed.keyword
             word = "COPY" if kw.isupper() else "copy" if kw.islower() else "Copy"
@@ -95,7 +96,7 @@ class AddToCopy(Pass):
                 yield self.finding(ins, (f"ADD of local {noun} {', '.join(op.sources)}: use COPY, after a "
                                          f"WORKDIR or with an absolute destination (not fixed: {dest})"))
                 continue
-            edits = (Edit(start, end, word),) + dest
+            edits = (Edit(start, end, word), *dest)
             if unknown:
                 reason = ("no build context to check" if not fs.available else "not found in the build context")
                 message = (f"ADD of local {noun} {', '.join(op.sources)}: use COPY unless it is an archive "
@@ -116,15 +117,9 @@ class AddToCopy(Pass):
         if archive_name(base):
             return "keep"
         if fs.available:
-            matches = fs.glob(source) if has_wildcards(source) else (
-                [ContextFiles.norm(source)] if ContextFiles.norm(source) and fs.sent(source) else [])
-            if matches:
-                for m in matches:
-                    if archive_name(m):
-                        return "keep"
-                    if not fs.is_dir(m) and archive_content(fs.head(m, 512)):
-                        return "keep"
-                return "ok"
+            verdict = _context_verdict(fs, source)
+            if verdict is not None:
+                return verdict
         if source in (".", "./") or source.endswith("/"):
             return "ok"
         if has_wildcards(base) and (has_wildcards(base.rsplit(".", 1)[-1]) or "." not in base):
@@ -133,6 +128,18 @@ class AddToCopy(Pass):
         if ext in _PLAIN_EXTENSIONS:
             return "ok"
         return "unknown"
+
+
+def _context_verdict(fs: ContextFiles, source: str) -> str | None:
+    """'ok' or 'keep' from the files the source matches in the context; None when it matches none."""
+    norm = ContextFiles.norm(source)
+    matches = fs.glob(source) if has_wildcards(source) else ([norm] if norm and fs.sent(source) else [])
+    if not matches:
+        return None
+    for m in matches:
+        if archive_name(m) or (not fs.is_dir(m) and archive_content(fs.head(m, 512))):
+            return "keep"
+    return "ok"
 
 
 _STRING_FLAGS = frozenset({"chown", "chmod", "exclude"})
@@ -158,8 +165,7 @@ def _dest(ctx: Context, op: CopyOp) -> tuple[Edit, ...] | str:
     elif known(cwd):
         # nobody set a WORKDIR, but the base image's is known (scratch and the official images)
         new = join(cwd, dest) or "/"
-        if new != "/" and (dest.endswith("/") or dest in (".", "..") or dest.endswith(("/.", "/.."))
-                           or len(op.sources) > 1):
+        if new != "/" and destination_is_directory(op.sources, dest):
             new += "/"
     else:
         return f"`{dest}` is relative to the base image's WORKDIR, which this file does not set"

@@ -31,8 +31,8 @@ from collections.abc import Iterable
 
 from ..ecosystems import system
 from ..facts.mounts import mount_covers
-from ..findings import Finding
-from ..shell import AND, parse_rm
+from ..findings import Edit, Finding
+from ..shell import AND, ToolCommand, parse_rm
 from . import package_runs
 from .base import Context, Pass, safe_fix
 
@@ -61,39 +61,55 @@ class ApkNoCache(Pass):
             yield self.finding(info.ins, "`apk add` without `--no-cache` keeps the package index in the layer", fix)
 
 
-def _tidy(info: package_runs.RunInfo) -> list:
+def _tidy(info: package_runs.RunInfo) -> list[Edit]:
     """Drop `apk update &&` and `&& rm -rf /var/cache/apk/*` when they only serve the adds."""
-    script = info.script
-    if not script.is_and_chain:
+    if not info.script.is_and_chain:
         return []
     apk = [t for t in info.tools if t.manager == "apk"]
     updates = [t for t in apk if t.subcommand == "update"]
     if not updates or any(t.subcommand not in ("add", "update", "del") for t in apk):
         return []
-    chain = script.chain
-    edits = []
     first_add = min((t.command.start for t in apk if t.subcommand == "add"), default=None)
+    if first_add is None:
+        return []
+    dropped = _drop_updates(info, updates, first_add)
+    if dropped is None:
+        return []
+    return dropped + _drop_cache_removals(info, first_add)
+
+
+def _drop_updates(info: package_runs.RunInfo, updates: list[ToolCommand], first_add: int) -> list[Edit] | None:
+    """Edits deleting each plain `apk update &&` before the first add; None when one is not plain."""
+    chain = info.script.chain
+    edits = []
     for t in updates:
         c = t.command
         if c.scopes or (c.wrappers and any(w.text != "sudo" for w in c.wrappers)) or c.assignments or c.redirects:
-            return []
+            return None
         if any(f.name not in ("-q", "--quiet", "-v", "--verbose") for f in t.flags) or t.operands:
-            return []
-        if first_add is None or c.start > first_add or c.next_operator != AND:
-            return []
+            return None
+        if c.start > first_add or c.next_operator != AND:
+            return None
         k = c.link
         if len(chain[k].commands) != 1 or k + 1 >= len(chain):
-            return []
+            return None
         edits.append(package_runs.delete(info, chain[k].start, chain[k + 1].start))
+    return edits
+
+
+def _drop_cache_removals(info: package_runs.RunInfo, first_add: int) -> list[Edit]:
+    """Edits deleting each `&& rm -rf /var/cache/apk/*` after the first add."""
+    chain = info.script.chain
+    edits = []
     for k, link in enumerate(chain):
         if k == 0 or len(link.commands) != 1:
             continue
         c = link.commands[0]
         rm = parse_rm(c)
-        if rm is None or first_add is None or c.start < first_add or c.scopes or c.redirects or not rm.paths:
+        if rm is None or c.start < first_add or c.scopes or c.redirects or not rm.paths:
             continue
-        texts = rm.path_texts
-        if all(p is not None and (p.rstrip("/") == APK_CACHE or p.startswith(APK_CACHE + "/")) for p in texts):
+        if all(p is not None and (p.rstrip("/") == APK_CACHE or p.startswith(APK_CACHE + "/"))
+               for p in rm.path_texts):
             prev = chain[k - 1]
             if prev.append_at != prev.end or prev.operator != AND:
                 continue

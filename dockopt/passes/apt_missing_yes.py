@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 from ..findings import Finding
 from . import package_runs
-from .base import Context, Pass, safe_fix
+from .base import Context, Pass
 
 PROMPTING = frozenset({"install", "reinstall", "upgrade", "dist-upgrade", "full-upgrade", "remove",
                        "purge", "autoremove", "auto-remove", "build-dep", "satisfy"})
@@ -48,7 +48,6 @@ class AptMissingYes(Pass):
             tools = [t for t in info.apt(*PROMPTING) if t.command.program != "aptitude" and not t.assumes_yes]
             if not tools:
                 continue
-            edits = [package_runs.insert(info, t.flag_insert_at, " -y") for t in tools] if info.editable else []
             names = ", ".join(sorted({f"{t.command.program} {t.subcommand}" for t in tools}))
             yield self.finding(info.ins, f"`{names}` without `-y`: the build has no terminal to answer its prompt",
-                               safe_fix("Add -y", *edits) if edits else None)
+                               package_runs.add_flag(info, tools, "-y"))

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..findings import Finding, Fix, Safety
+from ..shell import ToolCommand
 from . import package_runs
 from .base import Context, Pass
 
@@ -38,7 +39,7 @@ NEEDS_CA = frozenset({"curl", "wget", "git", "gnupg", "gnupg2", "gpg", "dirmngr"
 OFF = frozenset({"false", "0", "no", "off"})
 
 
-def disables_recommends(tool) -> bool:
+def disables_recommends(tool: ToolCommand) -> bool:
     if tool.has_flag("--no-install-recommends"):
         return True
     for f in tool.flags:
@@ -91,7 +92,4 @@ def _ca_installed(ctx: Context, info: package_runs.RunInfo) -> bool:
     for t in info.apt("install"):
         if any(p.name == "ca-certificates" for p in t.packages):
             return True
-    for ins in ctx.graph.before(info.ins):
-        if ins.keyword == "RUN" and "ca-certificates" in ins.source:
-            return True
-    return False
+    return any(ins.keyword == "RUN" and "ca-certificates" in ins.source for ins in ctx.graph.before(info.ins))

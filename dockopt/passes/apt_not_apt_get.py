@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..findings import Finding
+from ..findings import Edit, Finding
+from ..shell import ToolCommand
 from . import package_runs
 from .base import Context, Pass, safe_fix
 
@@ -48,26 +49,28 @@ class AptNotAptGet(Pass):
                      and t.subcommand in SAME | {"upgrade", "full-upgrade"}]
             if not tools:
                 continue
-            edits = []
-            for t in tools:
-                word = t.tool_word
-                if not info.editable or word.raw != word.text or not word.raw.endswith("apt"):
-                    edits = None
-                    break
-                edit = package_runs.replace(info, word.start, word.end, word.raw + "-get")
-                if edit is None:
-                    edits = None
-                    break
-                edits.append(edit)
-                sub = t.subcommand_words[-1]
-                if t.subcommand == "upgrade" and not t.has_flag("--with-new-pkgs"):
-                    edits.append(package_runs.insert(info, t.flag_insert_at, " --with-new-pkgs"))
-                elif t.subcommand == "full-upgrade":
-                    edit = package_runs.replace(info, sub.start, sub.end, "dist-upgrade")
-                    if edit is None or sub.raw != "full-upgrade":
-                        edits = None
-                        break
-                    edits.append(edit)
+            edits = _edits(info, tools) if info.editable else None
             names = ", ".join(sorted({f"apt {t.subcommand}" for t in tools}))
             yield self.finding(info.ins, f"`{names}`: apt's command line is not stable for scripts; use apt-get",
                                safe_fix("Use apt-get", *edits) if edits else None)
+
+
+def _edits(info: package_runs.RunInfo, tools: list[ToolCommand]) -> list[Edit] | None:
+    """`apt` → `apt-get` (`upgrade` gains --with-new-pkgs, `full-upgrade` becomes `dist-upgrade`);
+    None when one of them cannot be rewritten."""
+    edits: list[Edit] = []
+    for t in tools:
+        word = t.tool_word
+        edit = package_runs.replace(info, word.start, word.end, word.raw + "-get")
+        if word.raw != word.text or not word.raw.endswith("apt") or edit is None:
+            return None
+        edits.append(edit)
+        sub = t.subcommand_words[-1]
+        if t.subcommand == "upgrade" and not t.has_flag("--with-new-pkgs"):
+            edits.append(package_runs.insert(info, t.flag_insert_at, " --with-new-pkgs"))
+        elif t.subcommand == "full-upgrade":
+            edit = package_runs.replace(info, sub.start, sub.end, "dist-upgrade")
+            if edit is None or sub.raw != "full-upgrade":
+                return None
+            edits.append(edit)
+    return edits

@@ -39,6 +39,7 @@ from collections.abc import Iterable
 
 from ..ecosystems import system
 from ..findings import Edit, Finding
+from ..shell import SimpleCommand, parse_tool
 from . import package_runs
 from .base import Context, Pass, safe_fix
 
@@ -107,9 +108,7 @@ class AptUpdateAlone(Pass):
             "are missing or stale", fix)
 
 
-def _subcommand(command) -> str | None:
-    from ..shell import parse_tool
-
+def _subcommand(command: SimpleCommand) -> str | None:
     tool = parse_tool(command)
     return tool.subcommand if tool is not None else None
 

@@ -44,7 +44,7 @@ class Pass:
         return inspect.cleandoc(module.__doc__ or "") if module else ""
 
     # helpers so passes read alike
-    def finding(self, ins: Instruction, message: str, fix: Fix | None = None, **extra) -> Finding:
+    def finding(self, ins: Instruction, message: str, fix: Fix | None = None, **extra: Any) -> Finding:
         return Finding(self.code, message, ins.start_line, ins.column, ins.end_line, fix, extra)
 
 

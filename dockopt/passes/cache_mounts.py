@@ -107,7 +107,8 @@ class CacheMounts(Pass):
 
     def _npm(self, info: package_runs.RunInfo) -> Finding | None:
         npm = [t for t in info.tools if t.manager == "npm"]
-        if not any(t.subcommand in ("install", "ci") for t in npm) or not any(t.subcommand == "cache clean" for t in npm):
+        if not any(t.subcommand in ("install", "ci") for t in npm) or \
+                not any(t.subcommand == "cache clean" for t in npm):
             return None
         if mount_covers(info.ins, "/root/.npm"):
             return None

@@ -39,9 +39,10 @@ import posixpath
 import re
 from collections.abc import Iterable
 
+from ..facts.files import ContextFiles
 from ..facts.paths import clean, is_remote, is_under, join, overlaps
 from ..findings import Edit, Finding, Fix, Safety
-from ..shell import parse_chmod, parse_chown
+from ..shell import ChownCommand, Script, SimpleCommand, Word, parse_chmod, parse_chown
 from ..syntax import Instruction
 from .base import Context, Pass
 from .copies import CopyOp, archive_name, copy_op, dest_is_dir
@@ -55,6 +56,9 @@ _CHMOD_FLAGS = _CHOWN_FLAGS
 _OCTAL = re.compile(r"^[0-7]{3,4}$")
 _CHANGES_OWNER = re.compile(r"\bch(own|mod)\b")
 _OWNER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$")
+
+_Copy = tuple[Instruction, CopyOp, str]                   # a copy, what it copies, its absolute destination
+_Change = tuple[str, str, bool, tuple[Word, ...]]         # flag, value, recursive, targets
 
 
 class CopyChown(Pass):
@@ -75,66 +79,21 @@ class CopyChown(Pass):
                     yield finding
 
     def _one(self, ctx: Context, instrs: tuple[Instruction, ...], idx: int, run: Instruction) -> Finding | None:
-        fs = ctx.files
         script = ctx.script(run)
-        if script is None or script.has_error or len(script.commands) != 1 or len(script.chain) != 1:
+        cmd = _sole_command(script)
+        change = _change(cmd, bool(ctx.tree.syntax)) if cmd is not None else None
+        if script is None or change is None:
             return None
-        cmd = script.commands[0]
-        if cmd.assignments or cmd.redirects or cmd.wrappers or not cmd.at_top_level:
-            return None
-        if script.chain[0].operator not in (None, ";"):
-            return None
-        chown = parse_chown(cmd)
-        chmod = parse_chmod(cmd) if chown is None else None
-        if chown is not None:
-            if cmd.program != "chown" or chown.reference or not chown.owner or not chown.group:
-                return None
-            if chown.spec_word is None or ":" not in (chown.spec_word.text or ""):
-                return None
-            if not (_OWNER.match(chown.owner) and _OWNER.match(chown.group)):
-                return None
-            flags = {f.name for f in chown.flags}
-            if not flags <= _CHOWN_FLAGS:
-                return None
-            flag, value, recursive, targets = "chown", f"{chown.owner}:{chown.group}", chown.recursive, chown.targets
-        elif chmod is not None:
-            if chmod.reference or not chmod.mode or not _OCTAL.match(chmod.mode):
-                return None
-            if not {f.name for f in chmod.flags} <= _CHMOD_FLAGS or not bool(ctx.tree.syntax):
-                return None
-            flag, value, recursive, targets = "chmod", chmod.mode, chmod.recursive, chmod.targets
-        else:
-            return None
+        flag, value, recursive, targets = change
         if len(targets) != 1 or targets[0].text is None or any(ch in targets[0].text for ch in "*?["):
             return None
         path = join(ctx.state(run).cwd, targets[0].text)
         if path is None:
             return None
-        # the copies that created what the RUN changes, walking back over quiet instructions
-        copies: list[tuple[Instruction, CopyOp, str]] = []
-        for x in reversed(instrs[:idx]):
-            if x.keyword in _QUIET:
-                continue
-            if x.keyword not in ("COPY", "ADD"):
-                break
-            op = copy_op(x)
-            dest = join(ctx.state(x).cwd, op.dest) if op else None
-            if op is None or dest is None:
-                break
-            if is_under(dest, path) or (dest_is_dir(op) and self._lands_at(fs, op, dest) == path):
-                copies.append((x, op, dest))
-                continue
-            if overlaps(dest, path):
-                break
-        if not copies:
+        copies = self._feeding_copies(ctx, instrs[:idx], path)
+        if not copies or not all(_movable(x, op) for x, op, _dest in copies):
             return None
-        copies.reverse()
-        for x, op, _dest in copies:
-            if x.keyword == "ADD" and any(is_remote(s) or archive_name(s) for s in op.sources):
-                return None
-            if x.heredocs:
-                return None
-        safety, reason = self._safety(fs, copies, path, recursive)
+        safety, reason = self._safety(ctx.files, copies, path, recursive)
         if safety is None:
             return None
         edits = [self._flag_edit(x, flag, value) for x, _op, _d in copies]
@@ -150,8 +109,28 @@ class CopyChown(Pass):
         return Finding(self.code, message, run.start_line, run.column, run.end_line,
                        Fix(f"Use COPY --{flag}={value} and drop the RUN", safety, tuple(edits)))
 
+    def _feeding_copies(self, ctx: Context, before: tuple[Instruction, ...], path: str) -> list[_Copy]:
+        """The copies that created what the RUN changes, walking back over quiet instructions."""
+        copies: list[_Copy] = []
+        for x in reversed(before):
+            if x.keyword in _QUIET:
+                continue
+            if x.keyword not in ("COPY", "ADD"):
+                break
+            op = copy_op(x)
+            dest = join(ctx.state(x).cwd, op.dest) if op else None
+            if op is None or dest is None:
+                break
+            if is_under(dest, path) or (dest_is_dir(op) and self._lands_at(ctx.files, op, dest) == path):
+                copies.append((x, op, dest))
+                continue
+            if overlaps(dest, path):
+                break
+        copies.reverse()
+        return copies
+
     @staticmethod
-    def _lands_at(fs, op: CopyOp, dest: str) -> str | None:
+    def _lands_at(fs: ContextFiles, op: CopyOp, dest: str) -> str | None:
         """For one file source copied into a directory: the image path of the file."""
         if len(op.sources) != 1:
             return None
@@ -161,11 +140,11 @@ class CopyChown(Pass):
         return None
 
     @staticmethod
-    def _safety(fs, copies, path: str, recursive: bool) -> tuple[Safety | None, str]:
+    def _safety(fs: ContextFiles, copies: list[_Copy], path: str, recursive: bool) -> tuple[Safety | None, str]:
         if len(copies) > 1:
             return (Safety.UNSAFE if recursive else None,
                     f"chown -R also changed {path} itself and anything earlier layers put there")
-        x, op, dest = copies[0]
+        _x, op, dest = copies[0]
         if len(op.sources) != 1:
             return (Safety.UNSAFE if recursive else None,
                     f"{path} holds several copied sources and may hold files of earlier layers")
@@ -203,6 +182,50 @@ class CopyChown(Pass):
         return Edit(start, run.end, "")
 
 
-def cmd_text(script) -> str:
+def _sole_command(script: Script | None) -> SimpleCommand | None:
+    """The one plain command of a RUN that runs nothing else, None for any other RUN."""
+    if script is None or script.has_error or len(script.commands) != 1 or len(script.chain) != 1:
+        return None
+    cmd = script.commands[0]
+    if cmd.assignments or cmd.redirects or cmd.wrappers or not cmd.at_top_level:
+        return None
+    if script.chain[0].operator not in (None, ";"):
+        return None
+    return cmd
+
+
+def _change(cmd: SimpleCommand, has_syntax: bool) -> _Change | None:
+    """(flag, value, recursive, targets) of a chown or chmod that COPY's flags can say."""
+    chown = parse_chown(cmd)
+    if chown is not None:
+        return _chown_change(cmd, chown)
+    chmod = parse_chmod(cmd)
+    if chmod is None or chmod.reference or not chmod.mode or not _OCTAL.match(chmod.mode):
+        return None
+    if not {f.name for f in chmod.flags} <= _CHMOD_FLAGS or not has_syntax:
+        return None
+    return "chmod", chmod.mode, chmod.recursive, chmod.targets
+
+
+def _chown_change(cmd: SimpleCommand, chown: ChownCommand) -> _Change | None:
+    if cmd.program != "chown" or chown.reference or not chown.owner or not chown.group:
+        return None
+    if chown.spec_word is None or ":" not in (chown.spec_word.text or ""):
+        return None
+    if not (_OWNER.match(chown.owner) and _OWNER.match(chown.group)):
+        return None
+    if not {f.name for f in chown.flags} <= _CHOWN_FLAGS:
+        return None
+    return "chown", f"{chown.owner}:{chown.group}", chown.recursive, chown.targets
+
+
+def _movable(x: Instruction, op: CopyOp) -> bool:
+    """Whether the flag can go on this copy: no heredoc, no remote or archive ADD source."""
+    if x.keyword == "ADD" and any(is_remote(s) or archive_name(s) for s in op.sources):
+        return False
+    return not x.heredocs
+
+
+def cmd_text(script: Script) -> str:
     text = script.text.strip()
     return text if len(text) <= 50 else text[:47] + "..."

@@ -46,15 +46,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..facts.dockerignore import IgnoreMatcher
+from ..facts.dockerignore import IgnoreMatcher, ParentMatches
 from ..facts.files import ContextFiles
 from ..facts.paths import has_vars, is_remote, is_under
 from ..findings import FileWrite, Finding, Fix, Safety
-from ..shell import parse_tool
+from ..shell import SimpleCommand, parse_tool
+from ..syntax import Instruction
 from .base import Context, Pass
 from .copies import copy_op, human_size
 
@@ -108,7 +109,10 @@ class Dockerignore(Pass):
         junk = [j for j in junk if not self._conflicts(j, named, matcher)]
         if not junk:
             return
-        first = whole[0]
+        yield from self._findings(whole[0], junk, current, ignore_path)
+
+    def _findings(self, first: Instruction, junk: list[Junk], current: str | None,
+                  ignore_path: Path) -> Iterator[Finding]:
         safe = [j for j in junk if not j.unsafe]
         risky = [j for j in junk if j.unsafe]
         base = current if current is not None else ""
@@ -119,29 +123,29 @@ class Dockerignore(Pass):
         head = (f"`{first.logical.strip()[:40]}` copies the whole context, which sends {sent} "
                 f"({human_size(total)} in all; {where})")
         if safe:
-            text = self._append(base, safe, current is None)
-            fixed = self._verify(text, safe, ignore_path)
-            if fixed:
-                text = self._append(base, fixed, current is None)
-                yield Finding(self.code, head, first.start_line, first.column, first.end_line,
-                              Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in .dockerignore",
-                                  Safety.SAFE, (), (FileWrite(str(ignore_path), text),)))
+            fix = self._exclusion(base, safe, current is None, ignore_path, Safety.SAFE)
+            if fix is not None:
+                yield Finding(self.code, head, first.start_line, first.column, first.end_line, fix)
         if risky:
-            text = self._append(base, risky, current is None and not safe)
-            fixed = self._verify(text, risky, ignore_path)
             reasons = "; ".join(f"{j.path}: {j.unsafe}" for j in risky)
             message = (head if not safe else
                        f"the context also sends {'; '.join(self._describe(j) for j in risky)}")
             message += f" (unsafe to exclude: {reasons})"
-            fix = None
-            if fixed:
-                fix = Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in .dockerignore",
-                          Safety.UNSAFE, (), (FileWrite(str(ignore_path), self._append(base, fixed, current is None and not safe)),))
+            fix = self._exclusion(base, risky, current is None and not safe, ignore_path, Safety.UNSAFE)
             yield Finding(self.code, message, first.start_line, first.column, first.end_line, fix)
+
+    def _exclusion(self, base: str, junk: list[Junk], create: bool, ignore_path: Path,
+                   safety: Safety) -> Fix | None:
+        """The fix that appends the entries the new file does exclude; None when none is."""
+        fixed = self._verify(self._append(base, junk, create), junk, ignore_path)
+        if not fixed:
+            return None
+        return Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in .dockerignore",
+                   safety, (), (FileWrite(str(ignore_path), self._append(base, fixed, create)),))
 
     # -- which instructions copy everything -----------------------------------------------
     @staticmethod
-    def _copies_all(ins) -> bool:
+    def _copies_all(ins: Instruction) -> bool:
         op = copy_op(ins)
         if op is None or op.from_stage:
             return False
@@ -153,7 +157,7 @@ class Dockerignore(Pass):
         found: dict[str, Junk] = {}
         by_pattern: dict[str, Junk] = {}
         root = fs.root
-        stack: list[tuple[str, tuple | None]] = [("", None)]
+        stack: list[tuple[str, ParentMatches | None]] = [("", None)]
         dirs = 0
         while stack and dirs < _MAX_DIRS:
             directory, info = stack.pop()
@@ -198,33 +202,18 @@ class Dockerignore(Pass):
     def _kind(name: str, is_dir: bool, depth: int, facts: _BuildFacts) -> tuple[str, str] | None:
         """(pattern, unsafe reason) for a junk entry, None for anything else."""
         if depth == 0:
-            if name in _VCS:
-                return name, facts.git_reason if name == ".git" else ""
-            if name in _ROOT_ONLY_CACHE and is_dir:
-                return name, ""
-            if name in (".idea", ".vscode") and is_dir:
-                return name, ""
-            if name == "coverage" and is_dir and facts.coverage_output:
-                return name, ""
-            if name == ".coverage" and not is_dir:
-                return name, ""
-            if name == ".venv" and is_dir:
-                return name, "" if facts.installs_python else "the image may use this virtualenv as it is"
-            if not is_dir and (name == ".env" or name.startswith(".env.")) and not name.endswith(_ENV_KEEP):
-                return name, "the application may read it at run time (it also puts local secrets in the image)"
-            if is_dir and name in _BUILD_OUTPUTS and facts.rebuilds(name):
-                return name, ""
-        if name == "node_modules" and is_dir:
-            return "**/node_modules", "" if facts.installs_node else "the image may use the node_modules the context sends"
-        if name == "__pycache__" and is_dir:
-            return "**/__pycache__", ""
-        if not is_dir and name.endswith(".pyc"):
-            return "**/*.pyc", ""
-        if not is_dir and name.endswith(".log"):
-            return "**/*.log", ""
-        if name == ".DS_Store" and not is_dir:
+            kind = _root_kind(name, is_dir, facts)
+            if kind is not None:
+                return kind
+        if is_dir:
+            if name == "node_modules":
+                return "**/node_modules", ("" if facts.installs_node else
+                                           "the image may use the node_modules the context sends")
+            return ("**/__pycache__", "") if name == "__pycache__" else None
+        if name == ".DS_Store":
             return "**/.DS_Store", ""
-        return None
+        pattern = next((p for suffix, p in _JUNK_FILES if name.endswith(suffix)), None)
+        return (pattern, "") if pattern is not None else None
 
     # -- what the Dockerfile names -----------------------------------------------------------
     @staticmethod
@@ -233,24 +222,12 @@ class Dockerignore(Pass):
         for ins in ctx.tree.instructions:
             op = copy_op(ins)
             if op is not None and not op.from_stage:
-                for s in op.sources:
-                    if is_remote(s):
-                        continue
-                    n = ContextFiles.norm(s)
-                    if n and n != ".":
-                        out.append(n)
+                out.extend(_named(s for s in op.sources if not is_remote(s)))
             if ins.keyword in ("RUN", "ONBUILD"):
-                for mount in ctx.mounts(ins):
-                    if mount.reads_context:
-                        n = ContextFiles.norm(mount.source or ".")
-                        if n:
-                            out.append(n)
+                out.extend(n for n in (ContextFiles.norm(m.source or ".") for m in ctx.mounts(ins)
+                                       if m.reads_context) if n)
                 if ins.keyword == "ONBUILD" and ins.onbuild is not None:
-                    vals = ins.onbuild.values
-                    for s in vals[:-1]:
-                        n = ContextFiles.norm(s)
-                        if n and n != ".":
-                            out.append(n)
+                    out.extend(_named(ins.onbuild.values[:-1]))
         return out
 
     @staticmethod
@@ -298,6 +275,38 @@ class Dockerignore(Pass):
         return f"{what} ({size}, {j.files}{'+' if not j.complete else ''} file{'s' if j.files != 1 else ''})"
 
 
+_JUNK_FILES = ((".pyc", "**/*.pyc"), (".log", "**/*.log"))
+
+
+def _root_kind(name: str, is_dir: bool, facts: _BuildFacts) -> tuple[str, str] | None:
+    """(pattern, unsafe reason) for junk at the top of the context, None for anything else."""
+    if name in _VCS:
+        return name, facts.git_reason if name == ".git" else ""
+    if not is_dir:
+        if name == ".coverage":
+            return name, ""
+        if (name == ".env" or name.startswith(".env.")) and not name.endswith(_ENV_KEEP):
+            return name, "the application may read it at run time (it also puts local secrets in the image)"
+        return None
+    if name in _ROOT_ONLY_CACHE or name in (".idea", ".vscode"):
+        return name, ""
+    if name == "coverage" and facts.coverage_output:
+        return name, ""
+    if name == ".venv":
+        return name, "" if facts.installs_python else "the image may use this virtualenv as it is"
+    if name in _BUILD_OUTPUTS and facts.rebuilds(name):
+        return name, ""
+    return None
+
+
+def _named(sources: Iterable[str]) -> Iterator[str]:
+    """The context paths that sources name, less the whole context."""
+    for source in sources:
+        n = ContextFiles.norm(source)
+        if n and n != ".":
+            yield n
+
+
 def _glob_may_match(pattern: str, path: str) -> bool:
     from ..facts.paths import go_match
 
@@ -314,7 +323,7 @@ def _glob_may_match(pattern: str, path: str) -> bool:
 class _BuildFacts:
     """What the Dockerfile's RUN steps do, for the safety of each exclusion."""
 
-    def __init__(self, ctx: Context, fs: ContextFiles):
+    def __init__(self, ctx: Context, fs: ContextFiles) -> None:
         self.uses_git = False
         self.js_build = self.py_build = self.gradle = self.cargo = self.mvn = False
         node_stages: set[int] = set()
@@ -325,41 +334,14 @@ class _BuildFacts:
             stage = ctx.stage(ins)
             index = stage.index if stage is not None else -1
             script = ctx.script(ins)
-            text = ins.args
-            if re.search(r"\bgit\b", text):
+            if re.search(r"\bgit\b", ins.args):
                 self.uses_git = True
-            if script is None:
-                continue
-            for cmd in script.commands:
-                prog = cmd.program or ""
-                args = [w.text or "" for w in cmd.args]
-                tool = parse_tool(cmd)
-                m = tool.manager if tool else None
-                sub = (tool.subcommand or "") if tool else ""
-                if m in ("npm", "yarn", "pnpm") and (sub == "ci" or (sub == "install" and not tool.has_flag(
-                        "-g", "--global"))):
+            for cmd in script.commands if script is not None else ():
+                installs = self._read(cmd)
+                if installs == "node":
                     node_stages.add(index)
-                if m in ("npm", "yarn", "pnpm") and ((sub in ("run", "build", "run-script") and "build" in args)
-                                                     or sub == "build"):
-                    self.js_build = True
-                runner = args[0] if prog in ("npx", "pnpx", "bunx") and args else prog
-                if runner in _JS_BUILDERS:
-                    self.js_build = True
-                if m in ("pip", "poetry", "pipenv", "uv") and sub in ("install", "sync", "pip install", "pip sync"):
+                elif installs == "python":
                     python_stages.add(index)
-                if (m == "poetry" and sub == "build") or (m == "uv" and sub == "build") or (
-                        m == "pip" and sub == "wheel"):
-                    self.py_build = True
-                if prog.startswith("python") and ("build" in args or any(a.endswith("setup.py") for a in args)):
-                    self.py_build = True
-                if prog in ("gradle", "gradlew"):
-                    self.gradle = True
-                if prog == "cargo" and args[:1] and args[0] in ("build", "install", "test"):
-                    self.cargo = True
-                if m == "mvn":
-                    self.mvn = True
-                if prog == "git" or (prog == "go" and args[:1] and args[0] in ("build", "install", "test")):
-                    self.uses_git = True
         # every stage that copies the whole context installs the dependencies itself (in it or
         # in a stage it is built from): the context's copy is never what runs
         copying = [st for st in ctx.tree.stages if any(Dockerignore._copies_all(i) for i in st.instructions)]
@@ -367,16 +349,34 @@ class _BuildFacts:
         self.installs_node = bool(copying) and all(lineage[st.index] & node_stages for st in copying)
         self.installs_python = bool(copying) and all(lineage[st.index] & python_stages for st in copying)
         self.coverage_output = any(fs.exists("coverage/" + m) for m in _COVERAGE_MARKERS)
-        self.git_reason = ""
-        if self.uses_git:
-            self.git_reason = "a RUN step runs git or go build, which may read .git"
-        else:
-            for name in ("pyproject.toml", "setup.cfg", "setup.py", "package.json", "pom.xml"):
-                text = fs.text(name) if fs.exists(name) else None
-                if text and re.search(r"setuptools[_-]scm|hatch-vcs|versioneer|dynamic-versioning|"
-                                      r"versioningit|git-commit-id|\bgit\s", text):
-                    self.git_reason = f"{name} may read the version from .git"
-                    break
+        self.git_reason = ("a RUN step runs git or go build, which may read .git" if self.uses_git
+                           else _version_from_git(fs))
+
+    def _read(self, cmd: SimpleCommand) -> str | None:
+        """Note what one command builds; "node" or "python" when it installs that ecosystem's dependencies."""
+        prog = cmd.program or ""
+        args = [w.text or "" for w in cmd.args]
+        tool = parse_tool(cmd)
+        m = tool.manager if tool else None
+        sub = (tool.subcommand or "") if tool else ""
+        runner = args[0] if prog in ("npx", "pnpx", "bunx") and args else prog
+        if runner in _JS_BUILDERS or (m in ("npm", "yarn", "pnpm") and (
+                (sub in ("run", "build", "run-script") and "build" in args) or sub == "build")):
+            self.js_build = True
+        if (m, sub) in (("poetry", "build"), ("uv", "build"), ("pip", "wheel")) or (
+                prog.startswith("python") and ("build" in args or any(a.endswith("setup.py") for a in args))):
+            self.py_build = True
+        self.gradle |= prog in ("gradle", "gradlew")
+        self.cargo |= prog == "cargo" and args[:1] != [] and args[0] in ("build", "install", "test")
+        self.mvn |= m == "mvn"
+        if prog == "git" or (prog == "go" and args[:1] and args[0] in ("build", "install", "test")):
+            self.uses_git = True
+        if tool is not None and m in ("npm", "yarn", "pnpm") and (
+                sub == "ci" or (sub == "install" and not tool.has_flag("-g", "--global"))):
+            return "node"
+        if m in ("pip", "poetry", "pipenv", "uv") and sub in ("install", "sync", "pip install", "pip sync"):
+            return "python"
+        return None
 
     def rebuilds(self, name: str) -> bool:
         if name in ("dist", ".next"):
@@ -386,3 +386,13 @@ class _BuildFacts:
         if name == "target":
             return self.cargo or self.mvn
         return False
+
+
+def _version_from_git(fs: ContextFiles) -> str:
+    """Why a project manifest may read its version from .git, "" when none does."""
+    for name in ("pyproject.toml", "setup.cfg", "setup.py", "package.json", "pom.xml"):
+        text = fs.text(name) if fs.exists(name) else None
+        if text and re.search(r"setuptools[_-]scm|hatch-vcs|versioneer|dynamic-versioning|"
+                              r"versioningit|git-commit-id|\bgit\s", text):
+            return f"{name} may read the version from .git"
+    return ""

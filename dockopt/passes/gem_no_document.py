@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 from ..findings import Finding
 from . import package_runs
-from .base import Context, Pass, safe_fix
+from .base import Context, Pass
 
 
 class GemNoDocument(Pass):
@@ -40,6 +40,5 @@ class GemNoDocument(Pass):
                      and not t.has_flag("--no-document", "-N", "--no-ri", "--no-rdoc", "--document")]
             if not tools:
                 continue
-            edits = [package_runs.insert(info, t.flag_insert_at, " --no-document") for t in tools] if info.editable else []
             yield self.finding(info.ins, "`gem install` without `--no-document` generates ri and RDoc documentation",
-                               safe_fix("Add --no-document", *edits) if edits else None)
+                               package_runs.add_flag(info, tools, "--no-document"))

@@ -79,8 +79,8 @@ class JsCacheClean(Pass):
 def _mount_named(ctx: Context, info: package_runs.RunInfo, manager: str) -> bool:
     for m in ctx.mounts(info.ins):
         target = m.target or ""
-        if m.type in ("cache", "tmpfs") and (manager in target or target.endswith("/.cache")
-                                             or target.endswith("/.npm") or target == "/root"):
+        if m.type in ("cache", "tmpfs") and (
+                manager in target or target.endswith(("/.cache", "/.npm")) or target == "/root"):
             return True
     return False
 

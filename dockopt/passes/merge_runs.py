@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..findings import Edit, Finding
+from ..shell import Script, leaks_state
 from ..suppress import suppressed_codes
 from ..syntax import Instruction
 from .base import Context, Pass, safe_fix
@@ -96,11 +97,12 @@ class MergeRuns(Pass):
         moved_comments: list[str] = []
         for i, ins in enumerate(group):
             script = ctx.script(ins)
+            assert script is not None          # _mergeable read it
             body = _without_terminator(text[ins.logical_to_offset(ins.args_offset):_content_end(ins)])
-            last = i == len(group) - 1
-            if not last and _leaks(script):
+            is_last = i == len(group) - 1
+            if not is_last and _leaks(script):
                 body = f"( {body} )"
-            elif not _plain_chain(script, first=(i == 0), last=last):
+            elif not _plain_chain(script, first=(i == 0), last=is_last):
                 body = f"{{ {body}; }}"
             parts.append(body)
             if i:
@@ -109,7 +111,8 @@ class MergeRuns(Pass):
         last = group[-1]
         replacement = merged + last.lines[-1].newline
         # comments that sat between the RUNs move above the merged RUN
-        edit = Edit(first.start, last.end, "".join(c if c.endswith("\n") else c + nl for c in moved_comments) + replacement)
+        comments = "".join(c if c.endswith("\n") else c + nl for c in moved_comments)
+        edit = Edit(first.start, last.end, comments + replacement)
         lines = ", ".join(str(i.start_line) for i in group)
         return Finding(
             self.code, f"{len(group)} consecutive RUN instructions (lines {lines}) can be one layer",
@@ -132,17 +135,15 @@ def _content_end(ins: Instruction) -> int:
     return last.start + len(last.content)
 
 
-def _leaks(script) -> bool:
-    from ..shell.leaks import leaks_state
-
+def _leaks(script: Script) -> bool:
     return bool(leaks_state(script))
 
 
-def _has_comment(script) -> bool:
+def _has_comment(script: Script) -> bool:
     return bool(script.comments)
 
 
-def _plain_chain(script, first: bool, last: bool) -> bool:
+def _plain_chain(script: Script, first: bool, last: bool) -> bool:
     """Whether the script can sit in an `a && b` chain without braces.
 
     `&&` and `||` bind alike and from the left, so the first script may hold `||`; a later one

@@ -82,6 +82,32 @@ def _uid_word(word: str, declared: set[str]) -> bool:
     return word.isdigit() or variable_reference(word) in declared
 
 
+# useradd/adduser options that take a value
+_USER_VALUE_OPTIONS = frozenset({
+    "-u", "--uid", "-g", "--gid", "-G", "--groups", "-s", "--shell", "-d", "--home", "--home-dir", "-c",
+    "--comment", "--gecos", "-h", "-k", "--ingroup", "-K", "-e", "-f", "-p", "--key"})
+
+
+def _user_words(words: list[str], declared: set[str]) -> tuple[list[str], str | None]:
+    """(operands, uid) of a useradd/adduser's words; the uid when `-u`/`--uid` gives one."""
+    operands: list[str] = []
+    uid = None
+    skip = False
+    for i, w in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        if w in ("-u", "--uid") and i + 1 < len(words) and _uid_word(words[i + 1], declared):
+            uid = words[i + 1]
+        elif w.startswith("--uid=") and _uid_word(w[6:], declared):
+            uid = w[6:]
+        if w.startswith("-"):
+            skip = w in _USER_VALUE_OPTIONS
+            continue
+        operands.append(w)
+    return operands, uid
+
+
 def final_user(chain: list[Stage]) -> tuple[str | None, Instruction | None]:
     """The last USER of a stage chain (first stage first) and its instruction, or (None, None)."""
     for st in reversed(chain):
@@ -129,7 +155,11 @@ class NonrootUser(Pass):
             yield self.finding(stage.from_, message + "; add a non-root USER (unknown how to create one in "
                                f"{base})")
             return
-        nl = newline_of(tree)
+        edits = self._insertions(newline_of(tree), stage, anchor, lines)
+        yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
+
+    def _insertions(self, nl: str, stage: Stage, anchor: Instruction, lines: list[str]) -> list[Edit]:
+        """Edits adding `lines` after `anchor`; a RUN that creates the user goes above the first context COPY."""
         edits = []
         early = self._first_context_copy(stage, anchor)
         if early is not None and len(lines) > 1 and lines[0].startswith("RUN "):
@@ -146,7 +176,7 @@ class NonrootUser(Pass):
             edits.append(Edit(anchor.end, anchor.end, text + nl))
         else:
             edits.append(Edit(anchor.end, anchor.end, nl + text))
-        yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
+        return edits
 
     @staticmethod
     def _first_context_copy(stage: Stage, anchor: Instruction) -> Instruction | None:
@@ -159,7 +189,7 @@ class NonrootUser(Pass):
         return None
 
     @staticmethod
-    def _drops_privileges(chain: list[Stage], image) -> bool:
+    def _drops_privileges(chain: list[Stage], image: rt.ImageRef) -> bool:
         if image.official and image.name in SELF_DROPPING:
             return True
         if image.name in SELF_DROPPING and image.registry is None and image.repository.split("/")[0] in (
@@ -192,27 +222,10 @@ class NonrootUser(Pass):
                     continue
                 declared = set(ctx.state(ins).variables)   # `--uid=$APP_UID` can be USER $APP_UID
                 for m in re.finditer(r"\b(useradd|adduser)\b([^&;|\n]*)", ins.args):
-                    words = m.group(2).split()
-                    operands = []
-                    skip = False
-                    uid = None
-                    for i, w in enumerate(words):
-                        if skip:
-                            skip = False
-                            continue
-                        if w in ("-u", "--uid") and i + 1 < len(words) and _uid_word(words[i + 1], declared):
-                            uid = words[i + 1]
-                        elif w.startswith("--uid=") and _uid_word(w[6:], declared):
-                            uid = w[6:]
-                        if w.startswith("-"):
-                            if w in ("-u", "--uid", "-g", "--gid", "-G", "--groups", "-s", "--shell", "-d",
-                                     "--home", "--home-dir", "-c", "--comment", "--gecos", "-h", "-k",
-                                     "--ingroup", "-K", "-e", "-f", "-p", "--key"):
-                                skip = True
-                            continue
-                        operands.append(w)
-                    if operands and re.fullmatch(r"[a-z_][a-z0-9_-]*\$?", operands[-1 if m.group(1) == "useradd" else 0]):
-                        found = (operands[-1] if m.group(1) == "useradd" else operands[0], uid)
+                    operands, uid = _user_words(m.group(2).split(), declared)
+                    name = operands[-1 if m.group(1) == "useradd" else 0] if operands else ""
+                    if re.fullmatch(r"[a-z_][a-z0-9_-]*\$?", name):
+                        found = (name, uid)
         return found
 
     def _user_lines(self, ctx: Context, chain: list[Stage], facts: rt.ImageFacts) -> list[str] | None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from ..ecosystems.system import APT_CACHE_QUERIES, APT_CONSUMERS, APT_LISTS, APT_PROGRAMS
 from ..facts import RunScript
-from ..findings import Edit
+from ..findings import Edit, Fix
 from ..shell import AND, BACKGROUND, Script, SimpleCommand, ToolCommand, parse_rm, parse_tool
 from ..shell.model import Scope
 from ..syntax import Instruction, Stage
-from .base import Context
+from .base import Context, safe_fix
 
 # skipped scopes: the command may not run, or runs in a shell whose text is not ours to edit
 _UNREACHABLE = frozenset({Scope.COMMAND_SUBSTITUTION, Scope.PROCESS_SUBSTITUTION, Scope.FUNCTION})
@@ -96,7 +96,8 @@ def run_info(ctx: Context, ins: Instruction) -> RunInfo | None:
     cache = ctx.memo("run_info")
     key = id(ins)
     if key in cache:
-        return cache[key]
+        cached: RunInfo | None = cache[key]
+        return cached
     info = None
     rs, _reason = ctx.run_script(ins)
     if rs is not None:
@@ -124,6 +125,12 @@ def run_infos(ctx: Context) -> Iterator[tuple[Stage, RunInfo]]:
 def insert(info: RunInfo, pos: int, text: str) -> Edit:
     at = info.rs.span(pos, pos)[0]
     return Edit(at, at, text)
+
+
+def add_flag(info: RunInfo, tools: Iterable[ToolCommand], flag: str) -> Fix | None:
+    """The safe fix that adds `flag` after each tool's subcommand; None when the RUN cannot be edited."""
+    edits = [insert(info, t.flag_insert_at, " " + flag) for t in tools] if info.editable else []
+    return safe_fix(f"Add {flag}", *edits) if edits else None
 
 
 def replace(info: RunInfo, start: int, end: int, text: str) -> Edit | None:

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from ..facts.mounts import mount_covers
 from ..findings import Finding
 from . import package_runs
-from .base import Context, Pass, safe_fix
+from .base import Context, Pass
 
 BOOLEANS = frozenset({"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
 
@@ -55,9 +55,8 @@ class PipNoCacheDir(Pass):
                 continue
             if "PIP_NO_CACHE_DIR=" in info.script.text or _mounted(ctx, info):
                 continue
-            edits = [package_runs.insert(info, t.flag_insert_at, " --no-cache-dir") for t in tools] if info.editable else []
             yield self.finding(info.ins, "`pip install` without `--no-cache-dir` keeps downloaded wheels in the layer",
-                               safe_fix("Add --no-cache-dir", *edits) if edits else None)
+                               package_runs.add_flag(info, tools, "--no-cache-dir"))
 
 
 def _mounted(ctx: Context, info: package_runs.RunInfo) -> bool:
@@ -66,7 +65,7 @@ def _mounted(ctx: Context, info: package_runs.RunInfo) -> bool:
         target = m.target or ""
         if m.type not in ("cache", "tmpfs"):
             continue
-        if target.endswith("/.cache/pip") or target.endswith("/.cache") or target == "/root" \
-                or (cache_dir and mount_covers(info.ins, cache_dir)):
+        if target.endswith(("/.cache/pip", "/.cache")) or target == "/root" or (
+                cache_dir and mount_covers(info.ins, cache_dir)):
             return True
     return False

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from ..ecosystems import system
 from ..facts.mounts import mount_covers
 from ..findings import Finding
-from ..shell import parse_rm
+from ..shell import SimpleCommand, ToolCommand, parse_rm
 from . import package_runs
 from .base import Context, Pass, safe_fix
 
@@ -51,7 +51,7 @@ ZYPPER_FILLING = frozenset({"install", "update", "dist-upgrade", "patch", "sourc
 CACHES = system.RPM_CACHES
 
 
-def _removes_cache(command) -> bool:
+def _removes_cache(command: SimpleCommand) -> bool:
     rm = parse_rm(command)
     if rm is None:
         return False
@@ -92,7 +92,7 @@ class RpmClean(Pass):
             yield self.finding(info.ins, "; ".join(problems), fix)
 
     @staticmethod
-    def _clean_command(info: package_runs.RunInfo, tools) -> str | None:
+    def _clean_command(info: package_runs.RunInfo, tools: list[ToolCommand]) -> str | None:
         """The clean commands the RUN lacks: one per tool that filled a cache and did not clean it
         after its last install."""
         if any(mount_covers(info.ins, c) for c in CACHES):

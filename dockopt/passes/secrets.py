@@ -101,7 +101,7 @@ def secret_name(key: str) -> bool:
 def public_key_fingerprint(key: str, value: str | None) -> bool:
     """A `*KEY`/`*KEYS` set to OpenPGP fingerprints or long key ids: a public key, not a secret."""
     parts = key.lower().split("_")
-    return (parts[-1] in ("key", "keys") and any(p in _SIGNATURE_PARTS for p in parts) and bool(value)
+    return (parts[-1] in ("key", "keys") and any(p in _SIGNATURE_PARTS for p in parts) and value is not None
             and _FINGERPRINTS.fullmatch(value) is not None)
 
 

@@ -51,18 +51,20 @@ import re
 from collections.abc import Iterable
 
 from ..findings import Edit, Finding
+from ..syntax import Instruction, Stage
 from .base import Context, Pass, unsafe_fix
 
 # repository -> whether it has Debian-based -slim variants
 SLIM_REPOS = {"python", "node", "ruby"}
-_TAG = re.compile(r"^(?:docker\.io/)?(?:library/)?(?P<repo>[a-z]+):(?P<tag>[0-9][\w.]*)(?:-(?P<codename>bookworm|bullseye|trixie))?$")
+_TAG = re.compile(r"^(?:docker\.io/)?(?:library/)?(?P<repo>[a-z]+):(?P<tag>[0-9][\w.]*)"
+                  r"(?:-(?P<codename>bookworm|bullseye|trixie))?$")
 # what a stage may use that only the full image has
 FULL_ONLY = re.compile(
     r"\b(gcc|g\+\+|cc|c\+\+|make|cmake|build-essential|[\w.+-]+-dev|node-gyp|git|curl|wget|ssh|scp|svn|hg|"
     r"npm run|yarn build|yarn run|go build|cargo|mvn|gradle|javac|python3?-config|pkg-config|autoconf|bzip2|xz)\b")
 # debian:<release> (codename, suite or version number) and what its -slim variant leaves out
-_DEBIAN = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<tag>(?:bookworm|bullseye|buster|trixie|stable|oldstable|"
-                     r"testing|unstable|sid)|[0-9]+(?:\.[0-9]+)*)$")
+_DEBIAN = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<tag>(?:bookworm|bullseye|buster|trixie|stable|"
+                     r"oldstable|testing|unstable|sid)|[0-9]+(?:\.[0-9]+)*)$")
 DOCS_ONLY = re.compile(r"(\b(man|mandb|man-db|info|install-info|groff|locale-gen|localedef|msgfmt|gettext|"
                        r"dpkg-reconfigure\s+locales)\b|/usr/share/(doc|man|info|locale|groff|lintian|linda)\b)")
 
@@ -102,7 +104,7 @@ class SlimBase(Pass):
             unsafe_fix(f"Use {slim}", Edit(start, end, slim)))
 
 
-    def _debian(self, ctx: Context, final, tag: str) -> Iterable[Finding]:
+    def _debian(self, ctx: Context, final: Stage, tag: str) -> Iterable[Finding]:
         for ins in final.instructions:
             text = ins.logical if ins.keyword in ("RUN", "ONBUILD", "CMD", "ENTRYPOINT") else ""
             if DOCS_ONLY.search(text):
@@ -115,6 +117,6 @@ class SlimBase(Pass):
             unsafe_fix(f"Use {slim}", Edit(start, end, slim)))
 
 
-def _base_span(ctx: Context, ins, base: str) -> tuple[int, int]:
+def _base_span(ctx: Context, ins: Instruction, base: str) -> tuple[int, int]:
     pos = ins.logical.find(base, ins.args_offset)
     return ins.logical_span(pos, pos + len(base))

@@ -8,12 +8,12 @@ from __future__ import annotations
 import inspect
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..ecosystems import system
 from ..facts import images as rt
 from ..findings import Edit, Finding, Fix, Safety
-from ..shell import ToolCommand, parse_tool
+from ..shell import Script, ToolCommand, parse_tool
 from ..syntax import Instruction
 from .base import Context, Pass
 
@@ -129,28 +129,27 @@ class BuildToolsInFinalStage(_DocFromClass):
         final = ctx.tree.stages[-1]
         base = ctx.graph.base_image(final)
         image = rt.parse_image(base) if "$" not in base else None
-        if image is not None:
-            tool = rt.toolchain_of(image)
-            if tool is not None:
-                yield self.finding(final.from_, f"the final stage is built on {base}, a {tool} toolchain image: "
-                                   "copy the artifacts into a runtime image instead")
+        tool = rt.toolchain_of(image) if image is not None else None
+        if tool is not None:
+            yield self.finding(final.from_, f"the final stage is built on {base}, a {tool} toolchain image: "
+                               "copy the artifacts into a runtime image instead")
         for ins in final.instructions:
             script = ctx.script(ins) if ins.keyword == "RUN" else None
-            if script is None:
-                continue
-            tools = [t for c in script.commands if (t := parse_tool(c)) is not None]
-            removed = system.removed_again(script.commands)
-            names = []
-            for t in tools:
-                if t.manager in _INSTALLERS and t.subcommand in system.INSTALLING:
-                    names += [p.name for p in t.packages if system.is_build_tool(p.name) and p.name not in removed]
-            if names:
-                yield self.finding(ins, "the final stage installs build tools (" + ", ".join(dict.fromkeys(names))
-                                   + "): install them in the builder stage and copy the results")
-            for t in tools:
-                finding = self._dev_dependencies(ctx, ins, t)
-                if finding is not None:
-                    yield finding
+            if script is not None:
+                yield from self._installs(ctx, ins, script)
+
+    def _installs(self, ctx: Context, ins: Instruction, script: Script) -> Iterator[Finding]:
+        tools = [t for c in script.commands if (t := parse_tool(c)) is not None]
+        removed = system.removed_again(script.commands)
+        names = [p.name for t in tools if t.manager in _INSTALLERS and t.subcommand in system.INSTALLING
+                 for p in t.packages if system.is_build_tool(p.name) and p.name not in removed]
+        if names:
+            yield self.finding(ins, "the final stage installs build tools (" + ", ".join(dict.fromkeys(names))
+                               + "): install them in the builder stage and copy the results")
+        for t in tools:
+            finding = self._dev_dependencies(ctx, ins, t)
+            if finding is not None:
+                yield finding
 
     def _dev_dependencies(self, ctx: Context, ins: Instruction, t: ToolCommand) -> Finding | None:
         cmd_env = {a.name: a.value_text for a in t.command.assignments}

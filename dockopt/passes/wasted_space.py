@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..facts.files import ContextFiles
 from ..facts.paths import clean, display, go_match, has_vars, is_remote, is_under, join, relative
 from ..findings import Finding, Fix, Safety
-from ..syntax import Instruction
+from ..syntax import Instruction, Stage
 from .base import Context, Pass
 from .copies import archive_name, copy_op, dest_is_dir, human_size
 
@@ -78,21 +78,25 @@ class WastedSpace(Pass):
                 continue
             if not any(i.keyword == "RUN" and _RM.search(i.args) for i in stage.instructions):
                 continue
-            live: list[Entry] = []
-            for pos, ins in enumerate(stage.instructions):
-                if ins.keyword in ("COPY", "ADD"):
-                    live += self._copied(ins, ctx.state(ins).cwd, fs)
-                elif ins.keyword == "RUN":
-                    created, deleted = self._run(ctx, ins)
-                    for rm_path in deleted:
-                        hits = [e for e in live if _covers(rm_path, e.path, e.tree)]
-                        parts = [e for e in live if e not in hits and self._part_of(fs, e, rm_path)]
-                        for e in hits + parts:
-                            if e.kind in ("run", "apt") and _merged_by_do101(stage, e.ins, ins):
-                                continue
-                            yield self._finding(ctx, fs, e, ins, rm_path, partial=e in parts)
-                        live = [e for e in live if e not in hits]
-                    live += created
+            yield from self._stage(ctx, fs, stage)
+
+    def _stage(self, ctx: Context, fs: ContextFiles, stage: Stage) -> Iterator[Finding]:
+        """Each file a RUN of the stage deletes that an earlier layer added."""
+        live: list[Entry] = []
+        for ins in stage.instructions:
+            if ins.keyword in ("COPY", "ADD"):
+                live += self._copied(ins, ctx.state(ins).cwd, fs)
+            elif ins.keyword == "RUN":
+                created, deleted = self._run(ctx, ins)
+                for rm_path in deleted:
+                    hits = [e for e in live if _covers(rm_path, e.path, e.tree)]
+                    parts = [e for e in live if e not in hits and self._part_of(fs, e, rm_path)]
+                    for e in hits + parts:
+                        if e.kind in ("run", "apt") and _merged_by_do101(stage, e.ins, ins):
+                            continue
+                        yield self._finding(ctx, fs, e, ins, rm_path, partial=e in parts)
+                    live = [e for e in live if e not in hits]
+                live += created
 
     @staticmethod
     def _part_of(fs: ContextFiles, e: Entry, rm_path: str) -> bool:
@@ -113,34 +117,16 @@ class WastedSpace(Pass):
         dest = join(cwd, op.dest)
         if dest is None:
             return []
-        out = []
         as_dir = dest_is_dir(op)
+        out = []
         for s in op.sources:
             if has_vars(s):
                 continue
-            if is_remote(s):
-                if ins.keyword != "ADD" or "://" not in s:
-                    continue
-                name = posixpath.basename(s.split("?")[0].rstrip("/")) or "index.html"
-                path = clean(dest + "/" + name) if as_dir else dest
-                out.append(Entry(path, ins, f"ADD of {s}", "url", source=s))
-                continue
-            if op.from_stage:
-                base = posixpath.basename(s.rstrip("/"))
-                path = clean(dest + "/" + base) if as_dir and base else dest
-                out.append(Entry(path, ins, f"COPY --from={op.from_stage} {s}", "stage", source=s, tree=True))
-                continue
-            rel = ContextFiles.norm(s)
-            if rel is None or any(ch in s for ch in "*?["):
-                continue
-            is_dir = fs.is_dir(rel) if fs.available else (s.endswith("/") or rel == ".")
-            if ins.keyword == "ADD" and not is_dir and archive_name(s):
-                continue  # unpacked: the files are the archive's entries
-            if is_dir:
-                out.append(Entry(dest, ins, f"{ins.keyword} {s}", "context", ctx=rel, tree=True, source=s))
-            else:
-                path = clean(dest + "/" + posixpath.basename(rel)) if as_dir else dest
-                out.append(Entry(path, ins, f"{ins.keyword} {s}", "context", ctx=rel, source=s))
+            entry = (_remote_entry(ins, s, dest, as_dir) if is_remote(s)
+                     else _stage_entry(ins, op.from_stage, s, dest, as_dir) if op.from_stage
+                     else _context_entry(ins, s, dest, as_dir, fs))
+            if entry is not None:
+                out.append(entry)
         return out
 
     @staticmethod
@@ -207,6 +193,33 @@ class WastedSpace(Pass):
                 f"{rm_ins.start_line} (move the instructions between them above or below)")
 
 
+def _remote_entry(ins: Instruction, s: str, dest: str, as_dir: bool) -> Entry | None:
+    if ins.keyword != "ADD" or "://" not in s:
+        return None
+    name = posixpath.basename(s.split("?")[0].rstrip("/")) or "index.html"
+    path = clean(dest + "/" + name) if as_dir else dest
+    return Entry(path, ins, f"ADD of {s}", "url", source=s)
+
+
+def _stage_entry(ins: Instruction, stage: str, s: str, dest: str, as_dir: bool) -> Entry:
+    base = posixpath.basename(s.rstrip("/"))
+    path = clean(dest + "/" + base) if as_dir and base else dest
+    return Entry(path, ins, f"COPY --from={stage} {s}", "stage", source=s, tree=True)
+
+
+def _context_entry(ins: Instruction, s: str, dest: str, as_dir: bool, fs: ContextFiles) -> Entry | None:
+    rel = ContextFiles.norm(s)
+    if rel is None or any(ch in s for ch in "*?["):
+        return None
+    is_dir = fs.is_dir(rel) if fs.available else (s.endswith("/") or rel == ".")
+    if ins.keyword == "ADD" and not is_dir and archive_name(s):
+        return None  # unpacked: the files are the archive's entries
+    if is_dir:
+        return Entry(dest, ins, f"{ins.keyword} {s}", "context", ctx=rel, tree=True, source=s)
+    path = clean(dest + "/" + posixpath.basename(rel)) if as_dir else dest
+    return Entry(path, ins, f"{ins.keyword} {s}", "context", ctx=rel, source=s)
+
+
 def _covers(rm_path: str, path: str, tree: bool = False) -> bool:
     """`rm rm_path` removes `path` (rm_path may hold shell globs; `dir/*` empties a tree)."""
     if tree and rm_path.endswith("/*") and clean(rm_path[:-2]) == path:
@@ -224,7 +237,7 @@ def _covers(rm_path: str, path: str, tree: bool = False) -> bool:
     return False
 
 
-def _merged_by_do101(stage, a: Instruction, b: Instruction) -> bool:
+def _merged_by_do101(stage: Stage, a: Instruction, b: Instruction) -> bool:
     """a and b are RUNs with only RUNs between them: DO101 joins them into one layer."""
     instrs = list(stage.instructions)
     try:

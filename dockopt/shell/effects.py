@@ -8,6 +8,7 @@ directories (`SYSTEM_DIRS`), never a project's; the dependency installers of the
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .fileops import compiler_output, parse_chmod, parse_chown, parse_copy, parse_rm, written_files
@@ -109,43 +110,58 @@ def _tool_effects(command: SimpleCommand, tool: ToolCommand, reads: tuple[PathUs
     return CommandEffects(command, reads + files, writes + system, tool=tool)
 
 
-def _program_effects(command: SimpleCommand, program: str
-                     ) -> tuple[tuple[PathUse, ...], tuple[PathUse, ...], tuple[PathUse, ...]] | None:
+_Uses = tuple[tuple[PathUse, ...], tuple[PathUse, ...], tuple[PathUse, ...]]
+
+
+def _program_effects(command: SimpleCommand, program: str) -> _Uses | None:
     """(reads, writes, deletes) of a program the model knows; None for any other."""
     if program in _NO_FILES:
         return (), (), ()
     if program in _SYSTEM_PROGRAMS:
         return (), tuple(PathUse(d, program, tree=True) for d in ("/etc", "/home", "/var", "/usr")), ()
-    operands = tuple(w.text for w in command.args if w.text is not None and not w.text.startswith("-"))
     if any(w.text is None for w in command.args):
         return None
     if program in _READERS:
-        return tuple(PathUse(p, program) for p in operands), (), ()
-    if program == "rm":
-        rm = parse_rm(command)
-        assert rm is not None
-        return (), (), tuple(PathUse(w.text or "", "rm", tree=rm.recursive) for w in rm.paths)
-    if program in ("mkdir", "touch"):
-        parsed = parse_arguments(command.args, SPECS[program])
-        return (), tuple(PathUse(w.text or "", program) for w in parsed.operands), ()
-    if program in ("chown", "chgrp", "chmod"):
-        changed = parse_chmod(command) if program == "chmod" else parse_chown(command)
-        assert changed is not None
-        return (), tuple(PathUse(w.text or "", program, tree=changed.recursive) for w in changed.targets), ()
-    if program in ("cp", "mv", "install", "ln"):
-        return _copy_effects(command, program)
+        return tuple(PathUse(p, program) for p in _operands(command)), (), ()
+    reader = _PROGRAMS.get(program)
+    if reader is not None:
+        return reader(command, program)
+    return _download_or_compile(command, program)
+
+
+def _operands(command: SimpleCommand) -> tuple[str, ...]:
+    return tuple(w.text for w in command.args if w.text is not None and not w.text.startswith("-"))
+
+
+def _rm_effects(command: SimpleCommand, program: str) -> _Uses | None:
+    rm = parse_rm(command)
+    assert rm is not None
+    return (), (), tuple(PathUse(w.text or "", "rm", tree=rm.recursive) for w in rm.paths)
+
+
+def _create_effects(command: SimpleCommand, program: str) -> _Uses | None:
+    parsed = parse_arguments(command.args, SPECS[program])
+    return (), tuple(PathUse(w.text or "", program) for w in parsed.operands), ()
+
+
+def _mode_effects(command: SimpleCommand, program: str) -> _Uses | None:
+    changed = parse_chmod(command) if program == "chmod" else parse_chown(command)
+    assert changed is not None
+    return (), tuple(PathUse(w.text or "", program, tree=changed.recursive) for w in changed.targets), ()
+
+
+def _download_or_compile(command: SimpleCommand, program: str) -> _Uses | None:
     written = written_files(command)
     if written or program in ("curl", "wget"):
         return (), tuple(PathUse(w.path, program, w.what, w.tree) for w in written), ()
     output = compiler_output(command)
     if output is not None and output != "$":
-        sources = tuple(PathUse(p, program) for p in operands)
+        sources = tuple(PathUse(p, program) for p in _operands(command))
         return sources, (PathUse(output, program),), ()
     return None
 
 
-def _copy_effects(command: SimpleCommand, program: str
-                  ) -> tuple[tuple[PathUse, ...], tuple[PathUse, ...], tuple[PathUse, ...]] | None:
+def _copy_effects(command: SimpleCommand, program: str) -> _Uses | None:
     copy = parse_copy(command)
     if copy is None:
         return None
@@ -155,3 +171,11 @@ def _copy_effects(command: SimpleCommand, program: str
     writes = tuple(PathUse(d, program, tree=recursive) for _, d in copy.pairs)
     deletes = tuple(PathUse(s, program, tree=True) for s, _ in copy.pairs) if program == "mv" else ()
     return reads, writes, deletes
+
+
+_PROGRAMS: dict[str, Callable[[SimpleCommand, str], _Uses | None]] = {
+    "rm": _rm_effects,
+    "mkdir": _create_effects, "touch": _create_effects,
+    "chown": _mode_effects, "chgrp": _mode_effects, "chmod": _mode_effects,
+    "cp": _copy_effects, "mv": _copy_effects, "install": _copy_effects, "ln": _copy_effects,
+}

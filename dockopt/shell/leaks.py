@@ -8,6 +8,7 @@ second; :func:`leaks_state` lists the commands that do that.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import SUBSHELL_SCOPES, Scope, SimpleCommand
@@ -77,6 +78,12 @@ def leaks_state(script: Script) -> list[Leak]:
     definition is reported instead.  Commands in if/case/loop bodies are
     reported: they leak whenever they run.
     """
+    leaks = _command_leaks(script) + _construct_leaks(script)
+    leaks.sort(key=lambda leak: (leak.start, leak.end))
+    return leaks
+
+
+def _command_leaks(script: Script) -> list[Leak]:
     leaks: list[Leak] = []
     commands = script.commands
     # a top-level `wait` after a job waits for it, so the job ends within the RUN
@@ -87,37 +94,40 @@ def leaks_state(script: Script) -> list[Leak]:
         if command.in_function:
             continue           # runs only if the function is called: the definition is reported
         if command.in_background and command.start > last_wait:
-            if command.scopes[0] is Scope.BACKGROUND:
-                # `a && b &` at the top level is one job over several links: report it once
-                first, last = _job_links(script, command.link)
-                if last not in reported_jobs:
-                    reported_jobs.add(last)
-                    leaks.append(Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON,
-                                      script.chain[first].start, script.chain[last].end, None))
-            else:
-                leaks.append(Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON, command.start, command.end,
-                                  command))
+            leaks += _job_leak(script, command, reported_jobs)
         if command.runs_in_subshell:
             continue
         leak = _command_leak(command)
         if leak is not None:
             leaks.append(leak)
-    for arithmetic in script.arithmetic_commands:
-        if arithmetic.assigns and not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION
-                                          for s in arithmetic.scopes):
-            leaks.append(Leak(LeakKind.VARIABLE, "(( )) assigns variables",
-                              arithmetic.start, arithmetic.end, None))
+    return leaks
+
+
+def _job_leak(script: Script, command: SimpleCommand, reported_jobs: set[int]) -> list[Leak]:
+    if command.scopes[0] is not Scope.BACKGROUND:
+        return [Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON, command.start, command.end, command)]
+    # `a && b &` at the top level is one job over several links: report it once
+    first, last = _job_links(script, command.link)
+    if last in reported_jobs:
+        return []
+    reported_jobs.add(last)
+    return [Leak(LeakKind.BACKGROUND_JOB, _JOB_REASON, script.chain[first].start, script.chain[last].end, None)]
+
+
+def _in_main_shell(scopes: tuple[Scope, ...]) -> bool:
+    return not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION for s in scopes)
+
+
+def _construct_leaks(script: Script) -> list[Leak]:
+    leaks = [Leak(LeakKind.VARIABLE, "(( )) assigns variables", a.start, a.end, None)
+             for a in script.arithmetic_commands if a.assigns and _in_main_shell(a.scopes)]
     for loop in script.for_loops:
-        if loop.assigns and not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION for s in loop.scopes):
+        if loop.assigns and _in_main_shell(loop.scopes):
             what = f"${loop.variable}" if loop.variable else "its variables"
-            leaks.append(Leak(LeakKind.VARIABLE, f"the for loop leaves {what} set",
-                              loop.start, loop.end, None))
-    for function in script.functions:
-        # a definition inside a function only happens when that function is called
-        if not any(s in SUBSHELL_SCOPES or s is Scope.FUNCTION for s in function.scopes):
-            leaks.append(Leak(LeakKind.FUNCTION, f"defines function {function.name}",
-                              function.start, function.end, None))
-    leaks.sort(key=lambda leak: (leak.start, leak.end))
+            leaks.append(Leak(LeakKind.VARIABLE, f"the for loop leaves {what} set", loop.start, loop.end, None))
+    # a definition inside a function only happens when that function is called
+    leaks += [Leak(LeakKind.FUNCTION, f"defines function {f.name}", f.start, f.end, None)
+              for f in script.functions if _in_main_shell(f.scopes)]
     return leaks
 
 
@@ -133,68 +143,94 @@ def _job_links(script: Script, link: int) -> tuple[int, int]:
     return first, last
 
 
-def _command_leak(command: SimpleCommand) -> Leak | None:
-    def leak(kind: LeakKind, reason: str) -> Leak:
-        return Leak(kind, reason, command.start, command.end, command)
+_Verdict = tuple[LeakKind, str] | None
+_Args = list[str | None]
 
+
+def _set(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if not args or args in (["-o"], ["+o"]):
+        return None        # only lists variables or options
+    if args[0] == "--" or (args[0] is not None and args[0][:1] not in "-+"):
+        return LeakKind.VARIABLE, "set changes the positional parameters"
+    return LeakKind.OPTION, "set changes shell options"
+
+
+def _shopt(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if any(a in ("-s", "-u") or (a and a.startswith("-") and ("s" in a or "u" in a)) for a in args):
+        return LeakKind.OPTION, "shopt changes shell options"
+    return None
+
+
+def _umask(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if (args and args[0] is not None and args[0] not in ("-S", "-p")) or len(args) > 1:
+        return LeakKind.UMASK, "umask changes the file mode mask of later commands"
+    return None
+
+
+def _ulimit(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    # `ulimit` / `ulimit -a` / `ulimit -n` only print
+    if any(a is None or not a.startswith("-") for a in args):
+        return LeakKind.ULIMIT, "ulimit changes resource limits of later commands"
+    return None
+
+
+def _exec(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if args:
+        return LeakKind.EXEC, "exec replaces the shell: nothing after it runs"
+    if command.redirects:
+        return LeakKind.EXEC, "exec redirects the shell's own file descriptors"
+    return None
+
+
+def _trap(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if args and args[0] not in ("-l", "-p"):
+        return LeakKind.TRAP, "trap sets a handler that fires later (at EXIT: after the next command)"
+    return None
+
+
+def _alias(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if name == "unalias" or any(a is None or "=" in a for a in args):
+        return LeakKind.ALIAS, f"{name} changes aliases"
+    return None
+
+
+def _printf(name: str, args: _Args, command: SimpleCommand) -> _Verdict:
+    if args and args[0] is not None and args[0].startswith("-v"):
+        return LeakKind.VARIABLE, "printf -v assigns a variable"
+    return None
+
+
+def _always(kind: LeakKind, reason: str) -> Callable[[str, _Args, SimpleCommand], _Verdict]:
+    return lambda name, args, command: (kind, reason.format(name=name))
+
+
+# what each builtin leaks, by name
+_BUILTINS: dict[str, Callable[[str, _Args, SimpleCommand], _Verdict]] = {
+    **{name: _always(LeakKind.DIRECTORY, "{name} changes the working directory") for name in _DIRECTORY},
+    **{name: _always(LeakKind.VARIABLE, reason) for name, reason in _VARIABLE_BUILTINS.items()},
+    **{name: _always(LeakKind.EXIT, "{name} ends the shell: nothing after it runs") for name in _EXIT},
+    "printf": _printf, "set": _set, "shopt": _shopt, "umask": _umask, "ulimit": _ulimit,
+    "source": _always(LeakKind.SOURCE, "{name} runs a file in the current shell"),
+    ".": _always(LeakKind.SOURCE, "{name} runs a file in the current shell"),
+    "eval": _always(LeakKind.EVAL, "eval runs code in the current shell"),
+    "exec": _exec, "trap": _trap, "alias": _alias, "unalias": _alias,
+}
+
+
+def _command_leak(command: SimpleCommand) -> Leak | None:
+    names = ", ".join(a.name for a in command.assignments)
+    verdict: _Verdict = None
     if command.name_index is None:
         if command.assignments:
-            names = ", ".join(a.name for a in command.assignments)
-            return leak(LeakKind.VARIABLE, f"assignment to {names} stays set in the shell")
+            verdict = LeakKind.VARIABLE, f"assignment to {names} stays set in the shell"
+    elif all(w.text in _SHELL_KEEPING_WRAPPERS for w in command.wrappers):
+        name = command.name or ""
+        if name in _SPECIAL_BUILTINS and command.assignments:
+            verdict = (LeakKind.VARIABLE,
+                       f"assignment to {names} before the special built-in {name} stays set in POSIX sh")
+        elif name in _BUILTINS:
+            verdict = _BUILTINS[name](name, [w.text for w in command.args], command)
+    if verdict is None:
         return None
-    if any(w.text not in _SHELL_KEEPING_WRAPPERS for w in command.wrappers):
-        return None
-    name = command.name
-    args = [w.text for w in command.args]
-    if name in _SPECIAL_BUILTINS and command.assignments:
-        names = ", ".join(a.name for a in command.assignments)
-        return leak(LeakKind.VARIABLE,
-                    f"assignment to {names} before the special built-in {name} stays set in POSIX sh")
-    if name in _DIRECTORY:
-        return leak(LeakKind.DIRECTORY, f"{name} changes the working directory")
-    if name in _VARIABLE_BUILTINS:
-        return leak(LeakKind.VARIABLE, _VARIABLE_BUILTINS[name])
-    if name == "printf" and args and args[0] is not None and args[0].startswith("-v"):
-        return leak(LeakKind.VARIABLE, "printf -v assigns a variable")
-    if name == "set":
-        if not args or args in (["-o"], ["+o"]):
-            return None        # only lists variables or options
-        if args[0] == "--" or (args[0] is not None and args[0][:1] not in "-+"):
-            return leak(LeakKind.VARIABLE, "set changes the positional parameters")
-        return leak(LeakKind.OPTION, "set changes shell options")
-    if name == "shopt":
-        if any(a in ("-s", "-u") or (a and a.startswith("-") and ("s" in a or "u" in a)) for a in args):
-            return leak(LeakKind.OPTION, "shopt changes shell options")
-        return None
-    if name == "umask":
-        if args and args[0] is not None and args[0] not in ("-S", "-p"):
-            return leak(LeakKind.UMASK, "umask changes the file mode mask of later commands")
-        if len(args) > 1:
-            return leak(LeakKind.UMASK, "umask changes the file mode mask of later commands")
-        return None
-    if name == "ulimit":
-        # `ulimit` / `ulimit -a` / `ulimit -n` only print
-        if any(a is None or not a.startswith("-") for a in args):
-            return leak(LeakKind.ULIMIT, "ulimit changes resource limits of later commands")
-        return None
-    if name in ("source", "."):
-        return leak(LeakKind.SOURCE, f"{name} runs a file in the current shell")
-    if name == "eval":
-        return leak(LeakKind.EVAL, "eval runs code in the current shell")
-    if name == "exec":
-        if args:
-            return leak(LeakKind.EXEC, "exec replaces the shell: nothing after it runs")
-        if command.redirects:
-            return leak(LeakKind.EXEC, "exec redirects the shell's own file descriptors")
-        return None
-    if name in _EXIT:
-        return leak(LeakKind.EXIT, f"{name} ends the shell: nothing after it runs")
-    if name == "trap":
-        if args and args[0] not in ("-l", "-p"):
-            return leak(LeakKind.TRAP, "trap sets a handler that fires later (at EXIT: after the next command)")
-        return None
-    if name in ("alias", "unalias"):
-        if name == "unalias" or any(a is None or "=" in a for a in args):
-            return leak(LeakKind.ALIAS, f"{name} changes aliases")
-        return None
-    return None
+    kind, reason = verdict
+    return Leak(kind, reason, command.start, command.end, command)

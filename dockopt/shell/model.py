@@ -276,4 +276,5 @@ def fast_constructor(cls: type) -> Callable[..., Any]:
         lines.append(f"    _set_{name}(obj, {name})")
     lines.append("    return obj")
     exec("\n".join(lines), namespace)
-    return namespace["make"]
+    make: Callable[..., Any] = namespace["make"]
+    return make

@@ -70,46 +70,56 @@ def parse_arguments(words: tuple[Word, ...] | list[Word], spec: OptionSpec,
             if stop_at_operand:
                 return ParsedArguments(tuple(flags), tuple(operands), index - 1)
             operands.append(word)
-            continue
-        if text == "--":
+        elif text == "--":
             options_done = True
-            continue
-        if text.startswith("--") or not spec.clustering:
-            name, equals, value = text.partition("=")
-            if equals:
-                flags.append(Flag(name, value, word, word))
-                continue
-            prefix = next((p for p in spec.attached if text.startswith(p) and len(text) > len(p)), None)
-            if prefix is not None and text not in spec.with_value:
-                flags.append(Flag(prefix, text[len(prefix):], word, word))
-                continue
-            if name in spec.with_value and index < count:
-                value_word = words[index]
-                index += 1
-                flags.append(Flag(name, value_word.text, word, value_word))
-                continue
-            flags.append(Flag(name, None, word, None))
-            continue
-        if len(text) > 2 and text[2] == "=":      # -q=2
+        elif text.startswith("--") or not spec.clustering:
+            index = _long_option(words, index, text, word, spec, flags)
+        elif len(text) > 2 and text[2] == "=":      # -q=2
             flags.append(Flag(text[:2], text[3:], word, word))
-            continue
-        # a cluster of short options: -qy, -rfile, -o Value
-        letters = text[1:]
-        for position, letter in enumerate(letters):
-            name = "-" + letter
-            if name in spec.with_value:
-                rest = letters[position + 1:]
-                if rest:
-                    flags.append(Flag(name, rest.removeprefix("="), word, word))
-                elif index < count:
-                    value_word = words[index]
-                    index += 1
-                    flags.append(Flag(name, value_word.text, word, value_word))
-                else:
-                    flags.append(Flag(name, None, word, None))
-                break
-            flags.append(Flag(name, None, word, None))
+        else:
+            index = _short_options(words, index, text, word, spec, flags)
     return ParsedArguments(tuple(flags), tuple(operands), None)
+
+
+def _long_option(words: tuple[Word, ...] | list[Word], index: int, text: str, word: Word, spec: OptionSpec,
+                 flags: list[Flag]) -> int:
+    """`--name=value`, `--name value`, `-name` (no clustering) or an attached prefix (`-DskipTests`);
+    the index of the next word."""
+    name, equals, value = text.partition("=")
+    if equals:
+        flags.append(Flag(name, value, word, word))
+        return index
+    prefix = next((p for p in spec.attached if text.startswith(p) and len(text) > len(p)), None)
+    if prefix is not None and text not in spec.with_value:
+        flags.append(Flag(prefix, text[len(prefix):], word, word))
+        return index
+    if name in spec.with_value and index < len(words):
+        value_word = words[index]
+        flags.append(Flag(name, value_word.text, word, value_word))
+        return index + 1
+    flags.append(Flag(name, None, word, None))
+    return index
+
+
+def _short_options(words: tuple[Word, ...] | list[Word], index: int, text: str, word: Word, spec: OptionSpec,
+                   flags: list[Flag]) -> int:
+    """A cluster of short options: -qy, -rfile, -o Value; the index of the next word."""
+    letters = text[1:]
+    for position, letter in enumerate(letters):
+        name = "-" + letter
+        if name not in spec.with_value:
+            flags.append(Flag(name, None, word, None))
+            continue
+        rest = letters[position + 1:]
+        if rest:
+            flags.append(Flag(name, rest.removeprefix("="), word, word))
+        elif index < len(words):
+            flags.append(Flag(name, words[index].text, word, words[index]))
+            index += 1
+        else:
+            flags.append(Flag(name, None, word, None))
+        break
+    return index
 
 
 def _spec(*with_value: str, clustering: bool = True, attached: tuple[str, ...] = ()) -> OptionSpec:

@@ -556,35 +556,48 @@ def _model(spec: _Manager, manager: str, command: SimpleCommand, tool_word: Word
 def _finish(spec: _Manager, manager: str, command: SimpleCommand, tool_word: Word,
             subcommand: str | None, sub_words: tuple[Word, ...], global_flags: tuple[Flag, ...],
             flags: tuple[Flag, ...], operands: tuple[Word, ...], insert_at: int) -> ToolCommand:
-    files: list[FileArgument] = []
-    packages: list[Package] = []
     all_flags = global_flags + flags
-    for flag in all_flags:
-        if flag.name in spec.file_options and flag.value_word is not None and flag.value is not None:
-            if flag.name in ("-e", "--editable") and not _is_local_path(flag.value):
-                continue          # pip -e git+https://...: a remote project, not a file here
-            files.append(FileArgument(flag.value, flag.value_word))
+    files = _option_files(spec, all_flags)
+    packages: list[Package] = []
     effective = subcommand if subcommand is not None else spec.default_subcommand
     if effective in spec.file_operand_subcommands:
         files.extend(FileArgument(w.text, w) for w in operands if w.text is not None)
     elif effective in spec.package_subcommands:
-        for word in operands:
-            text = word.text
-            if text is None:
-                continue
-            if _is_local_path(text):
-                files.append(FileArgument(text, word))
-                continue
-            name, operator, version = spec.split_package(text)
-            packages.append(Package(name, operator, version, word))
-        if manager == "gem" and len(packages) == 1 and packages[0].operator is None:
-            # gem install rails -v 7.1: the version is an option
-            version = next((f.value for f in all_flags if f.name in ("-v", "--version")), None)
-            if version is not None:
-                packages[0] = Package(packages[0].name, "-v", version, packages[0].word)
+        packages = _operand_packages(spec, manager, operands, all_flags, files)
     implicit = spec.implicit(effective, all_flags, tuple(packages))
     return ToolCommand(
         manager=manager, subcommand=subcommand, subcommand_words=sub_words,
         global_flags=global_flags, subcommand_flags=flags, operands=operands,
         packages=tuple(packages), files=tuple(files), implicit_files=implicit,
         tool_word=tool_word, command=command, flag_insert_at=insert_at)
+
+
+def _option_files(spec: _Manager, flags: tuple[Flag, ...]) -> list[FileArgument]:
+    files: list[FileArgument] = []
+    for flag in flags:
+        if flag.name in spec.file_options and flag.value_word is not None and flag.value is not None:
+            if flag.name in ("-e", "--editable") and not _is_local_path(flag.value):
+                continue          # pip -e git+https://...: a remote project, not a file here
+            files.append(FileArgument(flag.value, flag.value_word))
+    return files
+
+
+def _operand_packages(spec: _Manager, manager: str, operands: tuple[Word, ...],
+                      flags: tuple[Flag, ...], files: list[FileArgument]) -> list[Package]:
+    """The packages among an install's operands; local paths among them go to `files`."""
+    packages: list[Package] = []
+    for word in operands:
+        text = word.text
+        if text is None:
+            continue
+        if _is_local_path(text):
+            files.append(FileArgument(text, word))
+            continue
+        name, operator, version = spec.split_package(text)
+        packages.append(Package(name, operator, version, word))
+    if manager == "gem" and len(packages) == 1 and packages[0].operator is None:
+        # gem install rails -v 7.1: the version is an option
+        version = next((f.value for f in flags if f.name in ("-v", "--version")), None)
+        if version is not None:
+            packages[0] = Package(packages[0].name, "-v", version, packages[0].word)
+    return packages

@@ -4,11 +4,13 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import tree_sitter
+from typing import TYPE_CHECKING
 
 from .model import AND, SEMICOLON, ArithmeticCommand, ChainLink, ForLoop, FunctionDefinition, SimpleCommand
 from .walk import Builder
+
+if TYPE_CHECKING:  # the grammar is loaded on the first parse: a file without RUN never needs it
+    import tree_sitter
 
 __all__ = ["ErrorSpan", "Script", "set_option_changes"]
 
@@ -172,8 +174,9 @@ def set_option_changes(command: SimpleCommand) -> list[tuple[str, bool]]:
         enabled = arg[0] == "-"
         for letter in arg[1:]:
             if letter == "o":
-                if index < len(args) and args[index] is not None:
-                    changes.append((args[index], enabled))
+                option = args[index] if index < len(args) else None
+                if option is not None:
+                    changes.append((option, enabled))
                     index += 1
             elif letter in _SET_SHORT_OPTIONS:
                 changes.append((_SET_SHORT_OPTIONS[letter], enabled))

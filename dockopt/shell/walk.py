@@ -2,8 +2,9 @@
 pipelines and compound commands, down to each simple command."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .model import (
     PIPE,
@@ -20,9 +21,6 @@ from .model import (
     Word,
     fast_constructor,
 )
-
-if TYPE_CHECKING:  # the grammar is loaded on the first parse: a file without RUN never needs it
-    import tree_sitter
 from .words import (
     REDIRECT_TYPES,
     WRAPPER_NAMES,
@@ -32,6 +30,9 @@ from .words import (
     start_of,
     unescape_unquoted,
 )
+
+if TYPE_CHECKING:  # the grammar is loaded on the first parse: a file without RUN never needs it
+    import tree_sitter
 
 __all__ = ["Builder"]
 
@@ -68,8 +69,11 @@ _NODE, _HEREDOC_HEAD, _OPERATOR, _EXTRA = 0, 1, 2, 3
 _NO_NODES: tuple[tree_sitter.Node, ...] = ()
 
 # the builder creates these by the hundred thousand (see fast_constructor)
-_new_command = fast_constructor(SimpleCommand)
-_new_link = fast_constructor(ChainLink)
+_new_command: Callable[..., SimpleCommand] = fast_constructor(SimpleCommand)
+_new_link: Callable[..., ChainLink] = fast_constructor(ChainLink)
+# a part (see above) and an item of a statement list: [node, separator, stray]
+_Part = list[Any]
+_Item = list[Any]
 
 
 class Builder(WordReader):
@@ -151,7 +155,7 @@ class Builder(WordReader):
         self.result_arithmetic = tuple(sorted(self.arithmetic, key=start_of))
         self.result_for_loops = tuple(sorted(self.for_loops, key=start_of))
 
-    def construct(self, part: list) -> Construct:
+    def construct(self, part: _Part) -> Construct:
         node = part[_NODE]
         if node.type == "redirected_statement":
             body = self.body_of(node)
@@ -163,15 +167,15 @@ class Builder(WordReader):
         return _CONSTRUCTS.get(node.type, Construct.COMMAND)
 
     @staticmethod
-    def sequence(children: list[tree_sitter.Node]) -> list[list]:
+    def sequence(children: list[tree_sitter.Node]) -> list[_Part]:
         """Pair each statement of a statement list with the separator after it.
 
         Items are ``[node, separator, stray]``: ``stray`` marks a node that is no
         statement (words left over by error recovery...), kept only so that the
         commands of a ``$(...)`` in it are not lost.
         """
-        items: list[list] = []
-        last: list | None = None          # the last statement item
+        items: list[_Part] = []
+        last: _Item | None = None          # the last statement item
         for child in children:
             kind = child.type
             if kind in _SEPARATORS:
@@ -196,19 +200,19 @@ class Builder(WordReader):
             self.emit_and_or(statement, inner, prev, operator)
             prev = operator
 
-    def and_or(self, node: tree_sitter.Node) -> list[list]:
-        parts: list[list] = []
+    def and_or(self, node: tree_sitter.Node) -> list[_Part]:
+        parts: list[_Part] = []
         self.flatten(node, parts)
         return parts
 
-    def flatten(self, node: tree_sitter.Node, parts: list[list]) -> None:
+    def flatten(self, node: tree_sitter.Node, parts: list[_Part]) -> None:
         kind = node.type
         if kind == "list" or kind == "pipeline":
             self.flatten_children(node.children, parts)
             return
         self.flatten_statement(node, parts)
 
-    def flatten_statement(self, node: tree_sitter.Node, parts: list[list]) -> None:
+    def flatten_statement(self, node: tree_sitter.Node, parts: list[_Part]) -> None:
         kind = node.type
         if kind != "redirected_statement":
             parts.append([node, False, None, _NO_NODES])
@@ -230,7 +234,7 @@ class Builder(WordReader):
                 target[_OPERATOR] = tail[0]
                 self.flatten_children(tail[1], parts)
 
-    def flatten_children(self, children: list[tree_sitter.Node], parts: list[list]) -> None:
+    def flatten_children(self, children: list[tree_sitter.Node], parts: list[_Part]) -> None:
         # tree-sitter nests `a && b && c` as list(list(a, b), c): walk with a stack, not recursion,
         # so that a chain of hundreds of commands stays within Python's recursion limit
         todo: list[tree_sitter.Node | str] = list(reversed(children))
@@ -273,7 +277,7 @@ class Builder(WordReader):
             parts[-1][_OPERATOR] = next_operator
         self.emit_parts(parts, scopes, prev_operator, parts[-1][_OPERATOR])
 
-    def emit_parts(self, parts: list[list], scopes: tuple[Scope, ...],
+    def emit_parts(self, parts: list[_Part], scopes: tuple[Scope, ...],
                    prev_operator: str | None, next_operator: str | None) -> None:
         last = len(parts) - 1
         before = prev_operator
@@ -285,7 +289,7 @@ class Builder(WordReader):
             self.emit_part(part, inner, before, after)
             before = after
 
-    def part_span(self, part: list) -> tuple[int, int, int]:
+    def part_span(self, part: _Part) -> tuple[int, int, int]:
         """(start, end, append_at) of a part: end and append_at differ when a heredoc body closes it."""
         node = part[_NODE]
         extra = part[_EXTRA]
@@ -315,7 +319,7 @@ class Builder(WordReader):
         return self.offset(end)
 
     # statements
-    def emit_part(self, part: list, scopes: tuple[Scope, ...],
+    def emit_part(self, part: _Part, scopes: tuple[Scope, ...],
                   prev_operator: str | None, next_operator: str | None) -> None:
         node = part[_NODE]
         kind = node.type
@@ -426,24 +430,22 @@ class Builder(WordReader):
         header: list[tree_sitter.Node] = []
         for child in node.children:
             if body is not None and child == body:
-                # `while` tests a statement list; `for` has words or an arithmetic header
-                if has_condition:
-                    self.emit_sequence(header, (*scopes, Scope.CONDITION))
-                else:
-                    for word in header:
-                        if word.is_named:
-                            self.scan(word, scopes)
+                self.loop_header(header, scopes, has_condition)
                 header = []
                 self.emit_sequence(child.children, scopes)
             else:
                 header.append(child)
         if header:   # no body: cut short by a syntax error
-            if has_condition:
-                self.emit_sequence(header, (*scopes, Scope.CONDITION))
-            else:
-                for word in header:
-                    if word.is_named:
-                        self.scan(word, scopes)
+            self.loop_header(header, scopes, has_condition)
+
+    def loop_header(self, header: list[tree_sitter.Node], scopes: tuple[Scope, ...], has_condition: bool) -> None:
+        """`while` tests a statement list; `for` has words or an arithmetic header."""
+        if has_condition:
+            self.emit_sequence(header, (*scopes, Scope.CONDITION))
+            return
+        for word in header:
+            if word.is_named:
+                self.scan(word, scopes)
 
     def case_statement(self, node: tree_sitter.Node, scopes: tuple[Scope, ...]) -> None:
         for child in node.children:

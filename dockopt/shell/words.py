@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-
-import tree_sitter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .model import (
     ArithmeticCommand,
@@ -19,6 +19,9 @@ from .model import (
     Word,
     fast_constructor,
 )
+
+if TYPE_CHECKING:  # the grammar is loaded on the first parse: a file without RUN never needs it
+    import tree_sitter
 
 __all__ = ["REDIRECT_TYPES", "WordReader", "new_word", "resolve_wrappers", "start_of", "unescape_unquoted"]
 
@@ -39,7 +42,7 @@ _ANSI_C_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\
 _ASSIGNMENT_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 # the walk creates these by the hundred thousand (see fast_constructor)
-new_word = fast_constructor(Word)
+new_word: Callable[[str, str | None, int, int], Word] = fast_constructor(Word)
 
 
 def unescape_unquoted(raw: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Go's unicode.IsSpace (Python's str.isspace also accepts \x1c-\x1f, which Go does not).
-GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+            "\u2028\u2029\u202f\u205f\u3000")
 GO_SPACE_SET = frozenset(GO_SPACE)
 # Go regexp's \s and BuildKit's reWhitespace ([\t\v\f\r ]+)
 _RE_WHITESPACE = re.compile(r"[\t\v\f\r ]+")
@@ -43,10 +45,10 @@ def is_go_space(ch: str) -> bool:
     return ch in GO_SPACE_SET
 
 
-_CONTINUATION = {}
+_CONTINUATION: dict[str, re.Pattern[str]] = {}
 
 
-def continuation_regex(escape: str) -> re.Pattern:
+def continuation_regex(escape: str) -> re.Pattern[str]:
     """The escape char as the last non-blank char of a line continues it, unless it is escaped."""
     rx = _CONTINUATION.get(escape)
     if rx is None:
@@ -72,142 +74,125 @@ def extract_flags(rest: str) -> tuple[list[str], str]:
     BuildKit walks bytes here, so a multi-byte UTF-8 char is seen byte by byte."""
     if not rest.lstrip(GO_SPACE).startswith("--"):
         return [], rest
-    data = rest.encode("utf-8", "surrogateescape")
-    words: list[str] = []
-    word = bytearray()
-    phase = 0  # 0 spaces, 1 word, 2 quote
-    quote = 0
-    blank_ok = False
-    n = len(data)
-    pos = 0
-    while pos <= n:
-        ch = data[pos] if pos < n else 0
-        if phase == 0:
-            if pos == n:
-                break
-            if is_go_space(chr(ch)):
-                pos += 1
-                continue
-            if ch != 0x2D or pos + 1 == n or data[pos + 1] != 0x2D:
-                return words, _bytes_to_str(data[pos:])
-            phase = 1
-        if phase in (1, 2) and pos == n:
-            if bytes(word) != b"--" and (blank_ok or word):
-                words.append(_bytes_to_str(bytes(word)))
-            break
-        if phase == 1:
-            if is_go_space(chr(ch)):
-                phase = 0
-                if bytes(word) == b"--":
-                    return words, _bytes_to_str(data[pos:])
-                if blank_ok or word:
-                    words.append(_bytes_to_str(bytes(word)))
-                word = bytearray()
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in (0x27, 0x22):
-                quote = ch
-                blank_ok = True
-                phase = 2
-                pos += 1
-                continue
-            if ch == 0x5C:
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                pos += 1
-                ch = data[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        # phase == 2: inside quotes
-        if ch == quote:
-            phase = 1
-            pos += 1
-            continue
-        if ch == 0x5C:
-            if pos + 1 == n:
-                phase = 1
-                pos += 1
-                continue
-            pos += 1
-            ch = data[pos]
-        word.append(ch)
-        pos += 1
-    return words, ""
+    return _FlagReader(rest.encode("utf-8", "surrogateescape")).read()
 
 
 def _bytes_to_str(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
 
 
+class _FlagReader:
+    """extractBuilderFlags over the bytes of a line: blank-separated words while they start with
+    `--`, quotes and backslash escapes removed; a bare `--` ends the flags."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+        self.words: list[str] = []
+
+    def read(self) -> tuple[list[str], str]:
+        data = self.data
+        n = len(data)
+        while self.pos < n:
+            if is_go_space(chr(data[self.pos])):
+                self.pos += 1
+                continue
+            if data[self.pos] != 0x2D or self.pos + 1 == n or data[self.pos + 1] != 0x2D:
+                return self.words, _bytes_to_str(data[self.pos:])
+            if self._word():
+                return self.words, _bytes_to_str(data[self.pos:])
+        return self.words, ""
+
+    def _word(self) -> bool:
+        """Read one flag word up to a blank; True when it is a bare `--` (the flags end)."""
+        data = self.data
+        n = len(data)
+        word = bytearray()
+        blank_ok = False
+        quote = 0
+        while self.pos < n:
+            ch = data[self.pos]
+            if not quote and is_go_space(chr(ch)):
+                if bytes(word) == b"--":
+                    return True
+                self.pos += 1
+                break
+            if ch == quote or (not quote and ch in (0x27, 0x22)):
+                quote = 0 if quote else ch
+                blank_ok = True
+                self.pos += 1
+                continue
+            if ch == 0x5C:
+                self.pos += 1
+                if self.pos == n:
+                    break                  # a trailing backslash is dropped
+                ch = data[self.pos]
+            word.append(ch)
+            self.pos += 1
+        if self.pos >= n and bytes(word) == b"--":
+            return False                   # `--` alone at the end is no flag
+        if blank_ok or word:
+            self.words.append(_bytes_to_str(bytes(word)))
+        return False
+
+
 def parse_words(rest: str, escape: str) -> list[str]:
     """BuildKit's parseWords: split on blanks, keeping quotes and escapes in the words."""
-    words: list[str] = []
-    word: list[str] = []
-    phase = 0
-    quote = ""
-    blank_ok = False
-    n = len(rest)
-    pos = 0
-    while pos <= n:
-        ch = rest[pos] if pos < n else ""
-        if phase == 0:
-            if pos == n:
-                break
-            if ch in GO_SPACE_SET:
-                pos += 1
+    return _WordSplitter(rest, escape).split()
+
+
+class _WordSplitter:
+    def __init__(self, text: str, escape: str) -> None:
+        self.text = text
+        self.escape = escape
+        self.pos = 0
+
+    def split(self) -> list[str]:
+        words: list[str] = []
+        text = self.text
+        while self.pos < len(text):
+            if text[self.pos] in GO_SPACE_SET:
+                self.pos += 1
                 continue
-            phase = 1
-        if pos == n:
+            word, blank_ok = self._word()
             if blank_ok or word:
-                words.append("".join(word))
-            break
-        if phase == 1:
-            if ch in GO_SPACE_SET:
-                phase = 0
-                if blank_ok or word:
-                    words.append("".join(word))
-                word = []
-                blank_ok = False
-                pos += 1
-                continue
-            if ch == "'" or ch == '"':
+                words.append(word)
+        return words
+
+    def _word(self) -> tuple[str, bool]:
+        """One word up to a blank outside quotes, quotes and escapes kept; whether it had quotes."""
+        text, escape = self.text, self.escape
+        n = len(text)
+        word: list[str] = []
+        blank_ok = False
+        quote = ""
+        while self.pos < n:
+            ch = text[self.pos]
+            if not quote and ch in GO_SPACE_SET:
+                self.pos += 1
+                break
+            if not quote and ch in ("'", '"'):
                 quote = ch
                 blank_ok = True
-                phase = 2
-            if ch == escape:
-                if pos + 1 == n:
-                    pos += 1
-                    continue
+            elif quote and ch == quote:
+                quote = ""
+            if ch == escape and quote != "'":
+                if self.pos + 1 == n:
+                    self.pos += 1          # a trailing escape is dropped
+                    break
                 word.append(ch)
-                pos += 1
-                ch = rest[pos]
+                self.pos += 1
+                ch = text[self.pos]
             word.append(ch)
-            pos += 1
-            continue
-        # in quotes
-        if ch == quote:
-            phase = 1
-        if ch == escape and quote != "'":
-            if pos + 1 == n:
-                phase = 1
-                pos += 1
-                continue
-            pos += 1
-            word.append(ch)
-            ch = rest[pos]
-        word.append(ch)
-        pos += 1
-    return words
+            self.pos += 1
+        return "".join(word), blank_ok
 
 
 # ---------------------------------------------------------------------------------------------
 # JSON arrays
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> None:
     raise ValueError(name)  # NaN/Infinity are not JSON to Go
 
 
@@ -255,39 +240,65 @@ def parse_line(line: str, escape: str) -> Parsed:
     flags, rest = extract_flags(rest)
     args = trim_go(rest)
     kw = keyword.lower()
-    values: tuple[str, ...] = ()
-    is_json = False
-    sub = None
-    seps: tuple[str, ...] = ()
-    if kw in ("run", "cmd", "entrypoint", "shell"):
-        if args:
-            arr = parse_json_array(args)
-            if arr is None:
-                values = (args,)
-            else:
-                values, is_json = tuple(arr), True
-    elif kw in ("add", "copy", "volume"):
-        arr = parse_json_array(args)
-        if arr is None:
-            values = tuple(_split_blanks(args))
-        else:
-            values, is_json = tuple(arr), True
-    elif kw in ("expose", "from"):
-        values = tuple(_split_blanks(args))
-    elif kw in ("maintainer", "stopsignal", "user", "workdir"):
-        values = (args,) if args else ()
-    elif kw == "arg":
-        values = tuple(parse_words(args, escape))
-    elif kw in ("env", "label"):
-        values, seps = _parse_name_val(args, kw.upper(), escape)
-    elif kw == "healthcheck":
-        values, is_json = _parse_health(args, escape)
-    elif kw == "onbuild":
-        if args:
-            sub = parse_line(args, escape)
-    else:
-        values = ("",)  # BuildKit keeps an empty node for what it does not know
-    return Parsed(keyword, tuple(flags), args, values, is_json, sub, seps)
+    if kw == "onbuild":
+        return Parsed(keyword, tuple(flags), args, (), False, parse_line(args, escape) if args else None)
+    reader = _READERS.get(kw)
+    if reader is None:
+        # BuildKit keeps an empty node for what it does not know
+        return Parsed(keyword, tuple(flags), args, ("",), False)
+    values, is_json, seps = reader(args, escape)
+    return Parsed(keyword, tuple(flags), args, values, is_json, None, seps)
+
+
+_Values = tuple[tuple[str, ...], bool, tuple[str, ...]]   # values, JSON form, ENV/LABEL separators
+
+
+def _command(args: str, escape: str) -> _Values:
+    """RUN, CMD, ENTRYPOINT, SHELL: a JSON array, else the text as one value."""
+    if not args:
+        return (), False, ()
+    arr = parse_json_array(args)
+    return ((args,), False, ()) if arr is None else (tuple(arr), True, ())
+
+
+def _json_or_words(args: str, escape: str) -> _Values:
+    """ADD, COPY, VOLUME: a JSON array, else the blank-separated words."""
+    arr = parse_json_array(args)
+    return (tuple(_split_blanks(args)), False, ()) if arr is None else (tuple(arr), True, ())
+
+
+def _words(args: str, escape: str) -> _Values:
+    return tuple(_split_blanks(args)), False, ()
+
+
+def _string(args: str, escape: str) -> _Values:
+    return ((args,) if args else ()), False, ()
+
+
+def _arg(args: str, escape: str) -> _Values:
+    return tuple(parse_words(args, escape)), False, ()
+
+
+def _name_values(args: str, escape: str, key: str) -> _Values:
+    values, seps = _parse_name_val(args, key, escape)
+    return values, False, seps
+
+
+def _health(args: str, escape: str) -> _Values:
+    values, is_json = _parse_health(args, escape)
+    return values, is_json, ()
+
+
+_READERS: dict[str, Callable[[str, str], _Values]] = {
+    **dict.fromkeys(("run", "cmd", "entrypoint", "shell"), _command),
+    **dict.fromkeys(("add", "copy", "volume"), _json_or_words),
+    **dict.fromkeys(("expose", "from"), _words),
+    **dict.fromkeys(("maintainer", "stopsignal", "user", "workdir"), _string),
+    "arg": _arg,
+    "env": lambda args, escape: _name_values(args, escape, "ENV"),
+    "label": lambda args, escape: _name_values(args, escape, "LABEL"),
+    "healthcheck": _health,
+}
 
 
 def _split_blanks(args: str) -> list[str]:

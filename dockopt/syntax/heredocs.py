@@ -38,7 +38,7 @@ def heredoc_markers(line: str) -> list[HeredocMarker]:
     return out
 
 
-def _heredoc_from_match(m: re.Match) -> HeredocMarker | None:
+def _heredoc_from_match(m: re.Match[str]) -> HeredocMarker | None:
     fd = int(m.group(1)) if m.group(1) else 0
     chomp = m.group(2) == "-"
     rest = m.group(3)
@@ -58,12 +58,12 @@ def _heredoc_from_match(m: re.Match) -> HeredocMarker | None:
 class _Words:
     __slots__ = ("in_word", "word", "words")
 
-    def __init__(self):
-        self.word = []
-        self.words = []
+    def __init__(self) -> None:
+        self.word: list[str] = []
+        self.words: list[str] = []
         self.in_word = False
 
-    def add_char(self, ch: str):
+    def add_char(self, ch: str) -> None:
         if ch in GO_SPACE_SET:
             if self.in_word and self.word:
                 self.words.append("".join(self.word))
@@ -73,7 +73,7 @@ class _Words:
             self.word.append(ch)
             self.in_word = True
 
-    def add_raw(self, s: str):
+    def add_raw(self, s: str) -> None:
         self.word.append(s)
         self.in_word = True
 
@@ -121,41 +121,43 @@ class _ShellLexer:
             if stop and ch == stop:
                 self.next()
                 return "".join(result), words.finish()
-            if ch == "$":
-                tmp = self.dollar()
+            if ch in ("$", "'", '"'):
+                tmp = self.dollar() if ch == "$" else self.single_quote() if ch == "'" else self.double_quote()
                 result.append(tmp)
-                for c in tmp:
-                    words.add_char(c)
-            elif ch == "'":
-                tmp = self.single_quote()
-                result.append(tmp)
-                words.add_raw(tmp)
-            elif ch == '"':
-                tmp = self.double_quote()
-                result.append(tmp)
-                words.add_raw(tmp)
-            else:
-                ch = self.next()
-                if ch == "\\":
-                    if self.raw_escapes:
-                        words.add_raw(ch)
-                        result.append(ch)
-                    ch = self.next()
-                    if ch == "":
-                        break
-                    words.add_raw(ch)
+                if ch == "$":
+                    for c in tmp:
+                        words.add_char(c)
                 else:
-                    words.add_char(ch)
-                result.append(ch)
+                    words.add_raw(tmp)
+            elif not self._plain(result, words):
+                break
         if stop:
             raise RuleError(f"unexpected end of statement while looking for matching {stop}")
         return "".join(result), words.finish()
 
-    def single_quote(self) -> str:
-        out = []
+    def _plain(self, result: list[str], words: _Words) -> bool:
+        """A character outside quotes (a backslash escapes the next one); False at the end."""
         ch = self.next()
-        if self.raw_quotes:
-            out.append(ch)
+        if ch == "\\":
+            if self.raw_escapes:
+                words.add_raw(ch)
+                result.append(ch)
+            ch = self.next()
+            if ch == "":
+                return False
+            words.add_raw(ch)
+        else:
+            words.add_char(ch)
+        result.append(ch)
+        return True
+
+    def _open(self) -> list[str]:
+        """Step over an opening quote (kept when quotes stay raw)."""
+        ch = self.next()
+        return [ch] if self.raw_quotes else []
+
+    def single_quote(self) -> str:
+        out = self._open()
         while True:
             ch = self.next()
             if ch == "":
@@ -167,10 +169,7 @@ class _ShellLexer:
             out.append(ch)
 
     def double_quote(self) -> str:
-        out = []
-        ch = self.next()
-        if self.raw_quotes:
-            out.append(ch)
+        out = self._open()
         while True:
             p = self.peek()
             if p == "":
@@ -183,19 +182,21 @@ class _ShellLexer:
             if p == "$":
                 out.append(self.dollar())
                 continue
-            ch = self.next()
-            if ch == "\\":
-                if self.raw_escapes:
-                    out.append(ch)
-                q = self.peek()
-                if q == "":
-                    continue
-                if q in ('"', "$", "\\"):
-                    ch = self.next()
-            out.append(ch)
+            out.append(self._double_quoted_char())
+
+    def _double_quoted_char(self) -> str:
+        """One character inside double quotes: a backslash escapes only `"`, `$` and itself."""
+        ch = self.next()
+        if ch != "\\":
+            return ch
+        q = self.peek()
+        kept = ch if self.raw_escapes else ""
+        if q in ('"', "$", "\\") and q != "":
+            return kept + self.next()
+        return kept + ch if self.raw_escapes else ch
 
     def name(self) -> str:
-        out = []
+        out: list[str] = []
         while self.peek() != "":
             ch = self.peek()
             if not out and ch.isdigit():
@@ -229,30 +230,24 @@ class _ShellLexer:
             ch = self.next()
             chs += ch
         if chs.startswith(":") or (ch and ch in "+-?#%"):
-            try:
-                word, _ = self.stop_on("}", ch in "#%")
-            except RuleError:
-                if self.peek() == "":
-                    raise RuleError("syntax error: missing '}'") from None
-                raise
+            word = self._until("}", ch in "#%", "syntax error: missing '}'")
             return "${" + name + chs + word + "}"
         if ch == "/" and chs == "/":
             if self.peek() == "/":
                 self.next()
-            try:
-                pattern, _ = self.stop_on("/", True)
-            except RuleError:
-                if self.peek() == "":
-                    raise RuleError("syntax error: missing '/' in ${}") from None
-                raise
-            try:
-                repl, _ = self.stop_on("}", True)
-            except RuleError:
-                if self.peek() == "":
-                    raise RuleError("syntax error: missing '}'") from None
-                raise
+            pattern = self._until("/", True, "syntax error: missing '/' in ${}")
+            repl = self._until("}", True, "syntax error: missing '}'")
             return "${" + name + "/" + pattern + "/" + repl + "}"
         raise RuleError(f"unsupported modifier ({chs}) in substitution")
+
+    def _until(self, stop: str, raw_escapes: bool, missing: str) -> str:
+        """The text up to `stop`; `missing` when the text ends first."""
+        try:
+            return self.stop_on(stop, raw_escapes)[0]
+        except RuleError:
+            if self.peek() == "":
+                raise RuleError(missing) from None
+            raise
 
 
 def _shell_words(text: str, raw_quotes: bool, raw_escapes: bool) -> list[str]:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 from lark import Lark, Transformer
 from lark.exceptions import LarkError
@@ -11,7 +13,12 @@ from lark.lexer import Lexer
 
 from . import nodes as n
 from .errors import ParseError
-from .lexer import lex
+from .heredocs import HeredocMarker
+from .lexer import InstructionInfo, LineToken, lex
+
+# what the grammar's rules hand the builder: an instruction with its heredocs, or a line token
+_Item = tuple[tuple[n.Line, ...], InstructionInfo, tuple[n.Heredoc, ...]] | LineToken
+_Parts = tuple[list[n.Line], tuple[n.Instruction, ...], tuple[n.Line, ...], tuple[n.Directive, ...]]
 
 BOM = "\ufeff"
 
@@ -38,27 +45,27 @@ class _Lines:
 
 
 class LineLexer(Lexer):
-    def __init__(self, lexer_conf):
+    def __init__(self, lexer_conf: object) -> None:
         pass
 
-    def lex(self, data: _Lines):
+    def lex(self, data: _Lines, *_args: Any) -> Iterator[LineToken]:  # type: ignore[override]
         return lex(data.text, data.offset)
 
 
-class _Builder(Transformer):
+class _Builder(Transformer[LineToken, _Parts]):
     """Turns the parse into immutable nodes; runs inline with the LALR parser (no parse tree)."""
 
     @staticmethod
-    def _append(children):
+    def _append(children: list[Any]) -> list[Any]:
         if not children:
             return []
         items, item = children
         items.append(item)
-        return items
+        return cast("list[Any]", items)
 
     directives = body = heredocs = _append
 
-    def start(self, children):
+    def start(self, children: list[list[_Item]]) -> _Parts:
         items = children[0] + children[1]
         header: list[n.Line] = []
         directives: list[n.Directive] = []
@@ -77,16 +84,17 @@ class _Builder(Transformer):
             else:  # DIRECTIVE
                 line = item.lines[0]
                 header.append(line)
-                directives.append(n.Directive(item.info[0], item.info[1], line))
+                name, value = cast("tuple[str, str]", item.info)
+                directives.append(n.Directive(name, value, line))
         return header, tuple(instructions), pending, tuple(directives)
 
-    def instruction(self, children):
-        head = children[0]
-        info = head.info
+    def instruction(self, children: list[Any]) -> tuple[tuple[n.Line, ...], InstructionInfo, tuple[n.Heredoc, ...]]:
+        head: LineToken = children[0]
+        info = cast(InstructionInfo, head.info)
         lines = list(head.lines)
         heredocs = []
         for tok in children[1]:
-            marker, group = tok.info, tok.lines
+            marker, group = cast(HeredocMarker, tok.info), tok.lines
             body_lines, end = group[:-1], group[-1]
             body = "".join(ln.text for ln in body_lines)
             body_start = body_lines[0].start if body_lines else end.start
@@ -118,7 +126,7 @@ def parse(text: str) -> n.Dockerfile:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        header, instructions, footer, directives = _lark().parse(_Lines(body, len(bom)))
+        header, instructions, footer, directives = cast(_Parts, _lark().parse(_Lines(body, len(bom))))
     except ParseError:
         raise
     except LarkError as exc:  # the line lexer only emits sequences the grammar accepts

@@ -88,7 +88,9 @@ def _jar_creates(args: list[str | None]) -> bool:
     if any(a in ("--create", "-c", "--update", "-u") for a in args):
         return True
     first = args[0] if args else None
-    return bool(first) and not first.startswith("-") and first[0] in "cu" and "f" in first and first.isalpha()
+    if not first:
+        return False
+    return not first.startswith("-") and first[0] in "cu" and "f" in first and first.isalpha()
 
 
 def _java_build(prog: str | None, args: list[str | None]) -> bool:

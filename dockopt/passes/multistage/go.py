@@ -11,17 +11,12 @@ from .plan import (
     Site,
     Traced,
     build_user,
-    check_entry,
-    entry_present,
+    entry_outputs,
     entry_programs,
-    entry_refs,
     finish_native,
-    native_runtime,
-    package_programs,
     runtime_needs,
-    select,
+    runtime_plan,
     trace,
-    user_needs,
 )
 
 CERTS = "/etc/ssl/certs/ca-certificates.crt"
@@ -49,25 +44,17 @@ def plan_go(site: Site) -> Plan:
         return []
 
     traced = trace(site, produce)
-    if not traced.outputs:
-        raise CannotTell("no binary comes out of the build (go build of several packages without -o only checks them)")
-    refs, cmds = entry_refs(model)
-    entry_present(model)
-    chosen = select(traced, refs, whole_dirs=False)
-    paths = [p for p, _g in chosen]
-    runtime = runtime_needs(site, traced.build_ids, entry_programs(cmds), paths)
+    chosen, cmds = entry_outputs(model, traced, "no binary comes out of the build (go build of several packages "
+                                 "without -o only checks them)")
+    runtime = runtime_needs(site, traced.build_ids, entry_programs(cmds), [p for p, _g in chosen])
     static, plan_notes = _cgo(site, traced, notes_cgo)
     facts = _source_facts(site, traced)
     if facts.reads_files:
         raise CannotTell("the program reads files by relative path at run time (" + "; ".join(facts.reads_files[:3])
                          + "): copy them into the runtime stage by hand")
-    needs_shell = model.entry.needs_shell or bool(runtime.setup)   # RUN useradd etc. need a shell
-    image, configured = native_runtime(site, "go", static=static, needs_shell=needs_shell, runtime=runtime)
-    plan = Plan("go", image, notes=plan_notes)
+    plan, configured = runtime_plan(site, "go", chosen, cmds, runtime, static=static, notes=plan_notes)
     if static and notes_cgo.get("assigned", model.env.get("CGO_ENABLED")) is None:
         plan.builder_prefix.append("ENV CGO_ENABLED=0")
-    check_entry(model, cmds, paths, image, package_programs(runtime.packages))
-    user_needs(model, runtime.setup, image)
     runtime = _certificates_and_zones(plan, runtime, facts, configured)
     finish_native(plan, chosen, runtime, build_user(model, traced.producers[-1].ins), static)
     return plan

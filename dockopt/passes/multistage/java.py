@@ -13,13 +13,11 @@ from .plan import (
     build_user,
     check_entry,
     choose,
-    entry_present,
+    entry_outputs,
     entry_programs,
-    entry_refs,
     finish_native,
     package_programs,
     runtime_needs,
-    select,
     trace,
     user_needs,
 )
@@ -49,11 +47,7 @@ def _produce(rc: RunCommand) -> list[tuple[str, str]]:
 def plan_java(site: Site) -> Plan:
     model = site.model
     traced = trace(site, _produce)
-    if not traced.outputs:
-        raise CannotTell("cannot tell which jar the build produces")
-    entry_present(model)
-    refs, cmds = entry_refs(model)
-    chosen = select(traced, refs, whole_dirs=False)
+    chosen, cmds = entry_outputs(model, traced, "cannot tell which jar the build produces")
     for p, _g in chosen:
         if any(o.path == p and o.what == "jars" for o in traced.outputs):
             raise CannotTell(f"the CMD names no jar of {p}: cannot tell which one the image runs")

@@ -70,7 +70,8 @@ class Entry:
     def needs_shell(self) -> bool:
         if self.shell is not None:
             return True
-        return bool(self.argv) and posixpath.basename(self.argv[0]) in ("sh", "bash", "/bin/sh")
+        return self.argv is not None and bool(self.argv) \
+            and posixpath.basename(self.argv[0]) in ("sh", "bash", "/bin/sh")
 
 def shell_commands(text: str) -> list[list[str]]:
     script = parse_script(text)
@@ -121,25 +122,30 @@ class StageModel:
             if copy.dest is None:
                 continue
             for src in copy.sources:
-                src_rel = clean(src).lstrip("/") or "."
-                if src_rel.startswith(".."):
-                    continue
-                if any(ch in src for ch in "*?["):
-                    if copy.dest_is_dir and image_path == copy.dest:
-                        return posixpath.dirname(src_rel) or "."
-                    continue
-                if self._is_dir_source(src_rel):
-                    # a directory source copies its contents into the destination
-                    if is_under(image_path, copy.dest):
-                        rel = posixpath.relpath(image_path, copy.dest)
-                        return src_rel if rel == "." else clean(posixpath.join(src_rel, rel))
-                    continue
-                file_dest = posixpath.join(copy.dest, posixpath.basename(src_rel)) if copy.dest_is_dir else copy.dest
-                if image_path == file_dest:
-                    return src_rel
-                if copy.dest_is_dir and image_path == copy.dest:
-                    return posixpath.dirname(src_rel) or "."
+                found = self._copied_from(copy, copy.dest, src, image_path)
+                if found is not None:
+                    return found
         return None
+
+    def _copied_from(self, copy: ContextCopy, dest: str, src: str, image_path: str) -> str | None:
+        """The context path of `image_path` if this source of the copy put it there."""
+        src_rel = clean(src).lstrip("/") or "."
+        if src_rel.startswith(".."):
+            return None
+        source_dir = posixpath.dirname(src_rel) or "."
+        if any(ch in src for ch in "*?["):
+            return source_dir if copy.dest_is_dir and image_path == dest else None
+        if self._is_dir_source(src_rel):
+            # a directory source copies its contents into the destination
+            if not is_under(image_path, dest):
+                return None
+            rel = posixpath.relpath(image_path, dest)
+            return src_rel if rel == "." else clean(posixpath.join(src_rel, rel))
+        file_dest = posixpath.join(dest, posixpath.basename(src_rel)) if copy.dest_is_dir else dest
+        if image_path == file_dest:
+            return src_rel
+        return source_dir if copy.dest_is_dir and image_path == dest else None
+
 
 def model_stage(ctx: Context, stage: Stage) -> StageModel:
     """The stage as the facts layer reads it, in the shape the split works with."""
@@ -162,7 +168,7 @@ def model_stage(ctx: Context, stage: Stage) -> StageModel:
             if len(vals) >= 2:
                 dest_raw = expand(vals[-1], state.values)
                 dest = join(state.cwd, dest_raw) if dest_raw is not None else None
-                dest_is_dir = bool(dest_raw) and (dest_raw.endswith("/") or len(vals) > 2 or dest_raw in (".", "./"))
+                dest_is_dir = bool(dest_raw and (dest_raw.endswith("/") or len(vals) > 2 or dest_raw in (".", "./")))
                 copies.append(ContextCopy(ins, tuple(vals[:-1]), dest, dest_is_dir))
         elif kw == "ENTRYPOINT":
             entrypoint = ins

@@ -15,17 +15,12 @@ from .plan import (
     Site,
     Traced,
     build_user,
-    check_entry,
-    entry_present,
+    entry_outputs,
     entry_programs,
-    entry_refs,
     finish_native,
-    native_runtime,
-    package_programs,
     runtime_needs,
-    select,
+    runtime_plan,
     trace,
-    user_needs,
 )
 
 # crates that make TLS calls (the runtime then needs the CA bundle)
@@ -62,25 +57,16 @@ def plan_c(site: Site) -> Plan:
 
 def _plan_compiled(site: Site, traced: Traced, language: str) -> Plan:
     model = site.model
-    if not traced.outputs:
-        raise CannotTell("cannot tell which files the build produces")
-    entry_present(model)
-    refs, cmds = entry_refs(model)
-    chosen = select(traced, refs, whole_dirs=False)
+    chosen, cmds = entry_outputs(model, traced, "cannot tell which files the build produces")
     for p, _g in chosen:
         if p.endswith(("/target/release", "/target/debug")) or any(
                 o.path == p and o.what == "dir" for o in traced.outputs):
             raise CannotTell(f"cannot tell which binaries of {p} the image needs (no names in Cargo.toml, "
                              "no copy of them, no CMD naming them)")
-    paths = [p for p, _g in chosen]
-    runtime = runtime_needs(site, traced.build_ids, entry_programs(cmds), paths)
-    needs_shell = model.entry.needs_shell or bool(runtime.setup)   # RUN useradd etc. need a shell
-    image, configured = native_runtime(site, language, static=False, needs_shell=needs_shell, runtime=runtime)
-    plan = Plan(language, image)
-    check_entry(model, cmds, paths, image, package_programs(runtime.packages))
-    user_needs(model, runtime.setup, image)
+    runtime = runtime_needs(site, traced.build_ids, entry_programs(cmds), [p for p, _g in chosen])
+    plan, configured = runtime_plan(site, language, chosen, cmds, runtime, static=False)
     if language == "rust" and not configured:
-        runtime = _ca_certificates(site, traced, image, runtime)
+        runtime = _ca_certificates(site, traced, plan.runtime, runtime)
     finish_native(plan, chosen, runtime, build_user(model, traced.producers[-1].ins), static=False)
     return plan
 

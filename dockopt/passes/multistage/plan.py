@@ -160,6 +160,16 @@ def _healthcheck_commands(model: StageModel) -> list[list[str]]:
         return []
 
 
+def entry_outputs(model: StageModel, traced: Traced, nothing: str) -> tuple[list[tuple[str, bool]], list[list[str]]]:
+    """The outputs to copy (`select`) and the entry's commands; CannotTell(`nothing`) when the build
+    produces nothing, or when no CMD or ENTRYPOINT says what the image runs."""
+    if not traced.outputs:
+        raise CannotTell(nothing)
+    entry_present(model)
+    refs, cmds = entry_refs(model)
+    return select(traced, refs, whole_dirs=False), cmds
+
+
 def entry_programs(cmds: list[list[str]]) -> set[str]:
     return {posixpath.basename(a[0]) for a in cmds if a}
 
@@ -345,6 +355,18 @@ def native_runtime(site: Site, language: str, *, static: bool, needs_shell: bool
         raise CannotTell(f"the runtime {chosen} has no shell, which "
                          + ("the entry point needs" if needs_shell else "installing " + " ".join(pkgs) + " needs"))
     return chosen, configured
+
+
+def runtime_plan(site: Site, language: str, chosen: list[tuple[str, bool]], cmds: list[list[str]],
+                 runtime: Runtime, *, static: bool, notes: list[str] | None = None) -> tuple[Plan, bool]:
+    """The plan of a compiled program's runtime stage, and whether the user configured its image;
+    CannotTell when the image lacks what the entry point or the final USER needs."""
+    model = site.model
+    needs_shell = model.entry.needs_shell or bool(runtime.setup)   # RUN useradd etc. need a shell
+    image, configured = native_runtime(site, language, static=static, needs_shell=needs_shell, runtime=runtime)
+    check_entry(model, cmds, [p for p, _g in chosen], image, package_programs(runtime.packages))
+    user_needs(model, runtime.setup, image)
+    return Plan(language, image, notes=notes or []), configured
 
 
 def carry_setup(plan: Plan, setup: list[Instruction], runtime: str) -> None:

@@ -153,10 +153,21 @@ def _runtime_links(site: Site, ins: Instruction, rewrite: _Runtime) -> tuple[lis
     if not pkg_cmds and pip is None:
         return [], False
     if not script.is_and_chain or script.has_error:
-        if any(system.is_build_package(p.name) for r in pkg_cmds for p in _packages(r)):
+        if any(system.is_build_package(name) for r in pkg_cmds for name in _packages(r)):
             raise CannotTell(f"line {ins.start_line}: the RUN that installs build packages is not a plain && chain")
         return [], False
-    removed = removed_packages(ins, site.commands)
+    links, changed, apt_left = _rewrite_links(script, pip, rewrite, removed_packages(ins, site.commands))
+    if not changed:
+        return [], False
+    if not apt_left:
+        # nothing is installed any more: the update and cleanup of the package lists go too
+        links = [ln for ln in links if not _LIST_CHORES.match(ln)]
+    return links, True
+
+
+def _rewrite_links(script: Script, pip: RunCommand | None, rewrite: _Runtime, removed: set[str]
+                   ) -> tuple[list[str], bool, bool]:
+    """(the links with build packages dropped and pip rewritten, whether any changed, whether apt still installs)."""
     links: list[str] = []
     changed = apt_left = False
     for link in script.chain:
@@ -174,12 +185,7 @@ def _runtime_links(site: Site, ins: Instruction, rewrite: _Runtime) -> tuple[lis
         apt_left = apt_left or (bool(tool.packages) and (new is not None or not dropped_some))
         if new is not None:
             links.append(new)
-    if not changed:
-        return [], False
-    if not apt_left:
-        # nothing is installed any more: the update and cleanup of the package lists go too
-        links = [ln for ln in links if not _LIST_CHORES.match(ln)]
-    return links, True
+    return links, changed, apt_left
 
 
 def _packages(rc: RunCommand) -> tuple[str, ...]:
