@@ -86,6 +86,7 @@ class Recipe:
     variant: str = ""  # for "rootfs": "full" or "slim"
     changes: tuple[str, ...] = ()  # docker import --change, for imports
     weight: int = 10  # rough cold build seconds; orders the queue
+    on_parent: bool = True  # False: the parent is only a build stage (the image starts FROM scratch)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -93,13 +94,13 @@ class Recipe:
 
 
 def _recipes() -> list[Recipe]:
-    def build(tag, dockerfile, parent, aliases=(), version=None, weight=30, **args):
+    def build(tag, dockerfile, parent, aliases=(), version=None, weight=30, on_parent=True, **args):
         a = dict(args)
         a["BASE"] = parent
         if version is not None:
             a["VERSION"] = version
         return Recipe(tag=tag, kind="build", parent=parent, aliases=tuple(aliases),
-                      dockerfile=dockerfile, args=tuple(sorted(a.items())), weight=weight,
+                      dockerfile=dockerfile, args=tuple(sorted(a.items())), weight=weight, on_parent=on_parent,
                       files=("nginx-default.conf", "nginx-index.html") if dockerfile == "nginx.Dockerfile" else ())
 
     distroless_changes = (f"ENV {PATH_ENV}", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt")
@@ -138,7 +139,8 @@ def _recipes() -> list[Recipe]:
         build("nginx:stable", "nginx.Dockerfile", "debian:bookworm-slim", ("nginx:1.22",), version="1.22",
               weight=15),
         # uv's own image holds nothing but the two binaries its PyPI wheel ships
-        build("ghcr.io/astral-sh/uv:0.11.16", "uv.Dockerfile", "python:3.11-slim", version="0.11.16", weight=10),
+        build("ghcr.io/astral-sh/uv:0.11.16", "uv.Dockerfile", "python:3.11-slim", version="0.11.16", weight=10,
+              on_parent=False),
     ]
 
 
@@ -407,7 +409,7 @@ class Builder:
         parent_layers = None
         info = None
         parent_pending = self.dry_run and r.parent and self.results.get(r.parent, Result("", "")).status.startswith("would")
-        if r.kind == "build" and not parent_pending:
+        if r.kind == "build" and r.on_parent and not parent_pending:
             pinfo = inspect(r.parent)
             if pinfo is None and not self.dry_run:
                 raise BuildError(f"{r.tag}: its parent image {r.parent} is missing")
