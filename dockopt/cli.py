@@ -118,8 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = ap.add_argument_group("--verify")
     verify.add_argument("--smoke", metavar="COMMAND", help="with --verify: run COMMAND in both images and compare")
-    verify.add_argument("--backend", choices=["auto", "sdk", "buildkit"], default="auto",
-                        help="with --verify: how to build")
+    verify.add_argument("--backend", choices=["auto", "buildkit", "classic", "sdk"], default="auto",
+                        help="with --verify: BuildKit through docker buildx (auto: when the plugin is there) or the "
+                             "classic builder (sdk: its old name)")
+    verify.add_argument("--builder", metavar="NAME",
+                        help="with --verify: the buildx builder to build with (any driver; default: the current one)")
+    verify.add_argument("--target", metavar="STAGE", help="with --verify: build this stage of both files")
+    verify.add_argument("--secret", metavar="SPEC", action="append", dest="secrets", default=[],
+                        help="with --verify: a build secret for both builds, as docker buildx takes it "
+                             "(id=NAME[,src=PATH|,env=VAR]); repeatable. Its value is never printed")
     verify.add_argument("--timeout", type=float, default=900, help="with --verify: seconds allowed per build")
     verify.add_argument("--source-file", metavar="PATH",
                         help="with --verify: the context file to edit for the rebuild test (default: one COPY . sends)")
@@ -374,7 +381,8 @@ def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], e
         report = verify(o.original, o.text, Path(o.context_dir), dockerfile_name=Path(path).name,
                         smoke=args.smoke, backend=args.backend, timeout=args.timeout, source_file=args.source_file,
                         progress=err.isatty() and not args.quiet, build_args=build_args,
-                        rebuild_repeats=args.repeat)
+                        rebuild_repeats=args.repeat, builder=args.builder, target=args.target,
+                        secrets=tuple(args.secrets))
     except (EngineFault, ValueError) as exc:
         # one line, no report: nothing was verified
         if args.format == "json":

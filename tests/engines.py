@@ -1,17 +1,22 @@
-"""A private second dockerd for tests that stop or fill an engine.
+"""A private second dockerd for tests that stop or fill an engine, or need a second one.
 
-The main engine (the default socket) is shared by every other test, so the
-fault tests never touch it: `PrivateEngine` starts a dockerd of its own with
-its own socket, data root, exec root (where its managed containerd keeps its
-state), pid file, no bridge and no iptables rules, loads the busybox stand-in
-into it from the main engine, and can be stopped (SIGTERM, then SIGKILL) and
-started again.  With `disk_mb` its data root is a loop-mounted ext4 image of
-that size, so builds can fill it.  `close()` kills the daemon, its containerd
-and the containerd shims of its containers (found by their `-address`
-argument, never by name), unmounts and removes everything.
+The main engine (DOCKER_HOST) is shared by every other test, so the fault
+tests never touch it: `PrivateEngine` starts a dockerd of its own, from the
+same Debian root the main engine runs from (scripts/docker-up.sh; a dockerd
+on PATH when there is no such root), in a network namespace of its own (its
+bridge and firewall rules stay there), with its own socket, data root, exec
+root (where its managed containerd keeps its state) and pid file.  Its
+directory is bound into the root at the same path, so the socket and the
+data root read the same inside and outside.  It loads the busybox stand-in
+(and any other `images`) from the main engine, and can be stopped (SIGTERM,
+then SIGKILL) and started again.  With `disk_mb` its data root is a
+loop-mounted ext4 image of that size, so builds can fill it.  `close()` kills
+the daemon, its containerd and the containerd shims of its containers (found
+by their exec root argument, never by name), unmounts and removes everything.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -23,6 +28,15 @@ from pathlib import Path
 import docker
 
 BASE = "busybox:latest"
+ENGINE_ROOT = Path(os.environ.get("DOCKOPT_ENGINE_ROOT", "/var/lib/dockopt-engine/root"))
+
+
+def dockerd_argv() -> list[str] | None:
+    """How to start a dockerd here: from the engine root when there is one, else from PATH."""
+    if (ENGINE_ROOT / "usr/sbin/dockerd").exists():
+        return ["chroot", str(ENGINE_ROOT), "/usr/sbin/dockerd"]
+    found = shutil.which("dockerd")
+    return [found] if found else None
 
 
 def _pids_matching(needle: str) -> list[int]:
@@ -52,10 +66,8 @@ def _kill(pids: list[int], grace: float) -> None:
     """SIGTERM, wait up to `grace` seconds, then SIGKILL what is left."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         end = time.monotonic() + wait
         while time.monotonic() < end and any(_alive(p) for p in pids):
             time.sleep(0.1)
@@ -65,7 +77,8 @@ def _kill(pids: list[int], grace: float) -> None:
 
 
 class PrivateEngine:
-    def __init__(self, *, disk_mb: int | None = None, main: docker.DockerClient | None = None):
+    def __init__(self, *, disk_mb: int | None = None, main: docker.DockerClient | None = None,
+                 images: tuple[str, ...] = (BASE,)):
         self.root = Path(tempfile.mkdtemp(prefix="dpe-", dir="/tmp"))   # short: unix socket paths are limited
         self.data = self.root / "data"
         self.exec_root = self.root / "exec"
@@ -74,16 +87,24 @@ class PrivateEngine:
         self.log = self.root / "dockerd.log"
         self.host = f"unix://{self.sock}"
         self.disk_mb = disk_mb
-        self.mounted = False
+        self.daemon = dockerd_argv()
+        chrooted = self.daemon is not None and self.daemon[0] == "chroot"
+        self.inner = ENGINE_ROOT / self.root.relative_to("/") if chrooted else None
         self.proc: subprocess.Popen | None = None
         self.client: docker.DockerClient | None = None
         try:
+            if self.daemon is None:
+                raise RuntimeError("no dockerd: run scripts/docker-up.sh")
             self.data.mkdir()
             self.exec_root.mkdir()
             if disk_mb:
                 self._mount_disk(disk_mb)
+            if self.inner is not None:
+                self.inner.mkdir(parents=True)
+                subprocess.run(["mount", "--rbind", str(self.root), str(self.inner)], check=True,
+                               capture_output=True)
             self.start()
-            self._load_base(main or docker.from_env(timeout=60))
+            self._load(main or docker.from_env(timeout=60), images)
         except BaseException:
             self.close()
             raise
@@ -93,14 +114,13 @@ class PrivateEngine:
         subprocess.run(["truncate", "-s", f"{mb}M", str(img)], check=True)
         subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", str(img)], check=True, capture_output=True)
         subprocess.run(["mount", "-o", "loop", str(img), str(self.data)], check=True, capture_output=True)
-        self.mounted = True
 
     def start(self, timeout: float = 30.0) -> None:
-        # Its own network namespace: with --bridge=none dockerd deletes the host's docker0
-        # interface at start-up, which would cut the main engine's containers off.
-        argv = ["unshare", "--net", "--", "dockerd", "-H", self.host, "--data-root", str(self.data),
+        # Its own network namespace: the docker0 bridge it makes stays there (BuildKit's RUN
+        # steps use it), and so would any firewall rule.
+        argv = ["unshare", "--net", "--", *(self.daemon or []), "-H", self.host, "--data-root", str(self.data),
                 "--exec-root", str(self.exec_root), "--pidfile", str(self.pidfile),
-                "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+                "--iptables=false", "--ip6tables=false", "--ip-masq=false",
                 "--userland-proxy=false", "--storage-driver=overlay2"]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -117,9 +137,11 @@ class PrivateEngine:
                     raise RuntimeError(f"private dockerd did not start:\n{self.log_tail()}") from None
                 time.sleep(0.2)
 
-    def _load_base(self, main: docker.DockerClient) -> None:
-        self.client.api.load_image(b"".join(main.api.get_image(BASE)))
-        self.client.images.get(BASE)
+    def _load(self, main: docker.DockerClient, images: tuple[str, ...]) -> None:
+        assert self.client is not None
+        for image in images:
+            self.client.api.load_image(b"".join(main.api.get_image(image)))
+            self.client.images.get(image)
 
     def log_tail(self, n: int = 30) -> str:
         try:
@@ -161,6 +183,10 @@ class PrivateEngine:
         return ([f"image {i}" for i in c.images(all=True, quiet=True, filters={"label": label})]
                 + [f"container {x['Id']}" for x in c.containers(all=True, filters={"label": label})])
 
+    def build_cache(self) -> list[str]:
+        """The descriptions of every BuildKit cache record this engine holds."""
+        return [r.get("Description") or r["ID"] for r in self.client.df().get("BuildCache") or []]
+
     def close(self) -> None:
         try:
             if self.client is not None:
@@ -177,6 +203,9 @@ class PrivateEngine:
                     break
                 for mnt in sorted(mounts, key=len, reverse=True):
                     subprocess.run(["umount", "-l", mnt], capture_output=True, check=False)
+            if self.inner is not None and not self._mounts_below():
+                with contextlib.suppress(OSError):
+                    self.inner.rmdir()
             shutil.rmtree(self.root, ignore_errors=True)
 
     def _mounts_below(self) -> list[str]:
@@ -184,6 +213,6 @@ class PrivateEngine:
             lines = Path("/proc/self/mounts").read_text().splitlines()
         except OSError:
             return []
-        prefix = str(self.root) + "/"
+        tops = [str(self.root)] + ([str(self.inner)] if self.inner is not None else [])
         mounts = [ln.split()[1] for ln in lines if len(ln.split()) > 1]
-        return [m for m in mounts if m.startswith(prefix)]
+        return [m for m in mounts if any(m == top or m.startswith(top + "/") for top in tops)]

@@ -13,14 +13,9 @@ import pytest
 from rich.console import Console
 
 from dockopt.verify import features as feat
-from dockopt.verify.build import (
-    SDK_DOCKERFILE,
-    BuildkitLog,
-    ClassicLog,
-    classify_failure,
-    frontend_unavailable,
-    make_context_tar,
-)
+from dockopt.verify.build import classify_failure, frontend_unavailable
+from dockopt.verify.buildkit import SolveLog, _go_time, parse_du, stage_names
+from dockopt.verify.classic import CONTEXT_DOCKERFILE, ClassicLog, make_context_tar
 from dockopt.verify.compare import classify, compare_config, compare_files, smoke_argv
 from dockopt.verify.edits import (
     appended,
@@ -31,7 +26,7 @@ from dockopt.verify.edits import (
     detect_manifests,
     edit_suffix,
 )
-from dockopt.verify.engine import _parse_time, _run_commands
+from dockopt.verify.engine import ours, run_commands
 from dockopt.verify.layers import FileEntry
 from dockopt.verify.report import (
     BuildOutcome,
@@ -47,6 +42,7 @@ from dockopt.verify.report import (
     VerifyReport,
     render_report,
 )
+from dockopt.verify.runner import _secret_values
 
 # --------------------------------------------------------------------------
 # features
@@ -76,11 +72,48 @@ def test_needed_features(text, expected):
 
 
 def test_engine_frontend_limits():
-    fs = frozenset({"run-mount", "copy-chmod", "heredoc", "copy-link"})
-    assert feat.unsupported_by_builtin_frontend(fs, "20.10.24+dfsg1") == {"heredoc", "copy-link"}
-    assert feat.unsupported_by_builtin_frontend(fs, "27.3.1") == set()
+    fs = frozenset({"run-mount", "copy-chmod", "heredoc", "copy-link", "copy-parents"})
+    assert feat.unsupported_by_builtin_frontend(fs, "20.10.24+dfsg1") == {"heredoc", "copy-link", "copy-parents"}
+    # measured on 26.1.5: the labs flags stay out of the built-in frontend
+    assert feat.unsupported_by_builtin_frontend(fs, "26.1.5+dfsg1") == {"copy-parents"}
+    # a builder with its own BuildKit: its version decides
+    assert feat.unsupported_by_builtin_frontend(fs, "20.10.24", buildkit_version="0.13.2") == {"copy-parents"}
+    assert feat.unsupported_by_builtin_frontend(fs, "26.1.5", buildkit_version="0.9.3") >= {"heredoc"}
     assert feat.needs_buildkit(frozenset({"copy-chmod"}))
     assert feat.syntax_directive("# syntax=docker/dockerfile:1.4\nFROM a") == (0, "docker/dockerfile:1.4")
+
+
+@pytest.mark.parametrize("ref, stock", [
+    ("docker/dockerfile:1", True), ("docker/dockerfile:1.7", True), ("docker/dockerfile:1.7.1", True),
+    ("docker/dockerfile:1.7-labs", True), ("docker.io/docker/dockerfile:1", True), ("docker/dockerfile", True),
+    ("docker/dockerfile:1@sha256:" + "a" * 64, True),
+    ("docker/dockerfile-upstream:master", False), ("tonistiigi/dockerfile:runmount", False),
+    ("example.com/docker/dockerfile:1", False), ("docker/dockerfile:2", False),
+])
+def test_stock_frontend_names(ref, stock):
+    assert feat.is_stock_frontend(ref) is stock
+
+
+def test_directive_taken_out_keeps_line_numbers_and_other_directives():
+    text = "# syntax=docker/dockerfile:1\r\n# escape=`\r\nFROM busybox\r\nRUN echo a `\r\n  b\r\n"
+    out = feat.without_syntax_directive(text)
+    assert out == "# escape=`\r\n#\r\nFROM busybox\r\nRUN echo a `\r\n  b\r\n"
+    assert feat.syntax_directive(out) is None
+    # the escape directive is still a directive: BuildKit's reading of the rest is unchanged
+    assert [line for line in out.splitlines() if line.startswith("RUN")] == ["RUN echo a `"]
+    from dockopt.syntax import parse
+
+    assert parse(out).directive("escape") == "`"
+    assert len(out.splitlines()) == len(text.splitlines())
+    # an unknown directive ends the block: a later `# syntax=` is a comment, nothing to take out
+    assert feat.syntax_directive("# foo=bar\n# syntax=docker/dockerfile:1\nFROM a\n") is None
+    bom = "\ufeff# syntax=docker/dockerfile:1\nFROM a\n"
+    assert feat.without_syntax_directive(bom) == "\ufeff#\nFROM a\n"
+
+
+def test_a_file_without_from_has_nothing_to_build():
+    assert not feat.has_stage("ARG A=1\n# FROM x\n")
+    assert feat.has_stage("ARG A=1\nfrom x\n")
 
 
 # --------------------------------------------------------------------------
@@ -120,56 +153,98 @@ def test_classic_log_error():
     assert log.steps == [Step("RUN exit 3", False)]
 
 
-PLAIN = """#1 [internal] load build definition from Dockerfile
-#1 sha256:0e87
-#1 transferring dockerfile: 133B done
-#1 DONE 0.0s
-
-#3 [internal] load metadata for docker.io/library/busybox:latest
-#3 DONE 0.0s
-
-#4 [stage-0 1/4] FROM docker.io/library/busybox:latest
-#4 DONE 0.0s
-
-#5 [stage-0 2/4] WORKDIR /app
-#5 CACHED
-
-#6 [stage-0 3/4] COPY requirements.txt .
-#6 CACHED
-
-#7 [stage-0 4/4] RUN cat requirements.txt > /deps.txt
-#7 sha256:1a31
-#7 0.182 some output
-#7 DONE 0.2s
-
-#8 exporting to image
-#8 DONE 0.0s
-"""
+def _rawjson(*docs: object, text: tuple[str, ...] = ()) -> list[str]:
+    """Output lines as `docker buildx build --progress=rawjson` writes them: each document pretty-printed."""
+    lines: list[str] = []
+    for doc in docs:
+        lines += json.dumps(doc, indent=2).splitlines()
+    return lines + list(text)
 
 
-def test_buildkit_plain_log():
-    log = BuildkitLog()
-    for line in PLAIN.splitlines():
-        log.feed_line(line)
-    assert log.steps == [Step("WORKDIR /app", True), Step("COPY requirements.txt .", True),
-                         Step("RUN cat requirements.txt > /deps.txt", False)]
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+T = "2026-12-07T00:15:35.{}Z"
+# The rebuild of a two-stage file after an edit of `f`, as BuildKit reported it (shortened): the
+# `base` stage is cached, the second stage re-runs; vertices arrive in no particular order.
+REBUILD = _rawjson(
+    {"vertexes": [{"digest": "sha256:d0", "name": "[internal] load build definition from Dockerfile",
+                   "started": T.format("100"), "completed": T.format("200")}]},
+    {"vertexes": [{"digest": "sha256:s1", "inputs": ["sha256:b3"], "name": "[stage-1 1/2] COPY f /f"},
+                  {"digest": "sha256:b3", "inputs": ["sha256:b2"], "name": "[base 3/3] RUN echo cap > /a"},
+                  {"digest": "sha256:b1", "name": "[base 1/3] FROM docker.io/library/busybox:latest"}]},
+    {"vertexes": [{"digest": "sha256:b2", "name": "[base 2/3] WORKDIR /app", "started": T.format("901"),
+                   "completed": T.format("901"), "cached": True}]},
+    {"vertexes": [{"digest": "sha256:b3", "name": "[base 3/3] RUN echo cap > /a", "started": T.format("901"),
+                   "cached": True}]},
+    {"statuses": [{"id": "transferring context:", "vertex": "sha256:ctx", "current": 29}]},
+    {"vertexes": [{"digest": "sha256:s1", "name": "[stage-1 1/2] COPY f /f", "started": T.format("902"),
+                   "completed": T.format("930")}]},
+    {"vertexes": [{"digest": "sha256:s2", "name": '[stage-1 2/2] RUN echo "hello from run" && cat /f',
+                   "started": T.format("935")}]},
+    {"logs": [{"vertex": "sha256:s2", "stream": 1, "data": _b64("hello from run\ncapfile\n"),
+               "timestamp": T.format("999")}]},
+    {"vertexes": [{"digest": "sha256:s2", "name": '[stage-1 2/2] RUN echo "hello from run" && cat /f',
+                   "started": T.format("935"), "completed": "2026-12-07T00:15:36.435Z"}]},
+    {"vertexes": [{"digest": "sha256:x", "name": "exporting to image", "started": "2026-12-07T00:15:36.5Z"}]},
+)
+
+
+def test_solve_log_follows_rawjson():
+    log = SolveLog(stages=stage_names("FROM busybox AS base\nWORKDIR /app\nRUN x\nFROM base\nCOPY f /f\nRUN y\n"))
+    shown = [line for raw in REBUILD for line in log.feed_line(raw)]
+    # in file order: the base stage (cached), then the second stage (run)
+    assert [(s.name, s.cached) for s in log.steps] == [
+        ("WORKDIR /app", True), ("RUN echo cap > /a", True),
+        ("COPY f /f", False), ('RUN echo "hello from run" && cat /f', False)]
+    assert log.steps[3].seconds == pytest.approx(0.5, abs=1e-3)
+    assert log.steps[2].seconds == pytest.approx(0.028, abs=1e-3)
     assert log.error is None
+    # a readable log like --progress=plain: step names, CACHED, the step's output
+    assert "#3 [base 3/3] RUN echo cap > /a" in shown and "#3 CACHED" in shown
+    assert any(line.endswith(" hello from run") for line in shown)
+    assert log.step_names[0] == "[stage-1 1/2] COPY f /f"
+
+
+def test_solve_log_failure_and_redaction():
+    log = SolveLog(redact=lambda text: text.replace("s3cr3t", "***"))
+    lines = _rawjson(
+        {"vertexes": [{"digest": "sha256:r", "name": "[2/2] RUN echo s3cr3t && exit 3", "started": T.format("1")}]},
+        {"logs": [{"vertex": "sha256:r", "stream": 1, "data": _b64("s3cr3t\n")}]},
+        {"vertexes": [{"digest": "sha256:r", "name": "[2/2] RUN echo s3cr3t && exit 3", "started": T.format("1"),
+                       "completed": T.format("2"),
+                       "error": 'process "/bin/sh -c echo s3cr3t && exit 3" did not complete successfully: '
+                                "exit code: 3"}]},
+        text=("--------------------", "   2 | >>> RUN echo s3cr3t && exit 3",
+              'ERROR: failed to solve: process "/bin/sh -c echo s3cr3t && exit 3" did not complete '
+              "successfully: exit code: 3"))
+    shown = [line for raw in lines for line in log.feed_line(raw)]
+    assert log.error == ('failed to solve: process "/bin/sh -c echo *** && exit 3" did not complete '
+                         "successfully: exit code: 3")
+    assert log.steps == [Step("RUN echo *** && exit 3", False)]
+    assert not any("s3cr3t" in line for line in shown + log.lines)
+    # a line that looks like JSON but is not stays text
+    other = SolveLog()
+    assert other.feed_line("{not json") == []
+    assert other.feed_line("}") == ["{not json", "}"]
 
 
 def test_buildkit_failures_are_classified():
-    log = BuildkitLog()
-    for line in ["#1 [internal] load build definition from Dockerfile",
-                 ("failed to solve with frontend dockerfile.v0: failed to create LLB definition: "
-                  "dockerfile parse error line 2: Unknown flag: link")]:
-        log.feed_line(line)
-    assert "Unknown flag: link" in log.error
-    assert "--link" in classify_failure(log.error, frozenset({"copy-link"}))
+    unknown = "failed to solve: dockerfile parse error on line 2: unknown flag: parents"
+    assert "--parents" in classify_failure(unknown, frozenset({"copy-parents"}))
+    old = ("failed to solve with frontend dockerfile.v0: failed to create LLB definition: "
+           "dockerfile parse error line 2: Unknown flag: link")
+    assert "--link" in classify_failure(old, frozenset({"copy-link"}))
     heredoc = "failed to create LLB definition: dockerfile parse error line 3: unknown instruction: ECHO"
     assert "heredoc" in classify_failure(heredoc, frozenset({"heredoc"}))
     assert classify_failure(heredoc, frozenset()) is None     # a plain typo stays the file's fault
     assert classify_failure("exit code: 1", frozenset({"heredoc"})) is None
-    gw = ('failed to solve with frontend dockerfile.v0: failed to solve with frontend gateway.v0: failed to do '
-          'request: Head "https://registry-1.docker.io/v2/docker/dockerfile/manifests/1": dial tcp: no such host')
+    gw = ('failed to solve: failed to resolve source metadata for docker.io/docker/dockerfile:1: failed to do '
+          'request: Head "https://registry-1.docker.io/v2/docker/dockerfile/manifests/1": dial tcp: lookup '
+          "registry-1.docker.io on 10.255.255.53:53: no such host")
     assert frontend_unavailable(gw, "docker/dockerfile:1")
     assert not frontend_unavailable("process exited with 1", "docker/dockerfile:1")
 
@@ -182,13 +257,13 @@ def test_context_tar_hides_our_dockerfile(tmp_path):
     with tarfile.open(fileobj=fileobj) as tar:
         names = set(tar.getnames())
         ignore = tar.extractfile(".dockerignore").read().decode()
-        dockerfile = tar.extractfile(SDK_DOCKERFILE).read().decode()
-    assert names == {"app.py", ".dockerignore", SDK_DOCKERFILE}
-    assert ignore == f"*.key\n# comment\n{SDK_DOCKERFILE}\n"
+        dockerfile = tar.extractfile(CONTEXT_DOCKERFILE).read().decode()
+    assert names == {"app.py", ".dockerignore", CONTEXT_DOCKERFILE}
+    assert ignore == f"*.key\n# comment\n{CONTEXT_DOCKERFILE}\n"
     assert dockerfile == "FROM scratch\n"
     (tmp_path / ".dockerignore").unlink()
     with tarfile.open(fileobj=make_context_tar(tmp_path, "FROM scratch\n")) as tar:
-        assert tar.extractfile(".dockerignore").read().decode() == f".dockerignore\n{SDK_DOCKERFILE}\n"
+        assert tar.extractfile(".dockerignore").read().decode() == f".dockerignore\n{CONTEXT_DOCKERFILE}\n"
 
 
 # --------------------------------------------------------------------------
@@ -330,10 +405,80 @@ def test_edit_suffix_is_unique_per_token():
 # engine helpers
 
 
-def test_parse_go_time_and_run_commands():
-    assert _parse_time("2026-12-01T07:57:19.319211183Z") == pytest.approx(1796111839.319211, abs=1e-3)
-    assert _parse_time("garbage") is None
-    assert _run_commands(["FROM x\nRUN --mount=type=cache,target=/c make all\nRUN ls\n"]) == ["make all"]
+def test_parse_go_time():
+    assert _go_time("2026-12-01T07:57:19.319211183Z") == pytest.approx(1796111839.319211, abs=1e-3)
+    assert _go_time("garbage") is None
+
+
+@pytest.mark.parametrize("description, mine", [
+    ("mount / from exec /bin/sh -c make all", True),                     # RUN --mount=... make all
+    ("cached mount /root/.cache from exec /bin/sh -c make all", True),   # its cache mount
+    ("[stage-1 2/3] COPY --from=build /out /out", True),
+    ("mount / from exec /bin/sh -c echo x > /b", True),                  # the heredoc's body
+    ("mount / from exec ls -l /", True),                                 # exec form
+    ("local source for context", True),
+    ("mount / from exec /bin/sh -c make all && make install", False),    # someone else's command
+    ("[2/3] COPY --from=build /out /elsewhere", False),
+])
+def test_cache_records_of_our_steps(description, mine):
+    steps = ["[2/4] RUN --mount=type=cache,target=/root/.cache make all", "[stage-1 2/3] COPY --from=build /out /out",
+             "[3/4] RUN <<EOF (echo x > /b)", '[4/4] RUN ["ls", "-l", "/"]']
+    assert ours(description, steps) is mine
+
+
+def test_cache_records_name_the_command_before_build_args_expand():
+    text = 'FROM x\nARG TOKEN\nRUN echo "t=$TOKEN" && \\\n    test -n "$TOKEN"\nRUN ["ls", "-l"]\nRUN <<EOF\nhi\nEOF\n'
+    commands = run_commands(text)
+    assert commands == ['echo "t=$TOKEN" &&     test -n "$TOKEN"', "ls -l"]
+    # BuildKit names the step with the value, the record with the variable
+    step = '[3/3] RUN echo "t=v4lue" &&     test -n "v4lue"'
+    record = 'mount / from exec /bin/sh -c echo "t=$TOKEN" &&     test -n "$TOKEN"'
+    assert not ours(record, [step])
+    assert ours(record, [step], commands)
+
+
+DU = """ID:\t\tlzzmlei47btt3b8npn6cu52m9
+Parent:\t\tfq526b9kbqetw4q86i1rdfgi7
+Created at:\t2026-12-07 00:05:31.964046786 +0000 UTC
+Mutable:\tfalse
+Reclaimable:\ttrue
+Shared:\t\ttrue
+Size:\t\t2.568MB
+Description:\tmount / from exec /bin/sh -c apt-get update
+Usage count:\t1
+Last used:\t23 seconds ago
+Type:\t\tregular
+
+ID:\t\tse4odjqsq5yp4wdy6umio4tz2
+Created at:\t2026-12-07 00:05:22.707462932 +0000 UTC
+Mutable:\ttrue
+Reclaimable:\ttrue
+Shared:\t\tfalse
+Size:\t\t442B
+Description:\tlocal source for context
+In use:\t\ttrue
+Type:\t\tsource.local
+
+Reclaimable:\t5.224MB
+Total:\t\t5.224MB
+"""
+
+
+def test_buildx_du_records():
+    records = parse_du(DU)
+    assert list(records) == ["lzzmlei47btt3b8npn6cu52m9", "se4odjqsq5yp4wdy6umio4tz2"]
+    first, second = records.values()
+    assert first.description == "mount / from exec /bin/sh -c apt-get update" and not first.in_use
+    assert first.created == pytest.approx(_go_time("2026-12-07T00:05:31.964046786Z"))
+    assert second.in_use
+
+
+def test_secret_values_are_read_for_redaction(tmp_path, monkeypatch):
+    (tmp_path / "token").write_text("file-secret\n")
+    monkeypatch.setenv("API_TOKEN", "env-secret")
+    values = _secret_values([f"id=tok,src={tmp_path / 'token'}", "id=api,env=API_TOKEN", "id=API_TOKEN"])
+    assert {"file-secret", "file-secret\n", "env-secret"} <= values
+    assert _secret_values(["id=missing,src=/nonexistent"]) == set()
 
 
 # --------------------------------------------------------------------------
@@ -341,7 +486,7 @@ def test_parse_go_time_and_run_commands():
 
 
 def _report() -> VerifyReport:
-    build = BuildOutcome(backend="sdk", ok=True, seconds=1.5, image_id="sha256:1",
+    build = BuildOutcome(backend="classic", ok=True, seconds=1.5, image_id="sha256:1",
                          steps=(Step("RUN a", True), Step("COPY . .", False)))
     stats = ImageStats(image_id="sha256:1", size=2_000_000, layer_count=3, layers=(), content_bytes=2_000_000,
                        wasted_bytes=512, efficiency=0.99, wasted_user_ratio=0.1, shadowed_bytes=512,
@@ -350,7 +495,7 @@ def _report() -> VerifyReport:
                        rebuilds=(Rebuild("no-change", build=build), Rebuild("manifest-edit", skipped="none")))
     smoke = SmokeResult("true", SmokeRun(("sh", "-c", "true"), 0, ""), SmokeRun(("sh", "-c", "true"), 0, ""))
     eq = Equivalence(config=(), filesystem=FilesystemDiff(compared_paths=10), smoke=smoke)
-    return VerifyReport(run_id="r", verdict="equivalent", summary="equivalent: ...", backend="sdk",
+    return VerifyReport(run_id="r", verdict="equivalent", summary="equivalent: ...", backend="classic",
                         engine_version="20.10", engine_host="unix:///x", context_dir="/c",
                         dockerfile_name="Dockerfile", original=side,
                         rewritten=ImageReport(role="rewritten", build=build, stats=stats),

@@ -9,9 +9,11 @@ counted and reported per category instead.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from collections.abc import Mapping
+from typing import Any
 
 import docker.errors
 
@@ -25,7 +27,7 @@ CONFIG_FIELDS = ("Cmd", "Entrypoint", "Env", "WorkingDir", "User", "ExposedPorts
 MAX_OUTPUT = 64 * 1024
 
 
-def _norm(field: str, value):
+def _norm(field: str, value: Any) -> Any:
     if value in (None, "", [], {}):
         return None
     if field == "Env":
@@ -41,7 +43,7 @@ def _norm(field: str, value):
     return value
 
 
-def compare_config(original: Mapping, rewritten: Mapping) -> tuple[ConfigDiff, ...]:
+def compare_config(original: Mapping[str, Any], rewritten: Mapping[str, Any]) -> tuple[ConfigDiff, ...]:
     """Field-by-field differences of two image configs (the "config" object of the image JSON)."""
     out = []
     for field in CONFIG_FIELDS:
@@ -101,8 +103,10 @@ def _describe_change(a: FileEntry, b: FileEntry) -> str | None:
 
 def compare_files(original: Mapping[str, FileEntry], rewritten: Mapping[str, FileEntry],
                   examples: int = 5) -> FilesystemDiff:
-    added, removed, changed = [], [], []
-    groups: dict[str, list] = {}     # category -> [paths, bytes_a, bytes_b, examples]
+    added: list[str] = []
+    removed: list[str] = []
+    changed: list[PathChange] = []
+    groups: dict[str, list[Any]] = {}     # category -> [paths, bytes_a, bytes_b, examples]
     compared = 0
     for path in sorted(set(original) | set(rewritten)):
         a, b = original.get(path), rewritten.get(path)
@@ -166,10 +170,8 @@ def run_smoke(engine: Engine, image_id: str, command: str, files: Mapping[str, F
             code = status.get("StatusCode")
         except TRANSPORT_ERRORS:
             timed_out, code = True, None
-            try:
+            with contextlib.suppress(*TRANSPORT_ERRORS):
                 container.kill()
-            except TRANSPORT_ERRORS:
-                pass
         raw = container.logs(stdout=True, stderr=True)
         output = raw[-MAX_OUTPUT:].decode("utf-8", errors="replace")
         return SmokeRun(argv=argv, exit_code=code, output=output, timed_out=timed_out)
@@ -179,7 +181,5 @@ def run_smoke(engine: Engine, image_id: str, command: str, files: Mapping[str, F
         return SmokeRun(argv=argv, exit_code=None, output="", error=f"engine call failed: {exc}")
     finally:
         if container is not None:
-            try:
+            with contextlib.suppress(*TRANSPORT_ERRORS):   # Engine.cleanup() tries again by id and label
                 container.remove(force=True)
-            except TRANSPORT_ERRORS:
-                pass   # Engine.cleanup() tries again by id and label

@@ -14,6 +14,7 @@ import json
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def covered(rel: str, src: str) -> bool:
         return True
     if any(ch in s for ch in "*?["):
         rp, sp = rel.split("/"), s.split("/")
-        return len(rp) >= len(sp) and all(fnmatch.fnmatchcase(r, p) for r, p in zip(rp, sp))
+        return len(rp) >= len(sp) and all(fnmatch.fnmatchcase(r, p) for r, p in zip(rp, sp, strict=False))
     return rel == s or rel.startswith(s + "/")
 
 
@@ -116,7 +117,7 @@ def detect_manifests(text: str, files: list[str]) -> list[str]:
     named = [s for s in sources if _norm_source(s) != "." and not s.endswith("/")]
     copied = [f for f in files if any(covered(f, s) for s in sources)]
 
-    def rank(rel: str) -> tuple:
+    def rank(rel: str) -> tuple[bool, int, int, str]:
         base = posixpath.basename(rel)
         prio = MANIFEST_NAMES.index(base) if base in MANIFEST_NAMES else (
             0 if _MANIFEST_RE.match(base) else len(MANIFEST_NAMES))
@@ -160,7 +161,7 @@ def edit_suffix(rel: str, data: bytes, token: str) -> bytes:
 
 
 @contextmanager
-def appended(context_dir: Path, rels: list[str], token: str):
+def appended(context_dir: Path, rels: list[str], token: str) -> Iterator[None]:
     """Append an edit line to each file for the duration of the block, then restore it."""
     saved: list[tuple[Path, bytes, os.stat_result]] = []
     try:

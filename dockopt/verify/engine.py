@@ -11,20 +11,20 @@ removes what this one could not (`Engine.sweep_stale()`).
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
-import shutil
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import docker
 import docker.errors
 import requests.exceptions
 
-from . import journal
+from . import buildkit, journal
+from .buildkit import Builder, Buildx
 from .report import Cleanup
 
 RUN_LABEL = "org.dockopt.run"
@@ -36,7 +36,7 @@ API_TIMEOUT = 120.0        # default for ordinary API calls (inspect, remove, sa
 # behind without being confused by other people's runs on a shared engine.
 RUN_IDS: list[str] = []
 
-TRANSPORT_ERRORS = (
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     requests.exceptions.RequestException,
     docker.errors.DockerException,
     ConnectionError,
@@ -66,15 +66,6 @@ def _unavailable(host: str, reason: object) -> EngineUnavailable:
 
 
 @dataclass
-class BuildkitCli:
-    """A docker CLI that can drive BuildKit on this engine."""
-
-    path: str
-    how: str      # "buildx" or "builtin" (clients before 23.0 carry their own BuildKit client)
-    version: str
-
-
-@dataclass
 class Engine:
     """A connected engine plus what one verification run created on it."""
 
@@ -85,19 +76,24 @@ class Engine:
     run_id: str
     engine_id: str = ""
     data_root: str = ""      # the engine's DockerRootDir, as it reports it
+    # BuildKit: the CLI, the builder, and the DOCKER_HOST the CLI runs with (the
+    # user's; `host` differs when a docker-driver builder belongs to another engine)
+    buildx: Buildx | None = None
+    builder: Builder | None = None
+    cli_host: str = ""
     images: list[str] = field(default_factory=list)       # creation order
     containers: list[str] = field(default_factory=list)
     # BuildKit cache bookkeeping: ids present before our first BuildKit build,
-    # and the (start, end) wall-clock windows of our BuildKit builds.
+    # the (start, end) wall-clock windows of our builds and their steps' names.
     cache_before: frozenset[str] | None = None
-    buildkit_windows: list[tuple[float, float]] = field(default_factory=list)
-    buildkit_texts: list[str] = field(default_factory=list)
+    cache_windows: list[tuple[float, float]] = field(default_factory=list)
+    cache_names: list[str] = field(default_factory=list)       # as BuildKit named them (build args expanded)
+    cache_commands: list[str] = field(default_factory=list)    # the RUN commands as the files write them
     # set when a build was cut short (timeout, Ctrl-C, lost connection): the
     # daemon may still be finishing the step it was in
     interrupted: bool = False
     # values of build arguments: never shown (see redact())
     secrets: tuple[str, ...] = ()
-    _cli: BuildkitCli | str | None = None
     _journal: journal.Journal | None = None
 
     def redact(self, text: str) -> str:
@@ -131,7 +127,10 @@ class Engine:
 
     def _record(self) -> None:
         if self._journal is not None:
-            self._journal.record(self.images, self.containers)
+            cache = {"windows": self.cache_windows, "names": [self.redact(n) for n in self.cache_names],
+                     "commands": self.cache_commands,
+                     "builder": self.builder.name if self.builder and self.builder.explicit else None}
+            self._journal.record(self.images, self.containers, cache)
 
     def alive(self, timeout: float = 5.0) -> bool:
         """Does the engine still answer?"""
@@ -148,34 +147,38 @@ class Engine:
         """Remove what earlier runs that died left on this engine; return how many objects."""
         removed = 0
         for stale in journal.stale_runs(self.engine_id):
+            cache = stale.cache or {}
+            same_builder = (cache.get("builder") or None) == (
+                self.builder.name if self.builder and self.builder.explicit else None)
             ghost = Engine(client=self.client, host=self.host, version=self.version,
                            api_version=self.api_version, run_id=stale.run_id,
+                           buildx=self.buildx, builder=self.builder, cli_host=self.cli_host,
                            images=stale.images, containers=stale.containers)
+            if same_builder and cache.get("windows"):
+                ghost.cache_before = frozenset()
+                ghost.cache_windows = [(float(a), float(b)) for a, b in cache["windows"]]
+                ghost.cache_names = [str(n) for n in cache.get("names") or []]
+                ghost.cache_commands = [str(c) for c in cache.get("commands") or []]
             result = ghost.cleanup()
-            removed += result.images_removed + result.containers_removed
+            removed += result.images_removed + result.containers_removed + result.cache_records_pruned
             stale.done(removed_all=not result.leftovers)
         return removed
 
     # -- BuildKit ----------------------------------------------------------
 
-    def buildkit_cli(self) -> BuildkitCli | str:
-        """The docker CLI to build with BuildKit, or why there is none."""
-        if self._cli is None:
-            self._cli = find_buildkit_cli(self.host)
-        return self._cli
-
     def note_buildkit_build(self, text: str) -> None:
-        """Called before each BuildKit build, so its cache records can be found later."""
+        """Called before each BuildKit build of `text`, so that its cache records can be told from others."""
         if self.cache_before is None:
-            self.cache_before = frozenset(self._cache_records().keys())
-        self.buildkit_texts.append(text)
+            records = buildkit.cache_records(self)
+            self.cache_before = frozenset(records or ())
+        for command in run_commands(text):
+            if command not in self.cache_commands:
+                self.cache_commands.append(command)
 
-    def _cache_records(self) -> dict[str, dict]:
-        try:
-            df = self.client.df()
-        except TRANSPORT_ERRORS:
-            return {}
-        return {r["ID"]: r for r in (df.get("BuildCache") or [])}
+    def note_buildkit_done(self, wall_start: float, step_names: list[str]) -> None:
+        self.cache_windows.append((wall_start, time.time()))
+        self.cache_names.extend(n for n in step_names if n not in self.cache_names)
+        self._record()
 
     # -- cleanup -----------------------------------------------------------
 
@@ -229,10 +232,8 @@ class Engine:
             self._settle()
 
         ids = list(self.containers)
-        try:
+        with contextlib.suppress(*TRANSPORT_ERRORS):
             ids += self._containers(label)
-        except TRANSPORT_ERRORS:
-            pass
         for cid in dict.fromkeys(ids):
             try:
                 self.client.api.remove_container(cid, force=True, v=True)
@@ -245,10 +246,8 @@ class Engine:
         # Children before parents: the classic builder chains each step's image
         # on the previous one, and an image with children cannot be removed.
         ids = list(reversed(self.images))
-        try:
+        with contextlib.suppress(*TRANSPORT_ERRORS):
             ids = self._images(label) + ids
-        except TRANSPORT_ERRORS:
-            pass
         for iid in dict.fromkeys(ids):
             try:
                 deleted = self.client.api.remove_image(iid, force=False, noprune=False)
@@ -298,68 +297,84 @@ class Engine:
         The engine's `label` filter for build cache is accepted but ignored
         (moby leaves it as a TODO), so pruning "by label" would prune
         everybody's cache.  Records are instead chosen by id: created during
-        one of our BuildKit builds, absent before the first one, not in use,
-        and describing a local source or one of our own RUN commands.  Moby
-        matches the `id` filter as a regular expression, so one call per
-        batch removes them.
+        one of our builds, absent before the first one, not in use, and
+        describing one of our steps (or a local source a build sent).
         """
-        if self.cache_before is None or not self.buildkit_windows:
+        if self.cache_before is None or not self.cache_windows:
             return 0
-        commands = _run_commands(self.buildkit_texts)
-        chosen = []
-        for rid, rec in self._cache_records().items():
-            if rid in self.cache_before or rec.get("InUse"):
-                continue
-            created = _parse_time(rec.get("CreatedAt"))
-            if created is None or not any(a - 2 <= created <= b + 2 for a, b in self.buildkit_windows):
-                continue
-            desc = rec.get("Description") or ""
-            if desc.startswith(("local source for ", "fileop target", "from local")) or any(c in desc for c in commands):
-                chosen.append(rid)
         pruned = 0
-        for start in range(0, len(chosen), 40):
-            batch = chosen[start:start + 40]
-            pattern = "^(" + "|".join(re.escape(i) for i in batch) + ")$"
-            try:
-                result = self.client.api.prune_builds(filters={"id": pattern}, all=True)
-                pruned += len(result.get("CachesDeleted") or [])
-            except TRANSPORT_ERRORS:
-                pass
-        return pruned
+        # an interrupted build may hold its records a moment longer: wait for them, briefly
+        deadline = time.monotonic() + (15.0 if self.interrupted else 0.0)
+        while True:
+            records = buildkit.cache_records(self)
+            if not records:
+                return pruned
+            mine = [r for r in records.values()
+                    if r.id not in self.cache_before and r.created is not None
+                    and any(a - 2 <= r.created <= b + 2 for a, b in self.cache_windows)
+                    and ours(r.description, self.cache_names, self.cache_commands)]
+            free = [r.id for r in mine if not r.in_use]
+            if free:
+                pruned += buildkit.prune_records(self, free)
+            if len(free) == len(mine) or time.monotonic() > deadline:
+                return pruned
+            time.sleep(0.5)
 
 
-def _run_commands(texts: list[str]) -> list[str]:
-    from .features import logical_lines
+def _run_command(step: str) -> str | None:
+    """The command a RUN step name runs, as a cache record describes it (`... from exec <command>`)."""
+    m = re.match(r"(?is)^RUN\s+(.*)$", step)
+    if not m:
+        return None
+    words = m.group(1).split(" ")
+    while words and words[0].startswith("--"):
+        words.pop(0)
+    command = " ".join(words).strip()
+    heredoc = re.match(r"^<<-?\S+\s+\((.*?)\)?$", command, re.S)
+    if heredoc:
+        return heredoc.group(1).split("\n", 1)[0]
+    if command.startswith("["):
+        try:
+            return " ".join(str(w) for w in json.loads(command))
+        except ValueError:
+            return command
+    return command
 
+
+def run_commands(text: str) -> list[str]:
+    """The commands of the file's RUN instructions as BuildKit hands them to the shell (build args unexpanded)."""
+    from ..syntax import ParseError, parse
+
+    try:
+        tree = parse(text)
+    except (ParseError, ValueError):
+        return []
     out = []
-    for text in texts:
-        for line in logical_lines(text):
-            m = re.match(r"(?i)^RUN\s+(.*)$", line)
-            if not m:
-                continue
-            words = m.group(1).split()
-            while words and words[0].startswith("--"):
-                words.pop(0)
-            cmd = " ".join(words)
-            if len(cmd) >= 8:
-                out.append(cmd)
+    for instruction in tree.instructions:
+        if instruction.keyword.upper() != "RUN":
+            continue
+        command = " ".join(instruction.values) if instruction.is_json else instruction.command
+        if command and not command.startswith("<<"):
+            out.append(command)
     return out
 
 
-def _parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    # Go prints nanoseconds; Python's fromisoformat wants at most microseconds.
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", value)
-    if not m:
-        return None
-    frac = (m.group(2) or ".0")[:7]
-    tz = m.group(3) or "Z"
-    tz = "+00:00" if tz == "Z" else tz
-    try:
-        return datetime.fromisoformat(m.group(1) + frac + tz).timestamp()
-    except ValueError:
-        return None
+def ours(description: str, step_names: list[str], commands: list[str] | tuple[str, ...] = ()) -> bool:
+    """Does a cache record with this description come from one of these steps (BuildKit vertex names)
+    or RUN commands (as the Dockerfile writes them: BuildKit names records before expanding build args)?"""
+    if description.startswith(("local source for ", "from local")):
+        return True
+    if " from exec " in description and any(description.endswith(c) for c in commands):
+        return True
+    for name in step_names:
+        if description == name:
+            return True
+        step = re.sub(r"^\[[^\]]*\] ", "", name)
+        command = _run_command(step)
+        if command and " from exec " in description and (
+                description.endswith(command) or (step.startswith("RUN <<") and command in description)):
+            return True
+    return False
 
 
 def connect(*, host: str | None = None, api_timeout: float = API_TIMEOUT) -> Engine:
@@ -385,59 +400,3 @@ def connect(*, host: str | None = None, api_timeout: float = API_TIMEOUT) -> Eng
                   api_version=str(info.get("ApiVersion", "?")), run_id=run_id, engine_id=engine_id,
                   data_root=str(details.get("DockerRootDir") or ""),
                   _journal=journal.Journal(engine_id, run_id))
-
-
-def find_buildkit_cli(host: str | None = None) -> BuildkitCli | str:
-    """Find a docker CLI that builds with BuildKit against this engine.
-
-    Clients from 23.0 on need the buildx plugin for BuildKit and fail without
-    it; older clients carry a BuildKit client of their own.  Hosts often have
-    both (a new client on PATH, the distribution's older one in /usr/bin), so
-    every candidate is tried.  DOCKOPT_DOCKER_CLI names one explicitly.
-    """
-    candidates = [os.environ.get("DOCKOPT_DOCKER_CLI"), shutil.which("docker"),
-                  "/usr/bin/docker", "/usr/local/bin/docker"]
-    seen: set[str] = set()
-    tried: list[str] = []
-    for cand in candidates:
-        if not cand or not os.path.exists(cand):
-            continue
-        real = os.path.realpath(cand)
-        if real in seen:
-            continue
-        seen.add(real)
-        env = dict(os.environ, DOCKER_HOST=host or engine_host())
-        version = _cli_output([cand, "version", "--format", "{{.Client.Version}}"], env)
-        if _cli_ok([cand, "buildx", "version"], env):
-            return BuildkitCli(path=cand, how="buildx", version=version or "?")
-        major = _major(version)
-        if major is not None and major < 23:
-            return BuildkitCli(path=cand, how="builtin", version=version)
-        tried.append(f"{cand} (client {version or '?'}, no buildx plugin)")
-    if not tried:
-        return "no docker CLI found (BuildKit builds go through `docker build`)"
-    return ("no docker CLI here can build with BuildKit: " + "; ".join(tried)
-            + ". Install the buildx plugin (Debian: docker-buildx) or set DOCKOPT_DOCKER_CLI")
-
-
-def _cli_ok(argv: list[str], env: dict) -> bool:
-    try:
-        return subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=20, check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _cli_output(argv: list[str], env: dict) -> str:
-    try:
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    # `docker version` exits non-zero when the server part fails but still
-    # prints the client version first.
-    return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else ""
-
-
-def _major(version: str) -> int | None:
-    m = re.match(r"^(\d+)\.", version or "")
-    return int(m.group(1)) if m else None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ..syntax import rules
+
 # Feature names, with what a person should read in a report.
 FEATURE_TEXT = {
     "syntax-directive": "a `# syntax=` frontend directive",
@@ -21,6 +23,7 @@ FEATURE_TEXT = {
     "copy-exclude": "COPY/ADD --exclude",
     "add-checksum": "ADD --checksum",
     "add-keep-git-dir": "ADD --keep-git-dir",
+    "run-device": "RUN --device",
     "heredoc": "a heredoc (<<EOF)",
 }
 
@@ -33,27 +36,72 @@ BUILDKIT_ONLY = frozenset(FEATURE_TEXT)
 # build; --link/--parents/--exclude fail with "Unknown flag", heredocs with
 # "unknown instruction" on the heredoc body.
 _UNSUPPORTED_BEFORE_23 = frozenset(
-    {"copy-link", "copy-parents", "copy-exclude", "add-checksum", "add-keep-git-dir", "heredoc"}
+    {"copy-link", "copy-parents", "copy-exclude", "add-checksum", "add-keep-git-dir", "heredoc",
+     "run-security", "run-device"}
 )
+# From 23.0 (BuildKit 0.11) the built-in frontend has heredocs, --link, --checksum
+# and --keep-git-dir; the flags of the labs channel stay out.  Checked on Docker
+# 26.1.5: --parents, --exclude, --security and --device fail with "unknown flag".
+_LABS_ONLY = frozenset({"copy-parents", "copy-exclude", "run-security", "run-device"})
 
-_DIRECTIVE = re.compile(r"^\s*#\s*syntax\s*=\s*(\S+)", re.IGNORECASE)
+# The stock Dockerfile frontend images: docker/dockerfile:1, :1.7, :1.7.1, :1.7-labs, by tag or digest.
+_STOCK_FRONTEND = re.compile(
+    r"^(?:docker\.io/)?docker/dockerfile(?::1(?:\.\d+){0,2}(?:-labs)?)?(?:@sha256:[0-9a-f]{64})?$")
 _HEREDOC = re.compile(r"<<-?\s*(?:\"[A-Za-z_]\w*\"|'[A-Za-z_]\w*'|[A-Za-z_]\w*)")
 _INSTRUCTION = re.compile(r"^\s*([A-Za-z]+)\b(.*)$", re.DOTALL)
 
 
-def syntax_directive(text: str) -> tuple[int, str] | None:
-    """(0-based line index, frontend image) of a `# syntax=` directive, if any.
+def _directive_lines(text: str) -> list[tuple[str, str]]:
+    """(name, value) of the parser directives heading `text`, one per line, as BuildKit reads them.
 
-    Parser directives are only honoured before the first instruction, blank
-    line or ordinary comment, so only that leading block is searched.
+    Directives are read until the first line that is not a known directive
+    (an instruction, a blank line, an ordinary comment or an unknown one).
     """
-    for index, line in enumerate(text.splitlines()):
-        match = _DIRECTIVE.match(line)
-        if match:
-            return index, match.group(1)
-        if not re.match(r"^\s*#\s*\w+\s*=", line):
-            return None
+    out = []
+    for line in text.removeprefix("\ufeff").splitlines():
+        match = rules.RE_DIRECTIVE.match(rules.lstrip_go(line))
+        if not match or match.group(1).lower() not in rules.KNOWN_DIRECTIVES:
+            break
+        out.append((match.group(1).lower(), match.group(2)))
+    return out
+
+
+def syntax_directive(text: str) -> tuple[int, str] | None:
+    """(0-based line index, frontend image) of a `# syntax=` directive, if any."""
+    for index, (name, value) in enumerate(_directive_lines(text)):
+        if name == "syntax":
+            return index, value
     return None
+
+
+def is_stock_frontend(ref: str) -> bool:
+    """Does `ref` name the stock Dockerfile frontend (docker/dockerfile:1, 1.x, 1.x.y, -labs)?"""
+    return bool(_STOCK_FRONTEND.match(ref.strip()))
+
+
+def without_syntax_directive(text: str) -> str:
+    """`text` built by the builder's own frontend: its `# syntax=` line taken out of the directives.
+
+    The line is moved to the end of the directive block and emptied ("#"): the
+    other directives stay directives and every instruction keeps its line number.
+    """
+    found = syntax_directive(text)
+    if found is None:
+        return text
+    index, _ = found
+    lines = text.splitlines(keepends=True)
+    bom = "\ufeff" if lines[0].startswith("\ufeff") else ""
+    lines[0] = lines[0].removeprefix(bom)
+    last = len(_directive_lines(text)) - 1
+    removed = lines.pop(index)
+    ending = removed[len(removed.rstrip("\r\n")):] or "\n"
+    lines.insert(last, "#" + ending)
+    return bom + "".join(lines)
+
+
+def has_stage(text: str) -> bool:
+    """Does the file have a FROM instruction?  (Without one there is nothing to build.)"""
+    return any(re.match(r"(?i)^FROM\s", line) for line in logical_lines(text))
 
 
 def logical_lines(text: str) -> list[str]:
@@ -97,7 +145,7 @@ def needed_features(text: str) -> frozenset[str]:
             flags.add(token[2:].split("=", 1)[0])
         if word == "RUN":
             for flag, feature in (("mount", "run-mount"), ("network", "run-network"),
-                                  ("security", "run-security")):
+                                  ("security", "run-security"), ("device", "run-device")):
                 if flag in flags:
                     found.add(feature)
         else:
@@ -115,21 +163,21 @@ def needs_buildkit(features: frozenset[str]) -> bool:
     return bool(features & BUILDKIT_ONLY)
 
 
-def unsupported_by_builtin_frontend(features: frozenset[str], engine_version: str) -> frozenset[str]:
-    """Features the engine's *built-in* Dockerfile frontend cannot build.
+def unsupported_by_builtin_frontend(features: frozenset[str], engine_version: str,
+                                    buildkit_version: str = "") -> frozenset[str]:
+    """Features the builder's *built-in* Dockerfile frontend cannot build.
 
-    Engines from 23.0 on ship a frontend with heredocs and --link; newer flags
-    there are left to the build itself to reject (the error is then mapped to
-    "cannot verify" by the build module).
+    The frontend is the one of the builder's BuildKit when its version is
+    known, else the one built into the Docker Engine (docker driver).
+    Flags newer than the tables here are left to the build itself to reject
+    (the error is then mapped to "cannot verify" by the build module).
     """
-    try:
-        major = int(engine_version.split(".", 1)[0])
-    except ValueError:
+    numbers = [int(p) for p in re.findall(r"\d+", buildkit_version or engine_version)[:2]]
+    if len(numbers) < 2:
         return frozenset()
-    if major < 23:
-        return features & _UNSUPPORTED_BEFORE_23
-    return frozenset()
+    old = tuple(numbers) < (0, 11) if buildkit_version else numbers[0] < 23
+    return features & (_UNSUPPORTED_BEFORE_23 if old else _LABS_ONLY)
 
 
-def describe(features) -> str:
+def describe(features: frozenset[str] | set[str]) -> str:
     return ", ".join(FEATURE_TEXT.get(f, f) for f in sorted(features))

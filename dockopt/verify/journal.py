@@ -8,17 +8,20 @@ it created, and holds an exclusive lock on `<run id>.lock` while it lives.
 The next run against the same engine finds the journals whose lock nobody
 holds, removes what they list (and what carries their run label), and
 deletes them.  Journals are best effort: an unwritable state directory just
-means no sweeping later.  They hold ids only, never build arguments.
+means no sweeping later.  They hold ids, the time windows of the run's BuildKit
+builds and its steps' names (to find its cache records), never build arguments.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 STATE_ENV = "DOCKOPT_STATE_DIR"
 
@@ -45,11 +48,12 @@ class Journal:
         except OSError:
             self._lock_fd = None
 
-    def record(self, images: list[str], containers: list[str]) -> None:
+    def record(self, images: list[str], containers: list[str], cache: dict[str, Any] | None = None) -> None:
+        """Write down what the run made: image and container ids, and what tells its BuildKit cache records."""
         if self._lock_fd is None:
             return
         doc = {"engine_id": self.engine_id, "run_id": self.run_id, "pid": os.getpid(),
-               "images": images, "containers": containers}
+               "images": images, "containers": containers, "cache": cache or {}}
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.run_id}.", dir=self.dir)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -77,6 +81,7 @@ class StaleRun:
     containers: list[str]
     _dir: Path
     _fd: int
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def done(self, *, removed_all: bool) -> None:
         if removed_all:
@@ -106,13 +111,13 @@ def stale_runs(engine_id: str) -> Iterator[StaleRun]:
         if doc.get("engine_id") != engine_id:
             os.close(fd)
             continue
+        cache = doc.get("cache")
         yield StaleRun(run_id=run_id, images=list(doc.get("images") or []),
-                       containers=list(doc.get("containers") or []), _dir=root, _fd=fd)
+                       containers=list(doc.get("containers") or []), _dir=root, _fd=fd,
+                       cache=cache if isinstance(cache, dict) else {})
 
 
 def _remove(root: Path, run_id: str) -> None:
     for suffix in (".json", ".lock"):
-        try:
+        with contextlib.suppress(OSError):
             (root / f"{run_id}{suffix}").unlink()
-        except OSError:
-            pass

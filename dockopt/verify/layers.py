@@ -28,10 +28,10 @@ import hashlib
 import json
 import posixpath
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .report import ImageStats, LayerInfo, WastedPath
 
@@ -105,7 +105,7 @@ def read_layer(fileobj: IO[bytes]) -> list[Member]:
             if info.isreg():
                 h = hashlib.sha256()
                 stream = tar.extractfile(info)
-                while True:
+                while stream is not None:
                     chunk = stream.read(_CHUNK)
                     if not chunk:
                         break
@@ -153,7 +153,7 @@ def _layer_tree(members: Iterable[Member]) -> _Node:
     return root
 
 
-def _walk(node: _Node, prefix: str = ""):
+def _walk(node: _Node, prefix: str = "") -> Iterator[tuple[str, _Node]]:
     """(path, node) for every node under `node`, children before their parent."""
     for name in sorted(node.children):
         child = node.children[name]
@@ -163,9 +163,9 @@ def _walk(node: _Node, prefix: str = ""):
 
 
 def _get(root: _Node, path: str) -> _Node | None:
-    node = root
+    node: _Node | None = root
     for part in _parts(path):
-        node = node.children.get(part)
+        node = node.children.get(part) if node is not None else None
         if node is None:
             return None
     return node
@@ -253,7 +253,7 @@ def dive_stats(layers: list[list[Member]]) -> DiveStats:
 class _FsNode:
     __slots__ = ("children", "entry", "stored")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.children: dict[str, _FsNode] = {}
         self.entry: FileEntry | None = None    # None: implied by a child, no entry of its own
         self.stored = 0                        # bytes this entry takes in its layer
@@ -299,6 +299,7 @@ def final_filesystem(layers: list[list[Member]]) -> tuple[dict[str, FileEntry], 
                     entry = replace(target.entry, path=m.path, mode=entry.mode,
                                     uid=entry.uid, gid=entry.gid)
             node = _fs_get(root, m.path, create=True)
+            assert node is not None             # (created when missing)
             if entry.kind != "dir":
                 node.children.clear()          # a non-directory hides what was under it
             node.entry, node.stored = entry, m.size
@@ -344,15 +345,22 @@ def resolve(files: Mapping[str, FileEntry], path: str, hops: int = 40) -> FileEn
 
 @dataclass(frozen=True)
 class SavedImage:
-    config: dict                     # the image config JSON (with "config", "history", ...)
+    config: dict[str, Any]           # the image config JSON (with "config", "history", ...)
     layers: list[list[Member]]
 
 
 def read_saved_image(path: Path) -> SavedImage:
     """Parse a `docker save` tar (legacy and OCI layouts both carry manifest.json)."""
     with tarfile.open(path, mode="r:") as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))[0]
-        config = json.load(outer.extractfile(manifest["Config"]))
+
+        def member_file(name: str | tarfile.TarInfo) -> IO[bytes]:
+            found = outer.extractfile(name)
+            if found is None:
+                raise ValueError(f"{name} is not a file in the saved image")
+            return found
+
+        manifest = json.load(member_file("manifest.json"))[0]
+        config = json.load(member_file(manifest["Config"]))
         layers = []
         for name in manifest["Layers"]:
             member = outer.getmember(name)
@@ -361,18 +369,18 @@ def read_saved_image(path: Path) -> SavedImage:
                 name = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
                 member = outer.getmember(name)
                 hops += 1
-            layers.append(read_layer(outer.extractfile(member)))
+            layers.append(read_layer(member_file(member)))
     return SavedImage(config=config, layers=layers)
 
 
-def save_image(client, image_id: str, dest: Path) -> Path:
+def save_image(client: Any, image_id: str, dest: Path) -> Path:
     """Write `docker save <image_id>` to dest."""
     with open(dest, "wb") as out:
         out.writelines(client.api.get_image(image_id, chunk_size=_CHUNK))
     return dest
 
 
-def history_layers(config: dict, layer_sizes: tuple[int, ...], skip: str | None = None
+def history_layers(config: dict[str, Any], layer_sizes: tuple[int, ...], skip: str | None = None
                    ) -> tuple[LayerInfo, ...]:
     """History entries (oldest first) paired with the layers they made, as dive pairs them."""
     out: list[LayerInfo] = []

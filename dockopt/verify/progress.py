@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import Any, TextIO
 
 _INTERESTING = re.compile(r"^(Step \d+/\d+ : .*|#\d+ \[[^\]]+\] .*)$")
 
@@ -15,9 +16,9 @@ class Progress:
     running verification.
     """
 
-    def __init__(self, enabled: bool = False, stream=None):
+    def __init__(self, enabled: bool = False, stream: TextIO | None = None):
         stream = stream if stream is not None else sys.stderr
-        self._status = None
+        self._status: Any = None
         self._phase = ""
         if enabled and getattr(stream, "isatty", lambda: False)():
             from rich.console import Console

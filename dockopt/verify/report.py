@@ -6,7 +6,9 @@ Every result is a frozen dataclass holding tuples, so a report can be shared
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +22,14 @@ class Step:
 
     name: str          # e.g. "RUN pip install -r requirements.txt"
     cached: bool
+    seconds: float | None = field(default=None, compare=False)   # how long it took, as the builder reported
 
 
 @dataclass(frozen=True)
 class BuildOutcome:
     """What one `docker build` did.  Both backends return this."""
 
-    backend: str                      # "sdk" (classic builder) or "buildkit"
+    backend: str                      # "buildkit" or "classic"
     ok: bool
     seconds: float
     image_id: str | None = None
@@ -211,7 +214,7 @@ class VerifyReport:
     run_id: str
     verdict: str       # equivalent | different | original-failed | rewritten-failed | both-failed | cannot-verify
     summary: str
-    backend: str
+    backend: str       # buildkit | classic
     engine_version: str
     engine_host: str
     context_dir: str
@@ -223,13 +226,15 @@ class VerifyReport:
     notes: tuple[str, ...] = ()
     cleanup: Cleanup = field(default_factory=Cleanup)
     seconds: float = 0.0
+    builder: str = ""  # the BuildKit builder and client, e.g. "default (docker driver), buildx 0.13.1"
 
     @property
     def equivalent(self) -> bool:
         return self.verdict == "equivalent"
 
-    def to_dict(self) -> dict:
-        return _jsonable(self)
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _jsonable(self)
+        return out
 
 
 # Computed properties that belong in the JSON form next to the fields.
@@ -278,77 +283,92 @@ def _seconds(s: float | None) -> str:
     return "-" if s is None else f"{s:.1f}s"
 
 
-def render_report(report: VerifyReport, console) -> None:
-    """Print `report` on a rich Console."""
+def _rebuild_cell(side: ImageReport, scenario: str) -> str:
+    rb = side.rebuild(scenario)
+    if rb is None:
+        return "-"
+    if rb.build is None:
+        return "skipped"
+    if not rb.build.ok:
+        return "failed"
+    return f"{rb.cached_steps} cached / {rb.run_steps} run, {_seconds(rb.seconds)}"
+
+
+def _stat(side: ImageReport, show: Callable[[ImageStats], str]) -> str:
+    return show(side.stats) if side.stats else "-"
+
+
+def _render_builds(report: VerifyReport, sides: list[ImageReport], console: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    via = f"builder {report.builder}" if report.builder else report.backend
+    table = Table(title=f"builds ({via}, engine {report.engine_version})")
+    table.add_column("")
+    for side in sides:
+        table.add_column(side.role, justify="right")
+    rows: list[tuple[str, Callable[[ImageReport], str]]] = [
+        ("builds", lambda s: "yes" if s.build.ok else ("timeout" if s.build.timed_out else "NO")),
+        ("cold build", lambda s: _seconds(s.build.seconds)),
+        ("image size", lambda s: _stat(s, lambda st: human_bytes(st.size))),
+        ("layers", lambda s: _stat(s, lambda st: str(st.layer_count))),
+        ("wasted (dive)", lambda s: _stat(s, lambda st: human_bytes(st.wasted_bytes))),
+        ("efficiency (dive)", lambda s: _stat(s, lambda st: f"{st.efficiency:.2%}")),
+        ("hidden by later layers", lambda s: _stat(s, lambda st: human_bytes(st.shadowed_bytes))),
+    ]
+    for scenario in ("no-change", "source-edit", "manifest-edit"):
+        rows.append((f"rebuild: {scenario}", functools.partial(_rebuild_cell, scenario=scenario)))
+    for label, cell in rows:
+        table.add_row(label, *[cell(s) for s in sides])
+    console.print(table)
+    for side in sides:
+        if not side.build.ok:
+            console.print(Text(f"{side.role} build failed: {side.build.error or ''}", style="red"))
+            if side.build.log_tail:
+                console.print(Text(side.build.log_tail, style="dim"))
+
+
+def _render_equivalence(eq: Equivalence, console: Any) -> None:
+    from rich.text import Text
+
+    for d in eq.config:
+        console.print(f"config {d.field}: {d.original!r} -> {d.rewritten!r}")
+    fs = eq.filesystem
+    for p in fs.removed[:20]:
+        console.print(Text(f"- {p}", style="red"))
+    for p in fs.added[:20]:
+        console.print(Text(f"+ {p}", style="green"))
+    for c in fs.changed[:20]:
+        console.print(Text(f"~ {c.path} ({c.detail})", style="yellow"))
+    more = len(fs.removed) + len(fs.added) + len(fs.changed) - sum(
+        min(20, n) for n in (len(fs.removed), len(fs.added), len(fs.changed)))
+    if more > 0:
+        console.print(f"... and {more} more path differences")
+    if fs.ignored:
+        parts = [f"{g.category} {g.paths} paths ({human_bytes(g.original_bytes)} -> "
+                 f"{human_bytes(g.rewritten_bytes)})" for g in fs.ignored]
+        console.print(Text("not compared: " + "; ".join(parts), style="dim"))
+    if eq.smoke is not None:
+        s = eq.smoke
+        verdict = "same" if s.same else "DIFFERENT"
+        console.print(f"smoke `{s.command}`: {verdict} (exit {s.original.exit_code} / {s.rewritten.exit_code})")
+        if not s.same:
+            console.print(Text(f"original output:\n{s.original.output}", style="dim"))
+            console.print(Text(f"rewritten output:\n{s.rewritten.output}", style="dim"))
+
+
+def render_report(report: VerifyReport, console: Any) -> None:
+    """Print `report` on a rich Console."""
     from rich.text import Text
 
     style = {"equivalent": "bold green", "different": "bold yellow"}.get(report.verdict, "bold red")
     console.print(Text(f"verify: {report.verdict}", style=style))
     console.print(report.summary)
-
     sides = [r for r in (report.original, report.rewritten) if r is not None]
     if sides:
-        table = Table(title=f"builds ({report.backend}, engine {report.engine_version})")
-        table.add_column("")
-        for side in sides:
-            table.add_column(side.role, justify="right")
-
-        def row(label, fn):
-            table.add_row(label, *[fn(s) for s in sides])
-
-        row("builds", lambda s: "yes" if s.build.ok else ("timeout" if s.build.timed_out else "NO"))
-        row("cold build", lambda s: _seconds(s.build.seconds))
-        row("image size", lambda s: human_bytes(s.stats.size) if s.stats else "-")
-        row("layers", lambda s: str(s.stats.layer_count) if s.stats else "-")
-        row("wasted (dive)", lambda s: human_bytes(s.stats.wasted_bytes) if s.stats else "-")
-        row("efficiency (dive)", lambda s: f"{s.stats.efficiency:.2%}" if s.stats else "-")
-        row("hidden by later layers", lambda s: human_bytes(s.stats.shadowed_bytes) if s.stats else "-")
-        for scenario in ("no-change", "source-edit", "manifest-edit"):
-            def cell(s, scenario=scenario):
-                rb = s.rebuild(scenario)
-                if rb is None:
-                    return "-"
-                if rb.build is None:
-                    return "skipped"
-                if not rb.build.ok:
-                    return "failed"
-                return f"{rb.cached_steps} cached / {rb.run_steps} run, {_seconds(rb.seconds)}"
-            row(f"rebuild: {scenario}", cell)
-        console.print(table)
-
-        for side in sides:
-            if not side.build.ok:
-                console.print(Text(f"{side.role} build failed: {side.build.error or ''}", style="red"))
-                if side.build.log_tail:
-                    console.print(Text(side.build.log_tail, style="dim"))
-
-    eq = report.equivalence
-    if eq is not None:
-        for d in eq.config:
-            console.print(f"config {d.field}: {d.original!r} -> {d.rewritten!r}")
-        fs = eq.filesystem
-        for p in fs.removed[:20]:
-            console.print(Text(f"- {p}", style="red"))
-        for p in fs.added[:20]:
-            console.print(Text(f"+ {p}", style="green"))
-        for c in fs.changed[:20]:
-            console.print(Text(f"~ {c.path} ({c.detail})", style="yellow"))
-        more = len(fs.removed) + len(fs.added) + len(fs.changed) - sum(
-            min(20, n) for n in (len(fs.removed), len(fs.added), len(fs.changed)))
-        if more > 0:
-            console.print(f"... and {more} more path differences")
-        if fs.ignored:
-            parts = [f"{g.category} {g.paths} paths ({human_bytes(g.original_bytes)} -> "
-                     f"{human_bytes(g.rewritten_bytes)})" for g in fs.ignored]
-            console.print(Text("not compared: " + "; ".join(parts), style="dim"))
-        if eq.smoke is not None:
-            s = eq.smoke
-            verdict = "same" if s.same else "DIFFERENT"
-            console.print(f"smoke `{s.command}`: {verdict} (exit {s.original.exit_code} / {s.rewritten.exit_code})")
-            if not s.same:
-                console.print(Text(f"original output:\n{s.original.output}", style="dim"))
-                console.print(Text(f"rewritten output:\n{s.rewritten.output}", style="dim"))
+        _render_builds(report, sides, console)
+    if report.equivalence is not None:
+        _render_equivalence(report.equivalence, console)
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
     if report.cleanup.leftovers:

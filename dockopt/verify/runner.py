@@ -2,61 +2,74 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import features as feat
-from .build import build_buildkit, build_sdk, engine_fault, frontend_unavailable
+from .build import engine_fault, frontend_unavailable
+from .buildkit import Builder, Buildx, build_buildkit, find_buildx, inspect_builder
+from .classic import build_classic
 from .compare import compare_config, compare_files, run_smoke
 from .edits import appended, choose_source_file, context_files, detect_manifests
-from .engine import RUN_LABEL, TRANSPORT_ERRORS, Engine, EngineFault, connect
-from .layers import final_filesystem, image_stats, read_saved_image, save_image
+from .engine import RUN_LABEL, TRANSPORT_ERRORS, Engine, EngineFault, connect, engine_host
+from .layers import FileEntry, final_filesystem, image_stats, read_saved_image, save_image
 from .progress import Progress
 from .report import (
     BuildOutcome,
     Cleanup,
     Equivalence,
     ImageReport,
+    ImageStats,
     Rebuild,
     SmokeResult,
     VerifyReport,
     human_bytes,
 )
 
-BACKENDS = ("auto", "sdk", "buildkit")
-
-
-class _CannotVerify(Exception):
-    pass
+# "sdk" is the old name of "classic" (docker-py's build API drives the classic builder).
+BACKENDS = ("auto", "buildkit", "classic", "sdk")
 
 
 def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name: str = "Dockerfile",
            smoke: str | None = None, backend: str = "auto", timeout: float = 600,
            manifests: list[str] | None = None, source_file: str | None = None,
            progress: bool = False, build_args: dict[str, str] | None = None,
-           host: str | None = None, rebuild_repeats: int = 1) -> VerifyReport:
+           host: str | None = None, rebuild_repeats: int = 1, builder: str | None = None,
+           target: str | None = None, secrets: tuple[str, ...] | list[str] = ()) -> VerifyReport:
     """Build `original` and `rewritten` in `context_dir` and report how they compare.
 
-    `timeout` bounds each build and the smoke run separately.  `build_args`
-    go to both builds; their values are replaced by *** in everything this
+    `backend` "buildkit" builds with `docker buildx build` on `builder` (a
+    buildx builder of any driver; None: the one buildx uses), "classic" with
+    the classic builder through docker-py; "auto" takes BuildKit when the
+    buildx plugin is there and says so when it falls back.  `target` and
+    `secrets` (buildx `--secret` specs) go to both builds.  `timeout` bounds
+    each build and the smoke run separately.  `build_args` go to both builds;
+    their values (and the secrets') are replaced by *** in everything this
     returns, raises or shows.  `host` is the engine to use (default: what
-    DOCKER_HOST names).  Raises EngineUnavailable when no engine answers and
-    EngineFault (one line) when it fails mid-run: it stops, or the disk holding
-    its data root fills up.  Every other problem (a file that does not build,
-    a hanging build, a feature this engine cannot build) is reported in the
-    returned VerifyReport.  `rebuild_repeats` runs each edit scenario that
-    many times (a fresh edit each time) and reports the run of median
-    duration, with every duration in `Rebuild.samples`.  Whatever happens, including Ctrl-C, what the run
-    created on the engine is removed (when the engine died: by the next run
-    against it) and edited context files are restored before this returns or
-    raises.
+    DOCKER_HOST names; a docker-driver builder brings its own).  Raises
+    EngineUnavailable when no engine answers and EngineFault (one line) when
+    it fails mid-run: it stops, or the disk holding its data root fills up.
+    Every other problem (a file that does not build, a hanging build, a
+    feature this builder cannot build) is reported in the returned
+    VerifyReport.  `rebuild_repeats` runs each edit scenario that many times
+    (a fresh edit each time) and reports the run of median duration, with
+    every duration in `Rebuild.samples`.  Whatever happens, including Ctrl-C,
+    what the run created on the engine (images, containers, build cache) is
+    removed (when the engine died: by the next run against it) and edited
+    context files are restored before this returns or raises.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    backend = "classic" if backend == "sdk" else backend
+    if backend == "classic" and (builder or secrets):
+        raise ValueError(f"{'--builder' if builder else '--secret'} needs the BuildKit backend, not 'classic'")
     context_dir = Path(context_dir).resolve()
     if not context_dir.is_dir():
         raise ValueError(f"build context {context_dir} is not a directory")
@@ -65,24 +78,34 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
 
     build_args = dict(build_args or {})
     started = time.monotonic()
-    engine = connect(host=host)
-    engine.secrets = tuple(sorted({v for v in build_args.values() if v}, key=len, reverse=True))
+    host = host or engine_host()
+    kit, why_not = _buildkit(backend, builder, host)
+    engine = connect(host=kit[1].host if kit and kit[1].host else host)
+    engine.cli_host = host
+    if kit:
+        engine.buildx, engine.builder = kit
+    engine.secrets = tuple(sorted({v for v in build_args.values() if v} | _secret_values(secrets),
+                                  key=len, reverse=True))
     swept = engine.sweep_stale()
     prog = Progress(progress)
     workdir = _workdir(context_dir)
     run = _Run(engine, prog, workdir, context_dir, dockerfile_name, timeout, build_args,
-               repeats=max(1, int(rebuild_repeats)))
+               repeats=max(1, int(rebuild_repeats)), target=target, secrets=tuple(secrets))
+    run.backend = "buildkit" if kit else "classic"
+    if backend == "auto" and not kit:
+        run.notes.append(f"BuildKit unavailable ({why_not}): built with the classic builder")
     if swept:
         run.notes.append(f"removed {swept} objects that earlier verifications left on this engine when they died")
     try:
         try:
-            parts = run.execute(original, rewritten, smoke=smoke, backend=backend,
-                                manifests=manifests, source_file=source_file)
+            parts = run.execute(original, rewritten, smoke=smoke, manifests=manifests, source_file=source_file,
+                                cannot=why_not if backend == "buildkit" and not kit else None)
         except TRANSPORT_ERRORS as exc:
             # an engine call outside a build (saving, inspecting, the smoke run) failed
             if engine.alive():
                 raise
-            raise EngineFault(f"the Docker engine stopped during the verification ({prog.current or 'starting'})") from exc
+            doing = prog.current or "starting"
+            raise EngineFault(f"the Docker engine stopped during the verification ({doing})") from exc
     except EngineFault as exc:
         prog.close()
         left = _cleanup(engine, workdir).leftovers
@@ -97,13 +120,60 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
         raise
     prog.close()
     cleanup = _cleanup(engine, workdir)
+    described = ""
+    if engine.builder and engine.buildx:
+        described = f"{engine.builder.describe()}, buildx {engine.buildx.version}"
     report = VerifyReport(run_id=engine.run_id, engine_version=engine.version, engine_host=engine.host,
                           context_dir=str(context_dir), dockerfile_name=dockerfile_name,
-                          cleanup=cleanup, seconds=time.monotonic() - started, **parts)
+                          cleanup=cleanup, seconds=time.monotonic() - started, builder=described, **parts)
     return _redacted(report, engine.redact) if engine.secrets else report
 
 
-def _redacted(obj, redact):
+def _buildkit(backend: str, builder: str | None, host: str) -> tuple[tuple[Buildx, Builder] | None, str]:
+    """(buildx CLI, builder) to build with, or (None, why BuildKit is not used).
+
+    Raises ValueError when the builder the user named cannot be used: that is
+    a wrong option, not something to fall back from.
+    """
+    if backend == "classic":
+        return None, "the classic builder was asked for"
+    buildx = find_buildx()
+    if isinstance(buildx, str):
+        if builder:
+            raise ValueError(f"--builder {builder}: {buildx}")
+        return None, buildx
+    found = inspect_builder(buildx, builder, host)
+    if isinstance(found, str):
+        if builder:
+            raise ValueError(found)
+        return None, found
+    return (buildx, found), ""
+
+
+def _secret_values(specs: tuple[str, ...] | list[str]) -> set[str]:
+    """What the secrets named by buildx `--secret` specs hold (to be hidden wherever it shows)."""
+    out: set[str] = set()
+    for spec in specs:
+        fields = dict(part.partition("=")[::2] for part in spec.split(","))
+        sid = fields.get("id", "")
+        source = fields.get("src") or fields.get("source")
+        env = fields.get("env") or (sid if not source and sid in os.environ else None)
+        value = None
+        if env:
+            value = os.environ.get(env)
+        elif source or sid:
+            try:
+                path = Path(source or sid)
+                if path.is_file() and path.stat().st_size <= 64 * 1024:
+                    value = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                value = None
+        if value and value.strip():
+            out |= {value, value.strip()}
+    return out
+
+
+def _redacted(obj: Any, redact: Callable[[str], str]) -> Any:
     """A copy of a report (dataclasses, tuples, lists, dicts) with every string redacted."""
     if isinstance(obj, str):
         return redact(obj)
@@ -154,87 +224,106 @@ def _cleanup(engine: Engine, workdir: Path) -> Cleanup:
     return result
 
 
+class _CannotBuild(Exception):
+    """This builder cannot build the files (a missing feature or frontend); the message says why."""
+
+
 class _Run:
     def __init__(self, engine: Engine, prog: Progress, workdir: Path, context_dir: Path,
                  dockerfile_name: str, timeout: float, build_args: dict[str, str] | None = None,
-                 repeats: int = 1):
+                 repeats: int = 1, target: str | None = None, secrets: tuple[str, ...] = ()):
         self.engine, self.prog, self.workdir = engine, prog, workdir
         self.repeats = repeats
         self.build_args = dict(build_args or {})
+        self.target, self.secrets = target, secrets
         self.context_dir, self.dockerfile_name, self.timeout = context_dir, dockerfile_name, timeout
         self.notes: list[str] = []
-        self.backend = "sdk"
+        self.backend = "buildkit"
+        self.features: dict[str, frozenset[str]] = {}
+        self.frontends: dict[str, str] = {}      # role -> the `# syntax=` frontend its build still names
 
     # -- planning ------------------------------------------------------------
 
-    def _plan(self, texts: dict[str, str], backend: str) -> None:
-        needs = {role: feat.needed_features(text) for role, text in texts.items()}
-        self.features = needs
-        wants_buildkit = any(feat.needs_buildkit(f) for f in needs.values())
-        if backend == "sdk" and wants_buildkit:
-            used = frozenset().union(*needs.values()) & feat.BUILDKIT_ONLY
-            raise _CannotVerify(f"cannot verify with the sdk backend (classic builder): "
-                                f"{feat.describe(used)} need BuildKit; use backend 'buildkit' or 'auto'")
-        # One backend for both files, so that times and cache counts compare.
-        self.backend = "buildkit" if backend == "buildkit" or wants_buildkit else "sdk"
-        if self.backend == "buildkit":
-            cli = self.engine.buildkit_cli()
-            if isinstance(cli, str):
-                raise _CannotVerify(f"cannot verify with this engine: {cli}")
-            self.notes.append(f"BuildKit through {cli.path} ({cli.how}, client {cli.version})")
+    def _builtin_missing(self, features: frozenset[str]) -> frozenset[str]:
+        builder = self.engine.builder
+        buildkit = builder.buildkit if builder is not None and builder.driver != "docker" else ""
+        return feat.unsupported_by_builtin_frontend(features - {"syntax-directive"}, self.engine.version, buildkit)
+
+    def _where(self) -> str:
+        builder = self.engine.builder
+        if builder is not None and builder.driver != "docker":
+            return f"the builder {builder.describe()}"
+        return f"Docker Engine {self.engine.version}"
+
+    def _plan(self, texts: dict[str, str], cannot: str | None) -> dict[str, str]:
+        """The text each side is built from; raises _CannotBuild when this builder cannot build them."""
+        self.features = {role: feat.needed_features(text) for role, text in texts.items()}
+        used = frozenset().union(*self.features.values())
+        if cannot is not None:
+            raise _CannotBuild(f"cannot verify with BuildKit: {cannot}")
+        if self.backend == "classic" and feat.needs_buildkit(used):
+            raise _CannotBuild(
+                f"cannot verify with the classic builder: {feat.describe(used & feat.BUILDKIT_ONLY)} need BuildKit "
+                "(the docker buildx plugin; Debian: docker-buildx)")
+        out = {}
         for role, text in texts.items():
-            if feat.syntax_directive(text):
-                continue        # the named frontend may support more; the build will tell
-            missing = feat.unsupported_by_builtin_frontend(needs[role], self.engine.version)
-            if missing:
-                raise _CannotVerify(
-                    f"cannot verify with this engine: the {role} Dockerfile uses {feat.describe(missing)}, "
-                    f"which the Dockerfile frontend built into Docker Engine {self.engine.version} "
-                    f"does not support (it needs a dockerfile:1.4+ frontend)")
+            missing = self._builtin_missing(self.features[role])
+            directive = feat.syntax_directive(text)
+            if directive is None:
+                if missing:
+                    raise _CannotBuild(
+                        f"cannot verify: the {role} Dockerfile uses {feat.describe(missing)}, which the Dockerfile "
+                        f"frontend built into {self._where()} does not support (it needs a newer "
+                        "docker/dockerfile frontend)")
+                out[role] = text
+                continue
+            ref = directive[1]
+            if feat.is_stock_frontend(ref) and not missing:
+                # The stock frontend, and the builder's own copy of it reads
+                # everything this file uses: no need to fetch one.
+                out[role] = feat.without_syntax_directive(text)
+                self.notes.append(f"{role}: built with the Dockerfile frontend built into {self._where()} instead "
+                                  f"of `# syntax={ref}`, which it supports for every feature the file uses")
+                continue
+            out[role] = text
+            self.frontends[role] = ref
+        return out
 
     # -- building ------------------------------------------------------------
 
     def _build(self, text: str, *, nocache: bool, role: str) -> BuildOutcome:
         """One build; raises EngineFault when it failed because of the engine."""
+        if not feat.has_stage(text):
+            # (nothing to build; and some BuildKit releases crash on a file without a stage)
+            return BuildOutcome(backend=self.backend, ok=False, seconds=0.0,
+                                error="the Dockerfile has no FROM instruction: nothing to build")
         if self.backend == "buildkit":
             outcome = build_buildkit(self.engine, text, self.context_dir, self.workdir, nocache=nocache,
-                                     timeout=self.timeout, progress=self.prog,
-                                     features=self.features[role], build_args=self.build_args)
+                                     timeout=self.timeout, progress=self.prog, features=self.features[role],
+                                     build_args=self.build_args, target=self.target, secrets=self.secrets)
         else:
-            outcome = build_sdk(self.engine, text, self.context_dir, nocache=nocache,
-                                timeout=self.timeout, progress=self.prog, build_args=self.build_args)
+            outcome = build_classic(self.engine, text, self.context_dir, nocache=nocache,
+                                    timeout=self.timeout, progress=self.prog, build_args=self.build_args,
+                                    target=self.target)
         fault = engine_fault(self.engine, outcome, role)
         if fault:
             raise EngineFault(fault)
         return outcome
 
-    def _cold(self, role: str, text: str) -> tuple[BuildOutcome, str]:
-        """The no-cache build, falling back from an unreachable `# syntax=` frontend."""
+    def _cold(self, role: str, text: str) -> BuildOutcome:
+        """The no-cache build; a `# syntax=` frontend that cannot be fetched makes the file unverifiable here."""
         self.prog.phase(f"{role}: cold build")
         outcome = self._build(text, nocache=True, role=role)
-        directive = feat.syntax_directive(text)
-        if outcome.ok or not directive or self.backend != "buildkit":
-            return outcome, text
-        index, ref = directive
-        if not frontend_unavailable(outcome.error or outcome.log_tail, ref):
-            return outcome, text
-        missing = feat.unsupported_by_builtin_frontend(self.features[role], self.engine.version)
-        if missing:
-            return replace(outcome, unsupported=(
-                f"cannot verify with this engine: the frontend {ref} named by `# syntax=` cannot be "
-                f"fetched, and the frontend built into Docker Engine {self.engine.version} does not "
-                f"support {feat.describe(missing)}")), text
-        # Same file with the directive blanked (line numbers kept): the engine's
-        # built-in frontend understands everything else this file uses.
-        lines = text.splitlines(keepends=True)
-        lines[index] = "#\n"
-        fallback = "".join(lines)
-        self.notes.append(f"{role}: the `# syntax={ref}` frontend could not be fetched; built with "
-                          f"the engine's built-in Dockerfile frontend instead")
-        self.prog.phase(f"{role}: cold build (built-in frontend)")
-        return self._build(fallback, nocache=True, role=role), fallback
+        ref = self.frontends.get(role)
+        if outcome.ok or ref is None or not frontend_unavailable(outcome.error or outcome.log_tail, ref):
+            return outcome
+        missing = self._builtin_missing(self.features[role])
+        why = (f"the Dockerfile frontend built into {self._where()} does not support {feat.describe(missing)}"
+               if missing else "only the stock docker/dockerfile frontend is replaced by the built-in one")
+        return replace(outcome,
+                       unsupported=f"cannot verify: needs frontend {ref}, which cannot be fetched here ({why})")
 
-    def _analyse(self, image_id: str):
+    def _analyse(self, image_id: str) -> tuple[ImageStats, dict[str, Any], dict[str, FileEntry]]:
         self.prog.phase("analysing image layers")
         tar = self.workdir / f"{uuid.uuid4().hex}.tar"
         try:
@@ -247,9 +336,10 @@ class _Run:
         stats = image_stats(image_id, size, saved, files, visible, skip_history=f"LABEL {RUN_LABEL}=")
         return stats, saved.config, files
 
-    def _one(self, role: str, text: str, source: str | None, manifests: list[str]):
-        cold, text = self._cold(role, text)
-        if not cold.ok:
+    def _one(self, role: str, text: str, source: str | None, manifests: list[str]
+             ) -> tuple[ImageReport, tuple[dict[str, Any], dict[str, FileEntry]] | None]:
+        cold = self._cold(role, text)
+        if not cold.ok or cold.image_id is None:
             return ImageReport(role=role, build=cold), None
         stats, config, files = self._analyse(cold.image_id)
         rebuilds = []
@@ -277,11 +367,11 @@ class _Run:
 
     # -- the whole run -----------------------------------------------------------
 
-    def execute(self, original: str, rewritten: str, *, smoke, backend, manifests, source_file) -> dict:
-        texts = {"original": original, "rewritten": rewritten}
+    def execute(self, original: str, rewritten: str, *, smoke: str | None, manifests: list[str] | None,
+                source_file: str | None, cannot: str | None = None) -> dict[str, Any]:
         try:
-            self._plan(texts, backend)
-        except _CannotVerify as exc:
+            texts = self._plan({"original": original, "rewritten": rewritten}, cannot)
+        except _CannotBuild as exc:
             return {"verdict": "cannot-verify", "summary": str(exc), "backend": self.backend,
                     "original": None, "rewritten": None, "unsupported": str(exc),
                     "notes": tuple(self.notes)}
@@ -302,14 +392,13 @@ class _Run:
             (cfg_a, files_a), (cfg_b, files_b) = analyses["original"], analyses["rewritten"]
             self.prog.phase("comparing images")
             smoke_result = None
-            if smoke:
+            id_a, id_b = reports["original"].build.image_id, reports["rewritten"].build.image_id
+            if smoke and id_a and id_b:
                 self.prog.phase(f"smoke: {smoke}")
                 smoke_result = SmokeResult(
                     command=smoke,
-                    original=run_smoke(self.engine, reports["original"].build.image_id, smoke, files_a,
-                                       self.timeout),
-                    rewritten=run_smoke(self.engine, reports["rewritten"].build.image_id, smoke, files_b,
-                                        self.timeout))
+                    original=run_smoke(self.engine, id_a, smoke, files_a, self.timeout),
+                    rewritten=run_smoke(self.engine, id_b, smoke, files_b, self.timeout))
             equivalence = Equivalence(
                 config=compare_config(cfg_a.get("config") or {}, cfg_b.get("config") or {}),
                 filesystem=compare_files(files_a, files_b), smoke=smoke_result)
@@ -321,7 +410,7 @@ class _Run:
                 "unsupported": unsupported, "notes": tuple(self.notes)}
 
 
-def _verdict(reports, equivalence, unsupported) -> str:
+def _verdict(reports: dict[str, ImageReport], equivalence: Equivalence | None, unsupported: str | None) -> str:
     if unsupported:
         return "cannot-verify"
     a, b = reports["original"].build.ok, reports["rewritten"].build.ok
@@ -341,11 +430,13 @@ def _failure(report: ImageReport) -> str:
     return f"the {report.role} Dockerfile does not build: {b.error or 'unknown error'}"
 
 
-def _summary(verdict, reports, equivalence, unsupported) -> str:
+def _summary(verdict: str, reports: dict[str, ImageReport], equivalence: Equivalence | None,
+             unsupported: str | None) -> str:
     if verdict == "cannot-verify":
-        return unsupported
+        return unsupported or "cannot verify"
     if verdict != "equivalent" and verdict != "different":
         return "; ".join(_failure(r) for r in reports.values() if not r.build.ok)
+    assert equivalence is not None      # both built
     parts = []
     if verdict == "equivalent":
         ignored = sum(g.paths for g in equivalence.filesystem.ignored)
@@ -367,6 +458,7 @@ def _summary(verdict, reports, equivalence, unsupported) -> str:
             diffs.append("smoke command behaves differently")
         parts.append("different: " + "; ".join(diffs))
     a, b = reports["original"].stats, reports["rewritten"].stats
+    assert a is not None and b is not None
     change = f" ({(b.size - a.size) / a.size:+.0%})" if a.size else ""
     parts.append(f"size {human_bytes(a.size)} -> {human_bytes(b.size)}{change}, "
                  f"layers {a.layer_count} -> {b.layer_count}, "
