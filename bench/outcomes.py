@@ -1,7 +1,9 @@
 """Outcome harness: build every corpus case before and after dockopt, in both fix modes.
 
-    python -m bench.outcomes [CASE...] [--modes safe,unsafe] [--hosts H1,H2] [--per-host N] [--repeat N]
+    python -m bench.outcomes [CASE...] [--modes safe,unsafe] [--backend auto|buildkit|classic]
+                             [--builders B1,B2 | --hosts H1,H2] [--per-host N] [--repeat N]
                              [--report bench/results/REPORT.md] [--json bench/results/outcomes.json]
+                             [--beside bench/results/outcomes-classic.json]
 
 For each case of corpus/ and each mode (safe fixes; with --unsafe-fixes) the case directory is
 copied to a temp dir, dockopt rewrites the copy (side files such as .dockerignore included), and
@@ -10,10 +12,14 @@ bytes (dive's definition), cold build time, rebuild after editing the case's sou
 after editing its manifest, and the case's smoke command in both images, checked against the
 expected output in case.toml. The same rewrite in both modes is built once.
 
-Builds can be spread over several engines: --hosts takes a comma-separated list of DOCKER_HOST
-values (default: the DOCKER_HOST of the environment, else the local socket), --per-host how many
-cases each engine builds at once. The report (Markdown, with a PNG chart next to it) gives a
-table per case and the totals the project tracks.
+Builds run on BuildKit through `docker buildx build` (`--backend auto`, the default, falls back to
+the classic builder only when there is no buildx plugin). They can be spread over several buildx
+builders, of any driver: --builders takes a comma-separated list of builder names; or over several
+engines: --hosts takes a comma-separated list of DOCKER_HOST values (default: the DOCKER_HOST of the
+environment, else the local socket). --per-host says how many cases each builder or engine builds
+at once. The report (Markdown, with a PNG chart next to it) names the engine and builder versions
+and gives a table per case and the totals the project tracks; --beside adds the figures of another
+run (by default the classic builder's, bench/results/outcomes-classic.json) next to them.
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ else:  # pragma: no cover
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 RESULTS = REPO / "bench" / "results"
+CLASSIC_JSON = RESULTS / "outcomes-classic.json"
 MODES = ("safe", "unsafe")
 
 
@@ -73,8 +80,9 @@ def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
             "side_files": sorted(os.path.relpath(p, workdir) for p in res.files)}
 
 
-def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float, repeat: int = 3) -> dict:
-    """Verify one case in every mode (in a worker process bound to one engine)."""
+def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float, repeat: int = 3,
+             backend: str = "auto", builder: str | None = None) -> dict:
+    """Verify one case in every mode (in a worker process bound to one engine or builder)."""
     if host:
         os.environ["DOCKER_HOST"] = host
     from dockopt.verify import verify
@@ -83,7 +91,8 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
     meta = load_case(case)
     out = {"case": case.name, "family": meta.get("family"), "kind": meta.get("kind"),
            "should_fire": meta.get("should_fire", []), "should_not_fire": meta.get("should_not_fire", []),
-           "host": host or os.environ.get("DOCKER_HOST", "local"), "repeat": repeat, "modes": {}}
+           "host": host or os.environ.get("DOCKER_HOST", "local"), "builder": builder, "repeat": repeat,
+           "modes": {}}
     done: dict[str, dict] = {}
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"dockopt-{case.name}-") as tmp:
@@ -96,9 +105,11 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
             t0 = time.monotonic()
             report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
                             source_file=meta.get("source_file") or None, manifests=meta.get("manifests") or None,
-                            timeout=timeout, rebuild_repeats=repeat)
+                            timeout=timeout, rebuild_repeats=repeat, backend=backend, builder=builder)
             entry = {**{k: rw[k] for k in ("changed", "fixes", "fired", "side_files")},
                      "verdict": report.verdict, "summary": report.summary, "seconds": time.monotonic() - t0,
+                     "backend": report.backend, "engine": report.engine_version, "builder": report.builder,
+                     "cache_records_pruned": report.cleanup.cache_records_pruned,
                      "metrics": metrics(report, meta)}
             out["modes"][mode] = entry
             done[key] = entry
@@ -108,7 +119,8 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
 def _side(img) -> dict:
     if img is None:
         return {"ok": False}
-    d = {"ok": img.build.ok, "cold_s": img.build.seconds, "error": img.build.error, "unsupported": img.build.unsupported}
+    d = {"ok": img.build.ok, "cold_s": img.build.seconds, "error": img.build.error,
+         "unsupported": img.build.unsupported}
     if img.stats is not None:
         d.update(size=img.stats.size, layers=img.stats.layer_count, wasted=img.stats.wasted_bytes,
                  efficiency=img.stats.efficiency)
@@ -181,19 +193,81 @@ def totals(results: list[dict]) -> dict:
             if "DO201" in m["fixes"] and o.get("source-edit_s") and w.get("source-edit_s"):
                 speedups.append((r["case"], mode, o["source-edit_s"] / w["source-edit_s"]))
     smoke_ok = all(m["metrics"]["original"].get("smoke_ok") and m["metrics"]["rewritten"].get("smoke_ok")
-                   for r in results for m in r["modes"].values())
+                   for r in results for m in r["modes"].values() if m["verdict"] != "cannot-verify")
+    cannot = sorted({r["case"] for r in results for m in r["modes"].values() if m["verdict"] == "cannot-verify"})
     noop_identical = all(not m["changed"] for r in results if r["kind"] == "no-op" for m in r["modes"].values())
     return {"anti_pattern_cases": len(anti), "median_size_drop": statistics.median(size_drops) if size_drops else None,
             "size_drops": size_drops, "rebuild_speedups": speedups,
             "median_rebuild_speedup": statistics.median(s for _, _, s in speedups) if speedups else None,
-            "all_smoke_ok": smoke_ok, "noop_identical": noop_identical}
+            "all_smoke_ok": smoke_ok, "noop_identical": noop_identical, "cannot_verify": len(cannot),
+            "cannot_verify_cases": cannot}
 
 
-def render(results: list[dict], command: str, seconds: float, chart: str | None) -> str:
+def _built_with(results: list[dict]) -> str:
+    """Which engine and builder the results come from, e.g. `Docker engine 26.1.5, BuildKit (builder ...)`."""
+    entries = [m for r in results for m in r["modes"].values() if "backend" in m]
+    engines = sorted({m["engine"] for m in entries if m.get("engine")})
+    engine = f"Docker engine {', '.join(engines) or '?'}"
+    if any(m["backend"] == "buildkit" for m in entries):
+        builders = sorted({m["builder"] for m in entries if m.get("builder")})
+        return f"{engine}, BuildKit through `docker buildx build` on builder {'; '.join(builders) or '?'}"
+    return f"{engine}, classic builder"
+
+
+def _steps(side: dict) -> str:
+    run, cached = side.get("source-edit_run"), side.get("source-edit_cached")
+    return "-" if run is None else f"{run} run / {cached} cached"
+
+
+def render_beside(results: list[dict], other: list[dict], label: str) -> list[str]:
+    """The totals and per-case figures of `other` (another builder's run) next to these."""
+    t, o = totals(results), totals(other)
+    by_case = {r["case"]: r for r in other}
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.0f} %"
+
+    def times(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1f}x"
+
+    lines = ["", f"## Side by side: {_built_with(results)} and {label}", "",
+             f"The same corpus and fixes built by {label} ({_built_with(other)}). A rebuild after a source edit "
+             "counts the steps that re-ran: BuildKit's cached and run vertices, the classic builder's "
+             "`Using cache` steps.", "",
+             "| total | this run | " + label + " |", "|---|---|---|",
+             f"| median size reduction, anti-pattern cases (unsafe fixes) | {pct(t['median_size_drop'])} | "
+             f"{pct(o['median_size_drop'])} |",
+             f"| median rebuild speed-up after a source edit, hoisted installs | "
+             f"{times(t['median_rebuild_speedup'])} | {times(o['median_rebuild_speedup'])} |",
+             f"| smoke test passes before and after everywhere | {'yes' if t['all_smoke_ok'] else 'no'} | "
+             f"{'yes' if o['all_smoke_ok'] else 'no'} |",
+             f"| cases that cannot be verified | {t['cannot_verify']} | {o['cannot_verify']} |",
+             "", "| case | mode | verdict | size (rewritten) | steps re-run after a source edit (original → rewritten) "
+             "| rebuild after source edit | cold build (original) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        for mode, m in r["modes"].items():
+            other_m = (by_case.get(r["case"]) or {}).get("modes", {}).get(mode) or {}
+            cells = []
+            for entry in (m, other_m):
+                metr = entry.get("metrics") or {"original": {}, "rewritten": {}}
+                cells.append((entry.get("verdict", "-"), metr["original"], metr["rewritten"]))
+            (v1, o1, w1), (v2, o2, w2) = cells
+            lines.append(
+                f"| {r['case']} | {mode} | {v1} / {v2} | {_mb(w1.get('size'))} / {_mb(w2.get('size'))} | "
+                f"{_steps(o1)} → {_steps(w1)} / {_steps(o2)} → {_steps(w2)} | "
+                f"{_s(o1.get('source-edit_s'))} → {_s(w1.get('source-edit_s'))} / "
+                f"{_s(o2.get('source-edit_s'))} → {_s(w2.get('source-edit_s'))} | "
+                f"{_s(o1.get('cold_s'))} / {_s(o2.get('cold_s'))} |")
+    return lines
+
+
+def render(results: list[dict], command: str, seconds: float, chart: str | None,
+           beside: tuple[list[dict], str] | None = None) -> str:
     t = totals(results)
     lines = ["# dockopt outcome report", "",
-             f"Produced by `{command}` in {seconds / 60:.1f} minutes on the project's machine (2 cores; Docker "
-             "engine 20.10, classic builder unless a file needs BuildKit). Base images are the local stand-ins "
+             f"Produced by `{command}` in {seconds / 60:.1f} minutes on the project's machine (2 cores; "
+             f"{_built_with(results)}). Base images are the local stand-ins "
              "built by `python -m bench.bases` from Debian 12 packages. Times are wall-clock on a shared, noisy "
              "machine: compare the columns of one row, not rows of different runs. A rebuild after a source edit is "
              "the median of the case's repeated runs (each a fresh edit; `--repeat`, default 3).", "",
@@ -205,12 +279,14 @@ def render(results: list[dict], command: str, seconds: float, chart: str | None)
         cells = ", ".join(f"{c} ({m}) {s:.1f}x" for c, m, s in t["rebuild_speedups"])
         lines.append(f"* Rebuild after a source edit on the cases whose dependency install was hoisted: median "
                      f"**{t['median_rebuild_speedup']:.1f}x faster** ({cells}).")
-    lines.append(f"* Smoke test passes before and after in every case and mode: **{'yes' if t['all_smoke_ok'] else 'no'}**.")
+    smoke = "yes" if t["all_smoke_ok"] else "no"
+    lines.append(f"* Smoke test passes before and after in every case and mode: **{smoke}**.")
     lines.append(f"* No-op cases come out byte-identical: **{'yes' if t['noop_identical'] else 'no'}**.")
     if chart:
         lines += ["", f"![sizes and rebuild times]({chart})"]
     lines += ["", "## Cases", "",
-              "| case | kind | mode | fixes | verdict | size | layers | wasted | cold build | rebuild after source edit | smoke |",
+              "| case | kind | mode | fixes | verdict | size | layers | wasted | cold build "
+              "| rebuild after source edit | smoke |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for mode, m in r["modes"].items():
@@ -225,6 +301,8 @@ def render(results: list[dict], command: str, seconds: float, chart: str | None)
                 f"{_s(o.get('cold_s'))} → {_s(w.get('cold_s'))} | "
                 f"{_s(o.get('source-edit_s'))} → {_s(w.get('source-edit_s'))} | "
                 f"{'ok' if o.get('smoke_ok') else 'FAIL'} / {'ok' if w.get('smoke_ok') else 'FAIL'} |")
+    if beside is not None:
+        lines += render_beside(results, *beside)
     lines += ["", "## Rule codes against case.toml", "",
               "| case | should fire, did not | should not fire, did |", "|---|---|---|"]
     for r in results:
@@ -273,28 +351,48 @@ def draw_chart(results: list[dict], path: Path) -> bool:
     return True
 
 
+def _slots(builders: str, hosts: str) -> list[tuple[str | None, str | None]]:
+    """(DOCKER_HOST, builder) of each place cases are built at, round robin."""
+    named = [b for b in builders.split(",") if b]
+    if named:
+        return [(None, b) for b in named]
+    return [(h, None) for h in hosts.split(",") if h] or [(None, None)]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.outcomes", description=__doc__.split("\n\n")[0])
     ap.add_argument("cases", nargs="*", help="case names or numbers (default: all)")
     ap.add_argument("--modes", default="safe,unsafe")
-    ap.add_argument("--hosts", default=os.environ.get("DOCKER_HOST", ""))
-    ap.add_argument("--per-host", type=int, default=1)
+    ap.add_argument("--backend", choices=["auto", "buildkit", "classic"], default="auto",
+                    help="BuildKit through docker buildx (auto: when the plugin is there) or the classic builder")
+    ap.add_argument("--builders", default="", help="comma-separated buildx builders to spread the cases over")
+    ap.add_argument("--hosts", default=os.environ.get("DOCKER_HOST", ""),
+                    help="comma-separated DOCKER_HOST values to spread the cases over (without --builders)")
+    ap.add_argument("--per-host", type=int, default=1, help="cases each builder or engine builds at once")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--repeat", type=int, default=3,
                     help="rebuild after each edit this many times and keep the median (default 3)")
-    ap.add_argument("--report", type=Path, default=RESULTS / "REPORT.md")
+    ap.add_argument("--report", type=Path, default=RESULTS / "REPORT.md",
+                    help="the Markdown report (and its chart beside it); '-' for none")
     ap.add_argument("--json", type=Path, default=RESULTS / "outcomes.json")
+    ap.add_argument("--beside", type=Path, default=None,
+                    help=f"another run's JSON to show next to this one (default: {CLASSIC_JSON.relative_to(REPO)} "
+                         "when this run is not the classic builder's and it exists)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other cases' results from --json and re-run only the cases named")
     args = ap.parse_args(argv)
+    if args.builders and args.backend == "classic":
+        ap.error("--builders needs BuildKit (--backend auto or buildkit)")
     modes = tuple(m for m in args.modes.split(",") if m)
-    hosts = [h for h in args.hosts.split(",") if h] or [None]
+    slots = _slots(args.builders, args.hosts)
     cases = case_dirs(args.cases)
     started = time.monotonic()
     results: dict[str, dict] = {}
-    with ProcessPoolExecutor(max_workers=len(hosts) * args.per_host) as pool:
-        futures = {pool.submit(run_case, str(c), modes, hosts[i % len(hosts)], args.timeout, args.repeat): c
-                   for i, c in enumerate(cases)}
+    with ProcessPoolExecutor(max_workers=len(slots) * args.per_host) as pool:
+        futures = {}
+        for i, c in enumerate(cases):
+            host, builder = slots[i % len(slots)]
+            futures[pool.submit(run_case, str(c), modes, host, args.timeout, args.repeat, args.backend, builder)] = c
         for fut in as_completed(futures):
             case = futures[fut]
             try:
@@ -313,12 +411,24 @@ def main(argv=None) -> int:
         seconds += previous.get("seconds", 0)
         cases = case_dirs(None)
     ordered = [results[c.name] for c in cases if c.name in results]
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    chart = args.report.with_name("outcomes.png")
-    has_chart = draw_chart(ordered, chart)
     command = "python -m bench.outcomes " + " ".join(argv if argv is not None else sys.argv[1:])
-    args.report.write_text(render(ordered, command.strip(), seconds, chart.name if has_chart else None), encoding="utf-8")
-    args.json.write_text(json.dumps({"seconds": seconds, "results": ordered}, indent=1), encoding="utf-8")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"seconds": seconds, "command": command.strip(), "results": ordered}, indent=1),
+                         encoding="utf-8")
+    if str(args.report) != "-":
+        beside_path = args.beside
+        if beside_path is None and args.backend != "classic" and CLASSIC_JSON.exists() \
+                and CLASSIC_JSON.resolve() != args.json.resolve():
+            beside_path = CLASSIC_JSON
+        beside = None
+        if beside_path is not None:
+            other = json.loads(beside_path.read_text(encoding="utf-8"))["results"]
+            beside = (other, "the classic builder" if beside_path == CLASSIC_JSON else beside_path.name)
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        chart = args.report.with_name("outcomes.png")
+        has_chart = draw_chart(ordered, chart)
+        args.report.write_text(render(ordered, command.strip(), seconds, chart.name if has_chart else None, beside),
+                               encoding="utf-8")
     t = totals(ordered)
     print(json.dumps({k: v for k, v in t.items() if k != "size_drops"}, indent=1))
     ok = t["all_smoke_ok"] and t["noop_identical"] and not any("error" in r for r in ordered)

@@ -38,3 +38,30 @@ def test_case_outcome(name, docker_engine):
         o, w = m["original"], m["rewritten"]
         assert w["size"] < o["size"] or (
             w["size"] <= o["size"] * 1.01 and w.get("source-edit_cached", 0) > o.get("source-edit_cached", 0))
+
+
+# The cases only BuildKit builds: a heredoc RUN; a cache mount under a `# syntax=docker/dockerfile:1`
+# line (no registry here: built with the engine's own frontend); COPY --link.
+BUILDKIT_ONLY = ["36-apt-heredoc-run", "37-python-cache-mount", "38-node-copy-link"]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BUILDKIT_ONLY)
+def test_buildkit_only_case_verifies_end_to_end(name, docker_engine):
+    [case] = case_dirs([name])
+    result = run_case(str(case), ("safe",), None, timeout=900, repeat=1)
+    entry = result["modes"]["safe"]
+    assert entry["backend"] == "buildkit" and entry["changed"], entry["summary"]
+    o, w = entry["metrics"]["original"], entry["metrics"]["rewritten"]
+    assert o["ok"] and w["ok"], (o.get("error"), w.get("error"))
+    assert o["size"] > 0 and w["size"] > 0
+    assert o["smoke_ok"] and w["smoke_ok"], entry["summary"]
+    # after a source edit both rebuilds re-run the steps that copy it, counted from BuildKit's vertices
+    assert o["source-edit_run"] >= 1 and w["source-edit_run"] >= 1
+    if "DO201" in entry["fixes"]:
+        # the hoisted install is taken from the cache in the rewrite
+        assert w["source-edit_run"] < o["source-edit_run"] and w["source-edit_cached"] > o["source-edit_cached"]
+    else:
+        assert w["size"] < o["size"]          # the package lists went
+    assert entry["cache_records_pruned"] > 0

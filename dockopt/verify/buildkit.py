@@ -369,10 +369,9 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
     dockerfile = dfdir / "Dockerfile"
     dockerfile.write_text(dockerfile_text, encoding="utf-8")
     metadata = dfdir / "metadata.json"
-    argv = [buildx.path, "buildx", "build", "--progress=rawjson", "--metadata-file", str(metadata),
-            "--load", "--provenance=false", "-f", str(dockerfile)]
-    if builder.explicit:
-        argv += ["--builder", builder.name]
+    argv, env = builder_argv(buildx, builder, engine.cli_host)
+    argv += ["build", "--progress=rawjson", "--metadata-file", str(metadata), "--load", "--provenance=false",
+             "-f", str(dockerfile)]
     for key, value in engine.labels.items():
         argv += ["--label", f"{key}={value}"]
     if nocache:
@@ -386,7 +385,7 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
     for spec in secrets:
         argv += ["--secret", spec]
     argv.append(str(context_dir))
-    env = dict(cli_env(engine.cli_host), **(build_args or {}))
+    env.update(build_args or {})
     log = SolveLog(redact=engine.redact, stages=stage_names(dockerfile_text))
     engine.note_buildkit_build(dockerfile_text)
     wall_start = time.time()
@@ -411,6 +410,22 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
                             unsupported=f"cannot verify with this builder: {reason}" if reason else None)
     return BuildOutcome(backend="buildkit", ok=True, seconds=seconds, image_id=image_id,
                         steps=steps, log_tail=tail(log.lines))
+
+
+def builder_argv(buildx: Buildx, builder: Builder, host: str) -> tuple[list[str], dict[str, str]]:
+    """`docker [--context C] buildx [--builder B]` for `builder`, and the environment to run it in.
+
+    buildx will not take a docker-driver builder of another context as
+    `--builder`: the CLI is pointed at that context instead.
+    """
+    env = cli_env(host)
+    if not builder.explicit:
+        return [buildx.path, "buildx"], env
+    context = builder.endpoint
+    if builder.driver == "docker" and context and "://" not in context and context != "default":
+        env.pop("DOCKER_HOST", None)        # (it would override the context)
+        return [buildx.path, "--context", context, "buildx"], env
+    return [buildx.path, "buildx", "--builder", builder.name], env
 
 
 def stage_names(text: str) -> list[str]:
@@ -524,9 +539,9 @@ def cache_records(engine: Engine) -> dict[str, CacheRecord] | None:
                                      bool(r.get("InUse"))) for r in (df.get("BuildCache") or [])}
     if engine.buildx is None:
         return None
+    argv, env = builder_argv(engine.buildx, builder, engine.cli_host)
     try:
-        proc = _run([engine.buildx.path, "buildx", "du", "--verbose", "--builder", builder.name],
-                    cli_env(engine.cli_host), timeout=120)
+        proc = _run(argv + ["du", "--verbose"], env, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:
@@ -568,10 +583,10 @@ def prune_records(engine: Engine, ids: list[str]) -> int:
             continue
         if engine.buildx is None:
             continue
+        argv, env = builder_argv(engine.buildx, builder, engine.cli_host)
         try:
-            proc = _run([engine.buildx.path, "buildx", "prune", "--force", "--all", "--verbose",
-                         "--builder", builder.name, "--filter", f"id={pattern}"],
-                        cli_env(engine.cli_host), timeout=300)
+            proc = _run(argv + ["prune", "--force", "--all", "--verbose", "--filter", f"id={pattern}"], env,
+                        timeout=300)
         except (OSError, subprocess.TimeoutExpired):
             continue
         pruned += sum(1 for line in proc.stdout.splitlines() if line.startswith("ID:"))
