@@ -8,6 +8,7 @@ case's smoke command in the image.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -288,7 +289,5 @@ def test_case_builds_and_smoke_passes(name):
     try:
         check_smoke(case, *run_smoke(client, tag, case["smoke"]))
     finally:
-        try:
+        with contextlib.suppress(Exception):
             client.images.remove(tag, force=True)
-        except Exception:
-            pass

@@ -1,3 +1,3 @@
-module example.com/wc
+module example.com/topwords
 
 go 1.19

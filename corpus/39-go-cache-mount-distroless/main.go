@@ -1,4 +1,4 @@
-// wc counts lines, words and bytes of its input, or of a built-in sample with -sample.
+// topwords prints the most frequent words of its input, or of a built-in sample with -sample.
 package main
 
 import (
@@ -7,55 +7,57 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 )
 
-const version = "1.0.0"
+const sample = "the cache keeps the layers and the layers keep the cache warm\n"
 
-const sample = "layers stack\nlike commits\nthe last one wins\n"
+type entry struct {
+	word  string
+	count int
+}
 
-type counts struct{ lines, words, bytes int }
-
-func count(r io.Reader) (counts, error) {
-	var c counts
-	br := bufio.NewReader(r)
-	inWord := false
-	for {
-		b, err := br.ReadByte()
-		if err == io.EOF {
-			return c, nil
-		}
-		if err != nil {
-			return c, err
-		}
-		c.bytes++
-		if b == '\n' {
-			c.lines++
-		}
-		space := b == ' ' || b == '\n' || b == '\t' || b == '\r'
-		if !space && !inWord {
-			c.words++
-		}
-		inWord = !space
+func top(r io.Reader, n int) ([]entry, error) {
+	counts := map[string]int{}
+	sc := bufio.NewScanner(r)
+	sc.Split(bufio.ScanWords)
+	for sc.Scan() {
+		counts[strings.ToLower(sc.Text())]++
 	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	entries := make([]entry, 0, len(counts))
+	for w, c := range counts {
+		entries = append(entries, entry{w, c})
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].count != entries[j].count {
+			return entries[i].count > entries[j].count
+		}
+		return entries[i].word < entries[j].word
+	})
+	if len(entries) > n {
+		entries = entries[:n]
+	}
+	return entries, nil
 }
 
 func main() {
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	useSample := flag.Bool("sample", false, "count the built-in sample text")
+	useSample := flag.Bool("sample", false, "count the built-in sample instead of stdin")
+	n := flag.Int("n", 3, "how many words to print")
 	flag.Parse()
-	if *showVersion {
-		fmt.Println("wc", version)
-		return
-	}
 	var in io.Reader = os.Stdin
 	if *useSample {
 		in = strings.NewReader(sample)
 	}
-	c, err := count(in)
+	entries, err := top(in, *n)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "topwords:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%d %d %d\n", c.lines, c.words, c.bytes)
+	for _, e := range entries {
+		fmt.Printf("%d %s\n", e.count, e.word)
+	}
 }

@@ -541,7 +541,7 @@ def cache_records(engine: Engine) -> dict[str, CacheRecord] | None:
         return None
     argv, env = builder_argv(engine.buildx, builder, engine.cli_host)
     try:
-        proc = _run(argv + ["du", "--verbose"], env, timeout=120)
+        proc = _run([*argv, "du", "--verbose"], env, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:
@@ -585,7 +585,7 @@ def prune_records(engine: Engine, ids: list[str]) -> int:
             continue
         argv, env = builder_argv(engine.buildx, builder, engine.cli_host)
         try:
-            proc = _run(argv + ["prune", "--force", "--all", "--verbose", "--filter", f"id={pattern}"], env,
+            proc = _run([*argv, "prune", "--force", "--all", "--verbose", "--filter", f"id={pattern}"], env,
                         timeout=300)
         except (OSError, subprocess.TimeoutExpired):
             continue
