@@ -279,6 +279,33 @@ def test_build_arg_values_never_appear_in_any_output(private, tmp_path, monkeypa
     assert "does not build" in out
 
 
+def test_secret_values_never_appear_in_any_output(private, tmp_path, monkeypatch):
+    secret = f"t0ken-{uuid.uuid4().hex[:12]}"
+    (tmp_path / "token").write_text(secret + "\n")
+    text = ("FROM busybox:latest\n"
+            "RUN --mount=type=secret,id=api cat /run/secrets/api && echo one > /a\n"
+            "RUN --mount=type=secret,id=api test -s /run/secrets/api && echo two > /b\n")
+    path = _dockerfile(tmp_path, text)
+    rc, out, err = _finish(_cli(private, "--format", "json", "--secret", f"id=api,src={tmp_path / 'token'}",
+                                "--smoke", "cat /a /b", str(path)))
+    assert rc == 0, out + err
+    assert secret not in out + err
+    doc = json.loads(out)["verify"]
+    assert doc["verdict"] == "equivalent" and doc["backend"] == "buildkit"
+    # the step printed the secret: the log shows *** in its place
+    shown: list[str] = []
+    monkeypatch.setattr(Progress, "line", lambda self, line: shown.append(line))
+    monkeypatch.setenv("API_TOKEN", secret)
+    r = verify(text, text.replace("\nRUN --mount=type=secret,id=api test", " && test"), path.parent, host=private.host,
+               secrets=["id=api,env=API_TOKEN"], timeout=60)
+    assert r.verdict == "equivalent", r.summary
+    assert any("***" in line for line in shown), shown
+    assert secret not in json.dumps(r.to_dict()) + "\n".join(shown)
+    # the classic builder has no secrets
+    with pytest.raises(ValueError, match="needs the BuildKit backend"):
+        verify(text, text, path.parent, host=private.host, backend="classic", secrets=["id=api,env=API_TOKEN"])
+
+
 def test_bad_build_arg_is_one_line(private, tmp_path):
     rc, _out, err = _finish(_cli(private, "--build-arg", "=x", str(_dockerfile(tmp_path, QUICK))))
     _one_line_error(rc, err, "--build-arg needs NAME or NAME=VALUE")
