@@ -23,7 +23,6 @@ import pytest
 from conftest import IN_CI, REPO
 
 from dockopt.verify import RUN_LABEL, verify
-from dockopt.verify import buildkit as buildkit_mod
 
 pytestmark = pytest.mark.docker
 
@@ -63,16 +62,12 @@ def second_builder(docker_engine, tmp_path_factory):
     name = f"dockopt-second-{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DOCKER_CONFIG", str(config))
-        buildkit_mod.find_buildx.cache_clear()
-        buildkit_mod.inspect_builder.cache_clear()
         try:
             subprocess.run(["docker", "context", "create", name, "--docker", f"host={engine.host}"],
                            check=True, capture_output=True, timeout=60)
             yield name, engine
         finally:
             subprocess.run(["docker", "context", "rm", "-f", name], capture_output=True, timeout=60, check=False)
-            buildkit_mod.find_buildx.cache_clear()
-            buildkit_mod.inspect_builder.cache_clear()
             engine.close()
 
 

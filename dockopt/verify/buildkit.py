@@ -99,13 +99,20 @@ def _candidates() -> list[str]:
     return unique
 
 
-@functools.cache
 def find_buildx() -> Buildx | str:
     """The docker CLI with a working buildx plugin, or why there is none (one line).
 
     DOCKOPT_DOCKER_CLI names the CLI explicitly; otherwise `docker` on PATH and
-    the usual install locations are tried in turn.
+    the usual install locations are tried in turn.  (Asked once per setting of
+    what decides the answer: the CLI named, PATH, and the config directory the
+    CLI finds its plugins in.)
     """
+    env = os.environ
+    return _find_buildx(env.get("DOCKOPT_DOCKER_CLI"), env.get("PATH"), env.get("DOCKER_CONFIG"))
+
+
+@functools.lru_cache(maxsize=16)
+def _find_buildx(cli: str | None, path: str | None, config: str | None) -> Buildx | str:
     tried = []
     for cand in _candidates():
         try:
@@ -122,10 +129,6 @@ def find_buildx() -> Buildx | str:
     return "no docker buildx plugin found: tried " + "; ".join(tried)
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
-
-
 def _fields(text: str) -> Iterator[tuple[str, str]]:
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -133,9 +136,13 @@ def _fields(text: str) -> Iterator[tuple[str, str]]:
             yield key.strip(), value.strip()
 
 
-@functools.lru_cache(maxsize=64)
 def inspect_builder(buildx: Buildx, name: str | None, host: str) -> Builder | str:
     """Driver, endpoint and BuildKit version of builder `name` (None: the one buildx uses), or why not."""
+    return _inspect_builder(buildx, name, host, os.environ.get("DOCKER_CONFIG"))
+
+
+@functools.lru_cache(maxsize=64)
+def _inspect_builder(buildx: Buildx, name: str | None, host: str, config: str | None) -> Builder | str:
     env = cli_env(host)
     argv = [buildx.path, "buildx", "inspect", "--bootstrap"] + ([name] if name else [])
     try:
