@@ -1,0 +1,8 @@
+# syntax=docker/dockerfile:1
+FROM python:3.11-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+COPY quota.py .
+USER nobody
+CMD ["python", "quota.py"]
