@@ -75,12 +75,17 @@ announce() {
 
 # --- step 1: an engine that already answers ---------------------------------------------------
 
-for candidate in "${DOCKER_HOST:-}" "unix://$SOCK" "unix:///var/run/docker.sock"; do
-    if [ -n "$candidate" ] && engine_ok "$candidate"; then
-        announce "$candidate"
-        exit 0
-    fi
-done
+use_answering() {   # announce and exit when an engine of the right version already answers
+    local candidate
+    for candidate in "${DOCKER_HOST:-}" "unix://$SOCK" "unix:///var/run/docker.sock"; do
+        if [ -n "$candidate" ] && engine_ok "$candidate"; then
+            announce "$candidate"
+            exit 0
+        fi
+    done
+}
+
+use_answering
 
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=()
@@ -280,10 +285,7 @@ wait_for_engine() {   # wait_for_engine SECONDS
 
 ensure_root
 ensure_clients
-if engine_ok "unix://$SOCK"; then
-    announce "unix://$SOCK"
-    exit 0
-fi
+use_answering        # (an engine may only have lacked the client's buildx plugin)
 mount_root
 sync_resolv_conf
 ensure_bridge
