@@ -380,9 +380,14 @@ def main(argv=None) -> int:
                          "when this run is not the classic builder's and it exists)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other cases' results from --json and re-run only the cases named")
+    ap.add_argument("--render-only", action="store_true",
+                    help="build nothing: write the report from the results already in --json")
     args = ap.parse_args(argv)
     if args.builders and args.backend == "classic":
         ap.error("--builders needs BuildKit (--backend auto or buildkit)")
+    if args.render_only:
+        previous = json.loads(args.json.read_text(encoding="utf-8"))
+        return _write(args, previous["results"], previous.get("command", ""), previous.get("seconds", 0.0))
     modes = tuple(m for m in args.modes.split(",") if m)
     slots = _slots(args.builders, args.hosts)
     cases = case_dirs(args.cases)
@@ -412,9 +417,16 @@ def main(argv=None) -> int:
         cases = case_dirs(None)
     ordered = [results[c.name] for c in cases if c.name in results]
     command = "python -m bench.outcomes " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.merge and args.json.exists():
+        command = json.loads(args.json.read_text(encoding="utf-8")).get("command") or command
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"seconds": seconds, "command": command.strip(), "results": ordered}, indent=1),
                          encoding="utf-8")
+    return _write(args, ordered, command.strip(), seconds)
+
+
+def _write(args: argparse.Namespace, ordered: list[dict], command: str, seconds: float) -> int:
+    """Write the report (unless --report -) and print the totals; the exit status of the run."""
     if str(args.report) != "-":
         beside_path = args.beside
         if beside_path is None and args.backend != "classic" and CLASSIC_JSON.exists() \
@@ -427,7 +439,7 @@ def main(argv=None) -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         chart = args.report.with_name("outcomes.png")
         has_chart = draw_chart(ordered, chart)
-        args.report.write_text(render(ordered, command.strip(), seconds, chart.name if has_chart else None, beside),
+        args.report.write_text(render(ordered, command, seconds, chart.name if has_chart else None, beside),
                                encoding="utf-8")
     t = totals(ordered)
     print(json.dumps({k: v for k, v in t.items() if k != "size_drops"}, indent=1))
