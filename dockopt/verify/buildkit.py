@@ -538,8 +538,10 @@ def cache_records(engine: Engine) -> dict[str, CacheRecord] | None:
     if builder is None or builder.driver == "docker":
         from .engine import TRANSPORT_ERRORS
 
+        api = engine.client.api
         try:
-            df = engine.client.df()
+            # only the build cache: the whole of /system/df also sizes every image and container
+            df = api._result(api._get(api._url("/system/df"), params={"type": "build-cache"}), True)
         except TRANSPORT_ERRORS:
             return None
         return {r["ID"]: CacheRecord(r["ID"], r.get("Description") or "", _go_time(r.get("CreatedAt")),
