@@ -68,17 +68,19 @@ BACKENDS = ["buildkit", "classic"]
 
 
 def _cache_left(engine) -> list[str]:
-    """BuildKit cache records a run made (during its builds, describing its steps) that are still there.
+    """BuildKit cache records a run made that are still there (chosen as its cleanup chooses them).
 
-    (Records in use belong to builds running now: other people's, on a shared engine.)
+    (Records in use belong to builds running now: other people's, on a shared engine. The local
+    sources are left out: every build sends some, and those of other people's builds running at
+    the same time cannot be told from ours.)
     """
     if not engine.cache_windows:
         return []
-    records = buildkit_mod.cache_records(engine) or {}
-    return [f"cache record {r.id} ({r.description})" for r in records.values()
-            if r.id not in (engine.cache_before or ()) and not r.in_use and r.created is not None
-            and any(a <= r.created <= b for a, b in engine.cache_windows)
-            and engine_mod.ours(r.description, engine.cache_names)]
+    records = (buildkit_mod.cache_records(engine) or {}).values()
+    mine = engine_mod.own_records([r for r in records if not r.in_use], engine.cache_before or frozenset(),
+                                  engine.cache_windows, engine.cache_names, engine.cache_commands)
+    return [f"cache record {r.id} ({r.description})" for r in mine
+            if engine_mod.record_kind(r.description, engine.cache_names, engine.cache_commands) != "source"]
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from dockopt.verify.edits import (
     detect_manifests,
     edit_suffix,
 )
-from dockopt.verify.engine import ours, run_commands
+from dockopt.verify.engine import ours, own_records, run_commands
 from dockopt.verify.layers import FileEntry
 from dockopt.verify.report import (
     BuildOutcome,
@@ -424,6 +424,29 @@ def test_cache_records_of_our_steps(description, mine):
     steps = ["[2/4] RUN --mount=type=cache,target=/root/.cache make all", "[stage-1 2/3] COPY --from=build /out /out",
              "[3/4] RUN <<EOF (echo x > /b)", '[4/4] RUN ["ls", "-l", "/"]']
     assert ours(description, steps) is mine
+
+
+def test_records_named_like_a_step_are_ours_only_when_they_hang_together_with_ours():
+    from dockopt.verify.buildkit import CacheRecord
+
+    steps = ["[2/3] COPY . .", "[3/3] RUN pip install -r requirements.txt"]
+    window = [(100.0, 200.0)]
+
+    def record(rid, description, parents=(), created=150.0):
+        return CacheRecord(rid, description, created, False, tuple(parents))
+
+    records = [
+        record("copy", "[2/3] COPY . .", ["base"]),
+        record("pip", "mount / from exec /bin/sh -c pip install -r requirements.txt", ["copy"]),
+        record("ctx", "local source for context"),
+        # another build at the same time, with a step of the same name: its record is not ours
+        record("their-copy", "[2/3] COPY . .", ["base"]),
+        record("their-run", "mount / from exec /bin/sh -c npm ci", ["their-copy"]),
+        # ours by name, but made before the run
+        record("old", "[2/3] COPY . .", ["base"], created=50.0),
+    ]
+    mine = own_records(records, frozenset({"base"}), window, steps, ["pip install -r requirements.txt"])
+    assert sorted(r.id for r in mine) == ["copy", "ctx", "pip"]
 
 
 def test_cache_records_name_the_command_before_build_args_expand():

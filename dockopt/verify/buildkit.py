@@ -499,6 +499,8 @@ def _pump(stream: IO[bytes] | None, out: queue.Queue[str | None]) -> None:
         if stream is not None:
             for raw in iter(stream.readline, b""):
                 out.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    except (OSError, ValueError):
+        pass        # the CLI was stopped and its output closed under us (timeout, Ctrl-C)
     finally:
         out.put(None)
 
@@ -530,6 +532,7 @@ class CacheRecord:
     description: str
     created: float | None
     in_use: bool
+    parents: tuple[str, ...] = ()
 
 
 def cache_records(engine: Engine) -> dict[str, CacheRecord] | None:
@@ -544,8 +547,13 @@ def cache_records(engine: Engine) -> dict[str, CacheRecord] | None:
             df = api._result(api._get(api._url("/system/df"), params={"type": "build-cache"}), True)
         except TRANSPORT_ERRORS:
             return None
-        return {r["ID"]: CacheRecord(r["ID"], r.get("Description") or "", _go_time(r.get("CreatedAt")),
-                                     bool(r.get("InUse"))) for r in (df.get("BuildCache") or [])}
+        out = {}
+        for r in df.get("BuildCache") or []:
+            # (Docker 26 spells the key " Parents"; older engines have a single "Parent")
+            parents = r.get("Parents") or r.get(" Parents") or ([r["Parent"]] if r.get("Parent") else [])
+            out[r["ID"]] = CacheRecord(r["ID"], r.get("Description") or "", _go_time(r.get("CreatedAt")),
+                                       bool(r.get("InUse")), tuple(parents))
+        return out
     if engine.buildx is None:
         return None
     argv, env = builder_argv(engine.buildx, builder, engine.cli_host)
@@ -569,7 +577,9 @@ def parse_du(text: str) -> dict[str, CacheRecord]:
         created = info.get("Created at", "")
         m = re.match(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) \+0000 UTC$", created)
         when = _go_time(f"{m.group(1)}T{m.group(2)}Z") if m else None
-        out[rid] = CacheRecord(rid, info.get("Description", ""), when, info.get("In use", "").lower() == "true")
+        parents = tuple(p.strip() for p in info.get("Parent", "").split(",") if p.strip())
+        out[rid] = CacheRecord(rid, info.get("Description", ""), when, info.get("In use", "").lower() == "true",
+                               parents)
     return out
 
 

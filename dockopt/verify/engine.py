@@ -17,6 +17,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import docker
@@ -298,7 +299,7 @@ class Engine:
         (moby leaves it as a TODO), so pruning "by label" would prune
         everybody's cache.  Records are instead chosen by id: created during
         one of our builds, absent before the first one, not in use, and
-        describing one of our steps (or a local source a build sent).
+        ours by what they describe (see own_records()).
         """
         if self.cache_before is None or not self.cache_windows:
             return 0
@@ -309,10 +310,8 @@ class Engine:
             records = buildkit.cache_records(self)
             if not records:
                 return pruned
-            mine = [r for r in records.values()
-                    if r.id not in self.cache_before and r.created is not None
-                    and any(a - 2 <= r.created <= b + 2 for a, b in self.cache_windows)
-                    and ours(r.description, self.cache_names, self.cache_commands)]
+            mine = own_records(records.values(), self.cache_before, self.cache_windows, self.cache_names,
+                               self.cache_commands)
             free = [r.id for r in mine if not r.in_use]
             if free:
                 pruned += buildkit.prune_records(self, free)
@@ -359,22 +358,57 @@ def run_commands(text: str) -> list[str]:
     return out
 
 
-def ours(description: str, step_names: list[str], commands: list[str] | tuple[str, ...] = ()) -> bool:
-    """Does a cache record with this description come from one of these steps (BuildKit vertex names)
-    or RUN commands (as the Dockerfile writes them: BuildKit names records before expanding build args)?"""
+def record_kind(description: str, step_names: list[str], commands: list[str] | tuple[str, ...] = ()) -> str | None:
+    """What a cache record with this description is to a run with these steps (BuildKit vertex names)
+    and RUN commands (as the files write them: BuildKit describes records before expanding build args).
+
+    "run": the result (or cache mount) of one of its RUN commands; "step": named like one of its
+    other steps (`[3/4] COPY . .`: other builds have steps of that name too); "source": a local
+    source (context or Dockerfile) a build sent; None: not the run's.
+    """
     if description.startswith(("local source for ", "from local")):
-        return True
+        return "source"
     if " from exec " in description and any(description.endswith(c) for c in commands):
-        return True
+        return "run"
     for name in step_names:
-        if description == name:
-            return True
         step = re.sub(r"^\[[^\]]*\] ", "", name)
         command = _run_command(step)
         if command and " from exec " in description and (
                 description.endswith(command) or (step.startswith("RUN <<") and command in description)):
-            return True
-    return False
+            return "run"
+    return "step" if description in step_names else None
+
+
+def ours(description: str, step_names: list[str], commands: list[str] | tuple[str, ...] = ()) -> bool:
+    return record_kind(description, step_names, commands) is not None
+
+
+def own_records(records: Iterable[buildkit.CacheRecord], before: frozenset[str],
+                windows: list[tuple[float, float]], step_names: list[str],
+                commands: list[str] | tuple[str, ...]) -> list[buildkit.CacheRecord]:
+    """The records a run made: new since it started, created during one of its builds, and its own.
+
+    Records of its RUN commands and the local sources it sent are its own.  A record merely named
+    like one of its steps (`[3/4] COPY . .`) is its own only when it hangs together with those:
+    its parent or a child is one of the run's records.  A build running at the same time with a
+    step of that name keeps its record.
+    """
+    fresh = [r for r in records
+             if r.id not in before and r.created is not None
+             and any(a - 2 <= r.created <= b + 2 for a, b in windows)]
+    kinds = {r.id: record_kind(r.description, step_names, commands) for r in fresh}
+    mine = {rid for rid, kind in kinds.items() if kind in ("run", "source")}
+    named = [r for r in fresh if kinds[r.id] == "step"]
+    grew = True
+    while grew:
+        grew = False
+        for r in named:
+            if r.id in mine:
+                continue
+            if any(p in mine for p in r.parents) or any(r.id in o.parents for o in fresh if o.id in mine):
+                mine.add(r.id)
+                grew = True
+    return [r for r in fresh if r.id in mine]
 
 
 def connect(*, host: str | None = None, api_timeout: float = API_TIMEOUT) -> Engine:
