@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..syntax import rules
+from ..syntax import arguments
 
 # Feature names, with what a person should read in a report.
 FEATURE_TEXT = {
@@ -59,8 +59,8 @@ def _directive_lines(text: str) -> list[tuple[str, str]]:
     """
     out = []
     for line in text.removeprefix("\ufeff").splitlines():
-        match = rules.RE_DIRECTIVE.match(rules.lstrip_go(line))
-        if not match or match.group(1).lower() not in rules.KNOWN_DIRECTIVES:
+        match = arguments.RE_DIRECTIVE.match(arguments.lstrip_go(line))
+        if not match or match.group(1).lower() not in arguments.KNOWN_DIRECTIVES:
             break
         out.append((match.group(1).lower(), match.group(2)))
     return out
