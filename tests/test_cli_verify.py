@@ -52,7 +52,7 @@ def test_without_buildx_the_classic_builder_is_used_with_a_note(tmp_path, docker
     r = run_cli("--verify", "--format", "json", "--select", "DO101", str(tmp_path / "Dockerfile"),
                 env={"DOCKER_CONFIG": str(config)})
     assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
-    v = json.loads(r.stdout)["verify"]
+    v = json.loads(r.stdout)["files"][0]["verify"]
     assert v["verdict"] == "equivalent" and v["backend"] == "classic"
     notes = [n for n in v["notes"] if n.startswith("BuildKit unavailable")]
     assert len(notes) == 1 and "buildx" in notes[0] and notes[0].endswith("built with the classic builder")
@@ -72,7 +72,7 @@ def test_target_builds_that_stage_of_both_files(tmp_path, docker_engine):
     r = run_cli("--verify", "--format", "json", "--select", "DO101", "--target", "app", "--smoke", "cat /base /a /b",
                 str(tmp_path / "Dockerfile"))
     assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
-    v = json.loads(r.stdout)["verify"]
+    v = json.loads(r.stdout)["files"][0]["verify"]
     assert v["equivalence"]["smoke"]["original"]["output"] == "base\none\ntwo\n"
     # the failing stage is not built; the target's steps are
     steps = [s["name"] for s in v["original"]["build"]["steps"]]

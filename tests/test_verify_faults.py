@@ -290,7 +290,7 @@ def test_secret_values_never_appear_in_any_output(private, tmp_path, monkeypatch
                                 "--smoke", "cat /a /b", str(path)))
     assert rc == 0, out + err
     assert secret not in out + err
-    doc = json.loads(out)["verify"]
+    doc = json.loads(out)["files"][0]["verify"]
     assert doc["verdict"] == "equivalent" and doc["backend"] == "buildkit"
     # the step printed the secret: the log shows *** in its place
     shown: list[str] = []
