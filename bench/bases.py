@@ -408,7 +408,8 @@ class Builder:
         h = self.recipe_hash(r)
         parent_layers = None
         info = None
-        parent_pending = self.dry_run and r.parent and self.results.get(r.parent, Result("", "")).status.startswith("would")
+        parent_pending = (self.dry_run and r.parent
+                          and self.results.get(r.parent, Result("", "")).status.startswith("would"))
         if r.kind == "build" and r.on_parent and not parent_pending:
             pinfo = inspect(r.parent)
             if pinfo is None and not self.dry_run:
@@ -480,8 +481,8 @@ class Builder:
             lf.write(f"\n$ {' '.join(cmd)}\n".encode())
             lf.flush()
             try:
-                p = subprocess.run(cmd, check=False, stdin=stdin, stdout=stdout if stdout is not None else lf, stderr=lf,
-                                   env=env or DOCKER_ENV, timeout=timeout)
+                p = subprocess.run(cmd, check=False, stdin=stdin, stdout=stdout if stdout is not None else lf,
+                                   stderr=lf, env=env or DOCKER_ENV, timeout=timeout)
             except FileNotFoundError as e:
                 raise BuildError(f"{cmd[0]} is not installed (run scripts/docker-up.sh): {e}") from None
             except subprocess.TimeoutExpired:
@@ -497,7 +498,7 @@ class Builder:
             cmd += ["--change", c]
         for k, v in self.labels(r.tag, h).items():
             cmd += ["--change", f"LABEL {k}={v}"]
-        self.run_logged(cmd + [str(tar), r.tag], log)
+        self.run_logged([*cmd, str(tar), r.tag], log)
 
     def rootfs_tarballs(self, log: Path) -> dict[str, Path]:
         """The cached debootstrap tarballs {"full": ..., "slim": ...}, made
@@ -562,7 +563,7 @@ class Builder:
                 cmd += ["--build-arg", f"{k}={v}"]
             for k, v in self.labels(r.tag, h).items():
                 cmd += ["--label", f"{k}={v}"]
-            self.run_logged(cmd + [ctx], log)
+            self.run_logged([*cmd, ctx], log)
 
     # -- all of them -------------------------------------------------------
     def run(self, recipes: list[Recipe]) -> bool:
@@ -661,8 +662,8 @@ def print_table(results: dict[str, Result], out=sys.stdout) -> None:
             rows.append((t, res.image_id.removeprefix("sha256:")[:12] or "-", human(res.size), res.status))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(c.ljust(w) if i != 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip(),
-              file=out)
+        cells = (c.ljust(w) if i != 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        print("  ".join(cells).rstrip(), file=out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,7 @@ def dockopt_chunk(args: tuple[list[str], bool, str | None]) -> tuple[int, int]:
     if proc.returncode not in (0, 1):
         # tell the files apart: run them one by one
         for p in paths:
-            one = subprocess.run(cmd[:-len(paths)] + [p], capture_output=True, timeout=600)
+            one = subprocess.run([*cmd[:-len(paths)], p], capture_output=True, timeout=600)
             failed += one.returncode not in (0, 1)
     return len(paths), failed
 

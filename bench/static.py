@@ -144,7 +144,8 @@ def report(results: Iterable[dict], stream=sys.stdout) -> None:
     print(f"{'task':<18}{'files':>7}{'failed':>8}{'wall s':>9}{'x buildkit':>12}{'peak RSS MiB':>14}", file=stream)
     for r in results:
         ratio = f"{r['wall'] / base:.2f}" if base else "-"
-        print(f"{r['task']:<18}{r['files']:>7}{r['failed']:>8}{r['wall']:>9.2f}{ratio:>12}{r['peak_rss_kib'] / 1024:>14.1f}",
+        rss_mib = r['peak_rss_kib'] / 1024
+        print(f"{r['task']:<18}{r['files']:>7}{r['failed']:>8}{r['wall']:>9.2f}{ratio:>12}{rss_mib:>14.1f}",
               file=stream)
 
 

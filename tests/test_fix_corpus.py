@@ -6,9 +6,9 @@ import pytest
 from oracle import oracle_view
 
 from dockopt import parse
-from dockopt.lint import check_buildable as check_instructions
 from dockopt.fixer import FixerError, fix_text
 from dockopt.lint import Linter
+from dockopt.lint import check_buildable as check_instructions
 from dockopt.passes.base import Context
 
 

@@ -57,7 +57,8 @@ def test_do102_consecutive_runs():
     [f] = findings(before, AptUpdateAlone)
     assert f.line == 2 and "line 3" in f.message
     # DO102's fix and DO101's merge overlap: the merge (the wider) goes first, DO102 has nothing left
-    assert fix(before, MergeRuns, AptUpdateAlone) == "FROM debian\nRUN apt-get update && \\\n    apt-get install -y curl\n"
+    after = "FROM debian\nRUN apt-get update && \\\n    apt-get install -y curl\n"
+    assert fix(before, MergeRuns, AptUpdateAlone) == after
     assert fix(before, AptUpdateAlone) == "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
 
 
@@ -98,7 +99,6 @@ def test_do102_install_after_an_earlier_update_is_not_reported_as_missing():
 
 @pytest.mark.parametrize("text", [
     "FROM debian\nRUN a || apt-get install -y curl\n",            # after ||: a prefix would change what runs
-    "FROM debian\nRUN if true; then apt-get install -y curl; fi\nRUN echo\n".replace("if true; then ", "if ").replace("; fi", "") if False else
     "FROM debian\nRUN if apt-get install -y curl; then echo; fi\n",  # in a condition
     "FROM debian\nRUN echo $(apt-get install -y curl)\n",          # inside $( )
 ])
@@ -189,11 +189,15 @@ def test_do104_later_install_that_cannot_be_prefixed_blocks_the_cleanup():
 
 
 @pytest.mark.parametrize("before,after", [
-    ("RUN apt-get update; apt-get install -y curl", "RUN apt-get update; apt-get install -y curl && rm -rf /var/lib/apt/lists/*"),
-    ("RUN apt-get update && apt-get install -y a || true", "RUN apt-get update && apt-get install -y a || true && rm -rf /var/lib/apt/lists/*"),
-    ("RUN set -e; apt-get update; apt-get install -y a # note", "RUN set -e; apt-get update; apt-get install -y a && rm -rf /var/lib/apt/lists/* # note"),
+    ("RUN apt-get update; apt-get install -y curl",
+     "RUN apt-get update; apt-get install -y curl && rm -rf /var/lib/apt/lists/*"),
+    ("RUN apt-get update && apt-get install -y a || true",
+     "RUN apt-get update && apt-get install -y a || true && rm -rf /var/lib/apt/lists/*"),
+    ("RUN set -e; apt-get update; apt-get install -y a # note",
+     "RUN set -e; apt-get update; apt-get install -y a && rm -rf /var/lib/apt/lists/* # note"),
     ("RUN --mount=type=cache,target=/var/cache/apt apt-get update && apt-get install -y a",
-     "RUN --mount=type=cache,target=/var/cache/apt apt-get update && apt-get install -y a && rm -rf /var/lib/apt/lists/*"),
+     "RUN --mount=type=cache,target=/var/cache/apt apt-get update && apt-get install -y a"
+     " && rm -rf /var/lib/apt/lists/*"),
 ])
 def test_do104_or_and_semicolon_lists(before, after):
     assert fix(f"FROM debian\n{before}\n", AptListsCleanup) == f"FROM debian\n{after}\n"
@@ -261,7 +265,8 @@ def test_do106_is_unsafe_and_adds_ca_certificates_for_curl():
 
 @pytest.mark.parametrize("before,after", [
     ("RUN apt-get install -y make", "RUN apt-get install --no-install-recommends -y make"),
-    ("RUN apt-get install -y curl ca-certificates", "RUN apt-get install --no-install-recommends -y curl ca-certificates"),
+    ("RUN apt-get install -y curl ca-certificates",
+     "RUN apt-get install --no-install-recommends -y curl ca-certificates"),
     ("RUN apt-get install -y $PKGS", "RUN apt-get install --no-install-recommends -y $PKGS"),
 ])
 def test_do106_flag_only(before, after):
@@ -291,10 +296,12 @@ def test_do106_converges_with_do103_on_the_same_insertion_point():
     ("RUN apk add curl", "RUN apk add --no-cache curl"),
     ("RUN apk update && apk add curl", "RUN apk add --no-cache curl"),
     ("RUN apk update && apk add curl && rm -rf /var/cache/apk/*", "RUN apk add --no-cache curl"),
-    ("RUN apk add --virtual .b gcc && make && apk del .b", "RUN apk add --no-cache --virtual .b gcc && make && apk del .b"),
+    ("RUN apk add --virtual .b gcc && make && apk del .b",
+     "RUN apk add --no-cache --virtual .b gcc && make && apk del .b"),
     ("RUN apk update && apk upgrade && apk add curl", "RUN apk update && apk upgrade && apk add --no-cache curl"),
     ("RUN apk update; apk add curl", "RUN apk update; apk add --no-cache curl"),
-    ("RUN apk add curl && rm -rf /var/cache/apk/* /tmp/x", "RUN apk add --no-cache curl && rm -rf /var/cache/apk/* /tmp/x"),
+    ("RUN apk add curl && rm -rf /var/cache/apk/* /tmp/x",
+     "RUN apk add --no-cache curl && rm -rf /var/cache/apk/* /tmp/x"),
 ])
 def test_do107(before, after):
     assert fix(f"FROM alpine\n{before}\n", ApkNoCache) == f"FROM alpine\n{after}\n"
@@ -325,7 +332,8 @@ def test_do107_no_op(run):
     ("RUN pip install -r requirements.txt", "RUN pip install --no-cache-dir -r requirements.txt"),
     ("RUN python3 -m pip install -U pip && pip3.12 install .",
      "RUN python3 -m pip install --no-cache-dir -U pip && pip3.12 install --no-cache-dir ."),
-    ("RUN --mount=type=cache,target=/tmp pip install x", "RUN --mount=type=cache,target=/tmp pip install --no-cache-dir x"),
+    ("RUN --mount=type=cache,target=/tmp pip install x",
+     "RUN --mount=type=cache,target=/tmp pip install --no-cache-dir x"),
 ])
 def test_do108(before, after):
     assert fix(f"FROM python\n{before}\n", PipNoCacheDir) == f"FROM python\n{after}\n"

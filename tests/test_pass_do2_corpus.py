@@ -57,7 +57,7 @@ def _run(realworld, context_factory, unsafe):
 
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 def test_without_a_context(realworld, unsafe):
-    problems, changed, applied = _run(realworld, lambda: None, unsafe)
+    problems, _changed, applied = _run(realworld, lambda: None, unsafe)
     assert problems == []
     assert "DO201" not in applied and "DO204" not in applied  # they need a context
     assert applied.get("DO203", 0) > 20
@@ -66,7 +66,7 @@ def test_without_a_context(realworld, unsafe):
 @pytest.mark.slow
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 def test_with_a_synthetic_context(realworld, tmp_path_factory, unsafe):
-    problems, changed, applied = _run(
+    problems, _changed, applied = _run(
         realworld, lambda: synthetic_context(tmp_path_factory.mktemp("ctx")), unsafe)
     assert problems == []
     assert applied.get("DO201", 0) >= 4 and applied.get("DO204", 0) > 100

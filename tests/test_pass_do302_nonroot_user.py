@@ -76,7 +76,8 @@ def test_debian_based_image_creates_the_user_before_the_sources_and_switches_aft
     ("fedora:40", "RUN useradd --system --uid 10001 app\nUSER 10001"),
 ])
 def test_user_per_base_image(base, lines):
-    assert fix(f"FROM {base}\nCOPY app /app\nCMD [\"/app\"]\n") == f"FROM {base}\nCOPY app /app\n{lines}\nCMD [\"/app\"]\n"
+    after = f"FROM {base}\nCOPY app /app\n{lines}\nCMD [\"/app\"]\n"
+    assert fix(f"FROM {base}\nCOPY app /app\nCMD [\"/app\"]\n") == after
 
 
 def test_explicit_user_root_is_reported_and_a_user_added_after_it():

@@ -45,7 +45,8 @@ def test_whole_filesystem_copy(copy):
 @pytest.mark.parametrize("text", [
     "FROM golang:1.19 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\n",
     # a prepared root file system in a scratch stage is meant to be copied whole
-    "FROM debian AS prep\nRUN mkdir /r\nFROM scratch AS root\nCOPY --from=prep /r /\nFROM scratch\nCOPY --from=root / /\n",
+    "FROM debian AS prep\nRUN mkdir /r\nFROM scratch AS root\nCOPY --from=prep /r /\n"
+    "FROM scratch\nCOPY --from=root / /\n",
     "FROM debian\nCOPY / /x\n",
 ])
 def test_no_whole_filesystem_copy(text):

@@ -26,7 +26,8 @@ def fix(text: str, unsafe: bool = True) -> str:
     ("ruby:3.3", "ruby:3.3-slim"),
 ])
 def test_full_image_becomes_slim(base, slim):
-    before = f"FROM {base} AS app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCMD [\"python\"]\n"
+    before = (f"FROM {base} AS app\nCOPY requirements.txt .\n"
+              "RUN pip install --no-cache-dir -r requirements.txt\nCMD [\"python\"]\n")
     assert fix(before) == before.replace(base, slim, 1)
 
 

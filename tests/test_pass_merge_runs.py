@@ -105,7 +105,8 @@ def test_same_mount_flags_merge_differing_do_not():
     "FROM x\nRUN a\nFROM y\nRUN b\n",                                  # different stages
     "FROM x\nONBUILD RUN a\nONBUILD RUN b\n",                          # ONBUILD triggers
     "FROM x\nRUN if then\nRUN b\n",                                    # does not parse
-    "# escape=`\nFROM mcr.microsoft.com/windows\nSHELL [\"powershell\", \"-Command\"]\nRUN Write-Host a\nRUN Write-Host b\n",
+    "# escape=`\nFROM mcr.microsoft.com/windows\nSHELL [\"powershell\", \"-Command\"]\n"
+    "RUN Write-Host a\nRUN Write-Host b\n",
     "FROM x\nRUN a\n# dockopt: ignore=DO101\nRUN b\n",
 ])
 def test_no_op(text):

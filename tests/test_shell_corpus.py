@@ -121,7 +121,8 @@ def test_corpus_runs_find_the_usual_tools(runs):
 
 
 _SHELLISH = st.lists(
-    st.sampled_from(list("ab cd=$'\"\\`(){}[]<>|&;#*?~!-\n\té") + [
+    st.sampled_from([
+        *"ab cd=$'\"\\`(){}[]<>|&;#*?~!-\n\té",
         "<<EOF", "<<-'EOF'", "\nEOF\n", "EOF", "if ", " then ", " fi", "$(", "&&", "||", "cd ",
         "apt-get install -y ", "export ", "set -e", "f() ", "case ", " in ", " esac", ";;",
         "$'", "\\U7fffffff", "\\c", "\\x", "\\u", "\\08", "${", ">&", "2>", "<<<", "`"]),

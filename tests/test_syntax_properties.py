@@ -66,7 +66,8 @@ def test_arbitrary_text_never_raises_anything_but_parse_error(text):
         assert tree.to_source() == text
 
 
-SEED = "FROM debian\n# note\nRUN apt-get update && \\\n    apt-get install -y curl\nCOPY <<EOF /x\nhello\nEOF\nCMD [\"sh\"]\n"
+SEED = ("FROM debian\n# note\nRUN apt-get update && \\\n    apt-get install -y curl\n"
+        "COPY <<EOF /x\nhello\nEOF\nCMD [\"sh\"]\n")
 MUTATIONS = ["\\", "`", "\n", "\r", "<<", "EOF", '"', "'", "[", "#", " ", "\x00", "\\\n", "\ufeff"]
 
 
