@@ -369,8 +369,7 @@ def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], e
             print(f"{o.path}: {msg}", file=out)
         return 0
     try:
-        from .report.text import make_console
-        from .verify import EngineFault, render_report, verify
+        from .verify import EngineFault, verify
     except ModuleNotFoundError as exc:
         print(f"dockopt: --verify needs the Docker SDK ({exc.name} is not installed): "
               "pip install 'dockopt[verify]'", file=err)
@@ -389,6 +388,15 @@ def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], e
             out.write(_verify_json(o, args, fixes=fixes, verify=None, message=str(exc)))
         print(f"dockopt: {o.path}: {exc}", file=err)
         return 2
+    return _emit_verify_report(o, args, fixes, report, out, err)
+
+
+def _emit_verify_report(o: FileOutcome, args: argparse.Namespace, fixes: list[str], report: Any,
+                        out: IO[str], err: IO[str]) -> int:
+    """Write a finished verify report; 0 equivalent, 1 different or failed, 2 a build timed out."""
+    from .report.text import make_console
+    from .verify import render_report
+
     timed_out = _timed_out(report)
     if args.format == "json":
         fields: dict[str, Any] = {"fixes": fixes, "verify": report.to_dict()}

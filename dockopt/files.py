@@ -95,16 +95,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> bool:
     # the mode bits speak for the user even to root, who could write anyway
     if st is not None and (not os.access(target, os.W_OK) or not st.st_mode & 0o222):
         raise FileError("file is read-only; not written")
-    directory = target.parent
-    if not os.access(directory, os.W_OK) or not directory.stat().st_mode & 0o222:
-        raise FileError(f"directory {directory} is read-only; not written "
-                        "(the file is replaced through a temp file beside it)")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockopt-tmp", dir=directory)
-    except PermissionError:
-        raise FileError(f"directory {directory} is not writable; not written") from None
-    except OSError as exc:
-        raise FileError(f"cannot create a temp file in {directory}: {exc.strerror or exc}") from None
+    fd, tmp = _temp_beside(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -122,3 +113,17 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> bool:
             raise FileError(f"cannot write: {exc.strerror or exc}") from None
         raise
     return True
+
+
+def _temp_beside(target: Path) -> tuple[int, str]:
+    """A new temp file in `target`'s directory (so a rename replaces `target`): its fd and path."""
+    directory = target.parent
+    if not os.access(directory, os.W_OK) or not directory.stat().st_mode & 0o222:
+        raise FileError(f"directory {directory} is read-only; not written "
+                        "(the file is replaced through a temp file beside it)")
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockopt-tmp", dir=directory)
+    except PermissionError:
+        raise FileError(f"directory {directory} is not writable; not written") from None
+    except OSError as exc:
+        raise FileError(f"cannot create a temp file in {directory}: {exc.strerror or exc}") from None

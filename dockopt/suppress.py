@@ -149,39 +149,48 @@ def collect(tree: Dockerfile) -> Suppressions:
     lowered = tree.source.lower()
     if "dockopt" not in lowered and "hadolint" not in lowered:
         return Suppressions()  # most files: no comment to read
-    sup = Suppressions(whole_file=file_suppressed(tree))
-    file_codes: set[str] = set()
-    for line in tree.lines:
-        if line.kind == "COMMENT":
-            g = HADOLINT_GLOBAL.search(line.text)
-            if g:
-                file_codes |= _hadolint_equivalents(g.group(1))
-    sup.file_codes = frozenset(file_codes)
+    sup = Suppressions(whole_file=file_suppressed(tree), file_codes=_hadolint_global_codes(tree))
     for ins in tree.instructions:
-        hadolint: set[str] = set()
-        for line in _comment_block(ins):
-            m = SUPPRESS_LINE.search(line.text)
-            if m:
-                comment = Comment(line)
-                base = m.start(1) + 1
-                for code, offset in _codes(m.group(1)):
-                    token = Token(code, line, base + offset, comment)
-                    comment.tokens.append(token)
-                    sup.by_line.setdefault(ins.start_line, []).append(token)
-                sup.comments.append(comment)
-                if not comment.tokens:
-                    sup.empty.append(line)
-            h = HADOLINT_LINE.search(line.text)
-            if h and not HADOLINT_GLOBAL.search(line.text):
-                hadolint |= _hadolint_equivalents(h.group(1))
-        if hadolint:
-            sup.hadolint_by_line[ins.start_line] = frozenset(hadolint)
+        _collect_instruction(sup, ins)
     for stage in tree.stages:
         others = [i.start_line for i in stage.instructions if i.keyword == "USER"]
         if stage.instructions:
             others.append(stage.instructions[-1].start_line)
         sup.stage_anchors[stage.from_.start_line] = tuple(dict.fromkeys(others))
     return sup
+
+
+def _hadolint_global_codes(tree: Dockerfile) -> frozenset[str]:
+    """Our codes for the rules a `# hadolint global ignore=` comment silences in the whole file."""
+    file_codes: set[str] = set()
+    for line in tree.lines:
+        if line.kind == "COMMENT":
+            g = HADOLINT_GLOBAL.search(line.text)
+            if g:
+                file_codes |= _hadolint_equivalents(g.group(1))
+    return frozenset(file_codes)
+
+
+def _collect_instruction(sup: Suppressions, ins: Instruction) -> None:
+    """Add the suppression comments right above `ins` to `sup`."""
+    hadolint: set[str] = set()
+    for line in _comment_block(ins):
+        m = SUPPRESS_LINE.search(line.text)
+        if m:
+            comment = Comment(line)
+            base = m.start(1) + 1
+            for code, offset in _codes(m.group(1)):
+                token = Token(code, line, base + offset, comment)
+                comment.tokens.append(token)
+                sup.by_line.setdefault(ins.start_line, []).append(token)
+            sup.comments.append(comment)
+            if not comment.tokens:
+                sup.empty.append(line)
+        h = HADOLINT_LINE.search(line.text)
+        if h and not HADOLINT_GLOBAL.search(line.text):
+            hadolint |= _hadolint_equivalents(h.group(1))
+    if hadolint:
+        sup.hadolint_by_line[ins.start_line] = frozenset(hadolint)
 
 
 def unknown_tokens(sup: Suppressions, is_known: Callable[[str], bool]) -> Iterator[Token]:

@@ -51,17 +51,7 @@ class Summary:
         lines = []
         if self.findings and not write:
             lines.append(f"Found {_count(self.findings, 'issue')} in {_count(self.files_with_findings, 'file')}.")
-        parts = []
-        if write:
-            if self.changed_files:
-                parts.append(f"{_count(self.changed_files, 'file')} fixed, {_count(self.fixes, 'fix', 'fixes')}")
-            if self.findings:
-                parts.append(f"{_count(self.findings, 'issue')} remaining")
-        else:
-            if self.fixable:
-                parts.append(f"[*] {self.fixable} fixable with --write")
-            if self.changed_files:
-                parts.append(f"{_count(self.changed_files, 'file')} would be changed")
+        parts = self._written_parts() if write else self._would_write_parts()
         if self.unsafe_fixes_hidden:
             hidden = _count(self.unsafe_fixes_hidden, "unsafe fix", "unsafe fixes")
             parts.append(f"{hidden} hidden, use --unsafe-fixes")
@@ -71,6 +61,24 @@ class Summary:
             verb = "was" if self.errors == 1 else "were"
             lines.append(f"{_count(self.errors, 'file')} {verb} not processed because of errors")
         return lines
+
+    def _written_parts(self) -> list[str]:
+        """What --write did: files fixed and issues left."""
+        parts = []
+        if self.changed_files:
+            parts.append(f"{_count(self.changed_files, 'file')} fixed, {_count(self.fixes, 'fix', 'fixes')}")
+        if self.findings:
+            parts.append(f"{_count(self.findings, 'issue')} remaining")
+        return parts
+
+    def _would_write_parts(self) -> list[str]:
+        """What --write would do: fixable issues and files it would change."""
+        parts = []
+        if self.fixable:
+            parts.append(f"[*] {self.fixable} fixable with --write")
+        if self.changed_files:
+            parts.append(f"{_count(self.changed_files, 'file')} would be changed")
+        return parts
 
 
 def _count(n: int, singular: str, plural: str | None = None) -> str:

@@ -208,7 +208,13 @@ def build_classic(engine: Engine, dockerfile_text: str, context_dir: Path, *, no
             engine.interrupted = True
     log.finish()
     _track_classic(engine, log)
-    seconds = time.monotonic() - started
+    return _classic_outcome(engine, log, time.monotonic() - started, timeout=timeout, timed_out=timed_out,
+                            transport_error=transport_error)
+
+
+def _classic_outcome(engine: Engine, log: ClassicLog, seconds: float, *, timeout: float, timed_out: bool,
+                     transport_error: str | None) -> BuildOutcome:
+    """The outcome of a finished (or abandoned) classic build from its log; a built image is tracked."""
     if timed_out:
         return BuildOutcome(backend="classic", ok=False, seconds=seconds, steps=tuple(log.steps),
                             log_tail=tail(log.lines), timed_out=True,

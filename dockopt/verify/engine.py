@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import docker
 import docker.errors
@@ -204,26 +205,31 @@ class Engine:
                 containers = self.client.api.containers(all=True)
             except TRANSPORT_ERRORS:
                 return
-            mine = {t.split(":")[-1][:12] for t in self.images}
-            ours = {r["Id"] for r in rows if r["Id"].split(":")[-1][:12] in mine} | labelled
-            grew = True
-            while grew:      # children, grandchildren, ... in creation order
-                grew = False
-                for r in sorted(rows, key=lambda r: r.get("Created", 0)):
-                    if r["Id"] not in ours and r.get("ParentId") in ours:
-                        ours.add(r["Id"])
-                        self.track_image(r["Id"])
-                        grew = True
-            for iid in labelled:
-                self.track_image(iid)
-            for c in containers:
-                if c.get("ImageID") in ours:
-                    self.track_container(c["Id"])
+            self._adopt(rows, labelled, containers)
             if (len(self.images), len(self.containers)) != before:
                 last_change = time.monotonic()
             elif time.monotonic() - last_change >= quiet:
                 return
             time.sleep(0.3)
+
+    def _adopt(self, rows: list[dict[str, Any]], labelled: set[str], containers: list[dict[str, Any]]) -> None:
+        """Track the labelled images, the descendants of our images among `rows`, and the
+        containers made from any of them."""
+        mine = {t.split(":")[-1][:12] for t in self.images}
+        ours = {r["Id"] for r in rows if r["Id"].split(":")[-1][:12] in mine} | labelled
+        grew = True
+        while grew:      # children, grandchildren, ... in creation order
+            grew = False
+            for r in sorted(rows, key=lambda r: r.get("Created", 0)):
+                if r["Id"] not in ours and r.get("ParentId") in ours:
+                    ours.add(r["Id"])
+                    self.track_image(r["Id"])
+                    grew = True
+        for iid in labelled:
+            self.track_image(iid)
+        for c in containers:
+            if c.get("ImageID") in ours:
+                self.track_container(c["Id"])
 
     def cleanup(self) -> Cleanup:
         """Remove every container, image and cache record of this run; report leftovers."""

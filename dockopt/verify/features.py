@@ -124,6 +124,24 @@ def logical_lines(text: str) -> list[str]:
     return out
 
 
+_RUN_FLAG_FEATURES = (("mount", "run-mount"), ("network", "run-network"),
+                      ("security", "run-security"), ("device", "run-device"))
+_COPY_FLAG_FEATURES = (("link", "copy-link"), ("chmod", "copy-chmod"),     # COPY and ADD
+                       ("parents", "copy-parents"), ("exclude", "copy-exclude"),
+                       ("checksum", "add-checksum"), ("keep-git-dir", "add-keep-git-dir"))
+
+
+def _leading_flags(rest: str) -> set[str]:
+    """The names of the `--flag`s before the first non-flag word; looking only there keeps
+    `RUN ls --link` from counting."""
+    flags = set()
+    for token in rest.split():
+        if not token.startswith("--"):
+            break
+        flags.add(token[2:].split("=", 1)[0])
+    return flags
+
+
 def needed_features(text: str) -> frozenset[str]:
     """The BuildKit-only features `text` uses (names are keys of FEATURE_TEXT)."""
     found: set[str] = set()
@@ -136,24 +154,9 @@ def needed_features(text: str) -> frozenset[str]:
         word, rest = match.group(1).upper(), match.group(2)
         if word not in {"RUN", "COPY", "ADD"}:
             continue
-        # Flags come before the first non-flag word; looking only there keeps
-        # `RUN ls --link` from counting.
-        flags = set()
-        for token in rest.split():
-            if not token.startswith("--"):
-                break
-            flags.add(token[2:].split("=", 1)[0])
-        if word == "RUN":
-            for flag, feature in (("mount", "run-mount"), ("network", "run-network"),
-                                  ("security", "run-security"), ("device", "run-device")):
-                if flag in flags:
-                    found.add(feature)
-        else:
-            for flag, feature in (("link", "copy-link"), ("chmod", "copy-chmod"),
-                                  ("parents", "copy-parents"), ("exclude", "copy-exclude"),
-                                  ("checksum", "add-checksum"), ("keep-git-dir", "add-keep-git-dir")):
-                if flag in flags:
-                    found.add(feature)
+        flags = _leading_flags(rest)
+        table = _RUN_FLAG_FEATURES if word == "RUN" else _COPY_FLAG_FEATURES
+        found.update(feature for flag, feature in table if flag in flags)
         if _HEREDOC.search(rest):
             found.add("heredoc")
     return frozenset(found)

@@ -271,6 +271,32 @@ def _fs_get(root: _FsNode, path: str, create: bool = False) -> _FsNode | None:
     return node
 
 
+def _apply_whiteout(root: _FsNode, m: Member) -> None:
+    """Hide what a whiteout (one name) or an opaque marker (a whole directory) covers."""
+    parent, _, name = m.path.rpartition("/")
+    node = _fs_get(root, parent)
+    if node is None:
+        return
+    if name == OPAQUE:
+        node.children.clear()
+    else:
+        node.children.pop(name[len(WHITEOUT):], None)
+
+
+def _lay_entry(root: _FsNode, m: Member, entry: FileEntry) -> None:
+    """Put a layer's file `entry` (of member `m`) over what the layers below hold at its path."""
+    if m.hardlink is not None:
+        target = _fs_get(root, m.hardlink)
+        if target is not None and target.entry is not None:
+            entry = replace(target.entry, path=m.path, mode=entry.mode,
+                            uid=entry.uid, gid=entry.gid)
+    node = _fs_get(root, m.path, create=True)
+    assert node is not None             # (created when missing)
+    if entry.kind != "dir":
+        node.children.clear()          # a non-directory hides what was under it
+    node.entry, node.stored = entry, m.size
+
+
 def final_filesystem(layers: list[list[Member]]) -> tuple[dict[str, FileEntry], int]:
     """The image's files (path -> entry) and the layer bytes they occupy."""
     root = _FsNode()
@@ -278,31 +304,11 @@ def final_filesystem(layers: list[list[Member]]) -> tuple[dict[str, FileEntry], 
         # Whiteouts and opaque markers hide what the layers *below* hold, so
         # they go first; this layer's own entries are then laid on top.
         for m in members:
-            if not m.whiteout:
-                continue
-            parent, _, name = m.path.rpartition("/")
-            if name == OPAQUE:
-                node = _fs_get(root, parent)
-                if node is not None:
-                    node.children.clear()
-            else:
-                holder = _fs_get(root, parent)
-                if holder is not None:
-                    holder.children.pop(name[len(WHITEOUT):], None)
+            if m.whiteout:
+                _apply_whiteout(root, m)
         for m in members:
-            if m.whiteout or m.file is None:
-                continue
-            entry = m.file
-            if m.hardlink is not None:
-                target = _fs_get(root, m.hardlink)
-                if target is not None and target.entry is not None:
-                    entry = replace(target.entry, path=m.path, mode=entry.mode,
-                                    uid=entry.uid, gid=entry.gid)
-            node = _fs_get(root, m.path, create=True)
-            assert node is not None             # (created when missing)
-            if entry.kind != "dir":
-                node.children.clear()          # a non-directory hides what was under it
-            node.entry, node.stored = entry, m.size
+            if not m.whiteout and m.file is not None:
+                _lay_entry(root, m, m.file)
     files: dict[str, FileEntry] = {}
     stored = 0
 

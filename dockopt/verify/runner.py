@@ -65,11 +65,7 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
     removed (when the engine died: by the next run against it) and edited
     context files are restored before this returns or raises.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    backend = "classic" if backend == "sdk" else backend
-    if backend == "classic" and (builder or secrets):
-        raise ValueError(f"{'--builder' if builder else '--secret'} needs the BuildKit backend, not 'classic'")
+    backend = _checked_backend(backend, builder, secrets)
     context_dir = Path(context_dir).resolve()
     if not context_dir.is_dir():
         raise ValueError(f"build context {context_dir} is not a directory")
@@ -120,13 +116,29 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
         raise
     prog.close()
     cleanup = _cleanup(engine, workdir)
-    described = ""
-    if engine.builder and engine.buildx:
-        described = f"{engine.builder.describe()}, buildx {engine.buildx.version}"
     report = VerifyReport(run_id=engine.run_id, engine_version=engine.version, engine_host=engine.host,
                           context_dir=str(context_dir), dockerfile_name=dockerfile_name,
-                          cleanup=cleanup, seconds=time.monotonic() - started, builder=described, **parts)
+                          cleanup=cleanup, seconds=time.monotonic() - started, builder=_builder_text(engine),
+                          **parts)
     return _redacted(report, engine.redact) if engine.secrets else report
+
+
+def _builder_text(engine: Engine) -> str:
+    """The BuildKit builder and buildx version the builds ran on; "" for the classic builder."""
+    if engine.builder and engine.buildx:
+        return f"{engine.builder.describe()}, buildx {engine.buildx.version}"
+    return ""
+
+
+def _checked_backend(backend: str, builder: str | None, secrets: tuple[str, ...] | list[str]) -> str:
+    """The backend asked for, under its current name; ValueError when it is unknown or cannot
+    do what the other options ask."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    backend = "classic" if backend == "sdk" else backend
+    if backend == "classic" and (builder or secrets):
+        raise ValueError(f"{'--builder' if builder else '--secret'} needs the BuildKit backend, not 'classic'")
+    return backend
 
 
 def _buildkit(backend: str, builder: str | None, host: str) -> tuple[tuple[Buildx, Builder] | None, str]:
@@ -430,6 +442,31 @@ def _failure(report: ImageReport) -> str:
     return f"the {report.role} Dockerfile does not build: {b.error or 'unknown error'}"
 
 
+def _sameness(equivalence: Equivalence) -> str:
+    """The summary's words for two equivalent images."""
+    ignored = sum(g.paths for g in equivalence.filesystem.ignored)
+    text = "equivalent: same config, same files"
+    if ignored:
+        text += f" (not counting {ignored} cache/doc/log paths)"
+    if equivalence.smoke is not None:
+        text += ", same smoke output"
+    return text
+
+
+def _differences(equivalence: Equivalence) -> str:
+    """The summary's words for how two images differ."""
+    diffs = []
+    if equivalence.config:
+        diffs.append("config " + ", ".join(d.field for d in equivalence.config))
+    fs = equivalence.filesystem
+    for n, word in ((len(fs.added), "added"), (len(fs.removed), "removed"), (len(fs.changed), "changed")):
+        if n:
+            diffs.append(f"{n} paths {word}")
+    if equivalence.smoke is not None and not equivalence.smoke.same:
+        diffs.append("smoke command behaves differently")
+    return "different: " + "; ".join(diffs)
+
+
 def _summary(verdict: str, reports: dict[str, ImageReport], equivalence: Equivalence | None,
              unsupported: str | None) -> str:
     if verdict == "cannot-verify":
@@ -437,26 +474,7 @@ def _summary(verdict: str, reports: dict[str, ImageReport], equivalence: Equival
     if verdict != "equivalent" and verdict != "different":
         return "; ".join(_failure(r) for r in reports.values() if not r.build.ok)
     assert equivalence is not None      # both built
-    parts = []
-    if verdict == "equivalent":
-        ignored = sum(g.paths for g in equivalence.filesystem.ignored)
-        text = "equivalent: same config, same files"
-        if ignored:
-            text += f" (not counting {ignored} cache/doc/log paths)"
-        if equivalence.smoke is not None:
-            text += ", same smoke output"
-        parts.append(text)
-    else:
-        diffs = []
-        if equivalence.config:
-            diffs.append("config " + ", ".join(d.field for d in equivalence.config))
-        fs = equivalence.filesystem
-        for n, word in ((len(fs.added), "added"), (len(fs.removed), "removed"), (len(fs.changed), "changed")):
-            if n:
-                diffs.append(f"{n} paths {word}")
-        if equivalence.smoke is not None and not equivalence.smoke.same:
-            diffs.append("smoke command behaves differently")
-        parts.append("different: " + "; ".join(diffs))
+    parts = [_sameness(equivalence) if verdict == "equivalent" else _differences(equivalence)]
     a, b = reports["original"].stats, reports["rewritten"].stats
     assert a is not None and b is not None
     change = f" ({(b.size - a.size) / a.size:+.0%})" if a.size else ""
