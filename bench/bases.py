@@ -187,19 +187,16 @@ def _field(stanza: str, name: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def host_apt_sources() -> tuple[str, str]:
-    """(deb822 sources for the images, mirror for debootstrap).
-
-    The host's own Debian stanzas when it runs SUITE (so images use exactly
-    the host's mirrors), else a standard SUITE list on the host's mirror."""
-    stanzas: list[str] = []
-    d = Path("/etc/apt/sources.list.d")
+def _deb822_host_stanzas(d: Path) -> list[str]:
+    """The enabled stanzas of the host's deb822 `*.sources` files in `d`."""
     files = sorted(d.glob("*.sources")) if d.is_dir() else []
-    for f in files:
-        for st in _deb822_stanzas(f.read_text(errors="replace")):
-            if _field(st, "Enabled").lower() == "no":
-                continue
-            stanzas.append(st)
+    return [st for f in files for st in _deb822_stanzas(f.read_text(errors="replace"))
+            if _field(st, "Enabled").lower() != "no"]
+
+
+def _one_line_host_stanzas(d: Path) -> list[str]:
+    """The `deb` lines of the host's sources.list and `*.list` files in `d`, as deb822 stanzas."""
+    stanzas = []
     one_line = [Path("/etc/apt/sources.list")] + (sorted(d.glob("*.list")) if d.is_dir() else [])
     for f in one_line:
         if not f.is_file():
@@ -215,28 +212,40 @@ def host_apt_sources() -> tuple[str, str]:
             if sb:
                 st += f"\nSigned-By: {sb.group(1)}"
             stanzas.append(st)
+    return stanzas
 
-    def debian_stanza(st: str) -> bool:
-        suites = _field(st, "Suites").split()
-        signed = _field(st, "Signed-By")
-        return ("deb" in _field(st, "Types").split()
-                and any(s == SUITE or s.startswith(SUITE + "-") for s in suites)
-                and (not signed or signed.startswith("/usr/share/keyrings/debian-archive")))
 
-    kept = [st for st in stanzas if debian_stanza(st)]
-    mirror = os.environ.get("DOCKOPT_DEBIAN_MIRROR", "")
-    if not mirror:
-        for st in kept:
-            if SUITE in _field(st, "Suites").split():
-                mirror = _field(st, "URIs").split()[0]
-                break
-    if not mirror:
-        for st in stanzas:  # another suite on the host: reuse its mirror
-            uris = _field(st, "URIs").split()
-            if uris and uris[0].rstrip("/").endswith("/debian"):
-                mirror = uris[0]
-                break
-    mirror = mirror or DEFAULT_MIRROR
+def _debian_stanza(st: str) -> bool:
+    """A stanza of Debian's own SUITE (or its -updates/-security), signed by Debian's keys."""
+    suites = _field(st, "Suites").split()
+    signed = _field(st, "Signed-By")
+    return ("deb" in _field(st, "Types").split()
+            and any(s == SUITE or s.startswith(SUITE + "-") for s in suites)
+            and (not signed or signed.startswith("/usr/share/keyrings/debian-archive")))
+
+
+def _host_mirror(kept: list[str], stanzas: list[str]) -> str:
+    """The host's Debian mirror: the one its SUITE stanza uses, else the one of another Debian
+    suite it lists, else DEFAULT_MIRROR."""
+    for st in kept:
+        if SUITE in _field(st, "Suites").split():
+            return _field(st, "URIs").split()[0]
+    for st in stanzas:  # another suite on the host: reuse its mirror
+        uris = _field(st, "URIs").split()
+        if uris and uris[0].rstrip("/").endswith("/debian"):
+            return uris[0]
+    return DEFAULT_MIRROR
+
+
+def host_apt_sources() -> tuple[str, str]:
+    """(deb822 sources for the images, mirror for debootstrap).
+
+    The host's own Debian stanzas when it runs SUITE (so images use exactly
+    the host's mirrors), else a standard SUITE list on the host's mirror."""
+    d = Path("/etc/apt/sources.list.d")
+    stanzas = _deb822_host_stanzas(d) + _one_line_host_stanzas(d)
+    kept = [st for st in stanzas if _debian_stanza(st)]
+    mirror = os.environ.get("DOCKOPT_DEBIAN_MIRROR", "") or _host_mirror(kept, stanzas)
     if kept:
         return "\n\n".join(kept) + "\n", mirror
     security = (mirror.rstrip("/") + "-security") if mirror.rstrip("/").endswith("/debian") else DEFAULT_SECURITY_MIRROR
@@ -425,29 +434,34 @@ class Builder:
                 self.results[alias] = Result(alias, "would tag")
             return
         else:
-            old = inspect(r.tag)
-            if old is not None and labels_of(old).get(LABEL) != "true":
-                self.say(f"note: replacing {r.tag} ({old['Id'][7:19]}), which is not a stand-in")
-            log = LOGS / f"{safe_name(r.tag)}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(f"# bench.bases: {r.tag} ({r.kind}), recipe {h}\n")
-            self.say(f"building {r.tag} (log: {log})")
-            if r.kind == "rootfs":
-                self.build_rootfs_image(r, h, log)
-            elif r.kind == "script":
-                self.build_script_image(r, h, log)
-            else:
-                self.build_dockerfile_image(r, h, log)
-            info = inspect(r.tag)
-            if info is None:
-                raise BuildError(f"{r.tag}: built, but the image is not there")
-            if old is not None and old["Id"] != info["Id"]:
-                self.replaced.append(old["Id"])
+            info = self.build_image(r, h)
             status = "built"
             self.say(f"built {r.tag} in {time.monotonic() - start:.1f}s")
         self.results[r.tag] = Result(r.tag, status, info["Id"], info.get("Size", 0), time.monotonic() - start)
         for alias in r.aliases:
             self.ensure_alias(r, alias, info)
+
+    def build_image(self, r: Recipe, h: str) -> dict:
+        """Build `r` (recipe hash `h`) under its tag; the new image's inspect record."""
+        old = inspect(r.tag)
+        if old is not None and labels_of(old).get(LABEL) != "true":
+            self.say(f"note: replacing {r.tag} ({old['Id'][7:19]}), which is not a stand-in")
+        log = LOGS / f"{safe_name(r.tag)}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"# bench.bases: {r.tag} ({r.kind}), recipe {h}\n")
+        self.say(f"building {r.tag} (log: {log})")
+        if r.kind == "rootfs":
+            self.build_rootfs_image(r, h, log)
+        elif r.kind == "script":
+            self.build_script_image(r, h, log)
+        else:
+            self.build_dockerfile_image(r, h, log)
+        info = inspect(r.tag)
+        if info is None:
+            raise BuildError(f"{r.tag}: built, but the image is not there")
+        if old is not None and old["Id"] != info["Id"]:
+            self.replaced.append(old["Id"])
+        return info
 
     def ensure_alias(self, r: Recipe, alias: str, primary: dict) -> None:
         """An alias is its own image (so that its `for` label names it) that
@@ -584,14 +598,7 @@ class Builder:
         ok = True
         with cf.ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
             while pending or running:
-                for tag in list(pending):  # parents that failed doom their children
-                    p = pending[tag].parent
-                    if p in failed:
-                        failed.add(tag)
-                        del pending[tag]
-                        self.results[tag] = Result(tag, f"skipped ({p} failed)")
-                        for a in BY_TAG[tag].aliases:
-                            self.results[a] = Result(a, f"skipped ({p} failed)")
+                self.skip_doomed(pending, failed)
                 ready = [t for t, r in pending.items() if r.parent is None or r.parent in done
                          or r.parent not in BY_TAG]
                 ready.sort(key=priority, reverse=True)
@@ -610,15 +617,30 @@ class Builder:
                         continue
                     ok = False
                     failed.add(tag)
-                    self.results[tag] = Result(tag, "FAILED")
-                    for a in BY_TAG[tag].aliases:
-                        self.results.setdefault(a, Result(a, "FAILED"))
-                    self.say(f"FAILED {tag}: {err}")
-                    if not isinstance(err, BuildError):
-                        import traceback
-
-                        traceback.print_exception(err, file=sys.stderr)
+                    self.record_failure(tag, err)
         return ok and not failed
+
+    def skip_doomed(self, pending: dict[str, Recipe], failed: set[str]) -> None:
+        """Take the recipes whose parent failed out of `pending`: they fail too, as skipped."""
+        for tag in list(pending):
+            p = pending[tag].parent
+            if p in failed:
+                failed.add(tag)
+                del pending[tag]
+                self.results[tag] = Result(tag, f"skipped ({p} failed)")
+                for a in BY_TAG[tag].aliases:
+                    self.results[a] = Result(a, f"skipped ({p} failed)")
+
+    def record_failure(self, tag: str, err: BaseException) -> None:
+        """Note that `tag` failed with `err` (with its traceback when it is not a BuildError)."""
+        self.results[tag] = Result(tag, "FAILED")
+        for a in BY_TAG[tag].aliases:
+            self.results.setdefault(a, Result(a, "FAILED"))
+        self.say(f"FAILED {tag}: {err}")
+        if not isinstance(err, BuildError):
+            import traceback
+
+            traceback.print_exception(err, file=sys.stderr)
 
     def prune_replaced(self) -> None:
         """Remove the images that rebuilt stand-ins replaced, when nothing else

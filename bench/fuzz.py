@@ -78,45 +78,63 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 def check_one(raw: bytes) -> str | None:
     """None when every property holds, else the name of the broken property."""
-    from dockopt.cli import main
+    return _check_library(raw) or _check_cli(raw)
+
+
+def _check_library(raw: bytes) -> str | None:
+    """Decoding, parsing, the round trip and fixing `raw` as a library does."""
     from dockopt.files import FileError, decode
-    from dockopt.fixer import FixerError, fix_text
-    from dockopt.lint import Linter
     from dockopt.syntax import ParseError, parse
 
     try:
         text = decode(raw, "<fuzz>")
     except FileError:
-        text = None
+        return None
     except Exception as exc:
         return f"decode raised {type(exc).__name__}"
-    if text is not None:
+    try:
+        tree = parse(text)
+    except ParseError:
+        return None
+    except Exception as exc:
+        return f"parse raised {type(exc).__name__}: {exc}"
+    if tree.to_source() != text:
+        return "round trip"
+    return _check_fixes(text)
+
+
+def _check_fixes(text: str) -> str | None:
+    """The safe and the unsafe fixes of `text`: they run, and their output parses,
+    BuildKit's parser accepts it and fixing it again changes nothing."""
+    from dockopt.fixer import FixerError, fix_text
+    from dockopt.lint import Linter
+    from dockopt.syntax import ParseError, parse
+
+    for unsafe in (False, True):
+        linter = Linter()
         try:
-            tree = parse(text)
-        except ParseError:
-            tree = None
+            res = fix_text(text, linter, unsafe=unsafe)
+        except FixerError:
+            continue
         except Exception as exc:
-            return f"parse raised {type(exc).__name__}: {exc}"
-        if tree is not None:
-            if tree.to_source() != text:
-                return "round trip"
-            for unsafe in (False, True):
-                linter = Linter()
-                try:
-                    res = fix_text(text, linter, unsafe=unsafe)
-                except FixerError:
-                    continue
-                except Exception as exc:
-                    return f"fix raised {type(exc).__name__}: {exc}"
-                if res.changed:
-                    try:
-                        parse(res.text)
-                    except ParseError:
-                        return "fix output does not parse"
-                    if _buildkit_rejects(res.text):
-                        return "BuildKit rejects the fix output"
-                    if fix_text(res.text, linter, unsafe=unsafe).text != res.text:
-                        return "fix not idempotent"
+            return f"fix raised {type(exc).__name__}: {exc}"
+        if not res.changed:
+            continue
+        try:
+            parse(res.text)
+        except ParseError:
+            return "fix output does not parse"
+        if _buildkit_rejects(res.text):
+            return "BuildKit rejects the fix output"
+        if fix_text(res.text, linter, unsafe=unsafe).text != res.text:
+            return "fix not idempotent"
+    return None
+
+
+def _check_cli(raw: bytes) -> str | None:
+    """`dockopt --diff -` on `raw`: a known exit status and no traceback."""
+    from dockopt.cli import main
+
     out, err = io.StringIO(), io.StringIO()
     stdin = _Stdin(raw)
     saved = sys.stdin

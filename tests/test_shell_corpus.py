@@ -58,6 +58,24 @@ def runs() -> list[str]:
     return found
 
 
+def check_command_spans(text: str, command) -> None:
+    """A command's words, assignments and redirects lie inside it and inside `text`."""
+    n = len(text)
+    assert 0 <= command.start <= command.append_at <= command.end <= n
+    for word in command.argv:
+        assert text[word.start:word.end] == word.raw
+        assert command.start <= word.start
+    for assignment in command.assignments:
+        assert text[assignment.start:assignment.end] == assignment.raw
+    for redirect in command.redirects:
+        assert 0 <= redirect.start <= redirect.end <= n
+        if redirect.target is not None:
+            assert text[redirect.target.start:redirect.target.end] == redirect.target.raw
+        if redirect.heredoc is not None:
+            heredoc = redirect.heredoc
+            assert redirect.end <= heredoc.body_start <= heredoc.body_end <= heredoc.end <= n
+
+
 def check_invariants(text: str) -> None:
     script = parse_script(text)
     n = len(text)
@@ -66,19 +84,7 @@ def check_invariants(text: str) -> None:
     commands = script.commands
     assert [c.start for c in commands] == sorted(c.start for c in commands)
     for command in commands:
-        assert 0 <= command.start <= command.append_at <= command.end <= n
-        for word in command.argv:
-            assert text[word.start:word.end] == word.raw
-            assert command.start <= word.start
-        for assignment in command.assignments:
-            assert text[assignment.start:assignment.end] == assignment.raw
-        for redirect in command.redirects:
-            assert 0 <= redirect.start <= redirect.end <= n
-            if redirect.target is not None:
-                assert text[redirect.target.start:redirect.target.end] == redirect.target.raw
-            if redirect.heredoc is not None:
-                heredoc = redirect.heredoc
-                assert redirect.end <= heredoc.body_start <= heredoc.body_end <= heredoc.end <= n
+        check_command_spans(text, command)
         assert 0 <= command.link < len(script.chain)
         assert command in script.chain[command.link].commands
         if command.name_index is not None:

@@ -202,21 +202,31 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
           "the liveness probe (`running` after the window, or the exit code).", "",
           "| file | lang | findings (after safe / unsafe) | safe | unsafe | built | probe | verdict | time | note |",
           "| --- | --- | ---: | --- | --- | --- | --- | --- | ---: | --- |"]
-    for r in records:
-        built = " / ".join(_built(r[m]) if (m == "original" or r[m]["rewritten"]) else "-"
-                           for m in ("original", "safe", "unsafe"))
-        probes = " / ".join(r[m]["probe"] or "-" for m in ("original", "safe", "unsafe"))
-        note = "; ".join([r["reason"]] * bool(r["reason"]) + [
-            f"{m} rewrite: {r[m]['error_line']}" for m in ("safe", "unsafe")
-            if r[m]["built"] is None and r[m]["error_line"] and not r[m]["same_as"]])
-        if r["substitutions"]:
-            note = (note + "; " if note else "") + "base substituted: " + ", ".join(
-                f"{k} → {v}" for k, v in r["substitutions"].items())
-        after = " / ".join("-" if r[m]["findings_after"] is None else str(r[m]["findings_after"])
-                           for m in ("safe", "unsafe"))
-        L.append(f"| {_cell(r['key'], 90)} | {r['lang']} | {r['findings']} ({after}) | {_mode_cell(r, 'safe')} | "
-                 f"{_mode_cell(r, 'unsafe')} | {built} | {probes} | {_verdict(r)} | {r['seconds']:.0f} s | "
-                 f"{_cell(note, 220)} |")
+    L += [_file_row(r) for r in records]
+    L += _by_code_section(records, s)
+    return "\n".join(L) + "\n"
+
+
+def _file_row(r: Record) -> str:
+    """One file's row of the per-file table."""
+    built = " / ".join(_built(r[m]) if (m == "original" or r[m]["rewritten"]) else "-"
+                       for m in ("original", "safe", "unsafe"))
+    probes = " / ".join(r[m]["probe"] or "-" for m in ("original", "safe", "unsafe"))
+    note = "; ".join([r["reason"]] * bool(r["reason"]) + [
+        f"{m} rewrite: {r[m]['error_line']}" for m in ("safe", "unsafe")
+        if r[m]["built"] is None and r[m]["error_line"] and not r[m]["same_as"]])
+    if r["substitutions"]:
+        note = (note + "; " if note else "") + "base substituted: " + ", ".join(
+            f"{k} → {v}" for k, v in r["substitutions"].items())
+    after = " / ".join("-" if r[m]["findings_after"] is None else str(r[m]["findings_after"])
+                       for m in ("safe", "unsafe"))
+    return (f"| {_cell(r['key'], 90)} | {r['lang']} | {r['findings']} ({after}) | {_mode_cell(r, 'safe')} | "
+            f"{_mode_cell(r, 'unsafe')} | {built} | {probes} | {_verdict(r)} | {r['seconds']:.0f} s | "
+            f"{_cell(note, 220)} |")
+
+
+def _by_code_section(records: list[Record], s: dict[str, Any]) -> list[str]:
+    """The findings, fixes and breaks of each rule code."""
     codes: Counter[str] = Counter()
     for r in records:
         codes.update(r["finding_codes"])
@@ -224,9 +234,9 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
     for r in records:
         for m in fixed:
             fixed[m].update(r[m]["fixes"])
-    L += ["", "## Findings and fixes by code", "", "| code | findings | safe fixes | unsafe-mode fixes | breaks |",
-          "| --- | ---: | ---: | ---: | --- |"]
+    L = ["", "## Findings and fixes by code", "", "| code | findings | safe fixes | unsafe-mode fixes | breaks |",
+         "| --- | ---: | ---: | ---: | --- |"]
     for code in sorted(set(codes) | set(fixed["safe"]) | set(fixed["unsafe"])):
         blame = ", ".join(f"{k.split()[0]} {v}" for k, v in s["breaks_by_code"].items() if k.split()[-1] == code)
         L.append(f"| {code} | {codes[code]} | {fixed['safe'][code]} | {fixed['unsafe'][code]} | {blame or '-'} |")
-    return "\n".join(L) + "\n"
+    return L

@@ -327,6 +327,16 @@ def merge_records(earlier: list[dict[str, Any]], now: dict[str, dict[str, Any]],
     return [by_key[k] for k in order if k in by_key]
 
 
+def _render_only(report: Path) -> int:
+    """Rewrite `report` (and the totals) from the JSON beside it."""
+    old_meta, records = load_records(report)
+    if not records:
+        print(f"bench.field: no {report.with_suffix('.json')} to render", file=sys.stderr)
+        return 2
+    write_records(records, old_meta, report)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.field", description=DESCRIPTION)
     ap.add_argument("--root", type=Path, default=Path(os.environ.get("DOCKOPT_FIELD_ROOT", "/work/field")),
@@ -358,12 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.field: --root {a.root} lies inside the project; keep the checkouts outside it", file=sys.stderr)
         return 2
     if a.render_only:
-        old_meta, records = load_records(a.report)
-        if not records:
-            print(f"bench.field: no {a.report.with_suffix('.json')} to render", file=sys.stderr)
-            return 2
-        write_records(records, old_meta, a.report)
-        return 0
+        return _render_only(a.report)
     dockopt = Dockopt(a.dockopt.split() if a.dockopt else default_command())
     meta: dict[str, Any] = {
         "dockopt": dockopt.version(), "command": "python -m bench.field " + " ".join(argv or sys.argv[1:]),
