@@ -452,7 +452,9 @@ def test_records_named_like_a_step_are_ours_only_when_they_hang_together_with_ou
 def test_cache_records_name_the_command_before_build_args_expand():
     text = 'FROM x\nARG TOKEN\nRUN echo "t=$TOKEN" && \\\n    test -n "$TOKEN"\nRUN ["ls", "-l"]\nRUN <<EOF\nhi\nEOF\n'
     commands = run_commands(text)
-    assert commands == ['echo "t=$TOKEN" &&     test -n "$TOKEN"', "ls -l"]
+    assert commands == ['echo "t=$TOKEN" &&     test -n "$TOKEN"', "ls -l", "hi\n"]
+    # a RUN that is only a heredoc: BuildKit runs (and describes) its body
+    assert ours("mount / from exec /bin/sh -c hi\n", ["[4/4] RUN <<EOF (hi)"], commands)
     # BuildKit names the step with the value, the record with the variable
     step = '[3/3] RUN echo "t=v4lue" &&     test -n "v4lue"'
     record = 'mount / from exec /bin/sh -c echo "t=$TOKEN" &&     test -n "$TOKEN"'

@@ -359,7 +359,10 @@ def run_commands(text: str) -> list[str]:
         if instruction.keyword.upper() != "RUN":
             continue
         command = " ".join(instruction.values) if instruction.is_json else instruction.command
-        if command and not command.startswith("<<"):
+        if command and command.startswith("<<") and instruction.heredocs:
+            # a RUN that is only a heredoc runs its body as the shell's script
+            out.append(instruction.heredocs[0].content)
+        elif command:
             out.append(command)
     return out
 
