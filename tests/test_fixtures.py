@@ -66,6 +66,8 @@ class Case:
         if not (self.path / "context").is_dir():
             return None
         shutil.copytree(self.path / "context", tmp)
+        for stand_in in sorted(tmp.rglob("dot-git"), reverse=True):   # git cannot hold a .git directory
+            stand_in.rename(stand_in.with_name(".git"))
         return tmp
 
 
@@ -74,28 +76,30 @@ def _finding_line(f: Finding) -> str:
     return f"{f.line}:{f.column} {f.code} [{safety}] {f.message}"
 
 
-def _diff(before: str, res: FixResult, context: Path | None) -> list[str]:
+def _diff(before: str, res: FixResult, context: Path | None, old_files: dict[str, str]) -> list[str]:
     out = list(difflib.unified_diff(before.splitlines(keepends=True), res.text.splitlines(keepends=True),
                                     "Dockerfile", "Dockerfile (fixed)", n=2))
     for path, text in sorted(res.files.items()):
         name = os.path.relpath(path, context) if context is not None else path
-        old = Path(path).read_bytes().decode("utf-8") if Path(path).exists() else ""
+        old = old_files.get(path, "")
         out += difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
                                     name, f"{name} (written)", n=2)
     return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out]
 
 
-def _fix_and_check(case: Case, context: Path | None, unsafe: bool) -> FixResult:
+def _fix_and_check(case: Case, context: Path | None, unsafe: bool) -> tuple[FixResult, dict[str, str]]:
+    """The fixes, checked, and the side files as they were before the fixes wrote them."""
     path = context / "Dockerfile" if context is not None else None
     res = fix_text(case.text, case.linter, unsafe=unsafe, path=path, context_dir=context, settings=case.settings)
     parse(res.text)
     oracle_view(res.text)  # BuildKit's parser reads it
+    old_files = {side: Path(side).read_bytes().decode("utf-8") for side in res.files if Path(side).exists()}
     for side, text in res.files.items():
         Path(side).write_text(text, encoding="utf-8")
     again = fix_text(res.text, case.linter, unsafe=unsafe, path=path, context_dir=context, settings=case.settings)
     assert again.text == res.text, f"{case.path.name}: fixing the rewrite changes it again"
     assert not again.files, f"{case.path.name}: a side file is written again"
-    return res
+    return res, old_files
 
 
 def snapshot(case: Case, tmp: Path) -> str:
@@ -107,8 +111,8 @@ def snapshot(case: Case, tmp: Path) -> str:
     diffs = {}
     for unsafe in (False, True):
         context = case.context(tmp / ("unsafe" if unsafe else "safe"))
-        res = _fix_and_check(case, context, unsafe)
-        diffs[unsafe] = "".join(_diff(case.text, res, context)) or "(no change)\n"
+        res, old_files = _fix_and_check(case, context, unsafe)
+        diffs[unsafe] = "".join(_diff(case.text, res, context, old_files)) or "(no change)\n"
     parts += ["## safe fixes\n", diffs[False]]
     parts += ["## unsafe fixes\n", "(as the safe fixes)\n" if diffs[True] == diffs[False] else diffs[True]]
     return "".join(parts)

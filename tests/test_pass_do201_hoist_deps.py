@@ -460,3 +460,62 @@ def test_backtick_escape_file_keeps_its_continuation_character(tmp_path: Path) -
               P, context=ctx, unsafe=True).text
     assert out == ("# escape=`\nFROM python\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\n"
                    "RUN poetry config x y `\n  && poetry install --no-root\nCOPY . .\nRUN poetry install\n")
+
+
+# -- what the installer reads besides its manifests ----------------------------------------
+
+REQS = {"requirements.txt": "six\n", "app.py": "import six\n", "wheels/six.whl": "x", "mirror/simple/index.html": "x",
+        "ci/constraints.txt": "six==1.16.0\n", "ci/pip.conf": "[global]\nno-index = true\n"}
+
+
+@pytest.mark.parametrize(("setting", "named"), [
+    ("ENV PIP_FIND_LINKS=/app/wheels", "PIP_FIND_LINKS names wheels"),
+    ("ENV PIP_CONSTRAINT=ci/constraints.txt", "PIP_CONSTRAINT names ci/constraints.txt"),
+    ("ENV PIP_CONFIG_FILE=/app/ci/pip.conf", "PIP_CONFIG_FILE names ci/pip.conf"),
+    ("ENV PIP_INDEX_URL=file:///app/mirror/simple", "PIP_INDEX_URL names mirror/simple"),
+    ("ENV UV_FIND_LINKS=wheels", None),   # uv's variables are not pip's
+])
+def test_variables_naming_files_of_the_source_copy_keep_the_install_below_it(tmp_path, setting, named):
+    ctx = make_context(tmp_path, REQS)
+    text = f"FROM python:3.11\nWORKDIR /app\n{setting}\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    [f] = findings(text, P, context=ctx)
+    if named is None:
+        assert f.fix is not None and f.fix.safety is Safety.SAFE
+    else:
+        assert f.fix is None and named in f.message and "only the source copy brings" in f.message
+
+
+def test_options_naming_files_of_the_source_copy_keep_the_install_below_it(tmp_path):
+    ctx = make_context(tmp_path, REQS)
+    [f] = findings("FROM python:3.11\nWORKDIR /app\nCOPY . .\n"
+                   "RUN pip install --index-url file:///app/mirror/simple -r requirements.txt\n", P, context=ctx)
+    assert f.fix is None and "--index-url names mirror/simple" in f.message
+    # a command-prefix variable counts as much as an ENV
+    [f] = findings("FROM python:3.11\nWORKDIR /app\nCOPY . .\n"
+                   "RUN PIP_CONSTRAINT=ci/constraints.txt pip install -r requirements.txt\n", P, context=ctx)
+    assert f.fix is None and "PIP_CONSTRAINT" in f.message
+    # a remote index is no file of the copy
+    [f] = findings("FROM python:3.11\nWORKDIR /app\nCOPY . .\n"
+                   "RUN pip install -i https://pypi.org/simple -r requirements.txt\n", P, context=ctx)
+    assert f.fix is not None and f.fix.safety is Safety.SAFE
+
+
+def test_a_config_file_the_copy_puts_where_the_installer_looks_keeps_it_below(tmp_path):
+    ctx = make_context(tmp_path, {"package.json": PKG, "package-lock.json": "{}\n", ".npmrc": "registry=x\n"})
+    # HOME is /app: the copy puts .npmrc at ~/.npmrc, which npm reads; the project .npmrc is copied first anyway
+    out = fix("FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx).text
+    assert "COPY package.json package-lock.json .npmrc ./" in out
+    ctx2 = make_context(tmp_path / "2", {"package.json": PKG, "package-lock.json": "{}\n", "npmrc": "registry=x\n"})
+    [f] = findings("FROM node:20\nWORKDIR /usr/local/etc\nCOPY . .\nRUN npm ci\n", P, context=ctx2)
+    assert f.fix is None and "/usr/local/etc/npmrc names npmrc" in f.message
+
+
+def test_bundler_vendor_cache_goes_up_with_the_gemfile(tmp_path):
+    ctx = make_context(tmp_path, {"Gemfile": "source 'https://rubygems.org'\ngem 'rack'\n", "Gemfile.lock": "x\n",
+                                  "vendor/cache/rack-3.0.8.gem": "x", "app.rb": "1\n"})
+    out = fix("FROM ruby:3.3\nWORKDIR /app\nCOPY . .\nRUN bundle install --local\n", P, context=ctx).text
+    assert "COPY vendor/cache/rack-3.0.8.gem ./vendor/cache/\nRUN bundle install --local\nCOPY . .\n" in out
+    many = {f"vendor/cache/g{i}.gem": "x" for i in range(201)}
+    ctx2 = make_context(tmp_path / "2", {"Gemfile": "gem 'rack'\n", "Gemfile.lock": "x\n", **many})
+    [f] = findings("FROM ruby:3.3\nWORKDIR /app\nCOPY . .\nRUN bundle install --local\n", P, context=ctx2)
+    assert f.fix is None and "vendor/cache" in f.message

@@ -116,13 +116,76 @@ def test_target_is_rebuilt_by_cargo_and_maven(tmp_path):
     assert (ctx / ".dockerignore").read_text() == HEADER + "target\n"
 
 
-def test_git_is_unsafe_when_a_step_may_read_it(tmp_path):
-    ctx = make_context(tmp_path / "ctx", {"go.mod": "module x\n", ".git/HEAD": "x"})
-    [f] = findings("FROM golang\nWORKDIR /s\nCOPY . .\nRUN go build -o /app .\n", P, context=ctx)
-    assert f.fix.safety is Safety.UNSAFE and "go build" in f.message
-    ctx2 = make_context(tmp_path / "ctx2", {"pyproject.toml": "[tool.setuptools_scm]\n", ".git/HEAD": "x"})
-    [f] = findings("FROM python\nWORKDIR /s\nCOPY . .\nRUN pip install .\n", P, context=ctx2)
-    assert f.fix.safety is Safety.UNSAFE and "pyproject.toml" in f.message
+GO_RUN = "FROM golang\nWORKDIR /s\nCOPY . .\nRUN go run build.go -no-upgrade build app\n"
+
+
+@pytest.mark.parametrize(("dockerfile", "files", "why"), [
+    # a build script the RUN runs calls git (go run build.go, whose code runs `git describe`)
+    (GO_RUN, {"build.go": 'out, _ := runError("git", "describe", "--always")\n'}, "build.go"),
+    # go build stamps VCS data from .git
+    ("FROM golang\nWORKDIR /s\nCOPY . .\nRUN go build -o /app .\n", {"go.mod": "module x\n"}, "go build"),
+    # an npm script runs git
+    ("FROM node\nWORKDIR /a\nCOPY . .\nRUN npm ci && npm run build\n",
+     {"package.json": '{"scripts": {"build": "npm run stamp && vite build", "stamp": "git rev-parse HEAD > v"}}'},
+     "package.json"),
+    # a vite config the build script runs calls git
+    ("FROM node\nWORKDIR /a\nCOPY . .\nRUN npm ci && npm run build\n",
+     {"package.json": '{"scripts": {"build": "vite build"}}',
+      "vite.config.ts": "const sha = execSync('git rev-parse --short HEAD').toString()\n"}, "vite.config.ts"),
+    # a Makefile's $(shell git describe)
+    ("FROM gcc\nWORKDIR /a\nCOPY . .\nRUN make -j2\n",
+     {"Makefile": "VERSION := $(shell git describe --tags)\nall:\n\tcc -DV=$(VERSION) x.c\n"}, "Makefile"),
+    # setuptools-scm builds the version from .git when pip installs the project
+    ("FROM python\nWORKDIR /s\nCOPY . .\nRUN pip install .\n", {"pyproject.toml": "[tool.setuptools_scm]\n"},
+     "pyproject.toml"),
+    # a shell script of the context run by the RUN
+    ("FROM debian\nWORKDIR /s\nCOPY . .\nRUN ./scripts/build.sh\n",
+     {"scripts/build.sh": "#!/bin/sh\nV=$(git log -1 --format=%h)\n"}, "scripts/build.sh"),
+])
+def test_git_is_kept_when_a_build_step_reads_it(tmp_path, dockerfile, files, why):
+    ctx = make_context(tmp_path / "ctx", {**files, ".git/HEAD": "x", "a.log": "x"})
+    fix(dockerfile, P, context=ctx, unsafe=True)
+    # the log goes, .git stays: excluding it would break the build or change what it stamps
+    assert (ctx / ".dockerignore").read_text() == HEADER + "**/*.log\n", why
+
+
+@pytest.mark.parametrize("dockerfile", [
+    # removing .git is no use of it
+    "FROM debian\nWORKDIR /app\nCOPY . .\nRUN rm -rf /app/.git .gitignore\n",
+    # git clones another repository; the script names git only in a comment-free echo
+    "FROM debian\nCOPY . /app\nRUN git clone https://example.com/x.git /x && sh /app/run.sh\n",
+    # go run of a script that never calls git
+    GO_RUN,
+])
+def test_git_is_excluded_when_no_build_step_reads_it(tmp_path, dockerfile):
+    ctx = make_context(tmp_path / "ctx", {".git/HEAD": "x", "run.sh": "echo see github.com/x/y.git\n",
+                                          "build.go": "package main\nfunc main() {}\n"})
+    fix(dockerfile, P, context=ctx)
+    assert (ctx / ".dockerignore").read_text() == HEADER + ".git\n"
+
+
+def test_git_is_reported_without_a_fix_when_a_step_cannot_be_read(tmp_path):
+    ctx = make_context(tmp_path / "ctx", {".git/HEAD": "x", "tools/build": b"\x7fELF\x00\x00binary"})
+    [f] = findings("FROM debian\nWORKDIR /s\nCOPY . .\nRUN ./tools/build\n", P, context=ctx)
+    assert f.fix is None and "tools/build" in f.message and ".git" in f.message
+
+
+def test_build_scripts_the_dockerfile_runs_are_kept(tmp_path):
+    files = {"package.json": '{"scripts": {"build": "node build/build.js"}}', "build/build.js": "1",
+             "build/post.js": "2", "dist/app.js": "3"}
+    ctx = make_context(tmp_path / "ctx", files)
+    fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n", P, context=ctx)
+    # dist/ is rebuilt; build/ holds the build script itself
+    assert (ctx / ".dockerignore").read_text() == HEADER + "dist\n"
+    ctx2 = make_context(tmp_path / "ctx2", files)
+    fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci && npx vite build && node build/post.js\n", P,
+        context=ctx2)
+    assert (ctx2 / ".dockerignore").read_text() == HEADER + "dist\n"
+
+
+def test_logs_are_kept_when_some_are_test_data(tmp_path):
+    ctx = make_context(tmp_path / "ctx", {"npm-debug.log": "x", "cmd/x/testdata/panic.log": "y", "a.go": "1"})
+    assert findings("FROM debian\nCOPY . /app\n", P, context=ctx) == []
 
 
 def test_node_modules_is_unsafe_when_the_image_installs_nothing(tmp_path):
@@ -195,3 +258,27 @@ def test_node_modules_is_unsafe_when_a_stage_copying_everything_installs_nothing
     # a stage built FROM the one that installs is fine
     [f] = findings("FROM node AS deps\nRUN npm install -g x && npm install\nFROM deps\nCOPY . .\n", P, context=ctx)
     assert f.fix.safety is Safety.SAFE
+
+
+def test_a_context_shared_with_other_dockerfiles_gets_a_dockerfile_own_ignore_file(tmp_path):
+    files = {"a.log": "x", "app.js": "1", ".dockerignore": "# mine\ntmp\n",
+             "docker/web.Dockerfile": "FROM x\n", "docker/worker.Dockerfile": "FROM x\nCOPY a.log /\n"}
+    ctx = make_context(tmp_path / "ctx", files)
+    res = fix("FROM x\nCOPY . /app\n", P, context=ctx, dockerfile=ctx / "docker" / "web.Dockerfile")
+    own = ctx / "docker" / "web.Dockerfile.dockerignore"
+    # beside the Dockerfile, the shared file's entries first; the shared file is left as it is
+    assert list(res.files) == [str(own)]
+    assert own.read_text() == "# mine\ntmp\n" + HEADER + "**/*.log\n"
+    assert (ctx / ".dockerignore").read_text() == "# mine\ntmp\n"
+    [f] = findings("FROM x\nCOPY . /app\n", P, context=make_context(tmp_path / "ctx2", files),
+                   dockerfile=tmp_path / "ctx2" / "docker" / "web.Dockerfile")
+    assert "docker/worker.Dockerfile may build with the same context" in f.message
+    assert f.fix is not None and f.fix.title == "Exclude **/*.log in web.Dockerfile.dockerignore"
+
+
+def test_a_context_no_other_dockerfile_uses_keeps_its_dockerignore(tmp_path):
+    # a backup of an ignore file and notes named like a Dockerfile are no Dockerfiles
+    ctx = make_context(tmp_path / "ctx", {"a.log": "x", "Dockerfile": "x", "Dockerfile.dockerignore.bak": "FROM x\n",
+                                          "Dockerfile.md": "notes"})
+    res = fix("FROM x\nCOPY . /app\n", P, context=ctx, dockerfile=ctx / "Dockerfile")
+    assert list(res.files) == [str(ctx / ".dockerignore")]

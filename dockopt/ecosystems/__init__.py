@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..shell import PathUse, ToolCommand
-from . import go, java, node, php, python, ruby
+from . import go, inputs, java, node, php, python, ruby
 from .common import Install, InstallSite
 
 __all__ = ["installer_effects", "read_install"]
@@ -46,6 +46,10 @@ def installer_effects(tool: ToolCommand, cwd: str | None, env: Mapping[str, str 
 
 def read_install(tool: ToolCommand, site: InstallSite) -> Install | None:
     """What a dependency install reads from the project copy (None: not an install this knows;
-    raises Reject when it reads more than its manifests)."""
+    raises Reject when it reads more than its manifests: also a file of the copy that one of its
+    options, one of the variables it reads or a configuration file in its usual place names)."""
     reader = _READERS.get(tool.manager)
-    return reader(tool, site) if reader is not None else None
+    inst = reader(tool, site) if reader is not None else None
+    if inst is not None:
+        inputs.check_inputs(tool, site, inst)
+    return inst

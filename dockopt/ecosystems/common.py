@@ -86,6 +86,7 @@ class InstallSite:
     copy: ProjectCopy
     cwd: str | None
     earlier: Callable[[Callable[[ToolCommand], bool]], bool]
+    env: Mapping[str, str | None] = field(default_factory=dict)   # the variables the install sees
 
     def earlier_run(self, manager: str, subcommands: set[str] | frozenset[str]) -> bool:
         return self.earlier(lambda t: t.manager == manager and (t.subcommand or "") in subcommands)

@@ -233,6 +233,12 @@ def build_outputs(script_text: str, scripts: Mapping[str, str], files: ContextFi
     return _top_directories(outs, problems)
 
 
+def without_outputs(script_text: str) -> str:
+    """A package.json script with the output options (`--outDir build`, `-o dist`) taken out: what
+    is left names what it reads."""
+    return _OUT_OPTIONS.sub(" ", script_text)
+
+
 def _tsc_outdir(files: ContextFiles, pkg_dir: str | None) -> str | None:
     tsconfig = files.sent_text(posixpath.join(pkg_dir, "tsconfig.json")) if pkg_dir is not None else None
     m = re.search(r'"outDir"\s*:\s*"([^"]+)"', tsconfig) if tsconfig else None

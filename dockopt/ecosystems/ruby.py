@@ -41,6 +41,11 @@ def read_install(tool: ToolCommand, site: InstallSite) -> Install | None:
             raise Reject(f"the Gemfile reads {mo.group(1)}")
     M.get("Gemfile.lock")
     M.get(".bundle/config")
+    # Bundler installs the gems cached in vendor/cache (all of them with --local): they go first too
+    try:
+        M.add_tree("vendor/cache", cap=200)
+    except Reject as exc:
+        raise Reject(f"bundle install reads the gems in vendor/cache, and {exc.reason}", show=True) from None
     path = next((f.value for f in tool.flags if f.name == "--path"), None)
     outputs = [M.img(path)] if path else [M.img("vendor/bundle")] if tool.has_flag("--deployment") else []
     return Install(what(tool), M.found, outputs=[o for o in outputs if o])

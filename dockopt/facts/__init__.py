@@ -54,6 +54,17 @@ What an instruction reads and writes (`ctx.effects(ins)`, an `Effects`)
     incomplete, and a caller must treat the instruction as touching anything (`touches()` does).
     Package managers write the system directories (`shell.SYSTEM_DIRS`); what a language's
     installer reads and writes comes from `dockopt.ecosystems`.
+
+What a rebuild re-runs (`ctx.rebuild`, a `RebuildModel`)
+    After an edit of context path P, BuildKit runs again the first instruction of each built
+    stage that reads P (a COPY/ADD source or a bind mount taking it in), everything after it in
+    that stage, every stage built FROM it, and in a stage that reads an affected stage
+    (`COPY --from`, `RUN --mount=from=`) everything from that read on; stages the target does not
+    need, or that depend on nothing affected, come from the cache. `reruns(P)` lists those
+    instructions, `steps(P)` counts the build steps among them (RUN, COPY, ADD, WORKDIR),
+    `first_reader(stage, P)` is where a stage starts again. A path `.dockerignore` excludes
+    re-runs nothing. The fixer compares these counts before and after a rewrite; the outcome
+    harness can use them to predict a rebuild.
 """
 from __future__ import annotations
 
@@ -62,11 +73,28 @@ from .file_facts import FileFacts
 from .files import ContextFiles
 from .mounts import Mount
 from .paths import BASE_WORKDIR, known
+from .rebuild import STEP_KEYWORDS, RebuildModel, count_steps, read_matches
 from .scripts import RunScript
 from .stages import StageGraph
 from .state import State, Variable
 
 __all__ = [
-    "BASE_WORKDIR", "Access", "ContextFiles", "ContextRead", "Effects", "FileFacts", "Mount",
-    "PackageChange", "RunScript", "StageGraph", "State", "Step", "Variable", "known",
+    "BASE_WORKDIR",
+    "STEP_KEYWORDS",
+    "Access",
+    "ContextFiles",
+    "ContextRead",
+    "Effects",
+    "FileFacts",
+    "Mount",
+    "PackageChange",
+    "RebuildModel",
+    "RunScript",
+    "StageGraph",
+    "State",
+    "Step",
+    "Variable",
+    "count_steps",
+    "known",
+    "read_matches",
 ]

@@ -26,12 +26,17 @@ from .effects import (
 from .files import ContextFiles, context_files
 from .mounts import Mount, parse_mounts
 from .paths import clean, is_remote, join
+from .rebuild import RebuildModel
 from .scripts import RunScript, run_script
 from .stages import StageGraph, global_args
 from .state import State, advance, compute_states
 from .variables import expand
 
 __all__ = ["FileFacts"]
+
+def _always(_path: str) -> bool:
+    return True
+
 
 @dataclass(eq=False)
 class FileFacts:
@@ -79,6 +84,12 @@ class FileFacts:
     def files(self) -> ContextFiles:
         """The build context as this run sees it (every answer False/None without one)."""
         return context_files(self.context_dir, self.path, self.pending_files)
+
+    @cached_property
+    def rebuild(self) -> RebuildModel:
+        """What a rebuild of the final stage re-runs after a context file changes (`facts.rebuild`)."""
+        files = self.files
+        return RebuildModel(self.graph, self.effects, files.is_sent if files.available else _always)
 
     # -- RUN scripts ---------------------------------------------------------------------------------
     def mounts(self, ins: Instruction) -> tuple[Mount, ...]:

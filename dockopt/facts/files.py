@@ -36,6 +36,9 @@ def context_files(directory: Path | None, dockerfile: Path | None, pending: Mapp
     try:
         bc = BuildContext(Path(directory), dockerfile=dockerfile)
         path = ignore_file_path(bc)
+        own = Path(str(dockerfile) + ".dockerignore") if dockerfile is not None else None
+        if own is not None and str(own) in pending:   # a fix writes this Dockerfile's own ignore file
+            path = own
         text = pending.get(str(path))
         if text is not None:
             bc = copy.copy(bc)

@@ -34,13 +34,25 @@ node_modules
 
 ## Fix safety
 Never excludes a path the Dockerfile names (a `COPY`/`ADD` source or a `RUN --mount` bind
-source, or any parent of one), nor a path an exception (`!pattern`) of the existing file
-re-includes. Safe for paths no build step reads: caches, logs, coverage, editor files, build
-outputs the Dockerfile rebuilds, `node_modules` / `.venv` when the stage installs its
-dependencies itself, and `.git` when no step runs `git`, `go build` (it stamps VCS data) or a
-version-from-git tool. Otherwise (a `.env` file the application may read at run time, `.git`
-that a step may read, `node_modules` the image may use as it is) the exclusion is an unsafe
-fix, offered separately.
+source, or any parent of one), a path a build step reads (a script a `RUN` runs, such as
+`node build/build.js`, `./scripts/build.sh` or `go run build.go`, a file a `package.json` script
+names, an argument naming a file of the copy), nor a path an exception (`!pattern`) of the
+existing file re-includes. `.git` stays when a build step reads it: a `RUN` runs `git` (not
+`git clone` of another repository; `rm -rf /app/.git` is no read), `go build` stamps VCS data,
+or a script, Makefile, `package.json` script, bundler config (vite, webpack, ...) or build
+backend (setuptools-scm, hatch-vcs, versioneer, ...) the build runs calls git; when a step runs
+a file that cannot be read, `.git` is reported without a fix. `**/*.log` is not offered when
+logs are also test data (`testdata/panic.log`). Safe for paths no build step reads: caches,
+logs, coverage, editor files, build outputs the Dockerfile rebuilds, `node_modules` / `.venv`
+when the stage installs its dependencies itself, `.git` as above. Otherwise (a `.env` file the
+application may read at run time, `node_modules` the image may use as it is) the exclusion is
+an unsafe fix, offered separately.
+
+When another Dockerfile lies in the context (`Dockerfile.ci`, `docker/app.Dockerfile`), the
+context's `.dockerignore` may be its too: the exclusions then go to `<Dockerfile
+name>.dockerignore` beside this Dockerfile (`Dockerfile.dockerignore`), a copy of the shared
+file plus the new entries, which BuildKit reads for this Dockerfile instead of `.dockerignore`
+(the classic builder does not read it: there the fix changes nothing).
 """
 from __future__ import annotations
 
@@ -50,6 +62,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..ecosystems.build_inputs import build_reads
 from ..facts.dockerignore import IgnoreMatcher, ParentMatches
 from ..facts.files import ContextFiles
 from ..facts.paths import has_vars, is_remote, is_under
@@ -65,6 +78,9 @@ _ROOT_ONLY_CACHE = {".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox
 _ENV_KEEP = (".example", ".sample", ".template", ".dist", ".defaults", ".schema", ".tmpl")
 _BUILD_OUTPUTS = {"dist": "js|py", "build": "js|py|gradle", "target": "cargo|mvn", ".next": "js"}
 _MAX_DIRS = 4000
+# directories whose files are inputs of the project's tests, not leftovers (a `*.log` there is data)
+_TEST_DATA = frozenset({"testdata", "_testdata", "test-data", "test_data", "fixtures", "__fixtures__",
+                        "test", "tests", "spec"})
 _JS_BUILDERS = {"tsc", "vite", "webpack", "ng", "next", "nuxt", "rollup", "esbuild", "parcel", "tsup"}
 _COVERAGE_MARKERS = ("lcov.info", "index.html", "coverage-final.json", "clover.xml", "coverage-summary.json",
                      "lcov-report", "cobertura-coverage.xml")
@@ -76,6 +92,7 @@ class Junk:
     pattern: str          # what goes into .dockerignore
     kind: str
     unsafe: str = ""      # the reason it is not a safe exclusion
+    unsure: str = ""      # the reason dockopt cannot tell whether a build step reads it: no fix
     size: int = 0
     files: int = 0
     complete: bool = True
@@ -102,21 +119,28 @@ class Dockerignore(Pass):
             matcher = IgnoreMatcher.from_text(current or "", ignore_path)
         except ValueError:
             return
+        write_path, shared = _own_ignore_file(ctx, ignore_path)
         junk = self._scan(ctx, fs, matcher)
         if not junk:
             return
-        named = self._named_paths(ctx, fs)
+        named = self._named_paths(ctx, fs) + sorted(build_reads(ctx).files)
         junk = [j for j in junk if not self._conflicts(j, named, matcher)]
         if not junk:
             return
-        yield from self._findings(whole[0], junk, current, ignore_path)
+        yield from self._findings(whole[0], junk, current, write_path, shared)
 
     def _findings(self, first: Instruction, junk: list[Junk], current: str | None,
-                  ignore_path: Path) -> Iterator[Finding]:
+                  ignore_path: Path, shared: list[str]) -> Iterator[Finding]:
+        unsure = [j for j in junk if j.unsure]
+        junk = [j for j in junk if not j.unsure]
         safe = [j for j in junk if not j.unsafe]
         risky = [j for j in junk if j.unsafe]
         base = current if current is not None else ""
-        where = "no .dockerignore" if current is None else f"{ignore_path.name} does not exclude them"
+        where = "no .dockerignore" if current is None else "the .dockerignore in use does not exclude them"
+        if shared:
+            where += (f"; {', '.join(shared[:3])}{' ...' if len(shared) > 3 else ''} may build with the same "
+                      f"context, so the exclusions go to {ignore_path.name}, which BuildKit reads for this "
+                      f"Dockerfile instead of .dockerignore")
         shown = safe or risky
         sent = "; ".join(self._describe(j) for j in shown)
         total = sum(j.size for j in shown)
@@ -133,6 +157,11 @@ class Dockerignore(Pass):
             message += f" (unsafe to exclude: {reasons})"
             fix = self._exclusion(base, risky, current is None and not safe, ignore_path, Safety.UNSAFE)
             yield Finding(self.code, message, first.start_line, first.column, first.end_line, fix)
+        if unsure:
+            message = (f"`{first.logical.strip()[:40]}` copies the whole context, which also sends "
+                       f"{'; '.join(self._describe(j) for j in unsure)}; no fix, a build step may read it: "
+                       f"{'; '.join(j.unsure for j in unsure)}")
+            yield Finding(self.code, message, first.start_line, first.column, first.end_line)
 
     def _exclusion(self, base: str, junk: list[Junk], create: bool, ignore_path: Path,
                    safety: Safety) -> Fix | None:
@@ -140,7 +169,7 @@ class Dockerignore(Pass):
         fixed = self._verify(self._append(base, junk, create), junk, ignore_path)
         if not fixed:
             return None
-        return Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in .dockerignore",
+        return Fix(f"Exclude {', '.join(j.pattern for j in fixed)} in {ignore_path.name}",
                    safety, (), (FileWrite(str(ignore_path), self._append(base, fixed, create)),))
 
     # -- which instructions copy everything -----------------------------------------------
@@ -159,6 +188,7 @@ class Dockerignore(Pass):
         root = fs.root
         stack: list[tuple[str, ParentMatches | None]] = [("", None)]
         dirs = 0
+        test_data: set[str] = set()
         while stack and dirs < _MAX_DIRS:
             directory, info = stack.pop()
             dirs += 1
@@ -186,9 +216,17 @@ class Dockerignore(Pass):
                     j.size += size
                     j.files += count
                     j.complete &= complete
+                    if not is_dir and _TEST_DATA.intersection(directory.split("/")):
+                        test_data.add(pattern)
                     continue
                 if is_dir and (not excluded or matcher.may_reinclude_under(path)):
                     stack.append((path, child))
+        # a pattern that also matches the project's test data is no junk pattern (`**/*.log`
+        # beside `testdata/panic.log`)
+        found = {p: j for p, j in found.items() if j.pattern not in test_data}
+        git = found.get(".git")
+        if git is not None and facts.git_unsure:
+            git.unsure = f"whether a step reads .git cannot be told ({facts.git_unsure})"
         return sorted(found.values(), key=lambda j: (j.path.count("/"), j.path))
 
     @staticmethod
@@ -280,8 +318,10 @@ _JUNK_FILES = ((".pyc", "**/*.pyc"), (".log", "**/*.log"))
 
 def _root_kind(name: str, is_dir: bool, facts: _BuildFacts) -> tuple[str, str] | None:
     """(pattern, unsafe reason) for junk at the top of the context, None for anything else."""
+    if name == ".git" and facts.git_read:
+        return None
     if name in _VCS:
-        return name, facts.git_reason if name == ".git" else ""
+        return name, ""
     if not is_dir:
         if name == ".coverage":
             return name, ""
@@ -297,6 +337,54 @@ def _root_kind(name: str, is_dir: bool, facts: _BuildFacts) -> tuple[str, str] |
     if name in _BUILD_OUTPUTS and facts.rebuilds(name):
         return name, ""
     return None
+
+
+def _own_ignore_file(ctx: Context, in_use: Path) -> tuple[Path, list[str]]:
+    """Where the exclusions go, and the other Dockerfiles that share the context's .dockerignore.
+
+    A `<Dockerfile>.dockerignore` already in use is this Dockerfile's own. The context's
+    `.dockerignore` is every Dockerfile's that builds with the context: when another Dockerfile
+    lies in the context (it may build with it), the exclusions go to a new
+    `<Dockerfile>.dockerignore` beside this one, which starts as a copy of the shared file."""
+    path = ctx.path
+    if path is None or in_use.name != ".dockerignore":
+        return in_use, []
+    own = Path(str(path) + ".dockerignore")
+    if own == in_use:
+        return in_use, []
+    others = [rel for rel in _dockerfiles(ctx.files) if (ctx.files.root / rel).resolve() != Path(path).resolve()]
+    return (own, others) if others else (in_use, [])
+
+
+_DOCKERFILE_NAME = re.compile(r"^(?:Dockerfile|Containerfile)(?:[.-][\w.-]*)?$"
+                              r"|^[\w.-]+\.(?:[Dd]ockerfile|Containerfile)$")
+_FROM = re.compile(r"^[ \t]*FROM[ \t]+\S", re.M | re.I)   # a Dockerfile has a FROM; a backup or notes need not
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "vendor", "__pycache__", "target", "dist", "build"})
+
+
+def _dockerfiles(fs: ContextFiles, cap: int = 2000) -> list[str]:
+    """The Dockerfiles in the context directory (`Dockerfile`, `Dockerfile.ci`, `app.Dockerfile`, ...
+    holding a FROM), walking at most `cap` of its directories."""
+    out: list[str] = []
+    stack = [""]
+    seen = 0
+    while stack and seen < cap:
+        directory = stack.pop()
+        seen += 1
+        try:
+            with os.scandir(fs.root / directory if directory else fs.root) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in entries:
+            rel = f"{directory}/{e.name}" if directory else e.name
+            if e.is_dir(follow_symlinks=False):
+                if e.name not in _SKIP_DIRS:
+                    stack.append(rel)
+            elif _DOCKERFILE_NAME.match(e.name) and ".dockerignore" not in e.name and \
+                    _FROM.search(fs.head(rel, 8192).decode("utf-8", errors="replace")):
+                out.append(rel)
+    return sorted(out)
 
 
 def _named(sources: Iterable[str]) -> Iterator[str]:
@@ -324,7 +412,6 @@ class _BuildFacts:
     """What the Dockerfile's RUN steps do, for the safety of each exclusion."""
 
     def __init__(self, ctx: Context, fs: ContextFiles) -> None:
-        self.uses_git = False
         self.js_build = self.py_build = self.gradle = self.cargo = self.mvn = False
         node_stages: set[int] = set()
         python_stages: set[int] = set()
@@ -334,8 +421,6 @@ class _BuildFacts:
             stage = ctx.stage(ins)
             index = stage.index if stage is not None else -1
             script = ctx.script(ins)
-            if re.search(r"\bgit\b", ins.args):
-                self.uses_git = True
             for cmd in script.commands if script is not None else ():
                 installs = self._read(cmd)
                 if installs == "node":
@@ -349,8 +434,10 @@ class _BuildFacts:
         self.installs_node = bool(copying) and all(lineage[st.index] & node_stages for st in copying)
         self.installs_python = bool(copying) and all(lineage[st.index] & python_stages for st in copying)
         self.coverage_output = any(fs.exists("coverage/" + m) for m in _COVERAGE_MARKERS)
-        self.git_reason = ("a RUN step runs git or go build, which may read .git" if self.uses_git
-                           else _version_from_git(fs))
+        reads = build_reads(ctx)
+        # a build step reads .git: it is needed, not junk; a step that cannot be read: no fix
+        self.git_read = bool(reads.git)
+        self.git_unsure = "; ".join(reads.unsure)
 
     def _read(self, cmd: SimpleCommand) -> str | None:
         """Note what one command builds; "node" or "python" when it installs that ecosystem's dependencies."""
@@ -369,8 +456,6 @@ class _BuildFacts:
         self.gradle |= prog in ("gradle", "gradlew")
         self.cargo |= prog == "cargo" and args[:1] != [] and args[0] in ("build", "install", "test")
         self.mvn |= m == "mvn"
-        if prog == "git" or (prog == "go" and args[:1] and args[0] in ("build", "install", "test")):
-            self.uses_git = True
         if tool is not None and m in ("npm", "yarn", "pnpm") and (
                 sub == "ci" or (sub == "install" and not tool.has_flag("-g", "--global"))):
             return "node"
@@ -388,11 +473,3 @@ class _BuildFacts:
         return False
 
 
-def _version_from_git(fs: ContextFiles) -> str:
-    """Why a project manifest may read its version from .git, "" when none does."""
-    for name in ("pyproject.toml", "setup.cfg", "setup.py", "package.json", "pom.xml"):
-        text = fs.text(name) if fs.exists(name) else None
-        if text and re.search(r"setuptools[_-]scm|hatch-vcs|versioneer|dynamic-versioning|"
-                              r"versioningit|git-commit-id|\bgit\s", text):
-            return f"{name} may read the version from .git"
-    return ""

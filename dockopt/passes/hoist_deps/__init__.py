@@ -67,7 +67,15 @@ scripts that name files of the context, `binding.gyp`, workspaces, local path de
 (`file:`, `-e .`, `./pkg`, path sources, Gemfile `gemspec`), `pip install .`, a requirements
 file the source copy does not bring, Maven modules; and while the context sends an
 install output directory (`node_modules`, `vendor`, `.venv`) that the moved source copy would
-copy over the installed one (exclude it first, see DO204).
+copy over the installed one (exclude it first, see DO204). Also when the installer reads a file
+only the source copy brings through one of its options (`--find-links ./wheels`, `--index-url
+file:///app/mirror`), a variable it reads (`PIP_FIND_LINKS`, `PIP_CONSTRAINT`,
+`PIP_CONFIG_FILE`, `PIP_INDEX_URL`, `UV_*`, `npm_config_userconfig`, `YARN_RC_FILENAME`,
+`BUNDLE_GEMFILE`, `BUNDLE_CACHE_PATH`, `COMPOSER`, `GOFLAGS`, `MAVEN_ARGS`, `CARGO_*`) or a
+configuration file in the place it looks (`/etc/pip.conf`, `~/.npmrc`, `~/.bundle/config`, ...).
+The project's own configuration goes first with the manifests: `.npmrc`, `.yarnrc.yml` and
+`.yarn/releases`, `.pnpmfile.cjs`, `.bundle/config`, and the gems of `vendor/cache`, which
+`bundle install` (`--local` above all) installs from.
 """
 from __future__ import annotations
 

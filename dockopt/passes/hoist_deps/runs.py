@@ -3,7 +3,7 @@ from the copy's manifests, which do nothing with the copied files, and how to sp
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ... import ecosystems
@@ -53,7 +53,8 @@ def _bind_mount(ctx: Context, ins: Instruction) -> bool:
     return any(m.type == "bind" for m in ctx.mounts(ins))
 
 
-def _site(ctx: Context, stage: Stage, source: SourceCopy, cwd: str | None) -> InstallSite:
+def _site(ctx: Context, stage: Stage, source: SourceCopy, cwd: str | None,
+          env: Mapping[str, str | None] | None = None) -> InstallSite:
     def earlier(accepts: Callable[[ToolCommand], bool]) -> bool:
         """A RUN above the source copy in this stage runs such a command (the dependencies are
         installed from the manifests there; the one after the source copy is the project's own)."""
@@ -67,7 +68,7 @@ def _site(ctx: Context, stage: Stage, source: SourceCopy, cwd: str | None) -> In
                     return True
         return False
 
-    return InstallSite(source.copy, cwd, earlier)
+    return InstallSite(source.copy, cwd, earlier, env or {})
 
 
 def run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction) -> RunPlan | None:
@@ -81,7 +82,7 @@ def run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction) -
     kinds: list[tuple[str, Install | None]] = []
     link_cwd = cwd
     for link in script.chain:
-        kind, inst, link_cwd = _classify_link(ctx, stage, source, link, link_cwd)
+        kind, inst, link_cwd = _classify_link(ctx, stage, source, run, link, link_cwd)
         kinds.append((kind, inst))
     # the hoisted prefix: installs and neutral commands, up to the first other command
     p = 0
@@ -161,7 +162,7 @@ def _link_file_span(rs: RunScript, link: ChainLink) -> tuple[int, int]:
     return rs.span(link.start, link.start)[0], rs.span(link.end, link.end)[0]
 
 
-def _classify_link(ctx: Context, stage: Stage, source: SourceCopy, link: ChainLink, cwd: str | None
+def _classify_link(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction, link: ChainLink, cwd: str | None
                    ) -> tuple[str, Install | None, str | None]:
     """('install', Install, cwd) | ('neutral', None, cwd) | ('other', None, cwd)."""
     if link.kind is not Construct.COMMAND or len(link.commands) != 1:
@@ -174,7 +175,8 @@ def _classify_link(ctx: Context, stage: Stage, source: SourceCopy, link: ChainLi
         return "other", None, None
     tool = parse_tool(cmd)
     if tool is not None:
-        inst = ecosystems.read_install(tool, _site(ctx, stage, source, cwd))
+        env = next((s.env for s in ctx.steps(run) if s.command is cmd), ctx.state(run).values)
+        inst = ecosystems.read_install(tool, _site(ctx, stage, source, cwd, env))
         if inst is not None:
             return "install", inst, cwd
     if _neutral(cmd, tool, source.dest_abs):

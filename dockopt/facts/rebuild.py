@@ -1,0 +1,141 @@
+"""What a rebuild re-runs when one file of the build context changes, as BuildKit decides it.
+
+BuildKit keys a `COPY`/`ADD` of the context (and a `RUN --mount=type=bind` of it) on the content
+of the files it reads: when a file it reads changes, that step runs again, and so does every
+step after it in its stage (their cache keys chain on it), every stage built `FROM` that stage,
+and, in a stage that reads an affected stage (`COPY --from`, `RUN --mount=from=`), the step that
+reads it and everything after it. A stage the target does not need is not built at all, and a
+stage that depends on nothing affected comes from the cache. The model is static: it assumes a
+step that runs again produces different files (BuildKit may find a `COPY --from` unchanged and
+reuse the steps after it; the model never counts on that), so it gives an upper bound that is
+exact for the common case of a source edit.
+
+A *step* is what BuildKit shows as one vertex of the build: `RUN`, `COPY`, `ADD` and `WORKDIR`
+(`ENV`, `ARG`, `LABEL`, ... only change the image configuration and `FROM` is the base).
+
+    model = facts.rebuild                 # a RebuildModel, one per FileFacts
+    model.reruns("src/app.py")            # the instructions that run again, in file order
+    model.steps("src/app.py")             # how many of them are steps
+    model.first_reader(stage, "src/app.py")   # the instruction of a stage that reads the path first
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..syntax import Instruction, Stage
+from .effects import ContextRead, Effects
+from .paths import clean, go_match, has_wildcards, is_under
+from .stages import StageGraph
+
+__all__ = ["STEP_KEYWORDS", "RebuildModel", "count_steps", "read_matches"]
+
+STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
+
+
+def read_matches(read: ContextRead, path: str) -> bool:
+    """The context read takes in `path` (a context-relative file path): its source is the whole
+    context, the path itself, a directory above it, or a pattern naming one of those."""
+    source = read.source
+    if source in (".", "") or "$" in source:
+        return True       # the whole context, or a source only known at build time
+    if not has_wildcards(source):
+        return is_under(path, clean(source))
+    pattern = source.split("/")
+    parts = path.split("/")
+    if len(parts) < len(pattern):
+        return False
+    try:
+        return all(go_match(p, name) for p, name in zip(pattern, parts[:len(pattern)], strict=True))
+    except ValueError:
+        return True       # a pattern BuildKit refuses: the build fails anyway; count it as a reader
+
+
+@dataclass(eq=False)
+class RebuildModel:
+    """Which instructions re-run after an edit of one context path (see the module docs).
+
+    `effects` answers what an instruction reads (`FileFacts.effects`); `sent` whether BuildKit
+    sends a context path at all (an excluded file never invalidates anything); `target` the
+    stage built (the last one by default)."""
+
+    graph: StageGraph
+    effects: Callable[[Instruction], Effects]
+    sent: Callable[[str], bool] = field(default=lambda _path: True)
+    target: Stage | None = None
+    _memo: dict[str, tuple[Instruction, ...]] = field(default_factory=dict, repr=False)
+
+    # -- which stages are built --------------------------------------------------------------
+    def built(self) -> list[Stage]:
+        """The stages a build of the target runs, in file order (all of them when a reference is
+        only known at build time)."""
+        graph = self.graph
+        target = self.target or graph.final
+        if target is None:
+            return []
+        if target is graph.final and graph.needed is not None:
+            return [st for st in graph.stages if st.index in graph.needed]
+        needed = {target.index}
+        todo = [target]
+        while todo:
+            st = todo.pop()
+            refs = [graph.parent(st), *graph.copied_from(st)]
+            for ref in refs:
+                if ref is not None and ref.index not in needed:
+                    needed.add(ref.index)
+                    todo.append(ref)
+        return [st for st in graph.stages if st.index in needed]
+
+    # -- the answer for one path -------------------------------------------------------------
+    def reads(self, ins: Instruction, path: str) -> bool:
+        """`ins` reads context path `path` (a COPY/ADD of the context whose operands are not
+        known counts as reading everything)."""
+        eff = self.effects(ins)
+        if any(read_matches(r, path) for r in eff.context_reads):
+            return True
+        return (not eff.modelled and ins.keyword in ("COPY", "ADD") and ins.flag("from") is None
+                and not ins.heredocs)
+
+    def first_reader(self, stage: Stage, path: str) -> Instruction | None:
+        """The first instruction of `stage` that reads context path `path` (not its ancestors')."""
+        return next((ins for ins in stage.instructions if self.reads(ins, path)), None)
+
+    def reruns(self, path: str) -> tuple[Instruction, ...]:
+        """The instructions a rebuild of the target runs again after `path` changed, file order."""
+        path = clean(path.lstrip("/"))
+        found = self._memo.get(path)
+        if found is None:
+            found = self._memo[path] = tuple(self._reruns(path)) if self.sent(path) else ()
+        return found
+
+    def steps(self, path: str) -> int:
+        """How many build steps (RUN, COPY, ADD, WORKDIR) re-run after `path` changed."""
+        return count_steps(self.reruns(path))
+
+    def _reruns(self, path: str) -> Iterable[Instruction]:
+        affected: set[int] = set()
+        for stage in self.built():
+            start = self._start(stage, path, affected)
+            if start is None:
+                continue
+            affected.add(stage.index)
+            yield from stage.instructions[start:]
+
+    def _start(self, stage: Stage, path: str, affected: set[int]) -> int | None:
+        """Index of the first instruction of `stage` that runs again (None: the stage is cached)."""
+        parent = self.graph.parent(stage)
+        if parent is not None and parent.index in affected:
+            return 0
+        for k, ins in enumerate(stage.instructions):
+            if self.reads(ins, path):
+                return k
+            for value, _source in self.effects(ins).stage_reads:
+                ref = self.graph.ref(value, stage.index)
+                if (ref is not None and ref.index in affected) or (ref is None and "$" in value and affected):
+                    return k      # a stage only known at build time may be an affected one
+        return None
+
+
+def count_steps(instructions: Iterable[Instruction]) -> int:
+    """How many of the instructions BuildKit shows as build steps."""
+    return sum(1 for ins in instructions if ins.keyword in STEP_KEYWORDS)
