@@ -104,6 +104,8 @@ class Settings:
     # image is stored under ANY_LANGUAGE ("*")
     runtime_base: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     context: Path | None = None  # build context directory; None: the Dockerfile's directory
+    # the builder the project builds with: "buildkit" (RUN --mount, heredocs) or "classic"
+    target: str = "buildkit"
     config_path: Path | None = None  # the file these settings came from
     project_root: Path | None = None  # the directory of that file; per-file-ignores are relative to it
 
@@ -130,7 +132,7 @@ class Settings:
         """
         selection_keys = {"select", "extend_select", "ignore"}
         allowed = selection_keys | {"unsafe_fixes", "per_file_ignores", "extend_per_file_ignores", "runtime_base",
-                                    "context", "severity", "fail_level", "exclude"}
+                                    "context", "target", "severity", "fail_level", "exclude"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
             raise TypeError(f"Settings.merged() got unknown override(s): {', '.join(unknown)}")
@@ -275,6 +277,15 @@ def _runtime_base(value: Any, path: Path | None, key: str) -> Mapping[str, str]:
     return MappingProxyType({str(k): v for k, v in value.items()})
 
 
+TARGETS = ("buildkit", "classic")
+
+
+def _target(value: Any, path: Path | None, key: str) -> str:
+    if value not in TARGETS:
+        raise ConfigError(f"expected one of {', '.join(repr(t) for t in TARGETS)}", path=path, key=key)
+    return str(value)
+
+
 def _context(value: Any, path: Path | None, key: str) -> Path:
     if not isinstance(value, str):
         raise ConfigError("expected a directory path", path=path, key=key)
@@ -295,6 +306,7 @@ _CONVERTERS: dict[str, Callable[[Any, Path | None, str], Any]] = {
     "exclude": _patterns,
     "runtime-base": _runtime_base,
     "context": _context,
+    "target": _target,
 }
 _SELECTION_KEYS = ("select", "extend-select", "ignore")
 

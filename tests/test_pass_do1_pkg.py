@@ -495,30 +495,88 @@ from dockopt.passes.cache_mounts import CacheMounts  # noqa: E402
 SYNTAX = "# syntax=docker/dockerfile:1\n"
 
 
-def test_do112_pip_cache_mount_is_unsafe_and_converges_with_do108():
-    before = SYNTAX + "FROM python\nRUN pip install --no-cache-dir -r r.txt\n"
-    assert fix(before, CacheMounts, PipNoCacheDir) == before
-    assert fix(before, CacheMounts, PipNoCacheDir, unsafe=True) == (
-        SYNTAX + "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r r.txt\n")
-    # from no flag at all: DO108 adds it, DO112 swaps it for the mount
+def fix_with(text: str, settings, *passes, unsafe: bool = False) -> str:
+    linter = Linter(list(passes))
+    out = fix_text(d(text), linter, unsafe=unsafe, settings=settings).text
+    parse(out)
+    oracle_view(out)
+    assert fix_text(out, linter, unsafe=unsafe, settings=settings).text == out
+    return out
+
+
+def test_do112_pip_cache_mount_replaces_no_cache_dir_and_converges_with_do108():
+    before = "FROM python\nRUN pip install --no-cache-dir -r r.txt\n"
+    assert fix(before, CacheMounts, PipNoCacheDir) == (
+        "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r r.txt\n")
+    # from no flag at all: DO108 adds it in the same round, the mount's next round takes it out
     plain = SYNTAX + "FROM python\nRUN pip install x\n"
-    assert fix(plain, CacheMounts, PipNoCacheDir, unsafe=True) == (
+    assert fix(plain, CacheMounts, PipNoCacheDir) == (
         SYNTAX + "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n")
 
 
-@pytest.mark.parametrize("text", [
-    "FROM python\nRUN pip install --no-cache-dir x\n",                      # no BuildKit syntax opt-in
-    SYNTAX + "FROM python\nUSER app\nRUN pip install --no-cache-dir x\n",    # not root: another cache dir
-    SYNTAX + "FROM python\nENV PIP_CACHE_DIR=/c\nRUN pip install --no-cache-dir x\n",
-    SYNTAX + 'FROM python\nRUN ["pip", "install", "--no-cache-dir", "x"]\n',
+def test_do112_classic_builder_projects_get_an_unsafe_fix():
+    from dockopt.config import Settings
+
+    classic = Settings(target="classic")
+    text = "FROM python\nRUN pip install --no-cache-dir x\n"
+    assert fix_with(text, classic, CacheMounts) == text
+    assert fix_with(text, classic, CacheMounts, unsafe=True) == (
+        "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n")
+    # BuildKit syntax in the file decides whatever the setting says
+    mounted = "FROM python\nRUN --mount=type=bind,source=a,target=/a pip install --no-cache-dir x\n"
+    assert "type=cache" in fix_with(mounted, classic, CacheMounts)
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("FROM python\nENV PIP_CACHE_DIR=/c\nRUN pip install x\n", "/c"),
+    ("FROM python\nENV XDG_CACHE_HOME=/xdg\nRUN pip install x\n", "/xdg/pip"),
+    ("FROM python\nENV HOME=/home/app\nUSER 1000\nRUN pip install x\n", "/home/app/.cache/pip,uid=1000"),
+    ("FROM node\nENV npm_config_cache=/tmp/npm\nRUN npm ci\n", "/tmp/npm"),
+    ("FROM node\nRUN npm_config_cache=/n npm ci\n", "/n"),
+    ("FROM node\nRUN yarn install\n", "/usr/local/share/.cache/yarn"),
+    ("FROM golang:1.22\nENV GOCACHE=/gc\nRUN go build .\n", "/gc"),
+    ("FROM rust:1.80\nRUN cargo build --release\n", "/usr/local/cargo/registry"),
+    ("FROM maven\nRUN mvn -B package\n", "/root/.m2/repository"),
+    ("FROM gradle\nENV GRADLE_USER_HOME=/g\nRUN gradle build\n", "/g/caches"),
 ])
-def test_do112_no_op(text):
-    assert fix(text, CacheMounts, unsafe=True) == text
+def test_do112_mounts_the_directory_the_tool_uses(text, target):
+    assert f"target={target}" in fix(text, CacheMounts)
 
 
-def test_do112_apt_and_npm_are_display_only():
-    text = SYNTAX + ("FROM debian\nRUN apt-get update && apt-get install -y a && rm -rf /var/lib/apt/lists/*\n"
-                     "RUN npm ci && npm cache clean --force\n")
-    found = findings(text, CacheMounts)
-    assert [f.fix.safety for f in found] == [Safety.DISPLAY, Safety.DISPLAY]
-    assert fix(text, CacheMounts, unsafe=True) == text
+@pytest.mark.parametrize("text", [
+    "FROM python\nUSER app\nRUN pip install --no-cache-dir x\n",     # not root, HOME unknown
+    "FROM python\nENV PIP_NO_CACHE_DIR=1\nRUN pip install x\n",      # caching is off
+    "FROM python\nARG C\nENV PIP_CACHE_DIR=$C\nRUN pip install x\n",  # only known at build time
+    'FROM python\nRUN ["pip", "install", "--no-cache-dir", "x"]\n',
+    "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n",
+    # the lists of the first RUN are read by the second: a mount would hide them
+    "FROM debian\nRUN apt-get update && apt-get install -y a\nRUN apt-get install -y b\n",
+    # an install from lists an earlier RUN fetched
+    "FROM debian\nRUN apt-get update\nRUN apt-get install -y b\n",
+    # a later step may build with the modules without the mount (make runs go)
+    "FROM golang\nWORKDIR /src\nCOPY go.* ./\nRUN go mod download\nCOPY . .\nRUN make build\n",
+    # the cache is copied out of the stage
+    "FROM golang AS b\nRUN go mod download\nFROM scratch\nCOPY --from=b /go/pkg/mod /m\n",
+])
+def test_do112_no_fix(text):
+    assert fix(text, CacheMounts) == text
+
+
+def test_do112_apt_keeps_lists_and_packages_out_of_the_image():
+    text = ("FROM debian\nRUN apt-get update && apt-get install -y a \\\n"
+            "    && apt-get clean && rm -rf /var/lib/apt/lists/*\n")
+    assert fix(text, CacheMounts) == (
+        "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n"
+        "    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\\n"
+        "    apt-get update && apt-get install -o Dir::Cache::Archives=/var/cache/apt/dockopt-archives/ -y a\n")
+
+
+def test_do112_cleanup_under_an_existing_mount_is_taken_out():
+    text = "FROM node\nRUN --mount=type=cache,target=/root/.npm npm ci && npm cache clean --force\n"
+    assert fix(text, CacheMounts) == "FROM node\nRUN --mount=type=cache,target=/root/.npm npm ci\n"
+
+
+def test_do112_store_caches_are_unsafe_when_the_image_runs_the_tool():
+    text = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\nCMD [\"go\", \"run\", \".\"]\n"
+    (found,) = findings(text, CacheMounts)
+    assert found.fix.safety is Safety.UNSAFE and "runs go itself" in found.message

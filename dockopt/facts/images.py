@@ -294,6 +294,22 @@ def facts_of(image: ImageRef) -> ImageFacts:
     return ImageFacts(None, None, None, None)
 
 
+# the uid:gid of the ready-made users of the images that ship one
+_NAMED_USER_IDS = {"node": (1000, 1000), "nonroot": (65532, 65532)}
+
+
+def user_ids(ref: str, user: str) -> tuple[int, int | None] | None:
+    """(uid, gid) of a `USER` value in an image built on `ref`: numbers as written, the image's
+    ready-made user by name; None when only the image's passwd file could tell."""
+    name, _colon, group = user.partition(":")
+    if name.isdigit():
+        return int(name), int(group) if group.isdigit() else None
+    named = image_facts(ref).named_user
+    if named is not None and named == name and (not group or group == name):
+        return _NAMED_USER_IDS.get(named)
+    return None
+
+
 def image_facts(ref: str) -> ImageFacts:
     image = parse_image(ref)
     if image is None:

@@ -1,125 +1,399 @@
-"""Package caches deleted on every build, where a BuildKit cache mount would keep them.
+"""Package and build caches kept in the image or deleted on every build, where a BuildKit cache
+mount would keep them on the builder.
 
 ## What it does
-Only in a Dockerfile that opts into BuildKit's syntax (`# syntax=docker/dockerfile:1...`): finds
-`pip install --no-cache-dir` run as root, and suggests a cache mount on pip's cache instead
-(`RUN --mount=type=cache,target=/root/.cache/pip pip install ...`). For apt (`apt-get update &&
-apt-get install ... && rm -rf /var/lib/apt/lists/*`) and npm (`npm ci && npm cache clean
---force`) the cache mounts are only suggested, with what they need.
+Finds a `RUN` that downloads packages or builds with a tool that keeps a cache — apt, pip,
+Poetry, uv, npm, yarn, pnpm, Go (module and build cache), Cargo (registry), Maven (local
+repository), Gradle (caches) — and either leaves that cache in the layer or deletes it
+(`--no-cache-dir`, `npm cache clean --force`, `rm -rf /var/lib/apt/lists/*`, `apt-get clean`).
+It adds a cache mount on the directory the tool really uses and drops the cleanups the mount
+makes useless:
+
+* the directory comes from the state at the `RUN`: `PIP_CACHE_DIR`, `npm_config_cache`,
+  `YARN_CACHE_FOLDER`, `GOCACHE`/`GOMODCACHE`/`GOPATH`, `CARGO_HOME`, `GRADLE_USER_HOME`, then
+  `XDG_CACHE_HOME`, then `HOME` (`/root` for root);
+* apt gets `/var/cache/apt` and `/var/lib/apt/lists` (`sharing=locked`: apt locks them), and each
+  `apt-get install` downloads into `/var/cache/apt/dockopt-archives/`, a directory the Debian
+  and Ubuntu images' `docker-clean` hook does not empty, so the downloaded packages are kept;
+* a mount that is already there but emptied by a cleanup of the same `RUN` (`--no-cache-dir`
+  under a pip cache mount) gets the cleanup removed.
+
+The project's builder is a setting: `target = "buildkit"` (the default) or `"classic"` in
+`[tool.dockopt]`; a file that already uses BuildKit syntax (`# syntax=`, `RUN --mount`,
+heredocs) targets BuildKit whatever the setting.
 
 ## Why is this bad?
-`--no-cache-dir` and the cleanups keep the image small, but every rebuild downloads every
-package again. A cache mount keeps the files on the builder, outside every layer: the image is
-as small, and a rebuild after a change to the package list only fetches what is new.
+A cache left in the layer ships with the image; a cache deleted at the end of the `RUN` keeps
+the image small, but every rebuild downloads everything again. A cache mount keeps the files on
+the builder, outside every layer: the image is as small as with the cleanup, and a rebuild after
+a change to the dependencies only fetches what is new.
 
 ## Example
 ```dockerfile
-# syntax=docker/dockerfile:1
 FROM python:3.12-slim
+RUN apt-get update && apt-get install -y --no-install-recommends gcc \\
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir -r requirements.txt
 ```
 Use instead:
 ```dockerfile
-# syntax=docker/dockerfile:1
 FROM python:3.12-slim
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\
+    apt-get update && apt-get install -y --no-install-recommends \\
+    -o Dir::Cache::Archives=/var/cache/apt/dockopt-archives/ gcc
 RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
 ```
 
 ## Fix safety
-Unsafe (pip) and display-only (apt, npm): the image's content does not change, but the build
-does — it needs BuildKit, and the cache is shared between builds on one builder. For pip the
-fix is offered only when the `RUN` runs as root (no `USER` other than root before it) and
-`PIP_CACHE_DIR` is not set. For apt a cache mount of `/var/cache/apt` is useless on the
-official Debian/Ubuntu images until `/etc/apt/apt.conf.d/docker-clean` is removed and
-`Binary::apt::APT::Keep-Downloaded-Packages "true";` is configured, which dockopt does not do
-for you; both mounts need `sharing=locked`, since apt locks its directories.
+Safe when the project builds with BuildKit: the image holds the same files except the caches
+and package lists. Unsafe (with the reason) when the project uses the classic builder
+(`target = "classic"`), which cannot build `RUN --mount`; and for Go, Cargo, Maven and Gradle,
+whose caches later builds read, when the final image runs that tool itself (`go run`, `mvn`),
+which would then find its cache empty.
+
+A `RUN` that runs as another user gets mounts owned by that user (`uid=`, `gid=`): a numeric
+`USER`, or the image's own user (`node` in the Node images); HOME is then the variable's value.
+
+Nothing is reported (the size rules DO104, DO108, DO109 still see the cache) for a `RUN` that
+runs as a user whose uid the file does not show, or whose `HOME` it does not set; a cache
+directory only known at build time, a cache another instruction reads (`COPY --from` of it), an
+apt install that uses lists an earlier `RUN` fetched, a later `RUN` that installs from the lists
+this one leaves (the lists then live in the mount, not in the layer), a cleanup that cannot be
+taken out of the script; exec-form `RUN`s.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from ..ecosystems import python, system
-from ..facts.mounts import mount_covers
+from ..ecosystems.caches import APT_ARCHIVES_KEPT, CacheUse, cache_dirs, cache_tool
+from ..facts.images import user_ids
+from ..facts.mounts import Mount
+from ..facts.paths import is_under
 from ..findings import Edit, Finding, Fix, Safety
-from ..syntax import arguments
+from ..shell import AND, Flag, SimpleCommand, ToolCommand, parse_rm, parse_tool
+from ..syntax import Instruction, arguments
 from . import package_runs
-from .base import Context, Pass, unsafe_fix
+from .base import Context, Pass, newline_of
+from .edits import continuation_indent
 
 _BUILDKIT_SYNTAX = re.compile(r"(^|/)docker/dockerfile(-upstream)?:(1|labs)\b")
-PIP_MOUNT = f"--mount=type=cache,target={python.PIP_CACHE}"
-APT_MOUNTS = ("--mount=type=cache,target=/var/cache/apt,sharing=locked "
-              "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked")
-NPM_MOUNT = "--mount=type=cache,target=/root/.npm"
+_STORES_RUN_BY_ENTRY = {"go": ("go",), "cargo": ("cargo",), "mvn": ("mvn", "mvnw", "./mvnw"),
+                        "gradle": ("gradle", "gradlew", "./gradlew")}
+# commands that empty a tool's cache: (program, first words of the arguments)
+_CLEANERS = {
+    "pip": (("pip", ("cache", "purge")), ("pip3", ("cache", "purge"))),
+    "npm": (("npm", ("cache", "clean")),),
+    "yarn": (("yarn", ("cache", "clean")),),
+    "pnpm": (("pnpm", ("store", "prune")),),
+    "uv": (("uv", ("cache", "clean")), ("uv", ("cache", "prune"))),
+    "poetry": (("poetry", ("cache", "clear")),),
+    "apt": (("apt-get", ("clean",)), ("apt", ("clean",)), ("apt-get", ("autoclean",))),
+    "go": (("go", ("clean",)),),
+}
+_NO_CACHE_FLAGS = {"pip": ("--no-cache-dir", "--no-cache"), "uv": ("--no-cache", "-n")}
 
 
 def opts_into_buildkit(ctx: Context) -> bool:
+    """The file names a BuildKit frontend with `# syntax=`."""
     syntax = ctx.tree.syntax
     return bool(syntax and _BUILDKIT_SYNTAX.search(syntax.strip()))
+
+
+def uses_buildkit_syntax(ctx: Context) -> bool:
+    """The file only builds with BuildKit: `# syntax=`, a `RUN --mount` or a heredoc."""
+    if opts_into_buildkit(ctx):
+        return True
+    return any(ins.heredocs or (ins.keyword == "RUN" and ins.flag("mount") is not None)
+               for ins in ctx.tree.instructions)
+
+
+def targets_buildkit(ctx: Context) -> bool:
+    """The project builds this file with BuildKit: the `target` setting, or BuildKit-only syntax."""
+    target = getattr(ctx.settings, "target", "buildkit") if ctx.settings is not None else "buildkit"
+    return target == "buildkit" or uses_buildkit_syntax(ctx)
+
+
+def cache_mount_flag(use: CacheUse, owner: tuple[int, int | None] | None = None) -> str:
+    """The `--mount` flags that keep `use`'s directories (owned by `owner`'s uid and gid when the
+    tool runs as another user than root)."""
+    extra = ",sharing=locked" if use.tool == "apt" else ""
+    if owner is None:
+        return " ".join(f"--mount=type=cache,target={d}{extra}" for d in use.directories)
+    # a cache of its own: one that root's RUNs created would not be writable for the user
+    extra += f",uid={owner[0]}" + (f",gid={owner[1]}" if owner[1] is not None else "")
+    return " ".join(f"--mount=type=cache,id={d}-uid{owner[0]},target={d}{extra}" for d in use.directories)
+
+
+@dataclass
+class _Need:
+    """One tool's cache in one RUN: where it is, which commands use it, whether a mount holds it,
+    and whom the mount must belong to (None: root)."""
+
+    use: CacheUse
+    owner: tuple[int, int | None] | None
+    commands: list[SimpleCommand] = field(default_factory=list)
+    mounted: bool = False
 
 
 class CacheMounts(Pass):
     code = "DO112"
     name = "cache-mounts"
-    summary = "Use a BuildKit cache mount instead of deleting package caches"
-    fires_on = ("pip", "apt", "npm")
+    summary = "Keep package and build caches in a BuildKit cache mount, not in the layer or deleted"
+    fires_on = ("pip", "apt", "npm", "yarn", "pnpm", "go ", "cargo", "mvn", "gradle", "poetry", "uv ")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        if not opts_into_buildkit(ctx):
-            return
+        buildkit = targets_buildkit(ctx)
         for _stage, info in package_runs.run_infos(ctx):
             if not info.editable:
                 continue
-            finding = self._pip(ctx, info) or self._apt(info) or self._npm(info)
-            if finding is not None:
-                yield finding
+            for need in _needs(ctx, info):
+                finding = self._finding(ctx, info, need, buildkit)
+                if finding is not None:
+                    yield finding
 
-    def _pip(self, ctx: Context, info: package_runs.RunInfo) -> Finding | None:
-        tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"]
-        flagged = [f for t in tools for f in t.flags if f.name == "--no-cache-dir"]
-        if not flagged or mount_covers(info.ins, python.PIP_CACHE):
-            return None
-        if not ctx.state(info.ins).user_is_root or ctx.state(info.ins).value("PIP_CACHE_DIR"):
-            return None
-        edits = [_flag_insertion(info, PIP_MOUNT)]
-        for f in flagged:
-            word = f.word
-            if word.raw != "--no-cache-dir" or info.script.text[word.start - 1:word.start] not in (" ", "\t"):
+    def _finding(self, ctx: Context, info: package_runs.RunInfo, need: _Need, buildkit: bool) -> Finding | None:
+        use = need.use
+        cleanups = _cleanup_edits(info, need)
+        where = ", ".join(use.directories)
+        if need.mounted:
+            extra = _apt_archives_edits(ctx, info, need) if use.tool == "apt" else []
+            if not cleanups and not extra:
                 return None
-            edit = package_runs.replace(info, word.start - 1, word.end, "")
+            if cleanups is None:
+                return self.finding(info.ins, f"the {use.tool} cache mount on {where} is emptied by a cleanup "
+                                    "of the same RUN, which dockopt cannot remove")
+            what = ("the cleanup empties the cache mount on " + where if cleanups else
+                    "apt's docker-clean hook deletes the packages it downloads to the cache mount")
+            return self.finding(info.ins, f"{use.tool}: {what}, so every build downloads again",
+                                Fix(f"Keep the {use.tool} cache", Safety.SAFE, tuple(cleanups + extra)))
+        blocker = _blocker(ctx, info, need)
+        kept = "deletes it again" if cleanups else "leaves it in the layer"
+        message = (f"{use.tool} downloads into {where} and this RUN {kept}: a BuildKit cache mount keeps it on "
+                   "the builder, out of the image, and a rebuild fetches only what is new")
+        if blocker is not None or cleanups is None:
+            return None       # the size rules still see the cache; nothing to add here
+        edits = [_mount_insertion(ctx, info, need), *cleanups]
+        if use.tool == "apt":
+            edits += _apt_archives_edits(ctx, info, need)
+        reason = _unsafe_reason(ctx, info, need, buildkit)
+        title = f"Use a cache mount for {use.tool}"
+        if reason is not None:
+            return self.finding(info.ins, f"{message} (unsafe: {reason})", Fix(title, Safety.UNSAFE, tuple(edits)))
+        return self.finding(info.ins, message, Fix(title, Safety.SAFE, tuple(edits)))
+
+
+# --------------------------------------------------------------------------- what a RUN needs
+
+def _needs(ctx: Context, info: package_runs.RunInfo) -> list[_Need]:
+    """Each tool of the RUN that fills a cache, with its directories (in the order they appear)."""
+    state = ctx.state(info.ins)
+    owner = None
+    if not state.user_is_root:
+        stage = ctx.stage(info.ins)
+        owner = user_ids(ctx.graph.base_image(stage), state.user or "") if stage is not None else None
+        if owner is None:
+            return []     # a mount owned by root would not be writable for that user
+    envs = {id(step.command): step.env for step in ctx.steps(info.ins)}
+    tools = {id(t.command): t for t in info.tools}
+    mounts = [m for m in ctx.mounts(info.ins) if m.type == "cache"]
+    out: dict[str, _Need] = {}
+    for command in info.commands:
+        name = cache_tool(command, tools.get(id(command)))
+        if name is None:
+            continue
+        env = envs.get(id(command), state.values)
+        use = cache_dirs(name, env, state.user_is_root)
+        if use is None:
+            continue
+        need = out.get(name)
+        if need is None:
+            need = out[name] = _Need(use, owner, mounted=all(_covered(mounts, d) for d in use.directories))
+        need.commands.append(command)
+    return list(out.values())
+
+
+def _covered(mounts: list[Mount], directory: str) -> bool:
+    return any(m.covers(directory, ("cache",)) for m in mounts)
+
+
+def _blocker(ctx: Context, info: package_runs.RunInfo, need: _Need) -> str | None:
+    """Why the mount cannot go on this RUN, if something forbids it."""
+    use = need.use
+    if any(m.type != "cache" and m.target and any(is_under(d, m.target) or is_under(m.target, d)
+                                                   for d in use.directories) for m in ctx.mounts(info.ins)):
+        return "another mount of the RUN sits on the cache directory"
+    if use.tool == "apt":
+        apt = _apt_blocker(ctx, info)
+        if apt is not None:
+            return apt
+    if use.store:
+        reader = _store_reader_without_mount(ctx, info, need)
+        if reader is not None:
+            return (f"line {reader.start_line} may read the {use.tool} cache without the mount (it runs "
+                    f"{use.tool} or a command dockopt does not model)")
+    stage = ctx.stage(info.ins)
+    for other in ctx.tree.instructions:
+        source = other.flag("from")
+        if other.keyword in ("COPY", "ADD") and source is not None and stage is not None:
+            ref = ctx.graph.ref(source.value or "", len(ctx.graph.stages))
+            if ref is not None and (ref is stage or stage in ctx.graph.chain(ref)) and any(
+                    is_under(src if src.startswith("/") else "/" + src, d) or is_under(d, src)
+                    for src in other.values[:-1] for d in use.directories):
+                return f"line {other.start_line} copies the cache out of the stage"
+    return None
+
+
+def _apt_blocker(ctx: Context, info: package_runs.RunInfo) -> str | None:
+    if info.needs_lists_from_before:
+        return "an apt command of this RUN reads lists an earlier RUN fetched, which the mount would hide"
+    if not info.apt_updates:
+        return "the RUN installs without `apt-get update`"
+    later = package_runs.later_consumers_without_update(ctx, info.ins)
+    if later:
+        return f"line {later[0].ins.start_line} installs from the lists this RUN leaves, which would live in the mount"
+    return None
+
+
+def _store_reader_without_mount(ctx: Context, info: package_runs.RunInfo, need: _Need) -> Instruction | None:
+    """Another RUN of the same image that may read or fill a store (Go's module cache, Cargo's
+    registry, ...) and would not see the mount: the store would then be empty there, or the
+    files this RUN expects from an earlier one would be hidden under the mount."""
+    programs = _STORES_RUN_BY_ENTRY.get(need.use.tool, (need.use.tool,))
+    for other in [*ctx.graph.before(info.ins), *ctx.graph.after(info.ins)]:
+        if other.keyword != "RUN":
+            continue
+        mounts = [m for m in ctx.mounts(other) if m.type == "cache"]
+        if all(_covered(mounts, d) for d in need.use.directories):
+            continue
+        other_info = package_runs.run_info(ctx, other)
+        if other_info is not None and other_info.editable and any(
+                n.use.tool == need.use.tool and n.use.directories == need.use.directories
+                for n in _needs(ctx, other_info)):
+            continue      # it gets the same mount
+        words = set(re.findall(r"[\w./-]+", other.args))
+        if not ctx.effects(other).modelled or words & set(programs):
+            return other
+    return None
+
+
+def _unsafe_reason(ctx: Context, info: package_runs.RunInfo, need: _Need, buildkit: bool) -> str | None:
+    if not buildkit:
+        return 'the project builds with the classic builder (target = "classic"), which cannot build RUN --mount'
+    programs = _STORES_RUN_BY_ENTRY.get(need.use.tool)
+    stage = ctx.stage(info.ins)
+    if programs and stage is not None and ctx.graph.in_final_image(stage):
+        final = ctx.graph.final
+        for ins in final.instructions if final is not None else ():
+            if ins.keyword in ("CMD", "ENTRYPOINT") and any(re.search(rf"(^|[\s\"/]){re.escape(p)}([\s\"]|$)",
+                                                                       ins.args) for p in programs):
+                return f"the image runs {programs[0]} itself, which would find its cache empty"
+    return None
+
+
+# --------------------------------------------------------------------------- edits
+
+def _cleanup_edits(info: package_runs.RunInfo, need: _Need) -> list[Edit] | None:
+    """Edits that take out what empties the cache (None when one cannot be taken out)."""
+    edits: list[Edit] = []
+    for command in need.commands:
+        tool = parse_tool(command)
+        for flag in _no_cache_flags(tool, need.use.tool):
+            edit = _drop_word(info, flag.word.start, flag.word.end)
             if edit is None:
                 return None
             edits.append(edit)
-        return self.finding(info.ins, "pip downloads everything again on each build: a cache mount on "
-                            "/root/.cache/pip keeps the image as small and the rebuild fast",
-                            unsafe_fix("Use a cache mount for pip", *edits))
-
-    def _apt(self, info: package_runs.RunInfo) -> Finding | None:
-        if not (info.apt_updates and info.apt("install") and info.cleans_apt_lists):
+    for k, link in enumerate(info.script.chain):
+        if len(link.commands) != 1 or not _empties(link.commands[0], need.use):
+            continue
+        edit = _drop_link(info, k)
+        if edit is None:
             return None
-        if mount_covers(info.ins, system.APT_CACHE) or mount_covers(info.ins, system.APT_LISTS):
-            return None
-        return self.finding(
-            info.ins, "apt downloads the lists and packages again on each build: cache mounts on "
-            "/var/cache/apt and /var/lib/apt/lists (sharing=locked) would keep them, once the image's "
-            "docker-clean apt config is removed",
-            Fix("Use cache mounts for apt", Safety.DISPLAY, (_flag_insertion(info, APT_MOUNTS),)))
-
-    def _npm(self, info: package_runs.RunInfo) -> Finding | None:
-        npm = [t for t in info.tools if t.manager == "npm"]
-        if not any(t.subcommand in ("install", "ci") for t in npm) or \
-                not any(t.subcommand == "cache clean" for t in npm):
-            return None
-        if mount_covers(info.ins, "/root/.npm"):
-            return None
-        return self.finding(info.ins, "npm downloads everything again on each build: a cache mount on "
-                            "/root/.npm would keep its cache out of the image without `npm cache clean`",
-                            Fix("Use a cache mount for npm", Safety.DISPLAY, (_flag_insertion(info, NPM_MOUNT),)))
+        edits.append(edit)
+    return edits
 
 
-def _flag_insertion(info: package_runs.RunInfo, flag: str) -> Edit:
+def _no_cache_flags(tool: ToolCommand | None, name: str) -> list[Flag]:
+    if tool is None:
+        return []
+    names = _NO_CACHE_FLAGS.get(name, ())
+    return [f for f in tool.flags if f.name in names and f.word.raw == f.name]
+
+
+def _empties(command: SimpleCommand, use: CacheUse) -> bool:
+    """The command deletes the cache (or part of it) and nothing else."""
+    for program, words in _CLEANERS.get(use.tool, ()):
+        args = [w.text for w in command.args]
+        if command.program == program and tuple(args[:len(words)]) == words:
+            return True
+    rm = parse_rm(command)
+    if rm is None or not rm.path_texts:
+        return False
+    for text in rm.path_texts:
+        path = _home_path(text)
+        if path is None or not any(is_under(path.rstrip("*").rstrip("/") or "/", d) for d in use.directories):
+            return False
+    return True
+
+
+def _home_path(text: str | None) -> str | None:
+    if text is None:
+        return None
+    for prefix in ("~/", "$HOME/", "${HOME}/"):
+        if text.startswith(prefix):
+            return "/root/" + text[len(prefix):]
+    return text if text.startswith("/") else None
+
+
+def _drop_word(info: package_runs.RunInfo, start: int, end: int) -> Edit | None:
+    text = info.script.text
+    if start > 0 and text[start - 1] in " \t":
+        return package_runs.replace(info, start - 1, end, "")
+    if end < len(text) and text[end] in " \t":
+        return package_runs.replace(info, start, end + 1, "")
+    return None
+
+
+def _drop_link(info: package_runs.RunInfo, k: int) -> Edit | None:
+    """Delete the k-th link of the top-level chain with one `&&` next to it."""
+    chain = info.script.chain
+    link = chain[k]
+    if k > 0 and chain[k - 1].operator == AND and link.operator in (None, AND, ";"):
+        return package_runs.delete(info, chain[k - 1].end, link.end)
+    if k == 0 and len(chain) > 1 and link.operator == AND:
+        return package_runs.delete(info, link.start, chain[1].start)
+    return None
+
+
+def _apt_archives_edits(ctx: Context, info: package_runs.RunInfo, need: _Need) -> list[Edit]:
+    """`-o Dir::Cache::Archives=...` on each apt install, unless the file already keeps the
+    downloaded packages another way."""
+    before = ctx.graph.before(info.ins)
+    if any("docker-clean" in ins.source or "Keep-Downloaded-Packages" in ins.source for ins in before):
+        return []
+    edits = []
+    for tool in info.apt("install"):
+        if "Dir::Cache::Archives" in info.script.text[tool.command.start:tool.command.end]:
+            continue
+        edits.append(package_runs.insert(info, tool.flag_insert_at, f" -o Dir::Cache::Archives={APT_ARCHIVES_KEPT}"))
+    return edits
+
+
+def _mount_insertion(ctx: Context, info: package_runs.RunInfo, need: _Need) -> Edit:
+    """The mount flags right after `RUN`: inline for one, one per continuation line for several."""
     ins = info.ins
     logical = ins.logical
     at = len(logical) - len(arguments.lstrip_go(logical)) + len(ins.parsed.keyword)
     offset = ins.logical_to_offset(at)
-    return Edit(offset, offset, " " + flag)
+    flags = cache_mount_flag(need.use, need.owner).split(" ")
+    if len(flags) == 1:
+        return Edit(offset, offset, " " + flags[0])
+    indent = continuation_indent(ctx.tree)
+    joint = f" {ctx.tree.escape}{newline_of(ctx.tree)}"
+    text = " " + (joint + indent).join(flags) + joint + indent[:-1]
+    return Edit(offset, offset, text)
+
+
+__all__ = ["CacheMounts", "cache_mount_flag", "opts_into_buildkit", "targets_buildkit", "uses_buildkit_syntax"]

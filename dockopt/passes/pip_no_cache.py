@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..ecosystems.caches import cache_dirs
 from ..facts.mounts import mount_covers
 from ..findings import Finding
 from . import package_runs
@@ -60,11 +61,21 @@ class PipNoCacheDir(Pass):
 
 
 def _mounted(ctx: Context, info: package_runs.RunInfo) -> bool:
-    cache_dir = ctx.state(info.ins).value("PIP_CACHE_DIR")
-    for m in ctx.mounts(info.ins):
-        target = m.target or ""
-        if m.type not in ("cache", "tmpfs"):
+    """A cache or tmpfs mount holds the directory each pip install of the RUN caches in (read from
+    the variables each command sees, as DO112 reads it), or one of the usual cache places."""
+    state = ctx.state(info.ins)
+    envs = {id(step.command): step.env for step in ctx.steps(info.ins)}
+    mounts = [m for m in ctx.mounts(info.ins) if m.type in ("cache", "tmpfs")]
+    kinds = ("cache", "tmpfs")
+    for tool in info.tools:
+        if tool.manager != "pip" or tool.subcommand != "install":
             continue
+        use = cache_dirs("pip", envs.get(id(tool.command), state.values), state.user_is_root)
+        if use is not None and all(any(m.covers(d, kinds) for m in mounts) for d in use.directories):
+            return True
+    cache_dir = state.value("PIP_CACHE_DIR")
+    for m in mounts:
+        target = m.target or ""
         if target.endswith(("/.cache/pip", "/.cache")) or target == "/root" or (
                 cache_dir and mount_covers(info.ins, cache_dir)):
             return True
