@@ -396,3 +396,29 @@ def test_cli_runtime_base_flag_and_unsafe_fixes(tmp_path: Path) -> None:
     assert "COPY --from=build /usr/local/bin/healthsrv /usr/local/bin/healthsrv" in after
     # the program makes no HTTPS calls and loads no time zone: nothing else from the builder
     assert "ca-certificates" not in after and "zoneinfo" not in after
+
+
+PY_C_EXT = d("""\
+    FROM python:3.11
+    RUN apt-get update && apt-get install -y --no-install-recommends build-essential libpq-dev \\
+        && rm -rf /var/lib/apt/lists/*
+    WORKDIR /srv
+    COPY requirements.txt .
+    RUN pip install --no-cache-dir -r requirements.txt
+    COPY app.py .
+    CMD ["python", "app.py"]
+    """)
+
+
+@pytest.mark.parametrize(("target", "mounted"), [("buildkit", True), ("classic", False)])
+def test_python_wheels_never_stay_in_the_image_with_buildkit(target, mounted):
+    settings = Settings(target=target)
+    linter = Linter([Multistage])
+    out = fix_text(PY_C_EXT, linter, unsafe=True, settings=settings).text
+    oracle_view(out)
+    runtime = out.split("FROM python:3.11-slim", 1)[1]
+    mount = "RUN --mount=type=bind,from=build,source=/wheels,target=/wheels pip install"
+    assert (mount in runtime) is mounted
+    # the classic builder cannot mount: the wheels are copied (and stay in the image)
+    assert ("COPY --from=build /wheels /wheels" in runtime) is not mounted
+    assert fix_text(out, linter, unsafe=True, settings=settings).text == out

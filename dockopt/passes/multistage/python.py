@@ -11,10 +11,12 @@ from ...facts import images
 from ...shell import ChainLink, Script, ToolCommand, parse_tool
 from ...syntax import Instruction
 from ..base import newline_of
+from ..cache_mounts import targets_buildkit
 from ..edits import continuation_indent
 from .detect import is_system_install, pip_install, removed_packages
 from .model import RunCommand
 from .plan import BUILDER, MOVED, Plan, Site, choose, copy_line
+from .render import builder_name
 
 _INSTALL_ONLY = frozenset({"-U", "--upgrade", "--force-reinstall", "-I", "--ignore-installed", "--user",
                            "--no-warn-script-location", "--break-system-packages", "--compile", "--no-compile",
@@ -35,6 +37,7 @@ class _Runtime:
     pip: RunCommand
     command: str                      # the pip command of the runtime stage
     still_used: set[str]              # programs later RUNs or the entry run
+    mount_wheels: bool = False        # BuildKit: a bind mount of the builder's /wheels, not a COPY
     dropped: list[str] = field(default_factory=list)
     libraries: list[str] = field(default_factory=list)
 
@@ -65,13 +68,17 @@ def plan_python(site: Site) -> Plan:
                   if r.command.program and r.command is not c and not is_system_install(r)}
     still_used |= {a[0].rsplit("/", 1)[-1] for a in site.model.entry.commands() if a}
     rewrite = _Runtime(rc, f"{head}install --no-cache-dir --no-index --find-links=/wheels"
-                           f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl", still_used)
+                           f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl", still_used,
+                       mount_wheels=targets_buildkit(site.ctx))
     plan.runtime_body = _runtime_body(site, rewrite)
     if not rewrite.dropped:
         raise CannotTell("no build-only package to leave out")
     plan.notes.append("builds wheels in the builder; leaves out " + ", ".join(rewrite.dropped)
-                      + (("; installs " + ", ".join(rewrite.libraries)) if rewrite.libraries else ""))
-    plan.artifacts.append(("/wheels", "/wheels", False))
+                      + (("; installs " + ", ".join(rewrite.libraries)) if rewrite.libraries else "")
+                      + ("; installs the wheels from a bind mount of the builder's /wheels, so they stay out of "
+                         "the image" if rewrite.mount_wheels else ""))
+    if not rewrite.mount_wheels:
+        plan.artifacts.append(("/wheels", "/wheels", False))
     return plan
 
 
@@ -117,13 +124,16 @@ def _runtime_body(site: Site, rewrite: _Runtime) -> list[str]:
             continue
         new_links, changed = _runtime_links(site, ins, rewrite)
         lead = "".join(ln.text for ln in ins.leading).rstrip("\r\n")
-        if ins is rewrite.pip.ins:
+        mount = ""
+        if ins is rewrite.pip.ins and rewrite.mount_wheels:
+            mount = f"--mount=type=bind,from={builder_name(site.model.stage)},source=/wheels,target=/wheels "
+        elif ins is rewrite.pip.ins:
             body.append(copy_line("/wheels", "/wheels", None, BUILDER))
         if not changed:
             body.append(ins.full_source.rstrip("\r\n"))
         elif new_links:
             sep = " && " + ctx.tree.escape + nl + continuation_indent(ctx.tree)
-            body.append((lead + nl if lead else "") + "RUN " + sep.join(new_links))
+            body.append((lead + nl if lead else "") + "RUN " + mount + sep.join(new_links))
         elif lead:
             body.append(lead)
     return body
