@@ -12,6 +12,13 @@ bytes (dive's definition), cold build time, rebuild after editing the case's sou
 after editing its manifest, and the case's smoke command in both images, checked against the
 expected output in case.toml. The same rewrite in both modes is built once.
 
+A case with an `expert.Dockerfile` (written as a senior engineer would, without looking at
+dockopt's output) is also built in the `expert` mode: the expert's file against the original, in
+the same context. For each fix mode the report then gives the share of the expert's gain that
+dockopt captures, captured = (O - D) / (O - E), for the image size and for the steps re-run after a
+source edit (O original, D dockopt's rewrite, E the expert's), and flags every case whose rewrite
+re-runs more steps after a source edit than the original.
+
 Builds run on BuildKit through `docker buildx build` (`--backend auto`, the default, falls back to
 the classic builder only when there is no buildx plugin). They can be spread over several buildx
 builders, of any driver: --builders takes a comma-separated list of builder names; or over several
@@ -43,7 +50,9 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 RESULTS = REPO / "bench" / "results"
 CLASSIC_JSON = RESULTS / "outcomes-classic.json"
-MODES = ("safe", "unsafe")
+MODES = ("safe", "unsafe", "expert")
+FIX_MODES = ("safe", "unsafe")
+EXPERT = "expert.Dockerfile"
 
 
 def case_dirs(names: list[str] | None = None) -> list[Path]:
@@ -80,6 +89,17 @@ def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
             "side_files": sorted(os.path.relpath(p, workdir) for p in res.files)}
 
 
+def expert_rewrite(case: Path, workdir: Path) -> dict | None:
+    """The case's expert.Dockerfile as the rewrite of its Dockerfile (None without one)."""
+    if not (case / EXPERT).exists():
+        return None
+    shutil.copytree(case, workdir, dirs_exist_ok=True)
+    original = (workdir / "Dockerfile").read_text(encoding="utf-8")
+    expert = (workdir / EXPERT).read_text(encoding="utf-8")
+    return {"original": original, "rewritten": expert, "changed": expert != original, "fixes": [], "fired": [],
+            "side_files": []}
+
+
 def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float, repeat: int = 3,
              backend: str = "auto", builder: str | None = None) -> dict:
     """Verify one case in every mode (in a worker process bound to one engine or builder)."""
@@ -97,10 +117,17 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"dockopt-{case.name}-") as tmp:
             work = Path(tmp) / case.name
-            rw = rewrite(case, work, unsafe=(mode == "unsafe"))
+            if mode == "expert":
+                expert = expert_rewrite(case, work)
+                if expert is None:
+                    continue
+                rw = expert
+            else:
+                rw = rewrite(case, work, unsafe=(mode == "unsafe"))
             key = rw["rewritten"] + "\0" + ",".join(rw["side_files"])
             if key in done:
-                out["modes"][mode] = dict(done[key], same_as=next(m for m, r in out["modes"].items() if r is done[key]))
+                out["modes"][mode] = dict(done[key], same_as=next(m for m, r in out["modes"].items() if r is done[key]),
+                                          fixes=rw["fixes"], fired=rw["fired"])
                 continue
             t0 = time.monotonic()
             report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
@@ -195,12 +222,93 @@ def totals(results: list[dict]) -> dict:
     smoke_ok = all(m["metrics"]["original"].get("smoke_ok") and m["metrics"]["rewritten"].get("smoke_ok")
                    for r in results for m in r["modes"].values() if m["verdict"] != "cannot-verify")
     cannot = sorted({r["case"] for r in results for m in r["modes"].values() if m["verdict"] == "cannot-verify"})
-    noop_identical = all(not m["changed"] for r in results if r["kind"] == "no-op" for m in r["modes"].values())
+    noop_identical = all(not m["changed"] for r in results if r["kind"] == "no-op"
+                         for mode, m in r["modes"].items() if mode in FIX_MODES)
     return {"anti_pattern_cases": len(anti), "median_size_drop": statistics.median(size_drops) if size_drops else None,
             "size_drops": size_drops, "rebuild_speedups": speedups,
             "median_rebuild_speedup": statistics.median(s for _, _, s in speedups) if speedups else None,
             "all_smoke_ok": smoke_ok, "noop_identical": noop_identical, "cannot_verify": len(cannot),
             "cannot_verify_cases": cannot}
+
+
+# ---------------------------------------------------------------------------------------------
+# against the expert
+
+def _share(o: float | None, d: float | None, e: float | None, least: float) -> float | None:
+    """(o - d) / (o - e) when the expert gains at least `least` over the original, else None."""
+    if o is None or d is None or e is None or o - e < least:
+        return None
+    return (o - d) / (o - e)
+
+
+def captured(result: dict, mode: str) -> dict | None:
+    """The share of the expert's gain dockopt's rewrite in `mode` captures, for the image size and
+    for the steps re-run after a source edit (None where the expert gains nothing there, or a
+    build is missing), and whether the rewrite re-runs more steps than the original."""
+    m, x = result["modes"].get(mode), result["modes"].get("expert")
+    if not m or not x:
+        return None
+    o, d, e = m["metrics"]["original"], m["metrics"]["rewritten"], x["metrics"]["rewritten"]
+    if not (o.get("ok") and d.get("ok") and e.get("ok")):
+        return None
+    size_o = o.get("size")
+    steps = (o.get("source-edit_run"), d.get("source-edit_run"), e.get("source-edit_run"))
+    return {
+        # an expert that saves less than 1 % of the image saves nothing worth a share
+        "size": _share(size_o, d.get("size"), e.get("size"), 0.01 * size_o if size_o else 1),
+        "steps": _share(*steps, 1),
+        "sizes": (size_o, d.get("size"), e.get("size")), "step_counts": steps,
+        "more_steps_than_original": None not in steps[:2] and steps[1] > steps[0],
+    }
+
+
+def expert_totals(results: list[dict]) -> dict:
+    """Per fix mode: the median share captured of the size and of the steps, over the cases where
+    the expert gains something; the cases whose rewrite re-runs more steps than the original."""
+    out: dict = {}
+    for mode in FIX_MODES:
+        shares = [(r["case"], c) for r in results if (c := captured(r, mode)) is not None]
+        sizes = [c["size"] for _, c in shares if c["size"] is not None]
+        steps = [c["steps"] for _, c in shares if c["steps"] is not None]
+        out[mode] = {"cases": len(shares), "size_cases": len(sizes), "steps_cases": len(steps),
+                     "median_size_captured": statistics.median(sizes) if sizes else None,
+                     "median_steps_captured": statistics.median(steps) if steps else None,
+                     "more_steps_than_original": sorted(c for c, s in shares if s["more_steps_than_original"])}
+    return out
+
+
+def render_expert(results: list[dict]) -> list[str]:
+    t = expert_totals(results)
+    if not any(t[mode]["cases"] for mode in FIX_MODES):
+        return []
+
+    def share(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.0f} %"
+
+    lines = ["", "## Against the expert", "",
+             "captured = (O - D) / (O - E): O the original, D dockopt's rewrite, E the case's expert.Dockerfile; "
+             "for the image size (where the expert saves at least 1 %) and the steps re-run after a source edit "
+             "(where the expert re-runs fewer).", "",
+             "| mode | cases | median size captured | median steps captured | re-runs more steps than the original |",
+             "|---|---|---|---|---|"]
+    for mode in FIX_MODES:
+        m = t[mode]
+        lines.append(f"| {mode} | {m['cases']} | {share(m['median_size_captured'])} ({m['size_cases']} cases) | "
+                     f"{share(m['median_steps_captured'])} ({m['steps_cases']} cases) | "
+                     f"{', '.join(m['more_steps_than_original']) or 'none'} |")
+    lines += ["", "| case | mode | size O / D / E | size captured | steps re-run O / D / E | steps captured |",
+              "|---|---|---|---|---|---|"]
+    for r in results:
+        for mode in FIX_MODES:
+            c = captured(r, mode)
+            if c is None:
+                continue
+            so, sd, se = c["sizes"]
+            no, nd, ne = ("-" if n is None else str(n) for n in c["step_counts"])
+            flag = " (more than the original)" if c["more_steps_than_original"] else ""
+            lines.append(f"| {r['case']} | {mode} | {_mb(so)} / {_mb(sd)} / {_mb(se)} | {share(c['size'])} | "
+                         f"{no} / {nd} / {ne}{flag} | {share(c['steps'])} |")
+    return lines
 
 
 def _built_with(results: list[dict]) -> str:
@@ -301,6 +409,7 @@ def render(results: list[dict], command: str, seconds: float, chart: str | None,
                 f"{_s(o.get('cold_s'))} → {_s(w.get('cold_s'))} | "
                 f"{_s(o.get('source-edit_s'))} → {_s(w.get('source-edit_s'))} | "
                 f"{'ok' if o.get('smoke_ok') else 'FAIL'} / {'ok' if w.get('smoke_ok') else 'FAIL'} |")
+    lines += render_expert(results)
     if beside is not None:
         lines += render_beside(results, *beside)
     lines += ["", "## Rule codes against case.toml", "",
@@ -362,7 +471,8 @@ def _slots(builders: str, hosts: str) -> list[tuple[str | None, str | None]]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.outcomes", description=__doc__.split("\n\n")[0])
     ap.add_argument("cases", nargs="*", help="case names or numbers (default: all)")
-    ap.add_argument("--modes", default="safe,unsafe")
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="safe, unsafe (dockopt's fixes) and expert (the case's expert.Dockerfile)")
     ap.add_argument("--backend", choices=["auto", "buildkit", "classic"], default="auto",
                     help="BuildKit through docker buildx (auto: when the plugin is there) or the classic builder")
     ap.add_argument("--builders", default="", help="comma-separated buildx builders to spread the cases over")
@@ -442,7 +552,8 @@ def _write(args: argparse.Namespace, ordered: list[dict], command: str, seconds:
         args.report.write_text(render(ordered, command, seconds, chart.name if has_chart else None, beside),
                                encoding="utf-8")
     t = totals(ordered)
-    print(json.dumps({k: v for k, v in t.items() if k != "size_drops"}, indent=1))
+    print(json.dumps({**{k: v for k, v in t.items() if k != "size_drops"}, "expert": expert_totals(ordered)},
+                     indent=1))
     ok = t["all_smoke_ok"] and t["noop_identical"] and not any("error" in r for r in ordered)
     return 0 if ok else 1
 

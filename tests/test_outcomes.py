@@ -65,3 +65,27 @@ def test_buildkit_only_case_verifies_end_to_end(name, docker_engine):
     else:
         assert w["size"] < o["size"]          # the package lists went
     assert entry["cache_records_pruned"] > 0
+
+
+def _result(case: str, sizes: tuple[int, int, int], steps: tuple[int, int, int], mode: str = "safe") -> dict:
+    """A harness result for one case: the original, dockopt's rewrite in `mode` and the expert's file."""
+    o, d, e = ({"ok": True, "size": s, "source-edit_run": n} for s, n in zip(sizes, steps, strict=True))
+    return {"case": case, "modes": {mode: {"metrics": {"original": o, "rewritten": d}},
+                                    "expert": {"metrics": {"original": dict(o), "rewritten": e}}}}
+
+
+def test_captured_share_of_the_experts_gain():
+    from bench.outcomes import captured, expert_totals, render_expert
+
+    half = _result("a", (200, 150, 100), (4, 3, 2))
+    c = captured(half, "safe")
+    assert c is not None and c["size"] == 0.5 and c["steps"] == 0.5 and not c["more_steps_than_original"]
+    # an expert that gains nothing on a measure gives no share there; more steps than the original is flagged
+    worse = _result("b", (100, 90, 100), (2, 3, 2))
+    c = captured(worse, "safe")
+    assert c is not None and c["size"] is None and c["steps"] is None and c["more_steps_than_original"]
+    assert captured(_result("c", (1, 1, 1), (1, 1, 1), mode="unsafe"), "safe") is None
+    t = expert_totals([half, worse])
+    assert t["safe"]["median_size_captured"] == 0.5 and t["safe"]["more_steps_than_original"] == ["b"]
+    assert t["unsafe"]["cases"] == 0
+    assert "| a | safe | 0.0 MB / 0.0 MB / 0.0 MB | 50 % | 4 / 3 / 2 | 50 % |" in "\n".join(render_expert([half]))
