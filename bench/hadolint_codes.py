@@ -87,11 +87,17 @@ def hadolint_all(paths: list[str], jobs: int) -> list[tuple[str, str, int]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def corpus_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every corpus bench takes: the corpus directory, --jobs, --limit."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--limit", type=int, default=0)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = corpus_parser(__doc__)
     ap.add_argument("--safe", action="store_true", help="safe fixes only (no --unsafe-fixes)")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR (kept) instead of a temp dir")
     ap.add_argument("--show", metavar="CODE", action="append", default=[],

@@ -12,12 +12,13 @@ from dockopt.lint import Linter
 from dockopt.passes.merge_runs import MergeRuns
 
 
-def fix(text: str) -> str:
+def fix(text: str, unsafe: bool = True) -> str:
+    """The merged text (with the merges only offered as unsafe: the text is what they share)."""
     text = textwrap.dedent(text)
-    out = fix_text(text, Linter([MergeRuns])).text
+    out = fix_text(text, Linter([MergeRuns]), unsafe=unsafe).text
     parse(out)
     oracle_view(out)  # BuildKit's parser accepts it
-    assert fix_text(out, Linter([MergeRuns])).text == out  # idempotent
+    assert fix_text(out, Linter([MergeRuns]), unsafe=unsafe).text == out  # idempotent
     return out
 
 
@@ -34,7 +35,7 @@ def test_five_apt_runs_become_one():
         RUN rm -rf /var/lib/apt/lists/*
         CMD ["bash"]
         """
-    assert fix(before) == d("""\
+    assert fix(before, unsafe=False) == d("""\
         FROM debian:bookworm
         RUN apt-get update && \\
             apt-get install -y curl && \\
@@ -71,9 +72,61 @@ def test_a_trailing_semicolon_is_dropped_not_doubled():
     assert out == "FROM x\nRUN apk add git && \\\n    { a; b; } && \\\n    find . -exec rm {} \\;\n"
 
 
-def test_comments_between_runs_move_above_the_merged_run():
-    out = fix("FROM x\n# first\nRUN a\n\n# second\nRUN b\n")
-    assert out == "FROM x\n# first\n# second\nRUN a && \\\n    b\n"
+def test_each_comment_stays_above_its_command():
+    out = fix("FROM x\n# first\nRUN a\n# second\n  # and more\nRUN b\n")
+    assert out == "FROM x\n# first\nRUN a && \\\n    # second\n    # and more\n    b\n"
+
+
+def test_a_blank_line_keeps_runs_apart():
+    text = "FROM x\nRUN a\n\n# second\nRUN b\nRUN c\n"
+    assert fix(text) == "FROM x\nRUN a\n\n# second\nRUN b && \\\n    c\n"
+
+
+def test_leading_and_files_get_leading_and():
+    text = d("""\
+        FROM debian:bookworm
+        RUN apt-get update \\
+            && apt-get install -y curl
+        RUN mkdir /a
+        # link it
+        RUN ln -s /a /b
+        RUN chmod 700 /a
+        """)
+    assert fix(text, unsafe=False) == d("""\
+        FROM debian:bookworm
+        RUN apt-get update \\
+            && apt-get install -y curl \\
+            && mkdir /a \\
+            # link it
+            && ln -s /a /b \\
+            && chmod 700 /a
+        """)
+
+
+@pytest.mark.parametrize("text,why", [
+    ("FROM x\nRUN make build\nRUN rm -rf /src/build/tmp\n", "line 3 deletes /src/build/tmp, which line 2 wrote"),
+    ("FROM x\nRUN curl -o /usr/local/bin/t https://x/t\nRUN chmod +x /usr/local/bin/t\n",
+     "line 3 rewrites /usr/local/bin/t, which line 2 wrote"),
+    ("FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n",
+     "the install on line 3 reads the apt lists line 2 fetched"),
+    ("FROM x\nRUN mkdir /data\nRUN useradd app\nRUN ln -s /data /srv\n", "3 layers of small bookkeeping"),
+])
+def test_the_merge_is_the_default_fix_when_it_saves_something(text, why):
+    [finding] = Linter([MergeRuns]).run(parse(text))
+    assert finding.fix.safety.value == "safe" and why in finding.message
+
+
+@pytest.mark.parametrize("text", [
+    # each RUN cleans up after itself: merging saves no bytes, and an edit to pip would re-run apt
+    "FROM python:3.11\nRUN apt-get update && apt-get install -y libpq5 && rm -rf /var/lib/apt/lists/*\n"
+    "RUN pip install --no-cache-dir psycopg==3.1.18\n",
+    "FROM x\nRUN mkdir /a\nRUN ln -s /a /b\n",          # two small steps: not many
+    "FROM x\nRUN make -C /src\nRUN make -C /other\n",    # nothing known to be undone
+])
+def test_a_merge_that_saves_nothing_is_offered_only_as_unsafe(text):
+    [finding] = Linter([MergeRuns]).run(parse(text))
+    assert finding.fix.safety.value == "unsafe" and "merging saves nothing" in finding.message
+    assert fix(text, unsafe=False) == text
 
 
 def test_multi_line_runs_keep_their_lines_and_the_file_indent():
@@ -113,9 +166,8 @@ def test_no_op(text):
     assert fix(text) == text
 
 
-def test_finding_names_the_lines_and_is_safe():
+def test_finding_names_the_lines():
     tree = parse("FROM x\nRUN a\nRUN b\n")
     [finding] = Linter([MergeRuns]).run(tree)
     assert (finding.code, finding.line, finding.end_line) == ("DO101", 2, 3)
-    assert finding.fix.safety.value == "safe"
     assert "lines 2, 3" in finding.message

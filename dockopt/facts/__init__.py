@@ -44,7 +44,9 @@ RUN scripts (`ctx.run_script(ins)`, `ctx.script(ins)`, `ctx.steps(ins)`, `ctx.mo
 
 What an instruction reads and writes (`ctx.effects(ins)`, an `Effects`)
     `context_reads`: build-context paths (COPY/ADD sources and bind mounts, with the sent paths
-    they name when there is a context); `stage_reads`: (stage or image, path) of `--from`;
+    they name when there is a context); `context_origin(ins, path)`: the context file whose copy
+    sits at an image path when `ins` runs (a bind mount of it, or the last COPY/ADD that put it
+    there); `stage_reads`: (stage or image, path) of `--from`;
     `reads`, `writes`, `deletes`: image paths (`Access`), resolved against the directory each
     command runs in, writes under a cache or tmpfs mount left out (they never reach a layer);
     `packages`: installed and removed; `env_reads`: the variables its text refers to (a RUN's

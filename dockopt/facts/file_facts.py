@@ -1,6 +1,7 @@
 """`FileFacts`: the facts of one Dockerfile and its build context, each computed once, on demand."""
 from __future__ import annotations
 
+import posixpath
 import shlex
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,7 +26,7 @@ from .effects import (
 )
 from .files import ContextFiles, context_files
 from .mounts import Mount, parse_mounts
-from .paths import clean, is_remote, join
+from .paths import clean, is_remote, is_under, join, relative
 from .rebuild import RebuildModel
 from .scripts import RunScript, run_script
 from .stages import StageGraph, global_args
@@ -222,6 +223,39 @@ class FileFacts:
                 packages += package_changes(step.effects.tool)
         return Effects(ins, tuple(context_reads), tuple(stage_reads), tuple(reads), tuple(writes), tuple(deletes),
                        tuple(packages), env_reads, tuple(dict.fromkeys(unmodelled)))
+
+    def context_origin(self, ins: Instruction, path: str) -> str | None:
+        """The build-context path whose copy sits at image `path` when `ins` runs: from a bind
+        mount of `ins`, else from the last COPY/ADD of the context (in its stage or those it is built
+        on) whose destination is `path` or a directory above it. Found from the instructions alone
+        (the context need not be at hand); None when no COPY of the context put it there."""
+        for m in self.mounts(ins):
+            if m.reads_context and m.target and is_under(path, m.target):
+                return self._origin_in(clean((m.source or ".").lstrip("/") or "."), True, path, m.target)
+        for earlier in reversed(self.graph.before(ins)):
+            if earlier.keyword not in ("COPY", "ADD") or earlier.flag("from") is not None:
+                continue
+            effects = self.effects(earlier)
+            for write in effects.writes:
+                if not is_under(path, write.path):
+                    continue
+                for read in effects.context_reads:
+                    found = self._origin_in(read.source, write.tree, path, write.path)
+                    if found is not None:
+                        return found
+        return None
+
+    def _origin_in(self, source: str, into: bool, path: str, dest: str) -> str | None:
+        """The context path of image `path` when `source` was copied to `dest` (into it: `into`)."""
+        if path == dest:
+            return None if into else source
+        rel = relative(path, dest)
+        if posixpath.basename(source) == rel and not (self.files.available and self.files.is_dir(source)):
+            return source      # a file copied into the directory
+        candidate = clean(f"{source}/{rel}") if source != "." else clean(rel)
+        if not self.files.available or self.files.exists(candidate):
+            return candidate
+        return None
 
     def _matches(self, source: str) -> tuple[str, ...] | None:
         files = self.files

@@ -373,6 +373,26 @@ def workdir_of(ref: str) -> str | None:
     return "/" if image.name in _ROOT_WORKDIR else None
 
 
+# the SHELL a Windows image starts with (Docker's default on Windows)
+WINDOWS_SHELL = ("cmd", "/S", "/C")
+_WINDOWS_TAG = re.compile(
+    r"(?:^|[-_.])(?:windowsservercore|servercore|nanoserver|windows|ltsc\d{4}|sac\d{4})(?:$|[-_.])")
+
+
+def is_windows(ref: str) -> bool:
+    """The image is a Windows image (its RUNs go to cmd.exe): Microsoft's Windows base images
+    (`mcr.microsoft.com/windows/servercore`, `nanoserver`, ...), and images whose repository or tag
+    names a Windows variant (`openjdk:8-windowsservercore`, `dotnet/runtime:8.0-nanoserver-ltsc2022`,
+    `stefanscherer/node-windows`). A variable in the tag does not hide a Windows repository."""
+    image = parse_image(ref if "$" not in ref else ref.split(":", 1)[0])
+    if image is None:
+        return False
+    parts = image.repository.split("/")
+    if any(p.startswith(("windows", "nanoserver")) or p.endswith("-windows") for p in parts):
+        return True
+    return bool(image.tag and _WINDOWS_TAG.search(image.tag.lower()))
+
+
 def base_env(ref: str) -> dict[str, str]:
     """Variables the image sets that a Dockerfile commonly builds on (PATH, GOPATH, CARGO_HOME)."""
     image = parse_image(ref)

@@ -205,6 +205,11 @@ class StageGraph:
         targets = [st for st in self.stages if st.index not in copied or st is self.final]
         return frozenset(s.index for st in targets for s in self.chain(st))
 
+    def ships(self, stage: Stage) -> bool:
+        """The stage's layers end up in some image (see `shipped`): what a size rule looks at.
+        A builder stage only read by `COPY --from` does not ship."""
+        return stage.index in self.shipped
+
     def in_final_image(self, stage: Stage) -> bool:
         """The stage's layers are layers of the final image (it is the final stage or one it is
         built FROM)."""

@@ -86,7 +86,10 @@ def _fresh(graph: StageGraph, stage: Stage) -> State:
     env = images.base_env(base) if known else {"PATH": ":".join(images.DEFAULT_PATH)}
     variables = {name: Variable(name, value, "image", None) for name, value in env.items()}
     workdir = images.workdir_of(base) if known else None
-    return State(stage, variables, workdir if workdir is not None else BASE_WORKDIR)
+    state = State(stage, variables, workdir if workdir is not None else BASE_WORKDIR)
+    if images.is_windows(base):
+        return replace(state, shell=images.WINDOWS_SHELL, shell_kind=classify_shell(images.WINDOWS_SHELL))
+    return state
 
 
 def _inherited(parent: State, stage: Stage) -> State:

@@ -46,7 +46,7 @@ class ApkNoCache(Pass):
     fires_on = ("apk",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx, shipping=True):
             adds = [t for t in info.tools if t.manager == "apk" and t.subcommand == "add"
                     and not t.has_flag("--no-cache")]
             if not adds:

@@ -36,8 +36,8 @@ from collections.abc import Iterable
 
 from ..ecosystems import system
 from ..facts.mounts import mount_covers
-from ..findings import Finding
-from . import package_runs
+from ..findings import Edit, Finding
+from . import list_readers, package_runs
 from .base import Context, Pass, safe_fix
 
 
@@ -48,22 +48,47 @@ class AptListsCleanup(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
-            if not info.apt_updates or not info.apt_consumers or info.cleans_apt_lists:
+        for _stage, info in package_runs.run_infos(ctx, shipping=True):
+            if not info.apt_updates or info.cleans_apt_lists or not _installs(ctx, info):
                 continue
             if mount_covers(info.ins, system.APT_LISTS):
                 continue
-            later = package_runs.later_consumers_without_update(ctx, info.ins)
-            if later:
-                lines = ", ".join(str(i.ins.start_line) for i in later)
-                edits = package_runs.prefix_edits(later)
-                fix = safe_fix(f"Add apt-get update to line {lines}", *edits) if edits else None
+            readers = list_readers.later_readers(ctx, info.ins)
+            if readers.blockers:
+                why = "; ".join(reason for _ins, reason in readers.blockers)
                 yield self.finding(
-                    info.ins, f"the package lists stay in this layer, and line {lines} still installs "
+                    info.ins, f"the package lists `apt-get update` fetched stay in the image, but line "
+                    f"{readers.lines} may still install from them ({why}): they are kept")
+                continue
+            if readers.fixable:
+                edits = [package_runs.prefix_apt_update(later, command) for later, command in readers.fixable]
+                fix = None
+                if all(e is not None for e in edits):
+                    fix = safe_fix(f"Add apt-get update to line {readers.lines}", *[e for e in edits if e])
+                yield self.finding(
+                    info.ins, f"the package lists stay in this layer, and line {readers.lines} still installs "
                     "from them: it needs its own `apt-get update` before they can go", fix)
                 continue
-            edit = package_runs.append_command(info, system.APT_LISTS_CLEANUP)
+            edit = _remove_lists(info)
             yield self.finding(
                 info.ins, "the package lists `apt-get update` fetched stay in the image: remove "
                 "/var/lib/apt/lists/* in the same RUN",
                 safe_fix("Remove /var/lib/apt/lists/*", edit) if edit is not None else None)
+
+
+def _installs(ctx: Context, info: package_runs.RunInfo) -> bool:
+    """After its update, the RUN installs from the lists: itself, or through a script it runs."""
+    if info.apt_consumers:
+        return True
+    first = min(u.command.start for u in info.apt_updates)
+    return any(c.start > first and list_readers.script_reads(ctx, info, c, list_readers.APT) not in (None, False)
+               for c in info.commands)
+
+
+def _remove_lists(info: package_runs.RunInfo) -> Edit | None:
+    """` && rm -rf /var/lib/apt/lists/*` at the end of the script, behind the `sudo` the update
+    ran with (a non-root USER cannot delete the lists)."""
+    update = info.apt_updates[0].command
+    sudo = any(w.text in ("sudo", "doas") for w in update.wrappers)
+    prefix = package_runs.wrappers_text(info, update) if sudo else ""
+    return package_runs.append_command(info, prefix + system.APT_LISTS_CLEANUP)

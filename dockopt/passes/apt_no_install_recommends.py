@@ -61,7 +61,7 @@ class AptNoInstallRecommends(Pass):
     fires_on = ("apt",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx, shipping=True):
             tools = [t for t in info.apt("install") if t.command.program in ("apt-get", "apt")
                      and not disables_recommends(t)]
             if not tools:

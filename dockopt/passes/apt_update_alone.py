@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from ..ecosystems import system
 from ..findings import Edit, Finding
 from ..shell import SimpleCommand, parse_tool
-from . import package_runs
+from . import list_readers, package_runs
 from .base import Context, Pass, safe_fix
 
 _TEXT_UPDATE = re.compile(r"\bapt(?:-get|itude)?\b[^;&|\n]*?\bupdate\b")
@@ -64,26 +64,27 @@ class AptUpdateAlone(Pass):
                     yield finding
 
     def _lone_update(self, ctx: Context, info: package_runs.RunInfo) -> Finding | None:
-        later = package_runs.later_consumers_without_update(ctx, info.ins)
-        if not later:
-            return None
-        lines = ", ".join(str(i.ins.start_line) for i in later)
-        edits = package_runs.prefix_edits(later)
+        readers = list_readers.later_readers(ctx, info.ins)
+        if not readers.fixable:
+            return None          # nothing reads the lists, or only what dockopt cannot see into
+        lines = ", ".join(str(later.ins.start_line) for later, _c in readers.fixable)
+        edits = [package_runs.prefix_apt_update(later, command) for later, command in readers.fixable]
         fix = None
-        if edits is not None:
-            if self._removable(ctx, info, later):
-                edits.append(Edit(info.ins.start, info.ins.end, ""))
+        if all(e is not None for e in edits):
+            kept = [e for e in edits if e is not None]
+            if not readers.blockers and self._removable(ctx, info, readers.fixable[0][0]):
+                kept.append(Edit(info.ins.start, info.ins.end, ""))
                 title = f"Move apt-get update into the RUN on line {lines}"
             else:
-                title = f"Add apt-get update to the RUN on line{'s' if len(later) > 1 else ''} {lines}"
-            fix = safe_fix(title, *edits)
+                title = f"Add apt-get update to the RUN on line{'s' if len(edits) > 1 else ''} {lines}"
+            fix = safe_fix(title, *kept)
         return self.finding(
             info.ins,
             f"`apt-get update` runs alone in its layer; the install on line {lines} may reuse a "
             f"cached, stale copy of it", fix)
 
     @staticmethod
-    def _removable(ctx: Context, info: package_runs.RunInfo, later: list[package_runs.RunInfo]) -> bool:
+    def _removable(ctx: Context, info: package_runs.RunInfo, first: package_runs.RunInfo) -> bool:
         """The RUN only updates, and the next RUN is the one that reads the lists."""
         if not info.script.is_and_chain or any(c.scopes for c in info.script.commands):
             return False
@@ -93,7 +94,7 @@ class AptUpdateAlone(Pass):
             return False
         for nxt in ctx.graph.after(info.ins):
             if nxt.keyword in ("RUN", "ONBUILD", "FROM"):
-                return nxt is later[0].ins
+                return nxt is first.ins
         return False
 
     def _no_update(self, ctx: Context, info: package_runs.RunInfo) -> Finding | None:

@@ -6,7 +6,7 @@ from collections import Counter
 
 from ..syntax import Dockerfile, Instruction
 
-__all__ = ["continuation_indent", "flag_span", "keyword_span", "last_operand_span"]
+__all__ = ["continuation_indent", "flag_span", "keyword_span", "last_operand_span", "leading_and"]
 
 DEFAULT_INDENT = "    "
 
@@ -49,3 +49,17 @@ def continuation_indent(tree: Dockerfile) -> str:
                 if ws:
                     seen[ws] += 1
     return seen.most_common(1)[0][0] if seen else DEFAULT_INDENT
+
+
+def leading_and(tree: Dockerfile) -> bool:
+    """The file continues its RUNs with `&&` leading the next line (`\\` then `    && b`) more often
+    than at the end of the line (`a && \\`): fixes that join commands write it the same way."""
+    leading = trailing = 0
+    for ins in tree.instructions:
+        for ln in ins.lines:
+            content = ln.content.strip()
+            if ln.kind in ("CONT", "CONT_LAST") and content.startswith("&&"):
+                leading += 1
+            if ln.kind in ("INSTR_OPEN", "CONT") and content[:-1].rstrip().endswith("&&"):
+                trailing += 1
+    return leading > trailing

@@ -35,7 +35,7 @@ class GemNoDocument(Pass):
     fires_on = ("gem",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx, shipping=True):
             tools = [t for t in info.tools if t.manager == "gem" and t.subcommand == "install"
                      and not t.has_flag("--no-document", "-N", "--no-ri", "--no-rdoc", "--document")]
             if not tools:

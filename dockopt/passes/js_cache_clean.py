@@ -35,10 +35,16 @@ from collections.abc import Iterable
 from ..ecosystems import node
 from ..facts.mounts import mount_covers
 from ..findings import Finding
-from . import package_runs
+from . import cleanup, package_runs
 from .base import Context, Pass, safe_fix
 
 _BERRY = re.compile(r"corepack|yarnrc\.yml|yarn\s+set\s+version|berry|--immutable|yarn\s+dlx|\.pnp\.")
+
+# the programs that run each manager (what "uses the tool" means for the cleanup's place)
+PROGRAMS = {"npm": ("npm", "npx"), "yarn": ("yarn", "yarnpkg"), "pnpm": ("pnpm", "pnpx")}
+# packages that bring each manager's program
+PACKAGES = {"npm": ("npm", "nodejs"), "yarn": ("yarn", "yarnpkg"), "pnpm": ("pnpm",)}
+
 
 class JsCacheClean(Pass):
     code = "DO109"
@@ -47,33 +53,47 @@ class JsCacheClean(Pass):
     fires_on = ("npm", "yarn", "pnpm")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
-            commands = []
-            for manager, cache in node.CACHES.items():
-                tools = [t for t in info.tools if t.manager == manager]
-                filling = [t for t in tools if t.subcommand in cache.filling]
-                if not filling or any(t.subcommand == cache.cleaned_by for t in tools):
-                    continue
-                if any(t.has_flag(*cache.options) for t in filling):
-                    continue
-                if any(ctx.state(info.ins).value(v) for v in cache.variables) or any(
-                        a.name in cache.variables for t in filling for a in t.command.assignments):
-                    continue
-                if any(mount_covers(info.ins, d) for d in cache.directories) or _mount_named(ctx, info, manager):
-                    continue
-                if manager == "yarn" and _berry(ctx, info):
-                    continue
-                last = max(filling, key=lambda t: t.command.start)
-                prefix = package_runs.wrappers_text(info, last.command) + last.tool_word.raw
-                if last.tool_word is not last.command.name_word:
-                    continue    # python -m style: not for these tools
-                commands.append(f"{prefix} {cache.clean}")
-            if not commands:
+        for _stage, info in package_runs.run_infos(ctx, shipping=True):
+            cleanups = [c for c in (self._cleanup(ctx, info, m, cache) for m, cache in node.CACHES.items())
+                        if c is not None]
+            if not cleanups:
                 continue
-            edit = package_runs.append_command(info, " && ".join(commands))
-            yield self.finding(
-                info.ins, f"the package cache stays in the layer: add `{' && '.join(commands)}` to this RUN",
-                safe_fix("Clean the package cache", edit) if edit is not None else None)
+            commands = " && ".join(text for text, _p in cleanups)
+            edits = [p.edit for _t, p in cleanups if p.edit is not None]
+            reasons = [p.reason for _t, p in cleanups if p.edit is None]
+            message = f"the package cache stays in the layer: add `{commands}` to this RUN"
+            if reasons:
+                yield self.finding(info.ins, f"{message} ({'; '.join(reasons)})")
+                continue
+            yield self.finding(info.ins, message, safe_fix("Clean the package cache", *edits))
+
+    @staticmethod
+    def _cleanup(ctx: Context, info: package_runs.RunInfo, manager: str, cache: node.NodeCache
+                 ) -> tuple[str, cleanup.Placement] | None:
+        """(the clean command, where it goes) for one manager whose install leaves its cache."""
+        tools = [t for t in info.tools if t.manager == manager]
+        filling = [t for t in tools if t.subcommand in cache.filling]
+        if not filling or any(t.subcommand == cache.cleaned_by for t in tools):
+            return None
+        if any(t.has_flag(*cache.options) for t in filling):
+            return None
+        if any(ctx.state(info.ins).value(v) for v in cache.variables) or any(
+                a.name in cache.variables for t in filling for a in t.command.assignments):
+            return None
+        if any(mount_covers(info.ins, d) for d in cache.directories) or _mount_named(ctx, info, manager):
+            return None
+        if manager == "yarn" and _berry(ctx, info):
+            return None
+        last = max(filling, key=lambda t: t.command.start)
+        if last.tool_word is not last.command.name_word:
+            return None    # python -m style: not for these tools
+        if cleanup.removed_by_hand(ctx, info, last.command.start, cache.directories):
+            return None    # `rm -rf ~/.npm` after the install
+        prefix = package_runs.wrappers_text(info, last.command) + last.tool_word.raw
+        text = f"{prefix} {cache.clean}"
+        uses = [c for c in info.commands if c.program in PROGRAMS[manager]]
+        last_use = max(uses, key=lambda c: c.start)
+        return text, cleanup.place(info, last_use, text, PROGRAMS[manager][0], PACKAGES[manager])
 
 
 def _mount_named(ctx: Context, info: package_runs.RunInfo, manager: str) -> bool:

@@ -1,8 +1,17 @@
 r"""Merge consecutive RUN instructions of a stage into one.
 
 ## What it does
-Finds runs of consecutive `RUN` instructions in one stage (only comments and blank lines between
-them) and joins them into a single `RUN`, each command on its own line after `&& \`.
+Finds runs of consecutive `RUN` instructions in one stage (only comments between them; a blank
+line keeps the steps apart) and joins them into a single `RUN`, each command on its own line in
+the file's continuation style (`&& \` at the end of a line, or `&&` leading the next one), each
+comment kept above its command inside the merged `RUN`.
+
+The merge is the default (safe) fix when it saves something: a later `RUN` deletes or rewrites
+(`chmod`, `chown`, `sed -i`) what an earlier one wrote, an `apt-get update` or `apk update` sits
+apart from the install that reads it, or three or more `RUN`s only do small bookkeeping (`mkdir`,
+`ln`, `useradd`, ...). Otherwise each `RUN` already leaves only what it means to, and merging saves
+no bytes while an edit to one step would re-run them all: the finding offers the merge only with
+`--unsafe-fixes`.
 
 ## Why is this bad?
 Every `RUN` is a layer. Files one layer writes stay in the image even when a later layer deletes
@@ -25,8 +34,9 @@ RUN apt-get update && \
 ```
 
 ## Fix safety
-Safe: the merged command does exactly what the separate ones did. Each `RUN` runs in a fresh
-shell, so a command whose effect would leak into the next one when they share a shell (`cd`,
+Safe when it saves bytes or layers (see above), else offered with `--unsafe-fixes` only: the
+merged command does exactly what the separate ones did, but they are cached, and re-run, together.
+Each `RUN` runs in a fresh shell, so a command whose effect would leak into the next one when they share a shell (`cd`,
 `export`, `set`, `umask`, `source`, `exec`, `exit`, `trap`, `alias`, variable assignments,
 function definitions) is isolated in a subshell `( ... )`; a command list that is not a plain
 `&&` chain is grouped `{ ...; }` so that a failure still stops the build. RUNs are left apart
@@ -37,14 +47,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from ..ecosystems.system import INSTALLING, REMOVING
+from ..facts.paths import is_under
 from ..findings import Edit, Finding
-from ..shell import Script, leaks_state
+from ..shell import Script, leaks_state, parse_tool
 from ..suppress import suppressed_codes
 from ..syntax import Instruction
-from .base import Context, Pass, safe_fix
-from .edits import continuation_indent
+from .base import Context, Pass, safe_fix, unsafe_fix
+from .edits import continuation_indent, leading_and
+from .list_readers import APK, APT
 
 _GROUPABLE_OPERATORS_FIRST = {"&&", "||"}
+# programs that rewrite a file an earlier layer wrote (the layer then holds a second copy)
+_REWRITERS = frozenset({"chmod", "chown", "chgrp", "sed", "perl", "setfacl", "strip", "truncate", "patch"})
+# small bookkeeping: a layer of its own costs more than re-running it
+_BOOKKEEPING = frozenset({
+    "mkdir", "ln", "chmod", "chown", "chgrp", "touch", "echo", "printf", "rm", "rmdir", "unlink", "cp", "mv",
+    "useradd", "groupadd", "adduser", "addgroup", "usermod", "groupmod", "sed", "tee", "true", "test", "[",
+    "ldconfig", "update-alternatives", "install", "mkfifo", "cd", "export", "set", "id", "ls", "cat"})
+MANY = 3
+# package-manager subcommands that remove what an earlier install left
+_CLEANING = REMOVING | {"clean", "cache", "cache clean", "cache purge", "cache remove", "autoclean"}
 
 
 class MergeRuns(Pass):
@@ -62,7 +85,8 @@ class MergeRuns(Pass):
         for stage in ctx.tree.stages:
             group: list[Instruction] = []
             for ins in stage.instructions:
-                if self._mergeable(ctx, ins) and (not group or self._joinable(group[-1], ins)):
+                if self._mergeable(ctx, ins) and (not group or self._joinable(group[-1], ins)) \
+                        and not (group and _blank_before(ins)):
                     group.append(ins)
                     continue
                 if len(group) > 1:
@@ -93,8 +117,8 @@ class MergeRuns(Pass):
         indent = continuation_indent(ctx.tree)
         nl = "\r\n" if first.lines[0].text.endswith("\r\n") else "\n"
         head_end = first.logical_to_offset(first.args_offset)
-        parts: list[str] = []
-        moved_comments: list[str] = []
+        merged = text[first.start:head_end]
+        leading = leading_and(ctx.tree)
         for i, ins in enumerate(group):
             script = ctx.script(ins)
             assert script is not None          # _mergeable read it
@@ -104,21 +128,89 @@ class MergeRuns(Pass):
                 body = f"( {body} )"
             elif not _plain_chain(script, first=(i == 0), last=is_last):
                 body = f"{{ {body}; }}"
-            parts.append(body)
-            if i:
-                moved_comments += [ln.text for ln in ins.leading if ln.kind == "COMMENT"]
-        merged = text[first.start:head_end] + (f" && {first.escape}" + nl + indent).join(parts)
+            if i == 0:
+                merged += body
+                continue
+            # each comment stays above its command, inside the merged RUN
+            comments = "".join(indent + ln.text.strip() + nl for ln in ins.leading if ln.kind == "COMMENT")
+            if leading:
+                merged += f" {first.escape}{nl}{comments}{indent}&& {body}"
+            else:
+                merged += f" && {first.escape}{nl}{comments}{indent}{body}"
         last = group[-1]
-        replacement = merged + last.lines[-1].newline
-        # comments that sat between the RUNs move above the merged RUN
-        comments = "".join(c if c.endswith("\n") else c + nl for c in moved_comments)
-        edit = Edit(first.start, last.end, comments + replacement)
+        edit = Edit(first.start, last.end, merged + last.lines[-1].newline)
         lines = ", ".join(str(i.start_line) for i in group)
-        return Finding(
-            self.code, f"{len(group)} consecutive RUN instructions (lines {lines}) can be one layer",
-            first.start_line, first.column, last.end_line,
-            safe_fix(f"Merge {len(group)} RUN instructions", edit),
-        )
+        message = f"{len(group)} consecutive RUN instructions (lines {lines}) can be one layer"
+        title = f"Merge {len(group)} RUN instructions"
+        saving = _saving(ctx, group)
+        if saving:
+            fix = safe_fix(title, edit)
+            message += f" ({saving})"
+        else:
+            fix = unsafe_fix(title, edit)
+            message += (": merging saves nothing (no step removes or rewrites what another wrote) and an "
+                        "edit to one would re-run them all")
+        return Finding(self.code, message, first.start_line, first.column, last.end_line, fix)
+
+
+def _blank_before(ins: Instruction) -> bool:
+    """A blank line sits between `ins` and the instruction before it: the author kept them apart."""
+    return any(ln.kind == "BLANK" for ln in ins.leading)
+
+
+def _saving(ctx: Context, group: list[Instruction]) -> str:
+    """What merging the group saves, for the message ("" when nothing)."""
+    for j, later in enumerate(group):
+        effects = ctx.effects(later)
+        rewrites = [a for a in effects.writes if a.via in _REWRITERS] + list(effects.deletes)
+        for earlier in group[:j]:
+            before = ctx.effects(earlier)      # a program dockopt does not model may have written it
+            for a in rewrites:
+                if not before.modelled or any(is_under(a.path, w.path) or is_under(w.path, a.path)
+                                              for w in before.writes):
+                    verb = "deletes" if a in effects.deletes else "rewrites"
+                    return f"line {later.start_line} {verb} {a.path}, which line {earlier.start_line} wrote"
+    update = _index_split(ctx, group) or _cleaned_later(ctx, group)
+    if update:
+        return update
+    if len(group) >= MANY and all(_bookkeeping(ctx, ins) for ins in group):
+        return f"{len(group)} layers of small bookkeeping"
+    return ""
+
+
+def _index_split(ctx: Context, group: list[Instruction]) -> str:
+    """An update of a package index in one RUN, read by an install in a later one."""
+    for index in (APT, APK):
+        fetched = None
+        for ins in group:
+            tools = [t for c in ctx.steps(ins) if (t := parse_tool(c.command)) is not None]
+            if fetched is not None and any(index.reads(t) for t in tools):
+                return f"the install on line {ins.start_line} reads {index.name} line {fetched.start_line} fetched"
+            if any(index.fetches(t) for t in tools):
+                fetched = ins
+    return ""
+
+
+def _cleaned_later(ctx: Context, group: list[Instruction]) -> str:
+    """A package manager's clean or removal in a later RUN of what an earlier one installed with it
+    (`yum clean all`, `apt-get purge`, `npm cache clean`)."""
+    used: dict[str, Instruction] = {}
+    for ins in group:
+        for t in (t for c in ctx.steps(ins) if (t := parse_tool(c.command)) is not None):
+            earlier = used.get(t.manager)
+            if earlier is not None and earlier is not ins and t.subcommand in _CLEANING:
+                return (f"line {ins.start_line} runs `{t.manager} {t.subcommand}` on what line "
+                        f"{earlier.start_line} installed")
+            if t.subcommand in INSTALLING or t.subcommand == "install":
+                used.setdefault(t.manager, ins)
+    return ""
+
+
+def _bookkeeping(ctx: Context, ins: Instruction) -> bool:
+    effects = ctx.effects(ins)
+    steps = ctx.steps(ins)
+    return effects.modelled and not effects.packages and bool(steps) and all(
+        s.command.program in _BOOKKEEPING for s in steps)
 
 
 def _without_terminator(body: str) -> str:

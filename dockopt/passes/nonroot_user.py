@@ -15,9 +15,18 @@ the fix switches to a non-root user after the last instruction that installs or 
 A user the fix creates is named by its numeric id in `USER`: a runtime that checks for
 non-root (Kubernetes' `runAsNonRoot`) can only verify a numeric one.
 
-Images whose own entry point drops privileges (nginx, httpd, postgres, redis, ... or a CMD
-that runs `gosu`/`su-exec`/`setpriv`) are left alone, and so are images built from an image
-dockopt does not know (their USER may already be non-root).
+Images whose own entry point drops privileges (nginx, httpd, postgres, redis, ... or a CMD,
+ENTRYPOINT or entrypoint script from the build context that runs `gosu`, `su-exec`, `setpriv`,
+`runuser`, `chroot --userspec`) are left alone, and so are images meant as bases for others (no
+CMD or ENTRYPOINT of their own: their children install as root), Windows images, and images
+built from an image dockopt does not know (their USER may already be non-root).
+
+The finding comes without a fix when switching users would break the image or go against what
+the file says: an explicit `USER root` as the last USER; a server that starts as root to bind a
+privileged port or write its pid file under `/run` (nginx, Apache httpd, sshd, ... or an `EXPOSE`
+below 1024); files the image copies under `/root` (configuration the user could not read); an
+entrypoint script dockopt cannot read; a stage whose `SHELL` is not a POSIX shell (the `RUN`
+that creates the user would go to it).
 
 ## Why is this bad?
 A process running as root in a container is root on the container's files and, after any
@@ -51,10 +60,12 @@ where needed.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
 
 from ..facts import images as rt
+from ..facts.paths import is_under, join
 from ..facts.variables import variable_reference
 from ..findings import Edit, Finding
 from ..syntax import Instruction, Stage
@@ -69,8 +80,15 @@ SELF_DROPPING = {
     "mediawiki", "matomo", "owncloud", "gitlab-ce", "docker", "jupyter", "postfix",
 }
 _DROPPERS = re.compile(r"\b(gosu|su-exec|setpriv|chroot\s+--userspec|runuser|s6-setuidgid|chpst|su)\b")
+# servers that start as root to bind a privileged port or write a pid file under /run, then drop
+ROOT_SERVERS = frozenset({
+    "nginx", "openresty", "httpd", "httpd-foreground", "apache2", "apache2ctl", "apachectl",
+    "apache2-foreground", "lighttpd", "sshd", "vsftpd", "named", "dnsmasq", "squid", "postfix",
+    "cron", "crond", "supervisord", "php-fpm", "haproxy", "varnishd", "exim", "dovecot", "slapd",
+})
 _RPM_FAMILY = {"centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "oraclelinux"}
 _ROOT = {"root", "0", "0:0", "root:root", "root:0", "0:root"}
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"})
 APP_USER = "app"
 # ready-made users whose uid the official images fix (node: `useradd --uid 1000 node`, Debian and Alpine)
 KNOWN_UIDS = {"node": "1000"}
@@ -128,23 +146,20 @@ class NonrootUser(Pass):
             return
         stage = tree.stages[-1]
         chain = ctx.graph.chain(stage)
-        user, user_ins = final_user(chain)
-        if user is not None and ("$" in user or user.strip() not in _ROOT):
+        found = self._runs_as_root(ctx, stage, chain)
+        if found is None:
             return
-        base = ctx.graph.base_image(stage)        # the external image the chain builds on
-        image = rt.parse_image(base)
-        if image is None:
-            return
-        facts = rt.facts_of(image)
-        if image.name in _RPM_FAMILY and image.registry is None:
-            facts = rt.ImageFacts(True, "useradd", None, True)
-        if user is None and facts.runs_as_root is not True:
-            return      # the base image may already run as someone else
-        if self._drops_privileges(chain, image):
-            return
+        user, user_ins, facts, starts = found
+        script, unreadable = _entrypoint_scripts(ctx, starts)
+        if script:
+            return      # its entrypoint script drops privileges
+        base = ctx.graph.base_image(stage)
         where = f"USER {user} (line {user_ins.start_line})" if user_ins is not None else f"no USER; {base} runs as root"
         message = f"the final image runs as root ({where})"
-        anchor = self._anchor(stage)
+        reason = unreadable or _keeps_root(ctx, stage, chain, starts, user_ins)
+        if reason:
+            yield self.finding(stage.from_, f"{message}; no fix: {reason}")
+            return
         lines = self._user_lines(ctx, chain, facts)
         last_line = (stage.instructions[-1] if stage.instructions else stage.from_).lines[-1]
         if last_line.kind not in ("INSTR", "CONT_LAST", "HEREDOC_END"):
@@ -155,8 +170,36 @@ class NonrootUser(Pass):
             yield self.finding(stage.from_, message + "; add a non-root USER (unknown how to create one in "
                                f"{base})")
             return
+        anchor = self._anchor(stage)
+        shell = _non_posix_shell(ctx, stage, self._first_context_copy(stage, anchor), lines)
+        if shell:
+            yield self.finding(stage.from_, f"{message}; no fix: {shell}")
+            return
         edits = self._insertions(newline_of(tree), stage, anchor, lines)
         yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
+
+    def _runs_as_root(self, ctx: Context, stage: Stage, chain: list[Stage]
+                      ) -> tuple[str | None, Instruction | None, rt.ImageFacts, list[Instruction]] | None:
+        """(last USER, its instruction, the base image's facts, CMD/ENTRYPOINT) when the final image
+        runs as root and none of it says the image drops privileges or is meant as a base."""
+        user, user_ins = final_user(chain)
+        if user is not None and ("$" in user or user.strip() not in _ROOT):
+            return None
+        base = ctx.graph.base_image(stage)        # the external image the chain builds on
+        image = rt.parse_image(base)
+        if image is None or rt.is_windows(base):
+            return None  # Windows images have their own users (ContainerUser): not this rule's model
+        facts = rt.facts_of(image)
+        if image.name in _RPM_FAMILY and image.registry is None:
+            facts = rt.ImageFacts(True, "useradd", None, True)
+        if user is None and facts.runs_as_root is not True:
+            return None  # the base image may already run as someone else
+        starts = _starts(chain)
+        if user_ins is None and not starts:
+            return None  # meant as a base: the images built on it install as root
+        if self._drops_privileges(chain, image):
+            return None
+        return user, user_ins, facts, starts
 
     def _insertions(self, nl: str, stage: Stage, anchor: Instruction, lines: list[str]) -> list[Edit]:
         """Edits adding `lines` after `anchor`; a RUN that creates the user goes above the first context COPY."""
@@ -245,3 +288,111 @@ class NonrootUser(Pass):
         if setup == "adduser":
             return [f"RUN adduser -S -D -H -u {APP_UID} {APP_USER}", f"USER {APP_UID}"]
         return None
+
+
+def _starts(chain: list[Stage]) -> list[Instruction]:
+    """The CMD and ENTRYPOINT in force at the end of the chain (the last of each)."""
+    last: dict[str, Instruction] = {}
+    for st in chain:
+        for ins in st.instructions:
+            if ins.keyword in ("CMD", "ENTRYPOINT"):
+                last[ins.keyword] = ins
+    return list(last.values())
+
+
+def _start_words(ins: Instruction) -> list[str]:
+    """The words of a CMD or ENTRYPOINT that name what it starts: its program, the script a
+    shell runs, and the first word of a `sh -c` command."""
+    words = list(ins.values) if ins.is_json else ins.args.split()
+    out: list[str] = []
+    while words:
+        word = words.pop(0)
+        out.append(word)
+        if posixpath.basename(word) not in _SHELLS:
+            break
+        while words and words[0].startswith("-"):
+            flag = words.pop(0)
+            if flag.endswith("c") and words:
+                words = words[0].split()
+                break
+    return out
+
+
+def _entrypoint_scripts(ctx: Context, starts: list[Instruction]) -> tuple[bool, str]:
+    """(a script the image starts with, copied from the build context, drops privileges;
+    why dockopt cannot tell: a file of the context it cannot see, "" otherwise). A program that
+    is not a script (an executable without `#!`) is taken as it is."""
+    unreadable = ""
+    for ins in starts:
+        for word in _start_words(ins):
+            origin = _context_file(ctx, ins, word)
+            if origin is None:
+                continue
+            if not ctx.files.available:
+                unreadable = f"{ins.keyword} runs {origin} from the build context, which dockopt cannot see " \
+                             "(it may drop privileges itself)"
+                continue
+            text = ctx.files.sent_text(origin) if ctx.files.head(origin, 2) == b"#!" else None
+            if text is not None and _DROPPERS.search(text):
+                return True, ""
+    return False, unreadable
+
+
+def _context_file(ctx: Context, ins: Instruction, word: str) -> str | None:
+    """The build-context file a CMD/ENTRYPOINT word runs: a path, or a name found on PATH."""
+    state = ctx.state(ins)
+    if "/" in word:
+        path = join(state.cwd, word)
+        return ctx.context_origin(ins, path) if path is not None else None
+    for directory in (state.value("PATH") or "").split(":"):
+        if directory.startswith("/"):
+            origin = ctx.context_origin(ins, join("/", f"{directory}/{word}") or "")
+            if origin is not None:
+                return origin
+    return None
+
+
+def _keeps_root(ctx: Context, stage: Stage, chain: list[Stage], starts: list[Instruction],
+                user_ins: Instruction | None) -> str:
+    """Why the image must keep running as root ("" when nothing says so)."""
+    if user_ins is not None:
+        return f"line {user_ins.start_line} asks for root explicitly"
+    for ins in starts:
+        for word in _start_words(ins):
+            if posixpath.basename(word) in ROOT_SERVERS:
+                return (f"{posixpath.basename(word)} starts as root to bind its port and write its pid file, "
+                        "then drops privileges itself")
+    for st in chain:
+        for ins in st.instructions:
+            port = _privileged_port(ins)
+            if port:
+                return f"it exposes port {port}, which only root may bind on older engines"
+            if ins.keyword in ("COPY", "ADD", "WORKDIR") and any(
+                    is_under(w.path, "/root") for w in ctx.effects(ins).writes):
+                return f"line {ins.start_line} puts files under /root, which another user cannot read"
+    cwd = ctx.end_state(stage).cwd
+    if cwd is not None and is_under(cwd, "/root"):
+        return f"it works in {cwd}, which another user cannot read"
+    return ""
+
+
+def _privileged_port(ins: Instruction) -> str:
+    """A port below 1024 an EXPOSE names ("" when none)."""
+    if ins.keyword != "EXPOSE":
+        return ""
+    for value in ins.values:
+        port = value.split("/")[0]
+        if port.isdigit() and 0 < int(port) < 1024:
+            return port
+    return ""
+
+
+def _non_posix_shell(ctx: Context, stage: Stage, early: Instruction | None, lines: list[str]) -> str:
+    """Why the RUN that creates the user cannot go into the stage: the SHELL in force where it
+    would go is not a POSIX shell ("" when it can, or when the fix adds no RUN)."""
+    if not lines[0].startswith("RUN "):
+        return ""
+    for state in (ctx.state(early) if early is not None else None, ctx.end_state(stage)):
+        if state is not None and not state.shell_kind.posix:
+            return f"the RUN that creates the user would go to its SHELL ({state.shell_kind.reason})"
+    return ""

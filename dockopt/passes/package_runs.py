@@ -59,10 +59,6 @@ class RunInfo:
         return [c for c in self.apt_consumers if not self.updated_before(c)]
 
     @property
-    def needs_lists_from_before(self) -> bool:
-        return bool(self.consumers_without_update)
-
-    @property
     def cleans_apt_lists(self) -> bool:
         return self.removes(APT_LISTS)
 
@@ -111,8 +107,12 @@ def run_info(ctx: Context, ins: Instruction) -> RunInfo | None:
     return info
 
 
-def run_infos(ctx: Context) -> Iterator[tuple[Stage, RunInfo]]:
+def run_infos(ctx: Context, shipping: bool = False) -> Iterator[tuple[Stage, RunInfo]]:
+    """The RUNs the package passes can read, stage by stage; `shipping`: only in stages whose
+    layers reach an image (a size rule has nothing to save in a builder stage)."""
     for stage in ctx.tree.stages:
+        if shipping and not ctx.graph.ships(stage):
+            continue
         for ins in stage.instructions:
             if ins.keyword == "RUN":
                 info = run_info(ctx, ins)
@@ -186,46 +186,3 @@ def prefix_apt_update(info: RunInfo, command: SimpleCommand) -> Edit | None:
         return None
     start = command.assignments[0].start if command.assignments else command.argv[0].start
     return insert(info, start, f"{wrappers_text(info, command)}apt-get update {AND} ")
-
-
-def later_consumers_without_update(ctx: Context, ins: Instruction) -> list[RunInfo]:
-    """RUNs after `ins` (its stage and stages built FROM it) whose apt commands read lists that
-    no update of their own fetched, up to the next RUN that updates before them."""
-    stage = ctx.stage(ins)
-    if stage is None:
-        return []
-    rest = list(stage.instructions)
-    rest = rest[next(i for i, x in enumerate(rest) if x is ins) + 1:]
-    out: list[RunInfo] = []
-    if _collect_consumers(ctx, rest, out):
-        return out          # the stage fetches lists again: what is built on it reads those
-    for st in ctx.graph.descendants(stage):
-        _collect_consumers(ctx, st.instructions, out)
-    return out
-
-
-def _collect_consumers(ctx: Context, instructions: Iterable[Instruction], out: list[RunInfo]) -> bool:
-    """Add the RUNs that read earlier lists; True when a RUN fetches lists of its own."""
-    for later in instructions:
-        if later.keyword != "RUN":
-            continue
-        info = run_info(ctx, later)
-        if info is None:
-            continue
-        if info.needs_lists_from_before:
-            out.append(info)
-        if info.apt_updates:
-            return True
-    return False
-
-
-def prefix_edits(infos: list[RunInfo]) -> list[Edit] | None:
-    """The edits that give each RUN its own `apt-get update`; None if one of them cannot take it."""
-    edits = []
-    for info in infos:
-        for command in info.consumers_without_update[:1]:
-            edit = prefix_apt_update(info, command)
-            if edit is None:
-                return None
-            edits.append(edit)
-    return edits

@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from ..ecosystems.caches import cache_dirs
 from ..facts.mounts import mount_covers
 from ..findings import Finding
-from . import package_runs
+from ..shell import ToolCommand
+from . import cleanup, package_runs
 from .base import Context, Pass
 
 BOOLEANS = frozenset({"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"})
@@ -41,6 +42,18 @@ def cache_off(value: str | None) -> bool:
     return value is not None and value.strip().strip("'\"").lower() in BOOLEANS
 
 
+# pip reads options with Python's optparse, which takes any unambiguous prefix of a long option:
+# `--no-cache` is `--no-cache-dir` (`--no-c` is not: --no-color, --no-clean, --no-compile)
+_CACHE_OPTIONS = (("--no-cache-dir", "--no-ca"), ("--cache-dir", "--ca"))
+PIP_CACHE = "/.cache/pip"
+
+
+def cache_option(name: str) -> bool:
+    """`name` is `--no-cache-dir` or `--cache-dir`, written out or abbreviated as pip accepts."""
+    name = name.split("=", 1)[0]
+    return any(full.startswith(name) and name.startswith(shortest) for full, shortest in _CACHE_OPTIONS)
+
+
 class PipNoCacheDir(Pass):
     code = "DO108"
     name = "pip-no-cache-dir"
@@ -48,16 +61,31 @@ class PipNoCacheDir(Pass):
     fires_on = ("pip",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
+        for _stage, info in package_runs.run_infos(ctx, shipping=True):
             tools = [t for t in info.tools if t.manager == "pip" and t.subcommand == "install"
-                     and not t.has_flag("--no-cache-dir", "--cache-dir")
+                     and not any(cache_option(f.name) for f in t.flags)
                      and not any(a.name == "PIP_NO_CACHE_DIR" for a in t.command.assignments)]
             if not tools or cache_off(ctx.state(info.ins).value("PIP_NO_CACHE_DIR")):
                 continue
-            if "PIP_NO_CACHE_DIR=" in info.script.text or _mounted(ctx, info):
+            if "PIP_NO_CACHE_DIR=" in info.script.text or _mounted(ctx, info) or _cleaned(ctx, info, tools):
                 continue
             yield self.finding(info.ins, "`pip install` without `--no-cache-dir` keeps downloaded wheels in the layer",
                                package_runs.add_flag(info, tools, "--no-cache-dir"))
+
+
+def _cleaned(ctx: Context, info: package_runs.RunInfo, tools: list[ToolCommand]) -> bool:
+    """After the last install, the RUN empties the cache itself: `pip cache purge`, or an `rm` of
+    `~/.cache/pip` (or of `~/.cache`, or of PIP_CACHE_DIR)."""
+    last = max(t.command.start for t in tools)
+    if any(t.manager == "pip" and t.subcommand in ("cache purge", "cache remove") and t.command.start > last
+           for t in info.tools):
+        return True
+    where = cleanup.home(ctx, info)
+    dirs = [where + PIP_CACHE, "/root" + PIP_CACHE]
+    cache_dir = ctx.state(info.ins).value("PIP_CACHE_DIR")
+    if cache_dir:
+        dirs.append(cache_dir)
+    return cleanup.removed_by_hand(ctx, info, last, dirs)
 
 
 def _mounted(ctx: Context, info: package_runs.RunInfo) -> bool:

@@ -33,9 +33,9 @@ from collections.abc import Iterable
 
 from ..ecosystems import system
 from ..facts.mounts import mount_covers
-from ..findings import Finding
+from ..findings import Edit, Finding
 from ..shell import SimpleCommand, ToolCommand, parse_rm
-from . import package_runs
+from . import cleanup, package_runs
 from .base import Context, Pass, safe_fix
 
 RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
@@ -66,49 +66,64 @@ class RpmClean(Pass):
     fires_on = ("yum", "dnf", "zypper")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for _stage, info in package_runs.run_infos(ctx):
+        for stage, info in package_runs.run_infos(ctx):
             tools = [t for t in info.tools if t.manager in RPM or t.manager == "zypper"]
             if not tools or any(t.has_flag("--installroot", "-R", "--root") for t in tools):
                 continue
-            edits = []
-            problems = []
-            for t in tools:
-                if t.manager == "zypper":
-                    if t.subcommand in ZYPPER_PROMPTING and not t.assumes_yes and t.subcommand_words:
-                        edits.append(package_runs.insert(info, t.subcommand_words[0].start, "-n "))
-                        problems.append(f"`zypper {t.subcommand}` without `-n`")
-                elif t.subcommand in PROMPTING and t.manager != "microdnf" and not t.assumes_yes:
-                    edits.append(package_runs.insert(info, t.flag_insert_at, " -y"))
-                    problems.append(f"`{t.manager} {t.subcommand}` without `-y`")
-            clean = self._clean_command(info, tools)
-            if clean is not None:
-                edit = package_runs.append_command(info, clean)
-                problems.append(f"its package cache is not cleaned (`{clean}`)")
-                if edit is not None:
-                    edits.append(edit)
+            edits, problems = self._prompts(info, tools)
+            blocked = []
+            # the cache only matters in a stage whose layers ship
+            for text, placement in (self._cleanups(info, tools) if ctx.graph.ships(stage) else []):
+                problems.append(f"its package cache is not cleaned (`{text}`)")
+                if placement.edit is not None:
+                    edits.append(placement.edit)
+                else:
+                    blocked.append(placement.reason)
             if not problems:
                 continue
-            fix = safe_fix("Add -y and clean the package cache", *edits) if edits and info.editable else None
-            yield self.finding(info.ins, "; ".join(problems), fix)
+            fix = None
+            if edits and info.editable:
+                fix = safe_fix("Add -y" if blocked else "Add -y and clean the package cache", *edits)
+            message = "; ".join(problems) + (f" ({'; '.join(blocked)})" if blocked else "")
+            yield self.finding(info.ins, message, fix)
 
     @staticmethod
-    def _clean_command(info: package_runs.RunInfo, tools: list[ToolCommand]) -> str | None:
-        """The clean commands the RUN lacks: one per tool that filled a cache and did not clean it
-        after its last install."""
+    def _prompts(info: package_runs.RunInfo, tools: list[ToolCommand]) -> tuple[list[Edit], list[str]]:
+        """The `-y`/`-n` each prompting command lacks: (edits, problems)."""
+        edits: list[Edit] = []
+        problems = []
+        for t in tools:
+            if t.manager == "zypper":
+                if t.subcommand in ZYPPER_PROMPTING and not t.assumes_yes and t.subcommand_words:
+                    edits.append(package_runs.insert(info, t.subcommand_words[0].start, "-n "))
+                    problems.append(f"`zypper {t.subcommand}` without `-n`")
+            elif t.subcommand in PROMPTING and t.manager != "microdnf" and not t.assumes_yes:
+                edits.append(package_runs.insert(info, t.flag_insert_at, " -y"))
+                problems.append(f"`{t.manager} {t.subcommand}` without `-y`")
+        return edits, problems
+
+    @staticmethod
+    def _cleanups(info: package_runs.RunInfo, tools: list[ToolCommand]) -> list[tuple[str, cleanup.Placement]]:
+        """The clean commands the RUN lacks, each placed right after the last command of its tool:
+        one per tool that filled a cache and did not clean it after its last install."""
         if any(mount_covers(info.ins, c) for c in CACHES):
-            return None
-        commands: dict[str, str] = {}
+            return []
+        commands: dict[str, tuple[str, ToolCommand]] = {}
         removals = [c.start for c in info.commands if _removes_cache(c)]
         for t in sorted(tools, key=lambda t: t.command.start):
             program = t.tool_word.text or ""
             fills = t.subcommand in (ZYPPER_FILLING if t.manager == "zypper" else FILLING)
             if fills:
                 prefix = package_runs.wrappers_text(info, t.command) + t.tool_word.raw
-                commands[program] = f"{prefix} clean -a" if t.manager == "zypper" else f"{prefix} clean all"
+                commands[program] = (f"{prefix} clean -a" if t.manager == "zypper" else f"{prefix} clean all", t)
             elif t.subcommand == "clean":
                 commands.pop(program, None)
         last_fill = max((t.command.start for t in tools
                          if (t.subcommand in (ZYPPER_FILLING if t.manager == "zypper" else FILLING))), default=-1)
         if any(r > last_fill for r in removals):
-            return None          # `rm -rf /var/cache/yum` after the last install
-        return " && ".join(commands.values()) or None
+            return []          # `rm -rf /var/cache/yum` after the last install
+        out = []
+        for program, (text, t) in commands.items():
+            last_use = max((u.command for u in tools if (u.tool_word.text or "") == program), key=lambda c: c.start)
+            out.append((text, cleanup.place(info, last_use, text, program, (program, t.manager))))
+        return out
