@@ -129,6 +129,41 @@ def test_one_function_classifies_shells(shell: str, posix: bool) -> None:
     assert (f.script(run) is not None) is posix
 
 
+@pytest.mark.parametrize(("base", "windows"), [
+    ("mcr.microsoft.com/windows/servercore:ltsc2022", True), ("mcr.microsoft.com/windows/nanoserver:1809", True),
+    ("mcr.microsoft.com/dotnet/runtime:8.0-nanoserver-ltsc2022", True), ("openjdk:8-windowsservercore", True),
+    ("stefanscherer/node-windows:10", True), ("mcr.microsoft.com/windows/servercore:$TAG", True),
+    ("debian:bookworm", False), ("mcr.microsoft.com/dotnet/runtime:8.0", False), ("node:18-slim", False),
+])
+def test_a_windows_base_starts_with_cmd_and_gets_no_script(base: str, windows: bool) -> None:
+    f = facts(f"FROM {base}\nRUN mkdir C:\\app\n")
+    run = ins(f, "RUN")
+    assert f.state(run).shell_kind.posix is not windows
+    assert (f.script(run) is None) is windows
+
+
+def test_context_origin_follows_copies_and_bind_mounts(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "setup.sh").write_text("#!/bin/sh\n")
+    (tmp_path / "run.sh").write_text("#!/bin/sh\n")
+    text = ("FROM debian\nWORKDIR /app\nCOPY scripts/ /opt/s/\nCOPY run.sh .\nRUN /opt/s/setup.sh\n"
+            "RUN --mount=type=bind,source=scripts,target=/m sh /m/setup.sh\n")
+    f = facts(text, tmp_path)
+    first, second = ins(f, "RUN"), ins(f, "RUN", 1)
+    assert f.context_origin(first, "/opt/s/setup.sh") == "scripts/setup.sh"
+    assert f.context_origin(first, "/app/run.sh") == "run.sh"
+    assert f.context_origin(first, "/opt/s/missing.sh") is None       # the context has no such file
+    assert f.context_origin(first, "/usr/bin/env") is None            # the base image's own
+    assert f.context_origin(second, "/m/setup.sh") == "scripts/setup.sh"
+
+
+def test_only_stages_whose_layers_reach_an_image_ship() -> None:
+    f = facts("FROM golang AS build\nRUN go build -o /app\nFROM debian AS base\nFROM base\n"
+              "COPY --from=build /app /app\n")
+    build, base, final = f.tree.stages
+    assert not f.graph.ships(build) and f.graph.ships(base) and f.graph.ships(final)
+
+
 def test_a_mksh_shell_is_read_by_the_apt_rules() -> None:
     text = 'FROM debian\nSHELL ["/bin/mksh", "-c"]\nRUN apt-get update && apt-get install curl\n'
     codes = {f.code for f in Linter([by_code()[c] for c in ("DO103", "DO104")]).run(parse(text))}

@@ -8,8 +8,9 @@ comment kept above its command inside the merged `RUN`.
 
 The merge is the default (safe) fix when it saves something: a later `RUN` deletes or rewrites
 (`chmod`, `chown`, `sed -i`) what an earlier one wrote, an `apt-get update` or `apk update` sits
-apart from the install that reads it, or three or more `RUN`s only do small bookkeeping (`mkdir`,
-`ln`, `useradd`, ...). Otherwise each `RUN` already leaves only what it means to, and merging saves
+apart from the install that reads it, a later `clean` or `purge` undoes what an earlier install
+left, or every `RUN` only does small bookkeeping (`mkdir`, `ln`, `echo > file`, `useradd`, ...),
+cheap to re-run, so a layer of its own costs more than it saves. Otherwise each `RUN` already leaves only what it means to, and merging saves
 no bytes while an edit to one step would re-run them all: the finding offers the merge only with
 `--unsafe-fixes`.
 
@@ -65,7 +66,6 @@ _BOOKKEEPING = frozenset({
     "mkdir", "ln", "chmod", "chown", "chgrp", "touch", "echo", "printf", "rm", "rmdir", "unlink", "cp", "mv",
     "useradd", "groupadd", "adduser", "addgroup", "usermod", "groupmod", "sed", "tee", "true", "test", "[",
     "ldconfig", "update-alternatives", "install", "mkfifo", "cd", "export", "set", "id", "ls", "cat"})
-MANY = 3
 # package-manager subcommands that remove what an earlier install left
 _CLEANING = REMOVING | {"clean", "cache", "cache clean", "cache purge", "cache remove", "autoclean"}
 
@@ -173,7 +173,7 @@ def _saving(ctx: Context, group: list[Instruction]) -> str:
     update = _index_split(ctx, group) or _cleaned_later(ctx, group)
     if update:
         return update
-    if len(group) >= MANY and all(_bookkeeping(ctx, ins) for ins in group):
+    if all(_bookkeeping(ctx, ins) for ins in group):
         return f"{len(group)} layers of small bookkeeping"
     return ""
 
