@@ -251,3 +251,11 @@ def test_public_key_fingerprints_are_not_secrets(text):
 def test_other_key_values_are_still_reported(text):
     codes = [f.code for f in Linter([SecretInArgEnv]).run(parse(text))]
     assert codes and set(codes) == {"DO401"}
+
+
+def test_a_build_stage_is_named_as_one():
+    text = ("FROM debian AS build\nENV API_TOKEN=abc123secret\nRUN make\n"
+            "FROM debian\nENV DB_PASSWORD=hunter22\nCOPY --from=build /x /x\n")
+    build, final = Linter([SecretInArgEnv]).run(parse(text))
+    assert "of this build stage: no shipped image holds it" in build.message
+    assert "build stage" not in final.message and "kept in the image config" in final.message

@@ -126,14 +126,15 @@ class SecretInArgEnv(Pass):
         outer = ctx.graph.args
         for stage in ctx.tree.stages:    # ARGs before the first FROM belong to no stage
             known: dict[str, str | None] = {}
+            ships = ctx.graph.ships(stage)
             for ins in stage.instructions:
                 if ins.keyword in ("ARG", "ENV"):
-                    yield from self._check(ins, ins.parsed, "", known, outer)
+                    yield from self._check(ins, ins.parsed, "", known, outer, ships)
                 elif ins.keyword == "ONBUILD" and ins.onbuild is not None:
-                    yield from self._check(ins, ins.onbuild, "ONBUILD ", {}, {})
+                    yield from self._check(ins, ins.onbuild, "ONBUILD ", {}, {}, ships)
 
     def _check(self, ins: Instruction, parsed: Parsed, prefix: str, known: dict[str, str | None],
-               outer: Mapping[str, str | None]) -> Iterator[Finding]:
+               outer: Mapping[str, str | None], ships: bool) -> Iterator[Finding]:
         kw = parsed.keyword.upper()
         seen: set[str] = set()
         for key, value in arg_env_pairs(parsed):
@@ -148,7 +149,10 @@ class SecretInArgEnv(Pass):
             seen.add(key)
             shown = f"{prefix}{kw} {key}" + (f"={MASK}" if value else "")
             why = f"the value looks like {shape}" if shape else "the name says it is a secret"
-            yield self.finding(ins, f"{shown}: {why}, and {_where(kw, prefix)}; {REMEDY}",
+            where = _where(kw, prefix) if ships else (
+                f"{_where(kw, prefix)} of this build stage: no shipped image holds it, but the build cache and "
+                "any `--target` build of the stage do")
+            yield self.finding(ins, f"{shown}: {why}, and {where}; {REMEDY}",
                                Fix(f"Pass {key} as a build secret instead of {kw}", Safety.DISPLAY, ()),
                                instruction=f"{prefix}{kw}", key=key, reason=shape or "name")
 
