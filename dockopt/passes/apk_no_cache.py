@@ -19,6 +19,10 @@ Use instead:
 RUN apk add --no-cache curl
 ```
 
+An index a later step installs from without fetching it (a script copied from the build context,
+an `ONBUILD RUN`, a RUN this rule does not rewrite, such as one in a build stage) keeps the RUN
+as it is: the finding then says why and has no fix.
+
 ## Fix safety
 Safe: `--no-cache` only changes where the index lives while apk runs. `apk update` is dropped
 only when it has no options but `-q`/`-v`, sits in a plain `&&` chain, and every other apk command
@@ -32,8 +36,9 @@ from collections.abc import Iterable
 from ..ecosystems import system
 from ..facts.mounts import mount_covers
 from ..findings import Edit, Finding
-from ..shell import AND, ToolCommand, parse_rm
-from . import package_runs
+from ..shell import AND, ToolCommand, parse_rm, parse_tool
+from ..suppress import suppressed_codes
+from . import list_readers, package_runs
 from .base import Context, Pass, safe_fix
 
 APK_CACHE = system.APK_CACHES[0]
@@ -53,12 +58,34 @@ class ApkNoCache(Pass):
                 continue
             if any(mount_covers(info.ins, c) for c in system.APK_CACHES):
                 continue
+            message = "`apk add` without `--no-cache` keeps the package index in the layer"
+            kept = _index_needed(ctx, info)
+            if kept:
+                yield self.finding(info.ins, f"{message}, but {kept}: it is kept")
+                continue
             fix = None
             if info.editable:
                 edits = [package_runs.insert(info, t.flag_insert_at, " --no-cache") for t in adds]
                 edits += _tidy(info)
                 fix = safe_fix("Use apk add --no-cache", *edits)
-            yield self.finding(info.ins, "`apk add` without `--no-cache` keeps the package index in the layer", fix)
+            yield self.finding(info.ins, message, fix)
+
+
+def _index_needed(ctx: Context, info: package_runs.RunInfo) -> str:
+    """Why a later step needs the index this RUN leaves ("" when every later reader is a RUN this
+    rule gives `--no-cache` too, so it fetches its own)."""
+    readers = list_readers.later_readers(ctx, info.ins, list_readers.APK)
+    if readers.blockers:
+        return "; ".join(reason for _ins, reason in readers.blockers)
+    for later, command in readers.fixable:
+        tool = parse_tool(command)
+        if tool is None or tool.manager != "apk":
+            return f"line {later.ins.start_line} runs {command.name}, which installs from it"
+        stage = ctx.stage(later.ins)
+        if stage is None or not ctx.graph.ships(stage) or not later.editable or \
+                any(code in ("DO107", "DO1") for code in suppressed_codes(later.ins)):
+            return f"line {later.ins.start_line} installs from it and keeps doing so"
+    return ""
 
 
 def _tidy(info: package_runs.RunInfo) -> list[Edit]:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..ecosystems.system import APT_CACHE_QUERIES, APT_CONSUMERS, APT_PROGRAMS
-from ..facts.paths import join
+from ..ecosystems.system import APK_CACHES, APT_CACHE_QUERIES, APT_CONSUMERS, APT_LISTS, APT_PROGRAMS
+from ..facts.paths import is_under, join
 from ..shell import Script, SimpleCommand, ToolCommand, parse_script, parse_tool
 from ..syntax import Instruction
 from .base import Context
@@ -32,6 +32,7 @@ class Index:
 
     name: str                                  # for messages: "the apt lists"
     key: str                                   # "apt" or "apk"
+    path: str                                  # where it lives in the image
     fetches: Callable[[ToolCommand], bool]
     reads: Callable[[ToolCommand], bool]
 
@@ -40,9 +41,9 @@ def _apt_tool(t: ToolCommand) -> bool:
     return t.command.program in APT_PROGRAMS
 
 
-APT = Index("the apt lists", "apt", lambda t: _apt_tool(t) and t.subcommand == "update",
+APT = Index("the apt lists", "apt", APT_LISTS, lambda t: _apt_tool(t) and t.subcommand == "update",
             lambda t: _apt_tool(t) and t.subcommand in APT_CONSUMERS)
-APK = Index("the apk index", "apk",
+APK = Index("the apk index", "apk", APK_CACHES[0],
             lambda t: t.manager == "apk" and (t.subcommand == "update" or t.has_flag("-U", "--update-cache")),
             lambda t: t.manager == "apk" and t.subcommand == "add" and not t.has_flag("--no-cache"))
 
@@ -69,8 +70,8 @@ def later_readers(ctx: Context, ins: Instruction, index: Index = APT) -> Readers
     fetch of their own, up to a RUN that fetches it again."""
     out = Readers()
     stage = ctx.stage(ins)
-    if stage is None:
-        return out
+    if stage is None or deletes_index(ctx, ins, index):
+        return out          # the RUN deletes the index itself: nothing after it reads this one
     rest = list(stage.instructions)
     rest = rest[next(i for i, x in enumerate(rest) if x is ins) + 1:]
     if _collect(ctx, rest, index, out):
@@ -98,7 +99,18 @@ def _collect(ctx: Context, instructions: Iterable[Instruction], index: Index, ou
             out.blockers.append((later, unknown))
         elif first is not None:
             out.fixable.append((info, first))
-        if any(index.fetches(t) for t in info.tools):
+        if any(index.fetches(t) for t in info.tools) or deletes_index(ctx, later, index):
+            return True     # fetched again, or gone: what follows does not read the earlier one
+    return False
+
+
+def deletes_index(ctx: Context, ins: Instruction, index: Index) -> bool:
+    """The instruction deletes the index (`rm -rf /var/cache/apk/*`, `rm -rf /var/lib/apt/lists`)."""
+    for d in ctx.effects(ins).deletes:
+        path = d.path
+        while path.endswith(("/*", "/")) and len(path) > 1:
+            path = path[:-2] if path.endswith("/*") else path[:-1]
+        if is_under(index.path, path):
             return True
     return False
 
