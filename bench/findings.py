@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     root = Path(args.corpus)
     names = corpus_files(root)
+    if not names:
+        ap.error(f"no Dockerfiles listed or found under {root}")
     if args.limit:
         names = names[:args.limit]
     now = count(root, names, args.jobs)
