@@ -24,11 +24,14 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 ## Fix safety
 Safe: package lists are a cache that `apt-get update` rebuilds. ` && rm -rf
 /var/lib/apt/lists/*` goes at the end of the script, so it runs once everything before it
-succeeded and the `RUN` fails exactly when it did before. The fix is never applied while a
-later `RUN` that apt-get installs without updating would read the lists: that `RUN` gets
-`apt-get update &&` first. A script that ends in `exit`/`exec` or a background job is
-reported without a fix. A script run by the `RUN` (`./install.sh`) that installs packages without
-updating is not seen.
+succeeded and the `RUN` fails exactly when it did before (behind the update's `sudo`, when a
+non-root USER ran it). The fix is never applied while a later step would read the lists without
+updating: a later `RUN` of the stage or of a stage built `FROM` it, or a script such a `RUN` runs
+from the build context (read when the context is at hand), gets `apt-get update &&` first. A
+script dockopt cannot read or follow, or an `ONBUILD RUN` that installs or runs a script in every
+child image, keeps the lists: the finding says so and has no fix. A script that ends in
+`exit`/`exec` or a background job is reported without a fix. Stages whose layers never ship are
+left alone.
 """
 from __future__ import annotations
 

@@ -22,10 +22,16 @@ RUN npm ci && npm cache clean --force
 ```
 
 ## Fix safety
-Safe: the clean command goes at the end of the `RUN`'s script (behind the same `sudo -u`, so it
-cleans the same user's cache), and runs only when everything before it succeeded. Yarn 2+
-("berry") keeps the packages a Plug'n'Play install runs from in its cache, so `RUN`s that show
-signs of it (`--immutable`, `corepack`, `yarn set version`, `.yarnrc.yml`) are not touched.
+Safe: the clean command runs the tool it cleans, so it goes right after the last command of the
+`RUN` that uses that tool (behind the same `sudo -u`, so it cleans the same user's cache), before
+anything later can remove the tool (`apt-get purge -y npm`, `npm uninstall -g yarn`, `rm`), change
+directory or end the shell; it runs only when that command succeeded. Where it cannot follow it
+(the last use feeds a pipeline, sits in a condition) it goes at the end of the script, unless a
+later command removes the tool: then the finding has no fix. A `RUN` that deletes the cache by hand
+after its install (`rm -rf ~/.npm`) is left alone, and so are stages whose layers never ship (a
+build stage only read by `COPY --from`). Yarn 2+ ("berry") keeps the packages a Plug'n'Play
+install runs from in its cache, so `RUN`s that show signs of it (`--immutable`, `corepack`,
+`yarn set version`, `.yarnrc.yml`) are not touched.
 """
 from __future__ import annotations
 

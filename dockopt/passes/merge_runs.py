@@ -10,9 +10,9 @@ The merge is the default (safe) fix when it saves something: a later `RUN` delet
 (`chmod`, `chown`, `sed -i`) what an earlier one wrote, an `apt-get update` or `apk update` sits
 apart from the install that reads it, a later `clean` or `purge` undoes what an earlier install
 left, or every `RUN` only does small bookkeeping (`mkdir`, `ln`, `echo > file`, `useradd`, ...),
-cheap to re-run, so a layer of its own costs more than it saves. Otherwise each `RUN` already leaves only what it means to, and merging saves
-no bytes while an edit to one step would re-run them all: the finding offers the merge only with
-`--unsafe-fixes`.
+cheap to re-run, so a layer of its own costs more than it saves. Otherwise each `RUN` already
+leaves only what it means to, and merging saves no bytes while an edit to one step would re-run
+them all: the finding offers the merge only with `--unsafe-fixes`.
 
 ## Why is this bad?
 Every `RUN` is a layer. Files one layer writes stay in the image even when a later layer deletes

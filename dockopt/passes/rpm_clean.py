@@ -24,8 +24,11 @@ RUN yum install -y httpd && yum clean all
 
 ## Fix safety
 Safe: `-y` goes after the subcommand (`-n` before it, for zypper: it is a global option), and
-` && <tool> clean all` at the end of the script, behind the same `sudo`, so it runs only when
-everything before it succeeded. microdnf never prompts and gets no `-y`.
+` && <tool> clean all` right after the last command that uses the tool, behind the same `sudo`,
+so it runs only when that command succeeded and before anything later can remove the tool
+(`rpm -e --nodeps dnf`). Where it cannot follow it (a pipeline, a condition) it goes at the end,
+unless a later command removes the tool: then only the `-y` is fixed and the message says why.
+The cache is only cleaned in stages whose layers ship. microdnf never prompts and gets no `-y`.
 """
 from __future__ import annotations
 
