@@ -9,7 +9,8 @@ from dockopt.fixer import Lines, PositionMap, fix_text
 from dockopt.lint import Linter
 
 APT = ("FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y jq\nRUN apt-get install -y bc\n"
-       "RUN apt-get clean\nRUN rm -rf /var/lib/apt/lists/*\nCOPY report.sh /usr/local/bin/report\n")
+       "RUN apt-get clean\nRUN rm -rf /var/lib/apt/lists/*\nCOPY report.sh /usr/local/bin/report\n"
+       "CMD [\"jq\", \"--version\"]\n")
 
 
 def apply(text: str, edits: list[Edit]) -> str:
