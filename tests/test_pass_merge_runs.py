@@ -77,9 +77,12 @@ def test_each_comment_stays_above_its_command():
     assert out == "FROM x\n# first\nRUN a && \\\n    # second\n    # and more\n    b\n"
 
 
-def test_a_blank_line_keeps_runs_apart():
-    text = "FROM x\nRUN a\n\n# second\nRUN b\nRUN c\n"
-    assert fix(text) == "FROM x\nRUN a\n\n# second\nRUN b && \\\n    c\n"
+def test_bookkeeping_kept_apart_by_a_blank_line_is_not_merged_by_default():
+    text = "FROM x\nRUN mkdir /a\n\n# second\nRUN ln -s /a /b\n"
+    [finding] = Linter([MergeRuns]).run(parse(text))
+    assert finding.fix.safety.value == "unsafe"
+    assert fix(text, unsafe=False) == text
+    assert fix(text) == "FROM x\nRUN mkdir /a && \\\n    # second\n    ln -s /a /b\n"
 
 
 def test_leading_and_files_get_leading_and():

@@ -1,8 +1,8 @@
 r"""Merge consecutive RUN instructions of a stage into one.
 
 ## What it does
-Finds runs of consecutive `RUN` instructions in one stage (only comments between them; a blank
-line keeps the steps apart) and joins them into a single `RUN`, each command on its own line in
+Finds runs of consecutive `RUN` instructions in one stage (only comments and blank lines between
+them) and joins them into a single `RUN`, each command on its own line in
 the file's continuation style (`&& \` at the end of a line, or `&&` leading the next one), each
 comment kept above its command inside the merged `RUN`.
 
@@ -10,7 +10,8 @@ The merge is the default (safe) fix when it saves something: a later `RUN` delet
 (`chmod`, `chown`, `sed -i`) what an earlier one wrote, an `apt-get update` or `apk update` sits
 apart from the install that reads it, a later `clean` or `purge` undoes what an earlier install
 left, or every `RUN` only does small bookkeeping (`mkdir`, `ln`, `echo > file`, `useradd`, ...),
-cheap to re-run, so a layer of its own costs more than it saves. Otherwise each `RUN` already
+cheap to re-run, so a layer of its own costs more than it saves (unless a blank line keeps them
+apart: the author grouped them, and the merge would drop the line). Otherwise each `RUN` already
 leaves only what it means to, and merging saves no bytes while an edit to one step would re-run
 them all: the finding offers the merge only with `--unsafe-fixes`.
 
@@ -85,8 +86,7 @@ class MergeRuns(Pass):
         for stage in ctx.tree.stages:
             group: list[Instruction] = []
             for ins in stage.instructions:
-                if self._mergeable(ctx, ins) and (not group or self._joinable(group[-1], ins)) \
-                        and not (group and _blank_before(ins)):
+                if self._mergeable(ctx, ins) and (not group or self._joinable(group[-1], ins)):
                     group.append(ins)
                     continue
                 if len(group) > 1:
@@ -154,7 +154,8 @@ class MergeRuns(Pass):
 
 
 def _blank_before(ins: Instruction) -> bool:
-    """A blank line sits between `ins` and the instruction before it: the author kept them apart."""
+    """A blank line sits between `ins` and the instruction before it: the author kept them apart
+    (a merge saves nothing but a layer, and would drop the line: not the default fix)."""
     return any(ln.kind == "BLANK" for ln in ins.leading)
 
 
@@ -173,7 +174,7 @@ def _saving(ctx: Context, group: list[Instruction]) -> str:
     update = _index_split(ctx, group) or _cleaned_later(ctx, group)
     if update:
         return update
-    if all(_bookkeeping(ctx, ins) for ins in group):
+    if all(_bookkeeping(ctx, ins) for ins in group) and not any(_blank_before(ins) for ins in group[1:]):
         return f"{len(group)} layers of small bookkeeping"
     return ""
 
