@@ -75,7 +75,7 @@ from ..facts.paths import is_under
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import AND, Flag, SimpleCommand, ToolCommand, parse_rm, parse_tool
 from ..syntax import Instruction, arguments
-from . import package_runs
+from . import list_readers, package_runs
 from .base import Context, Pass, newline_of
 from .edits import continuation_indent
 
@@ -247,13 +247,13 @@ def _blocker(ctx: Context, info: package_runs.RunInfo, need: _Need) -> str | Non
 
 
 def _apt_blocker(ctx: Context, info: package_runs.RunInfo) -> str | None:
-    if info.needs_lists_from_before:
+    if info.consumers_without_update:
         return "an apt command of this RUN reads lists an earlier RUN fetched, which the mount would hide"
     if not info.apt_updates:
         return "the RUN installs without `apt-get update`"
-    later = package_runs.later_consumers_without_update(ctx, info.ins)
-    if later:
-        return f"line {later[0].ins.start_line} installs from the lists this RUN leaves, which would live in the mount"
+    later = list_readers.later_readers(ctx, info.ins, list_readers.APT)
+    if later.fixable or later.blockers:
+        return f"line {later.lines.split(',')[0]} reads the lists this RUN leaves, which would live in the mount"
     return None
 
 
