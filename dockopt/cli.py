@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,15 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("paths", nargs="*", metavar="PATH",
                     help="Dockerfile, directory (searched for Dockerfiles), or - for stdin")
-    mode = ap.add_argument_group("what to do (default: report the findings)").add_mutually_exclusive_group()
+    what = ap.add_argument_group("what to do (default: report the findings)")
+    mode = what.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",
                       help="report the findings and exit 1 if a fix would change a file; write nothing")
     mode.add_argument("--diff", action="store_true",
                       help="print a unified diff of the fixes (the report goes to stderr); write nothing")
     mode.add_argument("--write", "--fix", action="store_true", dest="write",
                       help="apply the fixes in place (atomically; mode, CRLF, BOM and non-UTF-8 bytes kept)")
-    mode.add_argument("--verify", action="store_true",
-                      help="build the original and the rewrite and compare them (needs a Docker engine)")
+    what.add_argument("--verify", action="store_true",
+                      help="build the original and the rewrite and compare them (needs a Docker engine); with "
+                           "--write or --diff: keep only the fixes the builds prove")
     mode.add_argument("--explain", metavar="CODE",
                       help="print the documentation of a rule (DO101, or hadolint's DL3059)")
     mode.add_argument("--list-rules", action="store_true", help="list every rule: code, name, severity, summary")
@@ -85,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     fixes.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
                        help="also apply fixes that may change what is installed (--no-unsafe-fixes: not even "
                             "when the configuration says so)")
+    fixes.add_argument("--force-fix", metavar="CODES",
+                       help="apply these rules' unsafe fixes that otherwise need --verify to prove them "
+                            "(DO301, DO302) without it (config: force-fix)")
     fixes.add_argument("--context", metavar="DIR",
                        help="build context directory (default: the Dockerfile's directory)")
     fixes.add_argument("--runtime-base", metavar="IMAGE", help="runtime image for the multi-stage split")
@@ -118,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = ap.add_argument_group("--verify")
     verify.add_argument("--smoke", metavar="COMMAND", help="with --verify: run COMMAND in both images and compare")
+    verify.add_argument("--liveness", metavar="SECONDS", type=float, default=5.0,
+                        help="with --verify and no --smoke: run each image's own ENTRYPOINT/CMD this long and "
+                             "compare whether it keeps running and accepts connections on its EXPOSEd ports "
+                             "(0: no probe)")
+    verify.add_argument("--verify-budget", metavar="SECONDS", type=float, default=None,
+                        help="with --verify and --write/--diff: stop searching for the fixes to reject after this "
+                             "long; fixes not yet proven are left out")
     verify.add_argument("--backend", choices=["auto", "buildkit", "classic", "sdk"], default="auto",
                         help="with --verify: BuildKit through docker buildx (auto: when the plugin is there) or the "
                              "classic builder (sdk: its old name)")
@@ -162,6 +175,8 @@ class FileOutcome:
     files: dict[str, str] = field(default_factory=dict)   # side files the fixes write (path -> text)
     context_dir: Path | None = None
     unsafe: bool = False
+    notes: list[str] = field(default_factory=list)    # one line each, shown on stderr
+    refix: Any = None     # --verify with --write/--diff: re-runs the fixer with chosen fixes (dockopt.proof)
     fails: bool = False     # a shown finding at or above the fail level
     seconds: float = 0.0
 
@@ -172,6 +187,7 @@ def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"select": args.select, "extend_select": args.extend_select, "ignore": args.ignore,
             "per_file_ignores": args.per_file_ignores, "extend_per_file_ignores": args.extend_per_file_ignores,
             "unsafe_fixes": args.unsafe_fixes, "runtime_base": args.runtime_base, "context": args.context,
+            "force_fix": args.force_fix,
             "fail_level": args.fail_level, "exclude": excludes}
 
 
@@ -217,8 +233,16 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
     else:
         context_dir = file_path.parent if file_path is not None else None
     out.unsafe = bool(settings.unsafe_fixes)
+    hold = _unproven_hold(args, settings, out)
     res = fix_text(text, linter, unsafe=out.unsafe, path=file_path, context_dir=context_dir, settings=settings,
-                   tree=tree)
+                   tree=tree, accept=hold)
+    if hold is not None:
+        held = sorted({f.code for f in res.findings if f.fix is not None and f.fix.applies(True) and not hold(f)})
+        out.notes += [f"{code}: fix not applied: --unsafe-fixes applies it only with --verify, which proves it by "
+                      f"building (or --force-fix {code})" for code in held]
+    if args.verify and (args.write or args.diff):
+        out.refix = partial(fix_text, text, linter, unsafe=out.unsafe, path=file_path, context_dir=context_dir,
+                            settings=settings, tree=tree)
     out.text, out.changed, out.files, out.fixed = res.text, res.changed, res.files, res.applied
     if args.write:
         out.findings, out.source = res.remaining, res.text
@@ -230,6 +254,21 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
     out.context_dir = context_dir
     out.fails = any(settings.fails(f.severity) for f in out.findings)
     return out
+
+
+def _unproven_hold(args: argparse.Namespace, settings: Settings, out: FileOutcome) -> Any:
+    """Which fixes --unsafe-fixes may apply without --verify: not those of rules whose fixes need
+    a build to prove them, unless forced per code (None: every fix may be)."""
+    from .config import code_matches
+    from .proof import needs_proof
+
+    if not out.unsafe or args.verify:
+        return None
+    forced = settings.force_fix
+
+    def hold(finding: Finding) -> bool:
+        return not needs_proof(finding.code) or any(code_matches(finding.code, sel) for sel in forced)
+    return hold
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -355,9 +394,8 @@ def _verify_json(o: FileOutcome, args: argparse.Namespace, **fields: Any) -> str
     return dumps(to_json_document(to_reports([o]), rule_infos(), options, extra={o.path: fields}))
 
 
-def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    """Build the original and the rewrite; 0 equivalent, 1 different or failed,
-    2 when the engine is the problem (none, stopped, disk full) or a build timed out."""
+def _verify_first(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int | None:
+    """The exit status when there is nothing to verify or no way to; None to go on."""
     if path == "-" or o.context_dir is None:
         print(f"{o.path}: --verify needs a Dockerfile on disk (or --context DIR)", file=err)
         return 2
@@ -366,18 +404,29 @@ def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], e
         if args.format == "json":
             out.write(_verify_json(o, args, verify=None, message=msg))
         else:
-            print(f"{o.path}: {msg}", file=out)
+            print(f"{o.path}: {msg}", file=err if args.diff else out)
         return 0
     try:
-        from .verify import EngineFault, verify
+        import docker  # noqa: F401  (the verifier's engine client)
     except ModuleNotFoundError as exc:
         print(f"dockopt: --verify needs the Docker SDK ({exc.name} is not installed): "
               "pip install 'dockopt[verify]'", file=err)
         return 2
+    return None
+
+
+def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Build the original and the rewrite; 0 equivalent, 1 different or failed,
+    2 when the engine is the problem (none, stopped, disk full) or a build timed out."""
+    first = _verify_first(o, path, args, out, err)
+    if first is not None:
+        return first
+    from .verify import EngineFault, verify
+
     fixes = [f"{f.code} {f.fix.title}" for f in o.fixed if f.fix]
     try:
         build_args = verify_build_args(args.build_args)
-        report = verify(o.original, o.text, Path(o.context_dir), dockerfile_name=Path(path).name,
+        report = verify(o.original, o.text, Path(o.context_dir or "."), dockerfile_name=Path(path).name,
                         smoke=args.smoke, backend=args.backend, timeout=args.timeout, source_file=args.source_file,
                         progress=err.isatty() and not args.quiet, build_args=build_args,
                         rebuild_repeats=args.repeat, builder=args.builder, target=args.target,
@@ -409,6 +458,53 @@ def _emit_verify_report(o: FileOutcome, args: argparse.Namespace, fixes: list[st
         print(f"dockopt: {o.path}: {timed_out}", file=err)
         return 2
     return 0 if report.equivalent else 1
+
+
+def _prove(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """--write/--diff with --verify: build, keep the fixes the checks prove, write or show only those.
+
+    0 every fix proven (and written); 1 a fix rejected or left out, nothing provable, or (--diff)
+    a proven change to show; 2 when the engine is the problem."""
+    first = _verify_first(o, path, args, out, err)
+    if first is not None:
+        return first
+    from .proof import fix_items, renderer
+    from .verify import EngineFault
+    from .verify.prove import prove
+
+    items, left_out = fix_items(o.fixed)
+    try:
+        report = prove(o.original, items, renderer(o.refix), Path(o.context_dir or "."), smoke=args.smoke,
+                       liveness=args.liveness, budget=args.verify_budget, backend=args.backend,
+                       timeout=args.timeout, build_args=verify_build_args(args.build_args), builder=args.builder,
+                       target=args.target, secrets=tuple(args.secrets), unproven=left_out,
+                       progress=err.isatty() and not args.quiet)
+    except (EngineFault, ValueError) as exc:
+        print(f"dockopt: {o.path}: {exc}", file=err)
+        return 2
+    return _show_proof(o, path, report, args, out, err)
+
+
+def _show_proof(o: FileOutcome, path: str, report: Any, args: argparse.Namespace, out: IO[str],
+                err: IO[str]) -> int:
+    """Write or show the proven rewrite and the report; the exit status of `_prove`."""
+    from .verify.prove import render_text
+
+    changed = report.text != o.original
+    if changed and args.write:
+        try:
+            write_atomic(path, report.text)
+        except FileError as exc:
+            print(f"{o.path}: {exc.message}", file=err)
+            return 2
+    if changed and args.diff:
+        print_diff(unified_diff(o.path, o.original, report.text), out)
+    if args.format == "json":
+        (err if args.diff else out).write(_verify_json(o, args, proof=report.to_dict()))
+    elif not args.quiet or not report.proven:
+        for line in render_text(report, o.path):
+            print(line, file=err if args.diff else out)
+    return 1 if report.rejected or report.unproven or not report.proven or (args.diff and changed) else 0
 
 
 # --------------------------------------------------------------------------- the run
@@ -447,6 +543,12 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
                  f"--format {args.format} has its own layout")
     if args.verify and len(args.paths) != 1:
         ap.error("--verify takes one Dockerfile")
+    if args.verify and args.check:
+        ap.error("--verify goes with --write or --diff (or alone), not with --check")
+    for flag in ("liveness", "verify_budget"):
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            ap.error(f"--{flag.replace('_', '-')} must not be negative")
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
@@ -511,16 +613,14 @@ class Run:
             if o.error is not None:
                 self.error(o.path, o.error, o.error_line, o.error_column)
                 continue
-            if args.verbose:
-                print(f"{o.path}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
-                      f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=err)
-            if args.write and not self.write(path, o):
-                continue
+            self.tell(o)
             if args.verify:
-                code = _verify(o, path, args, self.out, err)
+                code = (_prove if args.write or args.diff else _verify)(o, path, args, self.out, err)
                 if code == 2:
                     return 2
                 self.verify_failures += code
+                continue
+            if args.write and not self.write(path, o):
                 continue
             if args.diff and o.changed:
                 self.diff(o)
@@ -528,6 +628,14 @@ class Run:
         for warning in discovery.warnings:
             print(f"dockopt: warning: {warning}", file=err)
         return self.finish()
+
+    def tell(self, o: FileOutcome) -> None:
+        """On stderr: with --verbose what was done to the file; its notes."""
+        if self.args.verbose:
+            print(f"{o.path}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
+                  f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=self.err)
+        for note in o.notes:
+            print(f"{o.path}: note: {note}", file=self.err)
 
     def outcomes_of(self, paths: list[str]) -> Iterator[tuple[str, FileOutcome]]:
         """Each path with its outcome, in order; many files are spread over the CPUs (as ruff

@@ -94,6 +94,8 @@ class Settings:
 
     selection: tuple[RuleSelection, ...] = (DEFAULT_SELECTION,)
     unsafe_fixes: bool = False
+    # rules (codes or prefixes) whose unsafe fixes are applied without --verify proving them
+    force_fix: tuple[str, ...] = ()
     # glob (relative to ``project_root``, or a bare file name) -> codes or prefixes
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     # selector -> severity ("info", "warning", "error"); the most specific selector decides
@@ -131,8 +133,8 @@ class Settings:
         Values are validated and normalized as in a config file.
         """
         selection_keys = {"select", "extend_select", "ignore"}
-        allowed = selection_keys | {"unsafe_fixes", "per_file_ignores", "extend_per_file_ignores", "runtime_base",
-                                    "context", "target", "severity", "fail_level", "exclude"}
+        allowed = selection_keys | {"unsafe_fixes", "force_fix", "per_file_ignores", "extend_per_file_ignores",
+                                    "runtime_base", "context", "target", "severity", "fail_level", "exclude"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
             raise TypeError(f"Settings.merged() got unknown override(s): {', '.join(unknown)}")
@@ -187,6 +189,8 @@ class Settings:
                 yield value, f"per-file-ignores.{glob}", self.config_path
         for value in self.severity:
             yield value, "severity", self.config_path
+        for value in self.force_fix:
+            yield value, "force-fix", self.config_path
 
 
 def _merge_tables(base: Mapping[str, tuple[str, ...]],
@@ -299,6 +303,7 @@ _CONVERTERS: dict[str, Callable[[Any, Path | None, str], Any]] = {
     "extend-select": _codes,
     "ignore": _codes,
     "unsafe-fixes": _bool,
+    "force-fix": _codes,
     "per-file-ignores": _per_file_ignores,
     "extend-per-file-ignores": _per_file_ignores,
     "severity": _severity,
@@ -442,6 +447,11 @@ def _specificity(selector: str, code: str) -> int:
 
 def _most_specific(selectors: Iterable[str], code: str) -> int:
     return max((_specificity(s, code) for s in selectors), default=-1)
+
+
+def code_matches(code: str, selector: str) -> bool:
+    """Whether a selector (a code, a prefix such as DO3, or ALL) names the code."""
+    return _specificity(selector, code) >= 0
 
 
 def rule_enabled(settings: Settings, code: str, path: str | PurePath | None = None) -> bool:

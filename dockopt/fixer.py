@@ -12,7 +12,7 @@ located in the user's file: the input, or (for what remains after --write) the w
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -150,8 +150,12 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | None = None,
-             context_dir: Path | None = None, settings: Any = None, tree: Dockerfile | None = None) -> FixResult:
-    """Fix `text` to a fixed point; `tree` is its parse when the caller has it already."""
+             context_dir: Path | None = None, settings: Any = None, tree: Dockerfile | None = None,
+             accept: Callable[[Finding], bool] | None = None) -> FixResult:
+    """Fix `text` to a fixed point; `tree` is its parse when the caller has it already.
+
+    `accept`, given a finding located in `text`, says whether its fix may be applied (None: every
+    applicable fix is); the verifier uses it to build a rewrite from a chosen set of fixes."""
     result = FixResult(original=text, text=text)
     tree = tree if tree is not None else parse(text)
     for _round in range(MAX_ROUNDS):
@@ -159,7 +163,8 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
                               pending_files=result.files)
         if not result.rounds:
             result.findings = findings
-        fixable = [f for f in findings if applicable(f.fix, unsafe)]
+        fixable = [f for f in findings if applicable(f.fix, unsafe)
+                   and (accept is None or accept(_relocate(f, result.rounds)))]
         if not fixable:
             result.remaining = findings
             break

@@ -39,13 +39,14 @@ from ..findings import Edit, Finding
 from ..shell import AND, ToolCommand, parse_rm, parse_tool
 from ..suppress import suppressed_codes
 from . import list_readers, package_runs
-from .base import Context, Pass, safe_fix
+from .base import Context, MayChange, Pass, safe_fix
 
 APK_CACHE = system.APK_CACHES[0]
 
 
 class ApkNoCache(Pass):
     code = "DO107"
+    may_change = MayChange(paths=("/var/cache/apk/*",))
     name = "apk-no-cache"
     summary = "apk add without --no-cache keeps the package index in the layer"
     fires_on = ("apk",)

@@ -41,11 +41,12 @@ from ..ecosystems import system
 from ..facts.mounts import mount_covers
 from ..findings import Edit, Finding
 from . import list_readers, package_runs
-from .base import Context, Pass, safe_fix
+from .base import Context, MayChange, Pass, safe_fix
 
 
 class AptListsCleanup(Pass):
     code = "DO104"
+    may_change = MayChange(paths=("/var/lib/apt/lists/*",))
     name = "apt-lists-cleanup"
     summary = "Remove /var/lib/apt/lists/* in the RUN that ran apt-get update"
     fires_on = ("apt",)

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from ..findings import Finding, Fix, Safety
 from ..shell import ToolCommand
 from . import package_runs
-from .base import Context, Pass
+from .base import PACKAGE_TREE, Context, MayChange, Pass
 
 NEEDS_CA = frozenset({"curl", "wget", "git", "gnupg", "gnupg2", "gpg", "dirmngr", "git-core"})
 OFF = frozenset({"false", "0", "no", "off"})
@@ -55,6 +55,7 @@ def disables_recommends(tool: ToolCommand) -> bool:
 
 class AptNoInstallRecommends(Pass):
     code = "DO106"
+    may_change = MayChange(paths=PACKAGE_TREE)  # recommended packages no longer installed
     name = "apt-no-install-recommends"
     summary = "apt-get install without --no-install-recommends pulls in recommended packages"
     severity = "info"

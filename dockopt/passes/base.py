@@ -16,6 +16,22 @@ from ..syntax import Dockerfile, Instruction
 DOC_HEADINGS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
 
+@dataclass(frozen=True)
+class MayChange:
+    """What a pass's fix may change in the built image, for `--verify` to allow and nothing more.
+
+    `config`: image config fields (as the image JSON names them: "User", "Env", "Cmd", ...).
+    `paths`: globs on absolute paths in the image (fnmatch: `*` also matches `/`), of files the
+    fix may add, remove or change.  Caches, docs, logs and temp files are never compared."""
+
+    config: frozenset[str] = frozenset()
+    paths: tuple[str, ...] = ()
+
+
+# where a package manager installs, for the fixes that change which packages are installed
+PACKAGE_TREE = ("/usr/*", "/etc/*", "/var/lib/*", "/lib/*", "/lib64/*", "/bin/*", "/sbin/*", "/opt/*")
+
+
 class Pass:
     """One rule: subclasses set `code`, `name`, `summary` and implement `check`.
 
@@ -30,6 +46,10 @@ class Pass:
     # lower-case words one of which the file's text must hold for the rule to find anything
     # (the package managers it reads); empty: it always runs
     fires_on: ClassVar[tuple[str, ...]] = ()
+    # what the fix may change in the image (config fields, path globs); --verify allows that only
+    may_change: ClassVar[MayChange] = MayChange()
+    # its fix is applied by --unsafe-fixes only when --verify proves it (or when forced per code)
+    needs_proof: ClassVar[bool] = False
 
     @classmethod
     def can_fire(cls, lowered_text: str) -> bool:

@@ -25,11 +25,12 @@ from collections.abc import Iterable
 
 from ..findings import Finding
 from . import package_runs
-from .base import Context, Pass
+from .base import Context, MayChange, Pass
 
 
 class GemNoDocument(Pass):
     code = "DO111"
+    may_change = MayChange(paths=("*/gems/*/doc/*", "/usr/local/bundle/doc/*"))
     name = "gem-no-document"
     summary = "gem install without --no-document generates documentation"
     fires_on = ("gem",)

@@ -69,7 +69,7 @@ from ..facts.paths import is_under, join
 from ..facts.variables import variable_reference
 from ..findings import Edit, Finding
 from ..syntax import Instruction, Stage
-from .base import Context, Pass, newline_of, unsafe_fix
+from .base import Context, MayChange, Pass, newline_of, unsafe_fix
 
 # images whose entry point starts as root and then drops to its own user
 SELF_DROPPING = {
@@ -137,6 +137,10 @@ def final_user(chain: list[Stage]) -> tuple[str | None, Instruction | None]:
 
 class NonrootUser(Pass):
     code = "DO302"
+    may_change = MayChange(config=frozenset({"User"}), paths=(
+        "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
+        "/etc/passwd-", "/etc/group-", "/etc/shadow-", "/etc/gshadow-", "/home/*"))
+    needs_proof = True
     name = "nonroot-user"
     summary = "The final image runs as root: switch to a non-root USER"
 

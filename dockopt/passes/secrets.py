@@ -67,7 +67,7 @@ from ..facts.variables import arg_env_pairs, variable_reference
 from ..findings import Finding, Fix, Safety
 from ..syntax import Instruction
 from ..syntax.arguments import Parsed
-from .base import Context, Pass
+from .base import Context, MayChange, Pass
 
 SECRET_PARTS = frozenset({"apikey", "auth", "credential", "credentials", "key", "password", "pword",
                           "passwd", "secret", "token"})
@@ -117,6 +117,7 @@ def credential_shape(value: str | None) -> str | None:
 
 class SecretInArgEnv(Pass):
     code = "DO401"
+    may_change = MayChange(config=frozenset({"Env"}))
     name = "secret-in-arg-env"
     summary = "A secret is passed through ARG or ENV and stays readable in the image"
     severity = "error"

@@ -52,7 +52,7 @@ from collections.abc import Iterable
 
 from ..findings import Edit, Finding
 from ..syntax import Instruction, Stage
-from .base import Context, Pass, unsafe_fix
+from .base import PACKAGE_TREE, Context, MayChange, Pass, unsafe_fix
 
 # repository -> whether it has Debian-based -slim variants
 SLIM_REPOS = {"python", "node", "ruby"}
@@ -71,6 +71,7 @@ DOCS_ONLY = re.compile(r"(\b(man|mandb|man-db|info|install-info|groff|locale-gen
 
 class SlimBase(Pass):
     code = "DO306"
+    may_change = MayChange(config=frozenset({"Env", "Labels"}), paths=PACKAGE_TREE)
     name = "slim-base"
     summary = "A full official base image where its slim variant would do"
     severity = "info"

@@ -15,7 +15,7 @@ from ..facts import images as rt
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import Script, ToolCommand, parse_tool
 from ..syntax import Instruction
-from .base import Context, Pass
+from .base import PACKAGE_TREE, Context, MayChange, Pass
 
 
 class _DocFromClass(Pass):
@@ -120,6 +120,8 @@ class BuildToolsInFinalStage(_DocFromClass):
     """
 
     code = "DO304"
+
+    may_change = MayChange(paths=PACKAGE_TREE)
     name = "build-tools-in-final-stage"
     summary = "Build tools are installed in the final stage of a multi-stage build"
 

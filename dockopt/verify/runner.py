@@ -74,14 +74,7 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
 
     build_args = dict(build_args or {})
     started = time.monotonic()
-    host = host or engine_host()
-    kit, why_not = _buildkit(backend, builder, host)
-    engine = connect(host=kit[1].host if kit and kit[1].host else host)
-    engine.cli_host = host
-    if kit:
-        engine.buildx, engine.builder = kit
-    engine.secrets = tuple(sorted({v for v in build_args.values() if v} | _secret_values(secrets),
-                                  key=len, reverse=True))
+    engine, kit, why_not = prepare_engine(backend, builder, host, build_args, secrets)
     swept = engine.sweep_stale()
     prog = Progress(progress)
     workdir = _workdir(context_dir)
@@ -139,6 +132,21 @@ def _checked_backend(backend: str, builder: str | None, secrets: tuple[str, ...]
     if backend == "classic" and (builder or secrets):
         raise ValueError(f"{'--builder' if builder else '--secret'} needs the BuildKit backend, not 'classic'")
     return backend
+
+
+def prepare_engine(backend: str, builder: str | None, host: str | None, build_args: dict[str, str],
+                   secrets: tuple[str, ...] | list[str]) -> tuple[Engine, tuple[Buildx, Builder] | None, str]:
+    """The engine to build on, with the buildx CLI and builder when BuildKit is used (else None,
+    and why not); the values to hide in what is shown are set on it."""
+    host = host or engine_host()
+    kit, why_not = _buildkit(backend, builder, host)
+    engine = connect(host=kit[1].host if kit and kit[1].host else host)
+    engine.cli_host = host
+    if kit:
+        engine.buildx, engine.builder = kit
+    engine.secrets = tuple(sorted({v for v in build_args.values() if v} | _secret_values(secrets),
+                                  key=len, reverse=True))
+    return engine, kit, why_not
 
 
 def _buildkit(backend: str, builder: str | None, host: str) -> tuple[tuple[Buildx, Builder] | None, str]:

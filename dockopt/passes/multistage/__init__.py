@@ -87,7 +87,7 @@ from ...facts import images
 from ...facts.paths import display
 from ...findings import Edit, Finding
 from ...syntax import Stage
-from ..base import Context, Pass, unsafe_fix
+from ..base import Context, MayChange, Pass, unsafe_fix
 from .detect import detect
 from .go import plan_go
 from .java import plan_java
@@ -109,6 +109,10 @@ _PLANNERS: dict[str, Callable[[Site], Plan]] = {
 
 class Multistage(Pass):
     code = "DO301"
+    # the runtime stage keeps only the artifacts, on another base: what must still be there
+    # is proven by running the image (smoke command or liveness probe), not by its files
+    may_change = MayChange(config=frozenset({"Env", "Labels"}), paths=("/*",))
+    needs_proof = True
     name = "multistage"
     summary = "A single-stage build ships its toolchain: build in a builder stage, copy the artifacts"
     severity = "info"
