@@ -197,15 +197,9 @@ class _Search:
     def execute(self) -> ProofReport:
         if not self.items:
             return self._report("nothing-proven", "no fix to prove")
-        try:
-            planned = self.run._plan({"original": self.original}, self.cannot)["original"]
-        except _CannotBuild as exc:
-            return self._report("cannot-verify", str(exc))
-        base = self._image("original", planned)
-        if isinstance(base, CheckFailure):
-            why = f"the original does not build: {base.summary}"
-            return self._report("cannot-verify" if base.check == "unsupported" else "original-failed", why)
-        self.base = base
+        failed = self._build_base()
+        if failed is not None:
+            return failed
         try:
             failure = self._test(self.items)
             if failure is None:
@@ -223,6 +217,19 @@ class _Search:
         why = (f"every fix failed a check ({', '.join(reasons)})" if self.rejected
                else "no fix could be tried within --verify-budget")
         return self._report("nothing-proven", why)
+
+    def _build_base(self) -> ProofReport | None:
+        """Build and probe the original; the report when that fails."""
+        try:
+            planned = self.run._plan({"original": self.original}, self.cannot)["original"]
+        except _CannotBuild as exc:
+            return self._report("cannot-verify", str(exc))
+        base = self._image("original", planned)
+        if isinstance(base, CheckFailure):
+            why = f"the original does not build: {base.summary}"
+            return self._report("cannot-verify" if base.check == "unsupported" else "original-failed", why)
+        self.base = base
+        return None
 
     def _bisect(self, group: list[FixItem], failure: CheckFailure) -> None:
         """`self.good` plus `group` fails with `failure`; keep what passes of it, reject the rest."""
@@ -260,7 +267,7 @@ class _Search:
 
     def _report(self, verdict: str, reason: str) -> ProofReport:
         text = self.render(frozenset(f.key for f in self.good)) if self.good else self.original
-        notes = tuple(dict.fromkeys(self.run.notes))
+        notes = tuple(dict.fromkeys(self.run.notes)) if self.run is not None else ()
         return ProofReport(verdict=verdict, text=text, kept=tuple(self.good), rejected=tuple(self.rejected),
                            unproven=tuple(self.unproven), builds=dict(self.builds), tests=self.tests,
                            reason=reason, notes=notes)
