@@ -394,6 +394,15 @@ def _verify_json(o: FileOutcome, args: argparse.Namespace, **fields: Any) -> str
     return dumps(to_json_document(to_reports([o]), rule_infos(), options, extra={o.path: fields}))
 
 
+def show_diff(o: FileOutcome, out: IO[str]) -> None:
+    """The unified diffs of the Dockerfile's rewrite and of the side files the fixes write."""
+    if o.text != o.original:
+        print_diff(unified_diff(o.path, o.original, o.text), out)
+    for side, side_text in o.files.items():
+        before = Path(side).read_text(encoding="utf-8") if Path(side).exists() else ""
+        print_diff(unified_diff(os.path.relpath(side), before, side_text), out)
+
+
 def _verify_first(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int | None:
     """The exit status when there is nothing to verify or no way to; None to go on."""
     if path == "-" or o.context_dir is None:
@@ -490,15 +499,18 @@ def _show_proof(o: FileOutcome, path: str, report: Any, args: argparse.Namespace
     """Write or show the proven rewrite and the report; the exit status of `_prove`."""
     from .verify.prove import render_text
 
-    changed = report.text != o.original
+    changed = report.text != o.original or bool(report.files)
+    proven = FileOutcome(path=o.path, original=o.original, text=report.text, files=report.files, changed=changed)
     if changed and args.write:
         try:
             write_atomic(path, report.text)
+            for side, side_text in report.files.items():
+                write_atomic(side, side_text)
         except FileError as exc:
             print(f"{o.path}: {exc.message}", file=err)
             return 2
     if changed and args.diff:
-        print_diff(unified_diff(o.path, o.original, report.text), out)
+        show_diff(proven, out)
     if args.format == "json":
         (err if args.diff else out).write(_verify_json(o, args, proof=report.to_dict()))
     elif not args.quiet or not report.proven:
@@ -675,11 +687,7 @@ class Run:
         return True
 
     def diff(self, o: FileOutcome) -> None:
-        if o.text != o.original:
-            print_diff(unified_diff(o.path, o.original, o.text), self.out)
-        for side, side_text in o.files.items():
-            before = Path(side).read_text(encoding="utf-8") if Path(side).exists() else ""
-            print_diff(unified_diff(os.path.relpath(side), before, side_text), self.out)
+        show_diff(o, self.out)
 
     def finish(self) -> int:
         args = self.args

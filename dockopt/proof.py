@@ -24,22 +24,26 @@ def key_of(finding: Finding) -> tuple[str, int, int]:
 
 
 def fix_items(applied: list[Finding]) -> tuple[list[Any], list[tuple[Any, str]]]:
-    """(the fixes to prove, the fixes left out with the reason) of the findings --write applies."""
+    """(the fixes to prove, the fixes left out with the reason) of the findings --write applies.
+
+    A fix is left out when it writes a side file the builds cannot read (one other than the
+    .dockerignore, which the verifier builds with)."""
     from .verify.prove import FixItem
 
-    items, left_out, seen = [], [], set()
+    # fixes of one rule at one place (two DO204 exclusions of one COPY) are tried together
+    grouped: dict[tuple[str, int, int], list[Finding]] = {}
     for finding in applied:
-        if finding.fix is None or key_of(finding) in seen:
-            continue
-        seen.add(key_of(finding))
-        rule = by_code().get(finding.code)
-        declared = getattr(rule, "may_change", None)
-        item = FixItem(key=key_of(finding), title=finding.fix.title,
+        if finding.fix is not None:
+            grouped.setdefault(key_of(finding), []).append(finding)
+    items, left_out = [], []
+    for key, findings in grouped.items():
+        declared = getattr(by_code().get(key[0]), "may_change", None)
+        item = FixItem(key=key, title="; ".join(dict.fromkeys(f.fix.title for f in findings if f.fix)),
                        config=frozenset(declared.config) if declared else frozenset(),
                        paths=tuple(declared.paths) if declared else ())
-        if finding.fix.files:
-            paths = ", ".join(w.path for w in finding.fix.files)
-            left_out.append((item, f"it writes {paths}, which the verification builds do not read"))
+        unread = [w.path for f in findings if f.fix for w in f.fix.files if not w.path.endswith(".dockerignore")]
+        if unread:
+            left_out.append((item, f"it writes {', '.join(unread)}, which the verification builds do not read"))
         else:
             items.append(item)
     # the likeliest to fail last: the safe fixes are then proven together by one build, and a
@@ -52,10 +56,11 @@ def _unsafe(applied: list[Finding], key: tuple[str, int, int]) -> bool:
     return any(key_of(f) == key and f.fix is not None and f.fix.safety is Safety.UNSAFE for f in applied)
 
 
-def renderer(refix: Refix) -> Callable[[frozenset[tuple[str, int, int]]], str]:
-    """The rewrite with only the fixes whose keys are given (and no side file)."""
-    def render(keys: frozenset[tuple[str, int, int]]) -> str:
-        return refix(accept=lambda f: key_of(f) in keys).text
+def renderer(refix: Refix) -> Callable[[frozenset[tuple[str, int, int]]], tuple[str, dict[str, str]]]:
+    """The rewrite with only the fixes whose keys are given: its text and its side files."""
+    def render(keys: frozenset[tuple[str, int, int]]) -> tuple[str, dict[str, str]]:
+        result = refix(accept=lambda f: key_of(f) in keys)
+        return result.text, dict(result.files)
     return render
 
 

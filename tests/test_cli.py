@@ -239,12 +239,15 @@ def test_unsafe_fixes_of_later_rounds_are_located_in_the_input(df):
     """With --unsafe-fixes DO106 is fixed in a second round, on the merged RUN; its location
     (and the fixed/not-fixed state) still refers to the two install lines of the input."""
     p = df(APT_FIVE)
-    check = json.loads(run_cli("--check", "--unsafe-fixes", "--format", "json", str(p)).stdout)
+    # (DO302's fix, which --unsafe-fixes applies only with --verify, forced here)
+    check = json.loads(run_cli("--check", "--unsafe-fixes", "--force-fix", "DO302", "--format", "json",
+                               str(p)).stdout)
     findings = check["files"][0]["findings"]
     assert [f["location"]["line"] for f in findings if f["code"] == "DO106"] == [3, 4]
     assert all(f["resolved"] for f in findings)  # --write --unsafe-fixes leaves none of them
     assert all(f["fix"]["applicable"] for f in findings if f["fix"] and f["code"] != "DO102")
-    write = json.loads(run_cli("--write", "--unsafe-fixes", "--format", "json", str(p)).stdout)
+    write = json.loads(run_cli("--write", "--unsafe-fixes", "--force-fix", "DO302", "--format", "json",
+                               str(p)).stdout)
     applied = [f for f in write["files"][0]["findings"] if f["fix"] and f["fix"]["applied"]]
     lines = APT_FIVE.splitlines()
     for f in applied:  # every fix is located in the file as it was before writing

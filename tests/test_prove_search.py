@@ -34,7 +34,7 @@ class _FakeSearch(_Search):
 
     def __init__(self, items: list[FixItem], bad: set[int], deadline: float | None = None):
         def render(keys):
-            return "original" if not keys else "+".join(sorted(str(k[1]) for k in keys))
+            return ("original" if not keys else "+".join(sorted(str(k[1]) for k in keys))), {}
 
         super().__init__(None, "original", items, render, smoke=None, liveness=0, deadline=deadline,  # type: ignore[arg-type]
                          cannot=None)
@@ -45,7 +45,7 @@ class _FakeSearch(_Search):
         self.builds["original"] += 1
         return None
 
-    def _check(self, text, allowed_config, allowed_paths):
+    def _check(self, text, files, allowed_config, allowed_paths):
         self.checked.append(text)
         self.builds["rewrite"] += 1
         lines = {int(x) for x in text.split("+")}

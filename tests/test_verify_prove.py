@@ -67,6 +67,8 @@ ENTRYPOINT ["/entrypoint.sh"]
 
 CLEAN = """\
 FROM busybox:latest
+WORKDIR /app
+COPY . .
 ADD motd /etc/motd
 RUN echo one > /a
 RUN echo two > /b
@@ -77,6 +79,7 @@ CMD ["cat", "/etc/motd", "/a", "/b"]
 def _prove(tmp: Path, dockerfile: str, files: dict[str, str], *args: str) -> tuple[object, dict, str]:
     """Run dockopt with --verify --format json on a new project; (process, proof, file text after)."""
     for name, text in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp / name).write_text(text)
         if name.endswith(".sh"):
             (tmp / name).chmod(0o755)
@@ -140,14 +143,17 @@ def test_an_entrypoint_that_drops_privileges_itself_keeps_root(dropping):
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory, docker_engine):
-    return _prove(tmp_path_factory.mktemp("clean"), CLEAN, {"motd": "welcome\n"}, "--write",
-                  "--select", "DO101,DO203")
+    tmp = tmp_path_factory.mktemp("clean")
+    return (*_prove(tmp, CLEAN, {"motd": "welcome\n", ".git/HEAD": "ref: refs/heads/main\n"}, "--write",
+                    "--select", "DO101,DO203,DO204"), tmp)
 
 
 def test_a_file_whose_fixes_all_pass_is_written_after_one_build_of_each(clean):
-    r, proof, text = clean
+    r, proof, text, tmp = clean
     assert proof["verdict"] == "proven" and proof["rejected"] == []
-    assert sorted(f["code"] for f in proof["kept"]) == ["DO101", "DO203"]
+    assert sorted(f["code"] for f in proof["kept"]) == ["DO101", "DO203", "DO204"]
+    # the .dockerignore the fix writes was built with, and is written with the Dockerfile
+    assert ".git" in (tmp / ".dockerignore").read_text().splitlines()
     assert proof["builds"] == {"original": 1, "rewrite": 1}
     assert "COPY motd /etc/motd" in text and text.count("RUN") == 1
     assert r.returncode == 0

@@ -69,10 +69,11 @@ from ..facts.paths import has_vars, is_remote, is_under
 from ..findings import FileWrite, Finding, Fix, Safety
 from ..shell import SimpleCommand, parse_tool
 from ..syntax import Instruction
-from .base import Context, Pass
+from .base import Context, MayChange, Pass
 from .copies import copy_op, human_size
 
 _VCS = {".git", ".hg", ".svn"}
+_JUNK_FILES = ((".pyc", "**/*.pyc"), (".log", "**/*.log"))
 _ROOT_ONLY_CACHE = {".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".hypothesis",
                     ".nyc_output", "htmlcov", ".parcel-cache", ".sass-cache"}
 _ENV_KEEP = (".example", ".sample", ".template", ".dist", ".defaults", ".schema", ".tmpl")
@@ -98,11 +99,21 @@ class Junk:
     complete: bool = True
 
 
+def _excludable_globs() -> tuple[str, ...]:
+    """Where in the image what the exclusions keep out of the context can be (under any COPY
+    destination): the entries _kind and _root_kind name."""
+    names = sorted(_VCS | _ROOT_ONLY_CACHE | set(_BUILD_OUTPUTS) | {
+        ".idea", ".vscode", ".coverage", "coverage", ".venv", ".env", ".env.*", "node_modules", "__pycache__",
+        ".DS_Store"})
+    return (*(g for n in names for g in (f"*/{n}", f"*/{n}/*")), *(f"*{suffix}" for suffix, _p in _JUNK_FILES))
+
+
 class Dockerignore(Pass):
     code = "DO204"
     name = "dockerignore"
     summary = "COPY . sends files the image does not need: exclude them in .dockerignore"
     needs_context = True
+    may_change = MayChange(paths=_excludable_globs())
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         whole = [i for i in ctx.tree.instructions if self._copies_all(i)]
@@ -313,7 +324,6 @@ class Dockerignore(Pass):
         return f"{what} ({size}, {j.files}{'+' if not j.complete else ''} file{'s' if j.files != 1 else ''})"
 
 
-_JUNK_FILES = ((".pyc", "**/*.pyc"), (".log", "**/*.log"))
 
 
 def _root_kind(name: str, is_dir: bool, facts: _BuildFacts) -> tuple[str, str] | None:

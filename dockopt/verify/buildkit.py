@@ -365,8 +365,12 @@ class SolveLog:
 def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, workdir: Path, *,
                    nocache: bool, timeout: float, progress: Progress,
                    features: frozenset[str] = frozenset(), build_args: dict[str, str] | None = None,
-                   target: str | None = None, secrets: tuple[str, ...] = ()) -> BuildOutcome:
-    """One `docker buildx build` of `dockerfile_text` in `context_dir`; what it creates is recorded on `engine`."""
+                   target: str | None = None, secrets: tuple[str, ...] = (),
+                   dockerignore: str | None = None) -> BuildOutcome:
+    """One `docker buildx build` of `dockerfile_text` in `context_dir`; what it creates is recorded on `engine`.
+
+    `dockerignore`: the ignore file to build with instead of the context's (the Dockerfile's own
+    `Dockerfile.dockerignore`, which BuildKit reads beside it)."""
     buildx, builder = engine.buildx, engine.builder
     if buildx is None or builder is None:
         raise RuntimeError("build_buildkit needs an engine prepared for BuildKit")
@@ -375,6 +379,8 @@ def build_buildkit(engine: Engine, dockerfile_text: str, context_dir: Path, work
     dfdir = Path(tempfile.mkdtemp(prefix="df-", dir=workdir))
     dockerfile = dfdir / "Dockerfile"
     dockerfile.write_text(dockerfile_text, encoding="utf-8")
+    if dockerignore is not None:
+        (dfdir / "Dockerfile.dockerignore").write_text(dockerignore, encoding="utf-8")
     metadata = dfdir / "metadata.json"
     argv, env = builder_argv(buildx, builder, engine.cli_host)
     argv += ["build", "--progress=rawjson", "--metadata-file", str(metadata), "--load", "--provenance=false",

@@ -40,6 +40,8 @@ from .report import SmokeRun
 from .runner import _CannotBuild, _cleanup, _Run, _workdir, prepare_engine
 
 Key = tuple[str, int, int]      # rule code, line and column of its finding in the input
+# the chosen fixes -> the Dockerfile text and the side files (path -> text) they write
+Render = Callable[[frozenset[Key]], tuple[str, dict[str, str]]]
 
 EVIDENCE_LINES = 8
 
@@ -82,6 +84,7 @@ class Rejected:
 class ProofReport:
     verdict: str           # proven, partly-proven, nothing-proven, original-failed, cannot-verify
     text: str              # the proven rewrite (the original when nothing is proven)
+    files: dict[str, str] = field(default_factory=dict)     # the side files it writes (path -> text)
     kept: tuple[FixItem, ...] = ()
     rejected: tuple[Rejected, ...] = ()
     unproven: tuple[tuple[FixItem, str], ...] = ()      # not tried, and why
@@ -133,7 +136,7 @@ class _OutOfBudget(Exception):
     pass
 
 
-def prove(original: str, items: Sequence[FixItem], render: Callable[[frozenset[Key]], str], context_dir: Path,
+def prove(original: str, items: Sequence[FixItem], render: Render, context_dir: Path,
           *, smoke: str | None = None, liveness: float = 5.0, budget: float | None = None,
           backend: str = "auto", timeout: float = 600, build_args: dict[str, str] | None = None,
           host: str | None = None, builder: str | None = None, target: str | None = None,
@@ -180,7 +183,7 @@ def prove(original: str, items: Sequence[FixItem], render: Callable[[frozenset[K
 
 
 class _Search:
-    def __init__(self, run: _Run, original: str, items: list[FixItem], render: Callable[[frozenset[Key]], str],
+    def __init__(self, run: _Run, original: str, items: list[FixItem], render: Render,
                  *, smoke: str | None, liveness: float, deadline: float | None, cannot: str | None):
         self.run, self.original, self.items, self.render = run, original, items, render
         self.smoke, self.liveness, self.deadline, self.cannot = smoke, liveness, deadline, cannot
@@ -189,7 +192,7 @@ class _Search:
         self.unproven: list[tuple[FixItem, str]] = []
         self.builds = {"original": 0, "rewrite": 0}
         self.tests = 0
-        self.tried: dict[str, CheckFailure | None] = {}
+        self.tried: dict[tuple[str, tuple[tuple[str, str], ...]], CheckFailure | None] = {}
         self.base: _Image | None = None
 
     # -- the search ------------------------------------------------------------
@@ -251,26 +254,27 @@ class _Search:
             self._bisect(second, second_failure)
 
     def _test(self, chosen: list[FixItem]) -> CheckFailure | None:
-        text = self.render(frozenset(f.key for f in chosen))
-        if text == self.original:
+        text, files = self.render(frozenset(f.key for f in chosen))
+        if text == self.original and not files:
             return None
-        if text in self.tried:
-            return self.tried[text]
+        seen = (text, tuple(sorted(files.items())))
+        if seen in self.tried:
+            return self.tried[seen]
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _OutOfBudget
         self.tests += 1
         allowed_config = frozenset().union(*(f.config for f in chosen))
         allowed_paths = tuple(p for f in chosen for p in f.paths)
-        result = self._check(text, allowed_config, allowed_paths)
-        self.tried[text] = result
+        result = self._check(text, files, allowed_config, allowed_paths)
+        self.tried[seen] = result
         return result
 
     def _report(self, verdict: str, reason: str) -> ProofReport:
-        text = self.render(frozenset(f.key for f in self.good)) if self.good else self.original
+        text, files = self.render(frozenset(f.key for f in self.good)) if self.good else (self.original, {})
         notes = tuple(dict.fromkeys(self.run.notes)) if self.run is not None else ()
-        return ProofReport(verdict=verdict, text=text, kept=tuple(self.good), rejected=tuple(self.rejected),
-                           unproven=tuple(self.unproven), builds=dict(self.builds), tests=self.tests,
-                           reason=reason, notes=notes)
+        return ProofReport(verdict=verdict, text=text, files=files, kept=tuple(self.good),
+                           rejected=tuple(self.rejected), unproven=tuple(self.unproven), builds=dict(self.builds),
+                           tests=self.tests, reason=reason, notes=notes)
 
     # -- one image -------------------------------------------------------------
 
@@ -300,13 +304,24 @@ class _Search:
             return None
         return self.base.probe.open_ports
 
-    def _check(self, text: str, allowed_config: frozenset[str], allowed_paths: tuple[str, ...]
-               ) -> CheckFailure | None:
+    def _check(self, text: str, files: dict[str, str], allowed_config: frozenset[str],
+               allowed_paths: tuple[str, ...]) -> CheckFailure | None:
+        unread = sorted(path for path in files if not path.endswith(".dockerignore"))
+        if unread:
+            return CheckFailure("build", f"the build cannot read {', '.join(unread)}: not proven")
+        ignore = next(iter(files.values()), None)
+        if ignore is not None and self.run.backend != "buildkit":
+            return CheckFailure("build", "a rewritten .dockerignore is built with BuildKit only (the Dockerfile's "
+                                         "own ignore file)")
         try:
             planned = self.run._plan({"rewrite": text}, self.cannot)["rewrite"]
         except _CannotBuild as exc:
             return CheckFailure("build", str(exc))
-        image = self._image("rewrite", planned)
+        self.run.dockerignore = ignore
+        try:
+            image = self._image("rewrite", planned)
+        finally:
+            self.run.dockerignore = None
         if isinstance(image, CheckFailure):
             return image
         base = self.base

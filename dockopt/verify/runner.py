@@ -261,6 +261,7 @@ class _Run:
         self.backend = "buildkit"
         self.features: dict[str, frozenset[str]] = {}
         self.frontends: dict[str, str] = {}      # role -> the `# syntax=` frontend its build still names
+        self.dockerignore: str | None = None     # BuildKit: the ignore file to build with (None: the context's)
 
     # -- planning ------------------------------------------------------------
 
@@ -320,7 +321,8 @@ class _Run:
         if self.backend == "buildkit":
             outcome = build_buildkit(self.engine, text, self.context_dir, self.workdir, nocache=nocache,
                                      timeout=self.timeout, progress=self.prog, features=self.features[role],
-                                     build_args=self.build_args, target=self.target, secrets=self.secrets)
+                                     build_args=self.build_args, target=self.target, secrets=self.secrets,
+                                     dockerignore=self.dockerignore)
         else:
             outcome = build_classic(self.engine, text, self.context_dir, nocache=nocache,
                                     timeout=self.timeout, progress=self.prog, build_args=self.build_args,
