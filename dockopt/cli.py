@@ -477,7 +477,7 @@ def _prove(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], er
     first = _verify_first(o, path, args, out, err)
     if first is not None:
         return first
-    from .proof import fix_items, renderer
+    from .proof import fix_items, key_of, renderer
     from .verify import EngineFault
     from .verify.prove import prove
 
@@ -491,6 +491,11 @@ def _prove(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], er
     except (EngineFault, ValueError) as exc:
         print(f"dockopt: {o.path}: {exc}", file=err)
         return 2
+    if args.write:
+        # what remains is what the proven rewrite leaves, located in it
+        kept = {item.key for item in report.kept}
+        res = o.refix(accept=lambda f: key_of(f) in kept)
+        o.findings, o.source, o.fixed = res.remaining, res.text, res.applied
     return _show_proof(o, path, report, args, out, err)
 
 
