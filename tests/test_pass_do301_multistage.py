@@ -390,6 +390,10 @@ def test_cli_runtime_base_flag_and_unsafe_fixes(tmp_path: Path) -> None:
     assert (case / "Dockerfile").read_text(encoding="utf-8") == before      # unsafe: held back
     r = run_cli("--write", "--unsafe-fixes", "--select", "DO301", "--runtime-base", "scratch",
                 str(case / "Dockerfile"))
+    # without --verify to prove it, --unsafe-fixes applies the split only when forced
+    assert (case / "Dockerfile").read_text(encoding="utf-8") == before and b"--force-fix DO301" in r.stderr
+    r = run_cli("--write", "--unsafe-fixes", "--force-fix", "DO301", "--select", "DO301", "--runtime-base",
+                "scratch", str(case / "Dockerfile"))
     assert r.returncode in (0, 1), r.stderr.decode()
     after = (case / "Dockerfile").read_text(encoding="utf-8")
     assert "\nFROM scratch\n" in after
