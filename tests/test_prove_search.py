@@ -189,3 +189,13 @@ def test_the_documented_ci_job_runs_a_command_dockopt_accepts():
     argv = shlex.split(line.split(">")[0])[1:]
     args = build_parser().parse_args(argv)
     assert args.diff and args.verify and args.verify_budget == 900 and args.paths == ["Dockerfile"]
+
+
+def test_write_verify_without_an_engine_exits_2_and_leaves_the_file(tmp_path):
+    path = tmp_path / "Dockerfile"
+    text = "FROM busybox:latest\nRUN echo a > /a\nRUN echo b > /b\n"
+    path.write_text(text)
+    r = run_cli("--write", "--verify", str(path), env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    assert r.returncode == 2 and b"Traceback" not in r.stderr
+    assert "DOCKER_HOST" in r.stderr.decode() or "dockerd" in r.stderr.decode()
+    assert path.read_text() == text
