@@ -297,6 +297,8 @@ def test_field_bench_end_to_end_on_a_local_repository(tmp_path: Path) -> None:
     for name in ("Dockerfile", "Dockerfile.breaks", "Dockerfile.dies"):
         (repo / name).write_text(FIXTURE_DOCKERFILE)
     (repo / "serve.sh").write_text("echo up\nexec sleep 120\n")
+    # the classic target keeps cache mounts (DO112) out of the safe fixes: one code removes the lists
+    (repo / ".dockopt.toml").write_text('target = "classic"\n')
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "fixture")

@@ -191,12 +191,14 @@ def test_hanging_build_times_out_with_exit_2(private, tmp_path, backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_mid_build_exits_2_and_cleans_up(private, tmp_path, backend):
-    proc = _cli(private, "--backend", backend, str(_dockerfile(tmp_path, STOPPING)))
-    _wait_for_step(private, proc, "sleep 60")
+    # its own step (sleep 61): a step an earlier test interrupted may still be winding down, and
+    # seeing that one would send Ctrl-C before this run's build has started
+    proc = _cli(private, "--backend", backend, str(_dockerfile(tmp_path, STOPPING.replace("sleep 60", "sleep 61"))))
+    _wait_for_step(private, proc, "sleep 61")
     proc.send_signal(signal.SIGINT)
     rc, _out, err = _finish(proc)
     _one_line_error(rc, err, "dockopt: interrupted")
-    assert not _running(private, "sleep 60"), "the interrupted build step still runs"
+    assert not _running(private, "sleep 61"), "the interrupted build step still runs"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

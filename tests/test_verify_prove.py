@@ -17,8 +17,8 @@ NGINX = """\
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends nginx-light && rm -rf /var/lib/apt/lists/*
 ADD index.html /var/www/html/index.html
-EXPOSE 80
-CMD ["nginx", "-g", "daemon off;"]
+COPY start.sh /start.sh
+CMD ["sh", "/start.sh"]
 """
 
 GO_MAIN = """\
@@ -94,7 +94,8 @@ def _prove(tmp: Path, dockerfile: str, files: dict[str, str], *args: str) -> tup
 
 @pytest.fixture(scope="module")
 def nginx(tmp_path_factory, docker_engine):
-    return _prove(tmp_path_factory.mktemp("nginx"), NGINX, {"index.html": "<h1>hello</h1>\n"},
+    return _prove(tmp_path_factory.mktemp("nginx"), NGINX, {"index.html": "<h1>hello</h1>\n",
+                                                                "start.sh": "exec nginx -g 'daemon off;'\n"},
                   "--write", "--unsafe-fixes", "--select", "DO203,DO302")
 
 
