@@ -189,6 +189,7 @@ def test_hanging_build_times_out_with_exit_2(private, tmp_path, backend):
     assert time.monotonic() - started < 40
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_mid_build_exits_2_and_cleans_up(private, tmp_path, backend):
     # its own step (sleep 61): a step an earlier test interrupted may still be winding down, and
