@@ -424,6 +424,18 @@ def _verify_first(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[s
     return None
 
 
+def _own_ignore(o: FileOutcome, path: str) -> str | None:
+    """The text of the Dockerfile's own `<name>.dockerignore` when BuildKit reads it for this
+    build (None: the context's .dockerignore, or none, applies)."""
+    from .facts.buildcontext import BuildContext
+
+    try:
+        own = BuildContext(Path(o.context_dir or "."), dockerfile=Path(path)).own_ignore_file
+        return None if own is None else own.read_text(encoding="utf-8", errors="surrogateescape")
+    except (OSError, ValueError):
+        return None
+
+
 def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Build the original and the rewrite; 0 equivalent, 1 different or failed,
     2 when the engine is the problem (none, stopped, disk full) or a build timed out."""
@@ -439,7 +451,9 @@ def _verify(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], e
                         smoke=args.smoke, backend=args.backend, timeout=args.timeout, source_file=args.source_file,
                         progress=err.isatty() and not args.quiet, build_args=build_args,
                         rebuild_repeats=args.repeat, builder=args.builder, target=args.target,
-                        secrets=tuple(args.secrets))
+                        secrets=tuple(args.secrets), dockerignore=_own_ignore(o, path),
+                        rewritten_dockerignore=next(
+                            (t for p, t in o.files.items() if p.endswith(".dockerignore")), None))
     except (EngineFault, ValueError) as exc:
         # one line, no report: nothing was verified
         if args.format == "json":
@@ -487,7 +501,7 @@ def _prove(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], er
                        liveness=args.liveness, budget=args.verify_budget, backend=args.backend,
                        timeout=args.timeout, build_args=verify_build_args(args.build_args), builder=args.builder,
                        target=args.target, secrets=tuple(args.secrets), unproven=left_out,
-                       progress=err.isatty() and not args.quiet)
+                       progress=err.isatty() and not args.quiet, dockerignore=_own_ignore(o, path))
     except (EngineFault, ValueError) as exc:
         print(f"dockopt: {o.path}: {exc}", file=err)
         return 2

@@ -69,3 +69,38 @@ def test_buildkit_applies_it_to_that_dockerfile_only(built):
     logs = subprocess.run(["docker", "run", "--rm", tags["Dockerfile.logs"], "cat", "/logs/app.log"],
                           capture_output=True, text=True, timeout=120, check=True)
     assert logs.stdout == "kept\n"                       # the sibling still sends its logs
+
+
+@pytest.fixture(scope="module")
+def own_ignore_context(tmp_path_factory, docker_engine):
+    # The Dockerfile's own ignore file keeps secret.txt out; the context's .dockerignore does not.
+    # A build that sent it fails, so a verification that ignored the own file could not pass.
+    return make_context(tmp_path_factory.mktemp("own") / "ctx", {
+        "Dockerfile.app": d("""\
+            FROM busybox
+            COPY . /app
+            RUN test ! -e /app/secret.txt
+            ADD run.sh /run.sh
+            CMD ["sh", "/run.sh"]
+            """),
+        "Dockerfile.app.dockerignore": "secret.txt\n",
+        ".dockerignore": "*.log\n",
+        "secret.txt": "do not ship\n",
+        "run.sh": "echo ok\n",
+    })
+
+
+@pytest.mark.parametrize("mode", ["--verify", "--diff"])
+def test_verify_builds_with_the_dockerfile_own_ignore_file(own_ignore_context, mode):
+    ctx = own_ignore_context
+    args = [mode, "--select", "DO203", "--context", str(ctx), str(ctx / "Dockerfile.app")]
+    r = run_cli(*args) if mode == "--verify" else run_cli(*args, "--verify")
+    stdout, out = r.stdout.decode(), (r.stdout + r.stderr).decode()
+    if mode == "--verify":
+        assert r.returncode == 0, out
+        assert "equivalent" in out
+    else:
+        # the proven diff: ADD became COPY, after both images built without secret.txt
+        assert "-ADD run.sh /run.sh" in stdout and "+COPY run.sh /run.sh" in stdout, out
+        assert "1 fixes proven, 0 rejected" in out, out
+    assert "secret.txt" not in out.replace("test ! -e /app/secret.txt", "")

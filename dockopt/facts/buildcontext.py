@@ -68,6 +68,13 @@ class BuildContext:
         return default if default.is_file() else None
 
     @property
+    def own_ignore_file(self) -> Path | None:
+        """The Dockerfile's own ignore file (``<Dockerfile>.dockerignore``) when that is the one
+        BuildKit reads; None when the context's ``.dockerignore`` (or none) applies."""
+        path = self.dockerignore_path
+        return path if path is not None and path != self.root / ".dockerignore" else None
+
+    @property
     def patterns(self) -> tuple[str, ...]:
         """The ignore patterns as BuildKit reads them (cleaned, ``!`` for exceptions), in order."""
         return tuple(str(p) for p in self.matcher.patterns)

@@ -34,8 +34,12 @@ def read_dockerignore(context_dir: Path) -> tuple[list[str], str | None]:
     if not path.is_file():
         return [], None
     raw = path.read_text(encoding="utf-8", errors="surrogateescape")
-    patterns = [ln.strip() for ln in raw.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return patterns, raw
+    return ignore_patterns(raw), raw
+
+
+def ignore_patterns(text: str) -> list[str]:
+    """The patterns of an ignore file's text (blank lines and comments dropped)."""
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
 
 
 def classify_failure(error: str, features: frozenset[str]) -> str | None:

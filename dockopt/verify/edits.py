@@ -20,7 +20,7 @@ from pathlib import Path
 
 from docker.utils.build import exclude_paths
 
-from .build import read_dockerignore
+from .build import ignore_patterns, read_dockerignore
 from .features import logical_lines
 
 # Dependency manifests, most telling first (the one a Dockerfile copies
@@ -99,9 +99,10 @@ def covered(rel: str, src: str) -> bool:
     return rel == s or rel.startswith(s + "/")
 
 
-def context_files(context_dir: Path) -> list[str]:
-    """Regular files of the context as `docker build` sends it (.dockerignore applied)."""
-    patterns, _ = read_dockerignore(context_dir)
+def context_files(context_dir: Path, ignore_text: str | None = None) -> list[str]:
+    """Regular files of the context as `docker build` sends it (.dockerignore applied, or
+    `ignore_text`, the Dockerfile's own ignore file, in its place)."""
+    patterns = ignore_patterns(ignore_text) if ignore_text is not None else read_dockerignore(context_dir)[0]
     paths = exclude_paths(str(context_dir), list(patterns), dockerfile=".dockerignore")
     out = []
     for rel in paths:

@@ -141,7 +141,7 @@ def prove(original: str, items: Sequence[FixItem], render: Render, context_dir: 
           backend: str = "auto", timeout: float = 600, build_args: dict[str, str] | None = None,
           host: str | None = None, builder: str | None = None, target: str | None = None,
           secrets: tuple[str, ...] = (), progress: bool = False,
-          unproven: Sequence[tuple[FixItem, str]] = ()) -> ProofReport:
+          unproven: Sequence[tuple[FixItem, str]] = (), dockerignore: str | None = None) -> ProofReport:
     """Find the largest set of `items` the checks prove (see the module docs), and its text.
 
     `budget` (seconds) stops the search: fixes not yet decided are left out as unproven.
@@ -161,6 +161,7 @@ def prove(original: str, items: Sequence[FixItem], render: Render, context_dir: 
     run = _Run(engine, prog, workdir, context_dir, "Dockerfile", timeout, build_args, target=target,
                secrets=tuple(secrets))
     run.backend = "buildkit" if kit else "classic"
+    run.use_own_ignore(dockerignore)
     search = _Search(run, original, list(items), render, smoke=smoke, liveness=liveness,
                      deadline=started + budget if budget else None,
                      cannot=why_not if backend == "buildkit" and not kit else None)
@@ -317,11 +318,11 @@ class _Search:
             planned = self.run._plan({"rewrite": text}, self.cannot)["rewrite"]
         except _CannotBuild as exc:
             return CheckFailure("build", str(exc))
-        self.run.dockerignore = ignore
+        self.run.dockerignore = ignore if ignore is not None else self.run.own_ignore
         try:
             image = self._image("rewrite", planned)
         finally:
-            self.run.dockerignore = None
+            self.run.dockerignore = self.run.own_ignore
         if isinstance(image, CheckFailure):
             return image
         base = self.base

@@ -42,7 +42,8 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
            manifests: list[str] | None = None, source_file: str | None = None,
            progress: bool = False, build_args: dict[str, str] | None = None,
            host: str | None = None, rebuild_repeats: int = 1, builder: str | None = None,
-           target: str | None = None, secrets: tuple[str, ...] | list[str] = ()) -> VerifyReport:
+           target: str | None = None, secrets: tuple[str, ...] | list[str] = (),
+           dockerignore: str | None = None, rewritten_dockerignore: str | None = None) -> VerifyReport:
     """Build `original` and `rewritten` in `context_dir` and report how they compare.
 
     `backend` "buildkit" builds with `docker buildx build` on `builder` (a
@@ -75,12 +76,16 @@ def verify(original: str, rewritten: str, context_dir: Path, *, dockerfile_name:
     build_args = dict(build_args or {})
     started = time.monotonic()
     engine, kit, why_not = prepare_engine(backend, builder, host, build_args, secrets)
+    if rewritten_dockerignore is not None and not kit:
+        raise ValueError("the rewrite writes a .dockerignore: verifying it needs BuildKit (the classic builder "
+                         "reads only the context's, which dockopt leaves as it is)")
     swept = engine.sweep_stale()
     prog = Progress(progress)
     workdir = _workdir(context_dir)
     run = _Run(engine, prog, workdir, context_dir, dockerfile_name, timeout, build_args,
                repeats=max(1, int(rebuild_repeats)), target=target, secrets=tuple(secrets))
     run.backend = "buildkit" if kit else "classic"
+    run.use_own_ignore(dockerignore, rewritten=rewritten_dockerignore)
     if backend == "auto" and not kit:
         run.notes.append(f"BuildKit unavailable ({why_not}): built with the classic builder")
     if swept:
@@ -262,6 +267,23 @@ class _Run:
         self.features: dict[str, frozenset[str]] = {}
         self.frontends: dict[str, str] = {}      # role -> the `# syntax=` frontend its build still names
         self.dockerignore: str | None = None     # BuildKit: the ignore file to build with (None: the context's)
+        self.own_ignore: str | None = None       # the user's `<Dockerfile>.dockerignore`, when BuildKit reads it
+        self.role_ignore: dict[str, str] = {}    # role -> the ignore file that role builds with instead
+
+    def use_own_ignore(self, text: str | None, rewritten: str | None = None) -> None:
+        """Build with the Dockerfile's own ignore file, as BuildKit does (the classic builder
+        reads only the context's .dockerignore, and says so); the rewrite with the one it
+        writes, if any."""
+        if rewritten is not None:
+            self.role_ignore["rewritten"] = rewritten
+        if text is None:
+            return
+        if self.backend != "buildkit":
+            self.notes.append("the classic builder ignores the Dockerfile's own .dockerignore: "
+                              "built with the context's")
+            return
+        self.own_ignore = self.dockerignore = text
+        self.notes.append("built with the Dockerfile's own ignore file")
 
     # -- planning ------------------------------------------------------------
 
@@ -322,7 +344,7 @@ class _Run:
             outcome = build_buildkit(self.engine, text, self.context_dir, self.workdir, nocache=nocache,
                                      timeout=self.timeout, progress=self.prog, features=self.features[role],
                                      build_args=self.build_args, target=self.target, secrets=self.secrets,
-                                     dockerignore=self.dockerignore)
+                                     dockerignore=self.role_ignore.get(role, self.dockerignore))
         else:
             outcome = build_classic(self.engine, text, self.context_dir, nocache=nocache,
                                     timeout=self.timeout, progress=self.prog, build_args=self.build_args,
@@ -398,7 +420,7 @@ class _Run:
                     "original": None, "rewritten": None, "unsupported": str(exc),
                     "notes": tuple(self.notes)}
 
-        files = context_files(self.context_dir)
+        files = context_files(self.context_dir, self.dockerignore)
         source = source_file or choose_source_file(original, files, self.dockerfile_name)
         manifests = manifests or detect_manifests(original, files)
         if source and source in manifests:
