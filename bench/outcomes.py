@@ -6,8 +6,9 @@
                              [--beside bench/results/outcomes-classic.json]
 
 For each case of corpus/ and each mode (safe fixes; with --unsafe-fixes) the case directory is
-copied to a temp dir, dockopt rewrites the copy (side files such as .dockerignore included), and
-the verifier builds the original and the rewrite in that context: image size, layers, wasted
+copied to a temp dir, dockopt rewrites the copy, and the verifier builds the original and the
+rewrite in that context (the original with the case's ignore file, the rewrite with the one its
+fixes write, if any): image size, layers, wasted
 bytes (dive's definition), cold build time, rebuild after editing the case's source file and
 after editing its manifest, and the case's smoke command in both images, checked against the
 expected output in case.toml. The same rewrite in both modes is built once.
@@ -82,11 +83,16 @@ def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
     fired = sorted({f.code for f in linter.run(parse(original), path=dockerfile, context_dir=workdir,
                                                settings=settings)})
     res = fix_text(original, linter, unsafe=unsafe, path=dockerfile, context_dir=workdir, settings=settings)
+    ignore = None
     for path, text in res.files.items():
-        Path(path).write_text(text, encoding="utf-8")
+        if Path(path).name.endswith(".dockerignore"):
+            ignore = text   # the rewrite's build reads it; the original's keeps the case's own
+        else:
+            Path(path).write_text(text, encoding="utf-8")
     return {"original": original, "rewritten": res.text, "changed": res.changed,
             "fixes": sorted(f"{f.code}" for f in res.applied), "fired": fired,
-            "side_files": sorted(os.path.relpath(p, workdir) for p in res.files)}
+            "side_files": sorted(os.path.relpath(p, workdir) for p in res.files),
+            "rewritten_dockerignore": ignore}
 
 
 def expert_rewrite(case: Path, workdir: Path) -> dict | None:
@@ -97,7 +103,7 @@ def expert_rewrite(case: Path, workdir: Path) -> dict | None:
     original = (workdir / "Dockerfile").read_text(encoding="utf-8")
     expert = (workdir / EXPERT).read_text(encoding="utf-8")
     return {"original": original, "rewritten": expert, "changed": expert != original, "fixes": [], "fired": [],
-            "side_files": []}
+            "side_files": [], "rewritten_dockerignore": None}
 
 
 def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float, repeat: int = 3,
@@ -124,7 +130,11 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
                 rw = expert
             else:
                 rw = rewrite(case, work, unsafe=(mode == "unsafe"))
-            key = rw["rewritten"] + "\0" + ",".join(rw["side_files"])
+                if backend == "classic" and rw["rewritten_dockerignore"] is not None:
+                    # the classic builder reads only the context's ignore file: both sides get the new one
+                    (work / ".dockerignore").write_text(rw["rewritten_dockerignore"], encoding="utf-8")
+                    rw["rewritten_dockerignore"] = None
+            key = rw["rewritten"] + "\0" + (rw["rewritten_dockerignore"] or "")
             if key in done:
                 out["modes"][mode] = dict(done[key], same_as=next(m for m, r in out["modes"].items() if r is done[key]),
                                           fixes=rw["fixes"], fired=rw["fired"])
@@ -132,7 +142,8 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
             t0 = time.monotonic()
             report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
                             source_file=meta.get("source_file") or None, manifests=meta.get("manifests") or None,
-                            timeout=timeout, rebuild_repeats=repeat, backend=backend, builder=builder)
+                            timeout=timeout, rebuild_repeats=repeat, backend=backend, builder=builder,
+                            rewritten_dockerignore=rw["rewritten_dockerignore"])
             entry = {**{k: rw[k] for k in ("changed", "fixes", "fired", "side_files")},
                      "verdict": report.verdict, "summary": report.summary, "seconds": time.monotonic() - t0,
                      "backend": report.backend, "engine": report.engine_version, "builder": report.builder,

@@ -89,3 +89,18 @@ def test_captured_share_of_the_experts_gain():
     assert t["safe"]["median_size_captured"] == 0.5 and t["safe"]["more_steps_than_original"] == ["b"]
     assert t["unsafe"]["cases"] == 0
     assert "| a | safe | 0.0 MB / 0.0 MB / 0.0 MB | 50 % | 4 / 3 / 2 | 50 % |" in "\n".join(render_expert([half]))
+
+
+def test_rewrite_keeps_the_new_ignore_file_for_the_rewrite_only(tmp_path):
+    """The ignore file a fix writes goes to the rewrite's build only: the original is built with the
+    case's own context, as the user's repository has it."""
+    from bench.outcomes import rewrite
+
+    [case] = case_dirs(["08-python-copy-before-pip"])
+    work = tmp_path / case.name
+    rw = rewrite(case, work, unsafe=False)
+    assert "DO204" in rw["fixes"]
+    assert rw["side_files"] == ["Dockerfile.dockerignore"]
+    assert rw["rewritten_dockerignore"] and rw["rewritten_dockerignore"].strip()
+    assert not (work / "Dockerfile.dockerignore").exists()
+    assert sorted(p.name for p in work.iterdir()) == sorted(p.name for p in case.iterdir())
