@@ -364,6 +364,10 @@ def unknown_code_message(selector: str, known: Collection[str], aliases: Mapping
     equivalent = (aliases or {}).get(selector)
     if equivalent:
         return f"unknown rule code {selector}: that is hadolint's code; dockopt's equivalent is {equivalent}"
+    if re.fullmatch(r"(DL|SC)\d{4}", selector):
+        tool = "hadolint" if selector.startswith("DL") else "ShellCheck"
+        return (f"unknown rule code {selector}: that is {tool}'s code, and dockopt has no rule for it "
+                "(docs/rules.md lists the hadolint codes dockopt matches)")
     from difflib import get_close_matches
 
     nearest = get_close_matches(selector, sorted(known), n=1, cutoff=0.0)

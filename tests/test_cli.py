@@ -282,7 +282,8 @@ def test_write_reports_what_remains_located_in_the_written_file(df):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--select", "DO999"], "unknown rule code DO999 (the nearest is DO"),
-    (["--select", "DL3008"], "unknown rule code DL3008 (the nearest is"),
+    (["--select", "DL3008"], "unknown rule code DL3008: that is hadolint's code, and dockopt has no rule for it"),
+    (["--ignore", "SC2086"], "unknown rule code SC2086: that is ShellCheck's code, and dockopt has no rule for it"),
     (["--select", "DL3059"], "DL3059: that is hadolint's code; dockopt's equivalent is DO101"),
     (["--select", ""], "--select: selects no rule"),
     (["--select", ","], "--select: selects no rule"),
