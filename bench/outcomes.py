@@ -1,17 +1,25 @@
-"""Outcome harness: build every corpus case before and after dockopt, in both fix modes.
+"""Outcome harness: build every corpus case before and after dockopt, in each fix mode.
 
-    python -m bench.outcomes [CASE...] [--modes safe,unsafe] [--backend auto|buildkit|classic]
+    python -m bench.outcomes [CASE...] [--modes safe,unsafe,verified,expert] [--merge]
+                             [--backend auto|buildkit|classic]
                              [--builders B1,B2 | --hosts H1,H2] [--per-host N] [--repeat N]
                              [--report bench/results/REPORT.md] [--json bench/results/outcomes.json]
                              [--beside bench/results/outcomes-classic.json]
 
-For each case of corpus/ and each mode (safe fixes; with --unsafe-fixes) the case directory is
-copied to a temp dir, dockopt rewrites the copy, and the verifier builds the original and the
-rewrite in that context (the original with the case's ignore file, the rewrite with the one its
-fixes write, if any): image size, layers, wasted
+For each case of corpus/ and each mode (safe: `--write`; unsafe: `--write --unsafe-fixes`;
+verified: `--write --unsafe-fixes --verify`, the rewrite dockopt's prover keeps) the case
+directory is copied to a temp dir, dockopt rewrites the copy, and the verifier builds the original
+and the rewrite in that context (the original with the case's ignore file, the rewrite with the
+one its fixes write, if any): image size, layers, wasted
 bytes (dive's definition), cold build time, rebuild after editing the case's source file and
 after editing its manifest, and the case's smoke command in both images, checked against the
-expected output in case.toml. The same rewrite in both modes is built once.
+expected output in case.toml. The same rewrite in two modes is built once. The verified mode
+also records what the prover did: the fixes it proved, those it rejected with the check that
+rejected them, the builds it took and how many of them the bisection cost (see `proof_summary`).
+
+--merge merges a run of some cases or modes into the results already in --json: the cases and
+modes run replace theirs, the others keep their figures (`--modes verified --merge` adds the
+verified mode to a report of the other modes).
 
 A case with an `expert.Dockerfile` (written as a senior engineer would, without looking at
 dockopt's output) is also built in the `expert` mode: the expert's file against the original, in
@@ -36,9 +44,11 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -51,8 +61,8 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 RESULTS = REPO / "bench" / "results"
 CLASSIC_JSON = RESULTS / "outcomes-classic.json"
-MODES = ("safe", "unsafe", "expert")
-FIX_MODES = ("safe", "unsafe")
+MODES = ("safe", "unsafe", "verified", "expert")
+FIX_MODES = ("safe", "unsafe", "verified")
 EXPERT = "expert.Dockerfile"
 
 
@@ -68,21 +78,26 @@ def load_case(case: Path) -> dict:
     return tomllib.loads((case / "case.toml").read_text(encoding="utf-8"))
 
 
-def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
-    """dockopt over a copy of the case; returns the texts and what fired."""
+def _fix(original: str, dockerfile: Path, workdir: Path, unsafe: bool):
+    """The codes that fire on the original, and what `--write` (with `--unsafe-fixes` when unsafe) makes of it."""
     from dockopt.config import load_settings
     from dockopt.fixer import fix_text
     from dockopt.lint import Linter
     from dockopt.syntax import parse
 
-    shutil.copytree(case, workdir, dirs_exist_ok=True)
-    dockerfile = workdir / "Dockerfile"
-    original = dockerfile.read_text(encoding="utf-8")
     settings = load_settings(dockerfile)
     linter = Linter()
     fired = sorted({f.code for f in linter.run(parse(original), path=dockerfile, context_dir=workdir,
                                                settings=settings)})
-    res = fix_text(original, linter, unsafe=unsafe, path=dockerfile, context_dir=workdir, settings=settings)
+    return fired, fix_text(original, linter, unsafe=unsafe, path=dockerfile, context_dir=workdir, settings=settings)
+
+
+def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
+    """dockopt over a copy of the case; returns the texts and what fired."""
+    shutil.copytree(case, workdir, dirs_exist_ok=True)
+    dockerfile = workdir / "Dockerfile"
+    original = dockerfile.read_text(encoding="utf-8")
+    fired, res = _fix(original, dockerfile, workdir, unsafe)
     ignore = None
     for path, text in res.files.items():
         if Path(path).name.endswith(".dockerignore"):
@@ -93,6 +108,105 @@ def rewrite(case: Path, workdir: Path, unsafe: bool) -> dict:
             "fixes": sorted(f"{f.code}" for f in res.applied), "fired": fired,
             "side_files": sorted(os.path.relpath(p, workdir) for p in res.files),
             "rewritten_dockerignore": ignore}
+
+
+def _files_of(workdir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted(workdir.rglob("*")) if p.is_file()}
+
+
+def verified_rewrite(case: Path, workdir: Path, *, smoke: str | None, timeout: float, backend: str = "auto",
+                     builder: str | None = None) -> dict:
+    """`dockopt --write --unsafe-fixes --verify` over a copy of the case, as a user runs it: the
+    proven rewrite it writes, and what its prover did (`proof`, see `proof_summary`).
+
+    The work copy is left as the case has it, as `rewrite` leaves it: the written Dockerfile and
+    the ignore file it writes are returned (the rewrite's build reads them), not kept in the copy."""
+    from dockopt.findings import Safety
+    from dockopt.proof import key_of
+
+    shutil.copytree(case, workdir, dirs_exist_ok=True)
+    dockerfile = workdir / "Dockerfile"
+    before = _files_of(workdir)
+    original = before["Dockerfile"].decode("utf-8")
+    fired, candidate = _fix(original, dockerfile, workdir, unsafe=True)
+    argv = [sys.executable, "-m", "dockopt", "--write", "--unsafe-fixes", "--verify", "--format", "json",
+            "--timeout", f"{timeout:g}", "--backend", backend]
+    if builder:
+        argv += ["--builder", builder]
+    if smoke:
+        argv += ["--smoke", smoke]
+    started = time.monotonic()
+    try:
+        p = subprocess.run([*argv, str(dockerfile)], capture_output=True, text=True, cwd=workdir,
+                           timeout=max(3600.0, 8 * timeout))
+        exit_code, stdout, stderr = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as exc:
+        exit_code, stdout, stderr = None, "", f"dockopt --verify did not finish in {exc.timeout:.0f}s"
+    seconds = time.monotonic() - started
+    # what the run wrote: the Dockerfile and its side files; the copy gets the case's files back
+    ignore, side_files = None, []
+    rewritten = original
+    for name, data in _files_of(workdir).items():
+        if before.get(name) == data:
+            continue
+        text = data.decode("utf-8")
+        if name == "Dockerfile":
+            rewritten = text
+        elif name.endswith(".dockerignore"):
+            ignore = text
+            side_files.append(name)
+        else:
+            side_files.append(name)     # read by both builds, as `rewrite` leaves it
+            continue
+        if name in before:
+            (workdir / name).write_bytes(before[name])
+        else:
+            (workdir / name).unlink()
+    unsafe_keys = {key_of(f) for f in candidate.applied if f.fix is not None and f.fix.safety is Safety.UNSAFE}
+    proof = proof_summary(stdout, stderr, exit_code, unsafe_keys)
+    proof["seconds"] = round(seconds, 1)
+    return {"original": original, "rewritten": rewritten, "changed": rewritten != original or bool(side_files),
+            "fixes": sorted(f["code"] for f in proof["proven"]), "fired": fired, "side_files": sorted(side_files),
+            "rewritten_dockerignore": ignore, "proof": proof}
+
+
+def proof_summary(stdout: str, stderr: str, exit_code: int | None, unsafe_keys: set[tuple[str, int, int]]) -> dict:
+    """What `dockopt --write --unsafe-fixes --verify --format json` did to one file: the fixes it
+    proved and the ones it rejected (with the check that rejected them and why) or left untried,
+    each marked unsafe when `--unsafe-fixes` is what applies it; the builds it took (its own
+    count: one of the original, one per candidate rewrite) and how many of them the bisection
+    cost (the rewrite builds after the first candidate's).  `error` when it did not run to a proof."""
+    out: dict = {"exit": exit_code, "verdict": None, "reason": "", "proven": [], "rejected": [], "unproven": [],
+                 "builds": {"original": 0, "rewrite": 0}, "build_count": 0, "tests": 0, "bisection_builds": 0}
+    start = stdout.find("{")
+    doc = None
+    if start >= 0:
+        try:
+            doc = json.loads(stdout[start:])
+        except json.JSONDecodeError:
+            doc = None
+    file = (doc or {}).get("files", [{}])[0] if doc else {}
+    proof = file.get("proof")
+
+    def item(f: dict, *extra: str) -> dict:
+        d = {"code": f["code"], "line": f["line"], "column": f["column"], "title": f["title"],
+             "unsafe": (f["code"], f["line"], f["column"]) in unsafe_keys}
+        return {**d, **{k: f[k] for k in extra}}
+
+    if proof is not None:
+        builds = {"original": int(proof["builds"]["original"]), "rewrite": int(proof["builds"]["rewrite"])}
+        out.update(verdict=proof["verdict"], reason=proof.get("reason", ""),
+                   proven=[item(f) for f in proof["kept"]],
+                   rejected=[item(f, "check", "why") for f in proof["rejected"]],
+                   unproven=[item(f, "why") for f in proof["unproven"]],
+                   builds=builds, build_count=builds["original"] + builds["rewrite"], tests=proof["tests"],
+                   bisection_builds=max(0, builds["rewrite"] - 1), prover_seconds=proof.get("seconds"))
+    elif exit_code == 0 and file.get("message"):
+        out.update(verdict="nothing-to-prove", reason=file["message"])
+    else:
+        message = file.get("message") or (stderr or stdout).strip()[-400:] or f"exit status {exit_code}"
+        out.update(verdict="error", error=message)
+    return out
 
 
 def expert_rewrite(case: Path, workdir: Path) -> dict | None:
@@ -129,15 +243,23 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
                     continue
                 rw = expert
             else:
-                rw = rewrite(case, work, unsafe=(mode == "unsafe"))
+                if mode == "verified":
+                    rw = verified_rewrite(case, work, smoke=meta.get("smoke"), timeout=timeout, backend=backend,
+                                          builder=builder)
+                    if rw["proof"]["verdict"] == "error":
+                        out["modes"][mode] = _unbuilt(rw, rw["proof"]["error"])
+                        continue
+                else:
+                    rw = rewrite(case, work, unsafe=(mode == "unsafe"))
                 if backend == "classic" and rw["rewritten_dockerignore"] is not None:
                     # the classic builder reads only the context's ignore file: both sides get the new one
                     (work / ".dockerignore").write_text(rw["rewritten_dockerignore"], encoding="utf-8")
                     rw["rewritten_dockerignore"] = None
             key = rw["rewritten"] + "\0" + (rw["rewritten_dockerignore"] or "")
             if key in done:
-                out["modes"][mode] = dict(done[key], same_as=next(m for m, r in out["modes"].items() if r is done[key]),
-                                          fixes=rw["fixes"], fired=rw["fired"])
+                same = next(m for m, r in out["modes"].items() if r is done[key])
+                out["modes"][mode] = {**{k: v for k, v in done[key].items() if k != "proof"}, "same_as": same,
+                                      "fixes": rw["fixes"], "fired": rw["fired"], **_proof_of(rw)}
                 continue
             t0 = time.monotonic()
             report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
@@ -148,10 +270,22 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
                      "verdict": report.verdict, "summary": report.summary, "seconds": time.monotonic() - t0,
                      "backend": report.backend, "engine": report.engine_version, "builder": report.builder,
                      "cache_records_pruned": report.cleanup.cache_records_pruned,
-                     "metrics": metrics(report, meta)}
+                     "metrics": metrics(report, meta), **_proof_of(rw)}
             out["modes"][mode] = entry
             done[key] = entry
     return out
+
+
+def _proof_of(rw: dict) -> dict:
+    """The prover's record of a verified rewrite ({} for the other modes)."""
+    return {"proof": rw["proof"]} if "proof" in rw else {}
+
+
+def _unbuilt(rw: dict, why: str) -> dict:
+    """The entry of a mode whose rewrite could not be made (nothing built)."""
+    return {**{k: rw[k] for k in ("changed", "fixes", "fired", "side_files")}, "verdict": "cannot-verify",
+            "summary": why, "seconds": 0.0, "metrics": {"original": {"ok": False}, "rewritten": {"ok": False}},
+            **_proof_of(rw)}
 
 
 def _side(img) -> dict:
@@ -322,6 +456,119 @@ def render_expert(results: list[dict]) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------------------------------------
+# verified fixes
+
+
+def verified_totals(results: list[dict]) -> dict:
+    """What `--write --unsafe-fixes --verify` did over the cases run in the verified mode: the
+    fixes proven, rejected (by the check that rejected them) and left untried, the unsafe ones
+    apart; the builds per file; whether every case where nothing had to be rejected cost exactly
+    two builds (the original and one rewrite); what the bisection cost where something was."""
+    rows = [(r["case"], m["proof"]) for r in results if (m := r["modes"].get("verified")) and m.get("proof")]
+    done = [(c, p) for c, p in rows if p["verdict"] != "error"]
+
+    def by_check(fixes: list[dict]) -> dict[str, int]:
+        return dict(sorted(Counter(f["check"] for f in fixes).items()))
+
+    proven = [f for _, p in done for f in p["proven"]]
+    rejected = [f for _, p in done for f in p["rejected"]]
+    unproven = [f for _, p in done for f in p["unproven"]]
+    builds = [p["build_count"] for _, p in done if p["build_count"]]
+    clean = [(c, p["build_count"]) for c, p in done if p["proven"] and not p["rejected"]]
+    return {
+        "cases": len(rows),
+        "unsafe_proven": sum(f["unsafe"] for f in proven), "unsafe_rejected": sum(f["unsafe"] for f in rejected),
+        "unsafe_rejected_by_check": by_check([f for f in rejected if f["unsafe"]]),
+        "unsafe_unproven": sum(f["unsafe"] for f in unproven),
+        "proven": len(proven), "rejected": len(rejected), "rejected_by_check": by_check(rejected),
+        "unproven": len(unproven),
+        "files_built": len(builds), "nothing_to_prove": sorted(c for c, p in done if not p["build_count"]),
+        "median_builds": statistics.median(builds) if builds else None, "max_builds": max(builds, default=None),
+        "clean_cases": len(clean), "clean_not_two_builds": sorted((c, n) for c, n in clean if n != 2),
+        "bisections": sorted((c, p["bisection_builds"]) for c, p in done if p["rejected"]),
+        "errors": sorted((c, p.get("error", "")) for c, p in rows if p["verdict"] == "error"),
+    }
+
+
+def render_verified(results: list[dict]) -> list[str]:
+    t = verified_totals(results)
+    if not t["cases"]:
+        return []
+    x = expert_totals(results)
+
+    def checks(counts: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+    def share(v: float | None) -> str:
+        return "-" if v is None else f"{v * 100:.0f} %"
+
+    lines = ["", "## Verified fixes", "",
+             "The `verified` mode is `dockopt --write --unsafe-fixes --verify --smoke <the case's smoke command>` on "
+             "a copy of the case: dockopt builds the original and the rewrite with every fix `--unsafe-fixes` "
+             "applies, runs its checks (build, smoke, config, filesystem), and when one fails bisects over the "
+             "fixes and drops those the failed check blames. The rewrite it writes is then built and measured like "
+             "the other modes' (the `verified` rows above). Builds are the prover's own count: one of the original "
+             "and one per candidate rewrite; the bisection cost is the rewrite builds after the first.", "",
+             f"* Unsafe fixes proven: **{t['unsafe_proven']}**; rejected: **{t['unsafe_rejected']}** (by check: "
+             f"{checks(t['unsafe_rejected_by_check'])}); not tried: {t['unsafe_unproven']}.",
+             f"* All fixes ({t['cases']} cases): proven {t['proven']}, rejected {t['rejected']} (by check: "
+             f"{checks(t['rejected_by_check'])}), not tried {t['unproven']}."]
+    if t["files_built"]:
+        lines.append(f"* Builds per file: median {t['median_builds']:g}, max {t['max_builds']} "
+                     f"({t['files_built']} files with fixes to prove; {len(t['nothing_to_prove'])} with none, "
+                     "no build).")
+    exceptions = ", ".join(f"{c}: {n} builds" for c, n in t["clean_not_two_builds"])
+    lines.append(f"* Cases where nothing had to be rejected: {t['clean_cases']}; each cost exactly two builds: "
+                 f"**{'no' if exceptions else 'yes'}**{f' ({exceptions})' if exceptions else ''}.")
+    if t["bisections"]:
+        cost = ", ".join(f"{c} {n}" for c, n in t["bisections"])
+        lines.append(f"* Bisection where a fix was rejected: {sum(n for _, n in t['bisections'])} rewrite builds "
+                     f"after the first, over {len(t['bisections'])} cases ({cost}).")
+    else:
+        lines.append("* Bisection: none (no fix was rejected).")
+    modes = [m for m in FIX_MODES if x[m]["cases"]]
+    if modes:
+        lines.append("* Median share of the expert's gain captured, image size / steps re-run after a source edit: "
+                     + "; ".join(f"{m} {share(x[m]['median_size_captured'])} / "
+                                 f"{share(x[m]['median_steps_captured'])}" for m in modes) + ".")
+    for c, why in t["errors"]:
+        lines.append(f"* {c}: dockopt --verify did not run to a proof: {why}")
+    return lines + _verified_table(results)
+
+
+def _verified_table(results: list[dict]) -> list[str]:
+    """Per case: the fixes proven, rejected and not tried; the builds; then why each was rejected."""
+    lines = ["", "Unsafe fixes are marked *.", "",
+             "| case | prover | proven | rejected (check) | not tried | builds (original + rewrites) "
+             "| bisection builds | written file: verdict, smoke |", "|---|---|---|---|---|---|---|---|"]
+    reasons = []
+
+    def code(f: dict) -> str:
+        return f["code"] + ("*" if f["unsafe"] else "")
+
+    for r in results:
+        m = r["modes"].get("verified")
+        if not m or not m.get("proof"):
+            continue
+        p = m["proof"]
+        w = m["metrics"]["rewritten"]
+        b = p["builds"]
+        rejected = ", ".join(f"{code(f)} ({f['check']})" for f in p["rejected"]) or "none"
+        lines.append(f"| {r['case']} | {p['verdict']} | {', '.join(code(f) for f in p['proven']) or 'none'} | "
+                     f"{rejected} | "
+                     f"{', '.join(code(f) for f in p['unproven']) or 'none'} | "
+                     f"{b['original']} + {b['rewrite']} | {p['bisection_builds']} | "
+                     f"{m['verdict']}, {'ok' if w.get('smoke_ok') else 'FAIL'} |")
+        reasons += [f"* {r['case']}: {f['code']} (line {f['line']}, {f['title']}) rejected by {f['check']}: "
+                    f"{f['why']}" for f in p["rejected"]]
+        reasons += [f"* {r['case']}: {f['code']} (line {f['line']}, {f['title']}) not tried: {f['why']}"
+                    for f in p["unproven"]]
+    if reasons:
+        lines += ["", "Why each fix was rejected or not tried:", "", *reasons]
+    return lines
+
+
 def _built_with(results: list[dict]) -> str:
     """Which engine and builder the results come from, e.g. `Docker engine 26.1.5, BuildKit (builder ...)`."""
     entries = [m for r in results for m in r["modes"].values() if "backend" in m]
@@ -421,6 +668,7 @@ def render(results: list[dict], command: str, seconds: float, chart: str | None,
                 f"{_s(o.get('source-edit_s'))} → {_s(w.get('source-edit_s'))} | "
                 f"{'ok' if o.get('smoke_ok') else 'FAIL'} / {'ok' if w.get('smoke_ok') else 'FAIL'} |")
     lines += render_expert(results)
+    lines += render_verified(results)
     if beside is not None:
         lines += render_beside(results, *beside)
     lines += ["", "## Rule codes against case.toml", "",
@@ -471,6 +719,28 @@ def draw_chart(results: list[dict], path: Path) -> bool:
     return True
 
 
+def merge_results(previous: list[dict], new: dict[str, dict]) -> dict[str, dict]:
+    """A run of some cases in some modes on top of an earlier run's results (--merge): a case run
+    again takes the new figures of the modes it ran and keeps the earlier ones of the other modes;
+    a case not run keeps its earlier result."""
+    merged = {r["case"]: r for r in previous}
+    for name, result in new.items():
+        earlier = merged.get(name)
+        if earlier is None:
+            merged[name] = result
+            continue
+        modes = {**earlier.get("modes", {}), **result["modes"]}
+        order = [m for m in MODES if m in modes] + [m for m in modes if m not in MODES]
+        merged[name] = {**result, "modes": {m: modes[m] for m in order}}
+    return merged
+
+
+def merged_command(previous: str, command: str) -> str:
+    """The commands whose results a merged JSON holds, in the order they ran."""
+    done = [c for c in previous.split(" && ") if c]
+    return " && ".join(done if command in done else [*done, command])
+
+
 def _slots(builders: str, hosts: str) -> list[tuple[str | None, str | None]]:
     """(DOCKER_HOST, builder) of each place cases are built at, round robin."""
     named = [b for b in builders.split(",") if b]
@@ -483,7 +753,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.outcomes", description=__doc__.split("\n\n")[0])
     ap.add_argument("cases", nargs="*", help="case names or numbers (default: all)")
     ap.add_argument("--modes", default=",".join(MODES),
-                    help="safe, unsafe (dockopt's fixes) and expert (the case's expert.Dockerfile)")
+                    help="safe, unsafe (dockopt's fixes), verified (the rewrite `--write --unsafe-fixes --verify` "
+                         "proves and writes) and expert (the case's expert.Dockerfile); default all")
     ap.add_argument("--backend", choices=["auto", "buildkit", "classic"], default="auto",
                     help="BuildKit through docker buildx (auto: when the plugin is there) or the classic builder")
     ap.add_argument("--builders", default="", help="comma-separated buildx builders to spread the cases over")
@@ -500,7 +771,8 @@ def main(argv=None) -> int:
                     help=f"another run's JSON to show next to this one (default: {CLASSIC_JSON.relative_to(REPO)} "
                          "when this run is not the classic builder's and it exists)")
     ap.add_argument("--merge", action="store_true",
-                    help="keep the other cases' results from --json and re-run only the cases named")
+                    help="merge into the results already in --json: the cases and modes run here replace theirs, "
+                         "the other cases and modes keep their figures (e.g. --modes verified --merge)")
     ap.add_argument("--render-only", action="store_true",
                     help="build nothing: write the report from the results already in --json")
     args = ap.parse_args(argv)
@@ -510,6 +782,8 @@ def main(argv=None) -> int:
         previous = json.loads(args.json.read_text(encoding="utf-8"))
         return _write(args, previous["results"], previous.get("command", ""), previous.get("seconds", 0.0))
     modes = tuple(m for m in args.modes.split(",") if m)
+    if set(modes) - set(MODES):
+        ap.error(f"unknown modes {', '.join(sorted(set(modes) - set(MODES)))} (known: {', '.join(MODES)})")
     slots = _slots(args.builders, args.hosts)
     cases = case_dirs(args.cases)
     started = time.monotonic()
@@ -530,16 +804,14 @@ def main(argv=None) -> int:
             verdicts = ", ".join(f"{m}: {e['verdict']}" for m, e in r["modes"].items()) or r.get("error")
             print(f"  {case.name}: {verdicts}", file=sys.stderr, flush=True)
     seconds = time.monotonic() - started
+    command = ("python -m bench.outcomes " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     if args.merge and args.json.exists():
         previous = json.loads(args.json.read_text(encoding="utf-8"))
-        kept = {r["case"]: r for r in previous["results"] if r["case"] not in results}
-        results.update(kept)
+        results = merge_results(previous["results"], results)
         seconds += previous.get("seconds", 0)
+        command = merged_command(previous.get("command", ""), command)
         cases = case_dirs(None)
     ordered = [results[c.name] for c in cases if c.name in results]
-    command = "python -m bench.outcomes " + " ".join(argv if argv is not None else sys.argv[1:])
-    if args.merge and args.json.exists():
-        command = json.loads(args.json.read_text(encoding="utf-8")).get("command") or command
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"seconds": seconds, "command": command.strip(), "results": ordered}, indent=1),
                          encoding="utf-8")
@@ -563,8 +835,8 @@ def _write(args: argparse.Namespace, ordered: list[dict], command: str, seconds:
         args.report.write_text(render(ordered, command, seconds, chart.name if has_chart else None, beside),
                                encoding="utf-8")
     t = totals(ordered)
-    print(json.dumps({**{k: v for k, v in t.items() if k != "size_drops"}, "expert": expert_totals(ordered)},
-                     indent=1))
+    print(json.dumps({**{k: v for k, v in t.items() if k != "size_drops"}, "expert": expert_totals(ordered),
+                      "verified": verified_totals(ordered)}, indent=1))
     ok = t["all_smoke_ok"] and t["noop_identical"] and not any("error" in r for r in ordered)
     return 0 if ok else 1
 
