@@ -519,12 +519,14 @@ def render_verified(results: list[dict]) -> list[str]:
                      f"({t['files_built']} files with fixes to prove; {len(t['nothing_to_prove'])} with none, "
                      "no build).")
     exceptions = ", ".join(f"{c}: {n} builds" for c, n in t["clean_not_two_builds"])
-    lines.append(f"* Cases where nothing had to be rejected: {t['clean_cases']}; each cost exactly two builds: "
-                 f"**{'no' if exceptions else 'yes'}**{f' ({exceptions})' if exceptions else ''}.")
+    if t["clean_cases"]:
+        lines.append(f"* Cases where fixes were proven and nothing had to be rejected: {t['clean_cases']}; each "
+                     f"cost exactly two builds: **{'no' if exceptions else 'yes'}**"
+                     f"{f' ({exceptions})' if exceptions else ''}.")
     if t["bisections"]:
         cost = ", ".join(f"{c} {n}" for c, n in t["bisections"])
         lines.append(f"* Bisection where a fix was rejected: {sum(n for _, n in t['bisections'])} rewrite builds "
-                     f"after the first, over {len(t['bisections'])} cases ({cost}).")
+                     f"after the first, over {_count(len(t['bisections']), 'case')} ({cost}).")
     else:
         lines.append("* Bisection: none (no fix was rejected).")
     modes = [m for m in FIX_MODES if x[m]["cases"]]
@@ -535,6 +537,10 @@ def render_verified(results: list[dict]) -> list[str]:
     for c, why in t["errors"]:
         lines.append(f"* {c}: dockopt --verify did not run to a proof: {why}")
     return lines + _verified_table(results)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _verified_table(results: list[dict]) -> list[str]:
@@ -749,6 +755,28 @@ def _slots(builders: str, hosts: str) -> list[tuple[str | None, str | None]]:
     return [(h, None) for h in hosts.split(",") if h] or [(None, None)]
 
 
+def _run_cases(args: argparse.Namespace, modes: tuple[str, ...], cases: list[Path]) -> dict[str, dict]:
+    """Each case's result in the given modes, built over the builders or engines of the run."""
+    slots = _slots(args.builders, args.hosts)
+    results: dict[str, dict] = {}
+    with ProcessPoolExecutor(max_workers=len(slots) * args.per_host) as pool:
+        futures = {}
+        for i, c in enumerate(cases):
+            host, builder = slots[i % len(slots)]
+            futures[pool.submit(run_case, str(c), modes, host, args.timeout, args.repeat, args.backend, builder)] = c
+        for fut in as_completed(futures):
+            case = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as exc:
+                r = {"case": case.name, "kind": load_case(case).get("kind"), "error": f"{type(exc).__name__}: {exc}",
+                     "modes": {}, "should_fire": [], "should_not_fire": []}
+            results[case.name] = r
+            verdicts = ", ".join(f"{m}: {e['verdict']}" for m, e in r["modes"].items()) or r.get("error")
+            print(f"  {case.name}: {verdicts}", file=sys.stderr, flush=True)
+    return results
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.outcomes", description=__doc__.split("\n\n")[0])
     ap.add_argument("cases", nargs="*", help="case names or numbers (default: all)")
@@ -784,25 +812,9 @@ def main(argv=None) -> int:
     modes = tuple(m for m in args.modes.split(",") if m)
     if set(modes) - set(MODES):
         ap.error(f"unknown modes {', '.join(sorted(set(modes) - set(MODES)))} (known: {', '.join(MODES)})")
-    slots = _slots(args.builders, args.hosts)
     cases = case_dirs(args.cases)
     started = time.monotonic()
-    results: dict[str, dict] = {}
-    with ProcessPoolExecutor(max_workers=len(slots) * args.per_host) as pool:
-        futures = {}
-        for i, c in enumerate(cases):
-            host, builder = slots[i % len(slots)]
-            futures[pool.submit(run_case, str(c), modes, host, args.timeout, args.repeat, args.backend, builder)] = c
-        for fut in as_completed(futures):
-            case = futures[fut]
-            try:
-                r = fut.result()
-            except Exception as exc:
-                r = {"case": case.name, "kind": load_case(case).get("kind"), "error": f"{type(exc).__name__}: {exc}",
-                     "modes": {}, "should_fire": [], "should_not_fire": []}
-            results[case.name] = r
-            verdicts = ", ".join(f"{m}: {e['verdict']}" for m, e in r["modes"].items()) or r.get("error")
-            print(f"  {case.name}: {verdicts}", file=sys.stderr, flush=True)
+    results = _run_cases(args, modes, cases)
     seconds = time.monotonic() - started
     command = ("python -m bench.outcomes " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     if args.merge and args.json.exists():
