@@ -512,12 +512,12 @@ def render_verified(results: list[dict]) -> list[str]:
              "and one per candidate rewrite; the bisection cost is the rewrite builds after the first.", "",
              f"* Unsafe fixes proven: **{t['unsafe_proven']}**; rejected: **{t['unsafe_rejected']}** (by check: "
              f"{checks(t['unsafe_rejected_by_check'])}); not tried: {t['unsafe_unproven']}.",
-             f"* All fixes ({t['cases']} cases): proven {t['proven']}, rejected {t['rejected']} (by check: "
+             f"* All fixes ({_count(t['cases'], 'case')}): proven {t['proven']}, rejected {t['rejected']} (by check: "
              f"{checks(t['rejected_by_check'])}), not tried {t['unproven']}."]
     if t["files_built"]:
         lines.append(f"* Builds per file: median {t['median_builds']:g}, max {t['max_builds']} "
-                     f"({t['files_built']} files with fixes to prove; {len(t['nothing_to_prove'])} with none, "
-                     "no build).")
+                     f"({_count(t['files_built'], 'file')} with fixes to prove; "
+                     f"{len(t['nothing_to_prove'])} with none, no build).")
     exceptions = ", ".join(f"{c}: {n} builds" for c, n in t["clean_not_two_builds"])
     if t["clean_cases"]:
         lines.append(f"* Cases where fixes were proven and nothing had to be rejected: {t['clean_cases']}; each "
