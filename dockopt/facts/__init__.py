@@ -67,6 +67,11 @@ What a rebuild re-runs (`ctx.rebuild`, a `RebuildModel`)
     `first_reader(stage, P)` is where a stage starts again. A path `.dockerignore` excludes
     re-runs nothing. The fixer compares these counts before and after a rewrite; the outcome
     harness can use them to predict a rebuild.
+
+The frontend (`facts.frontend`)
+    `frontend_version(tree.syntax)`: the dockerfile release a `# syntax=` directive names
+    (`:1` floats to the newest 1.x); `frontend_supports(syntax, minimum, labs_minimum)`: whether
+    the frontend that reads the file has a feature (`COPY --chmod` symbolic modes, `--link`).
 """
 from __future__ import annotations
 
