@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 from test_pass_do2_common import d, findings, fix, fix_of, make_context
 
+from dockopt import parse
+from dockopt.config import Settings
 from dockopt.findings import Safety
+from dockopt.lint import Linter
 from dockopt.passes.copy_chown import CopyChown
 
 P = [CopyChown]
@@ -77,7 +80,9 @@ def test_comment_attached_to_the_removed_run_goes_with_it(tmp_path: Path) -> Non
     "RUN chown app /a.sh",                      # no group: --chown=app would set the group too
     "RUN chown :app /a.sh",
     "RUN chown app.app /a.sh",                  # old syntax
-    "RUN chown -R app:app /a.sh && chmod +x /a.sh",
+    "RUN echo start && chown app:app /a.sh",    # something runs before it
+    "RUN chown app:app /a.sh || true",
+    "RUN chown app:app /a.sh | cat",
     "RUN chown -R $USER:$USER /a.sh",
     "RUN chown -R --from=root app:app /a.sh",
     "RUN chown -R app:app /a.sh /b.sh",
@@ -96,19 +101,93 @@ def test_a_run_between_stops_the_search(tmp_path: Path) -> None:
     assert findings("FROM x\nCOPY a.sh /a.sh\nRUN echo hi\nRUN chown u:g /a.sh\n", P, context=ctx) == []
 
 
-def test_chmod_needs_the_syntax_directive(tmp_path: Path) -> None:
+def test_chmod_needs_a_buildkit_target(tmp_path: Path) -> None:
+    """COPY --chmod needs BuildKit: the default target rewrites it, `target = "classic"` does not,
+    unless the file opts into BuildKit with a `# syntax=` directive."""
     ctx = make_context(tmp_path, {"run.sh": "x"})
     text = "FROM x\nCOPY run.sh /usr/local/bin/run\nRUN chmod 755 /usr/local/bin/run\n"
-    assert findings(text, P, context=ctx) == []
-    out = fix("# syntax=docker/dockerfile:1\n" + text, P, context=ctx).text
-    assert out == "# syntax=docker/dockerfile:1\nFROM x\nCOPY --chmod=755 run.sh /usr/local/bin/run\n"
+    classic = Settings(target="classic")
+    assert Linter(P).run(parse(text), context_dir=ctx, settings=classic) == []
+    assert fix(text, P, context=ctx).text == "FROM x\nCOPY --chmod=755 run.sh /usr/local/bin/run\n"
+    directive = "# syntax=docker/dockerfile:1\n" + text
+    [f] = Linter(P).run(parse(directive), context_dir=ctx, settings=classic)
+    assert fix_of(f).safety is Safety.SAFE
 
 
-@pytest.mark.parametrize("mode", ["+x", "u+x", "a=rx", "-x"])
-def test_symbolic_chmod_is_left_alone(tmp_path: Path, mode: str) -> None:
+def test_chmod_is_left_alone_for_a_frontend_without_it(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path, {"run.sh": "x"})
+    for syntax in ("docker/dockerfile:1.1", "example.com/other/frontend:1"):
+        text = f"# syntax={syntax}\nFROM x\nCOPY run.sh /run.sh\nRUN chmod 755 /run.sh\n"
+        assert findings(text, P, context=ctx) == [], syntax
+
+
+@pytest.mark.parametrize(("mode", "flag"), [
+    ("+x", "a+x"), ("u+x", "u+x"), ("a=rx", "a=rx"), ("-x", "a-x"), ("+rw", "a+r,u+w"),
+    ("go-w,u+x", "go-w,u+x"), ("a+rX", "a+rX"),
+])
+def test_symbolic_chmod_with_a_frontend_that_reads_it(tmp_path: Path, mode: str, flag: str) -> None:
+    """Symbolic --chmod came in dockerfile 1.14: `# syntax=docker/dockerfile:1` reads it. A mode
+    without who (`+x`) keeps the umask's bits (022 in a RUN): the flag says which bits it sets."""
+    ctx = make_context(tmp_path, {"run.sh": "x"})
+    text = f"# syntax=docker/dockerfile:1\nFROM x\nCOPY run.sh /run.sh\nRUN chmod {mode} /run.sh\n"
+    out = fix(text, P, context=ctx).text
+    assert out == f"# syntax=docker/dockerfile:1\nFROM x\nCOPY --chmod={flag} run.sh /run.sh\n"
+
+
+@pytest.mark.parametrize("syntax", ["", "# syntax=docker/dockerfile:1.7\n", "# syntax=docker/dockerfile:1.9-labs\n"])
+def test_symbolic_chmod_is_left_alone_before_dockerfile_1_14(tmp_path: Path, syntax: str) -> None:
+    ctx = make_context(tmp_path, {"run.sh": "x"})
+    assert findings(f"{syntax}FROM x\nCOPY run.sh /run.sh\nRUN chmod +x /run.sh\n", P, context=ctx) == []
+    labs = "# syntax=docker/dockerfile:1.10-labs\nFROM x\nCOPY run.sh /run.sh\nRUN chmod +x /run.sh\n"
+    assert len(findings(labs, P, context=ctx)) == 1
+
+
+@pytest.mark.parametrize("mode", ["=x", "o=u", "+s", "u+t", "+"])
+def test_symbolic_chmod_copy_cannot_say_is_left_alone(tmp_path: Path, mode: str) -> None:
     ctx = make_context(tmp_path, {"run.sh": "x"})
     assert findings(f"# syntax=docker/dockerfile:1\nFROM x\nCOPY run.sh /run.sh\nRUN chmod {mode} /run.sh\n", P,
                     context=ctx) == []
+
+
+def test_chmod_first_in_a_chain_is_taken_out_of_it(tmp_path: Path) -> None:
+    """Nothing in the RUN ran before the chmod: the mode moves into the COPY and the rest stays."""
+    ctx = make_context(tmp_path, {"build.sh": "echo\n"})
+    out = fix("""\
+        FROM debian
+        COPY build.sh /usr/local/bin/build.sh
+        RUN chmod 0755 /usr/local/bin/build.sh \\
+            && /usr/local/bin/build.sh \\
+            && rm -rf /tmp/*
+        """, P, context=ctx).text
+    assert out == d("""\
+        FROM debian
+        COPY --chmod=0755 build.sh /usr/local/bin/build.sh
+        RUN /usr/local/bin/build.sh \\
+            && rm -rf /tmp/*
+        """)
+    out = fix("FROM x\nCOPY a.sh /a.sh\nRUN chown u:g /a.sh; ./a.sh\n", P, context=make_context(tmp_path, {"a.sh": "x"})).text
+    assert out == "FROM x\nCOPY --chown=u:g a.sh /a.sh\nRUN ./a.sh\n"
+
+
+def test_chmod_later_in_a_chain_is_left_alone(tmp_path: Path) -> None:
+    """`cp /a.sh /b && chmod 755 /a.sh`: the cp saw the old mode; --chmod would give /b the new one."""
+    ctx = make_context(tmp_path, {"a.sh": "x"})
+    assert findings("FROM x\nCOPY a.sh /a.sh\nRUN cp /a.sh /b && chmod 755 /a.sh\n", P, context=ctx) == []
+
+
+def test_chmod_of_a_copy_from_a_stage_is_unsafe() -> None:
+    text = d("""\
+        FROM golang:1.22 AS builder
+        RUN go build -o /out/app .
+        FROM debian:bookworm-slim
+        COPY --from=builder /out/app /usr/local/bin/app
+        RUN chmod 0755 /usr/local/bin/app
+        """)
+    [f] = findings(text, P)
+    assert fix_of(f).safety is Safety.UNSAFE and "of stage builder is a file" in f.message
+    assert fix(text, P).text == text
+    out = fix(text, P, unsafe=True).text
+    assert out.endswith("COPY --chmod=0755 --from=builder /out/app /usr/local/bin/app\n")
 
 
 def test_chmod_without_r_on_a_directory_is_left_alone(tmp_path: Path) -> None:

@@ -1,12 +1,16 @@
 """Set the owner (or mode) in the COPY instead of a RUN chown (chmod) after it.
 
 ## What it does
-Finds a `RUN chown -R user:group <path>` (and nothing else in that RUN) whose path was just
-created by the `COPY`/`ADD` instructions before it, and moves the ownership into them:
-`COPY --chown=user:group ...`, removing the RUN. Likewise `RUN chmod [-R] <octal> <path>`
-becomes `COPY --chmod=<octal>` when the file opts into BuildKit's Dockerfile syntax with a
-`# syntax=` directive. Only `ENV`, `ARG`, `LABEL`, `USER`, `EXPOSE` and similar instructions,
-or copies to other paths, may sit between the copies and the RUN.
+Finds a `RUN chown -R user:group <path>` whose path was just created by the `COPY`/`ADD`
+instructions before it, and moves the ownership into them: `COPY --chown=user:group ...`,
+removing the RUN. Likewise `RUN chmod [-R] <mode> <path>` becomes `COPY --chmod=<mode>` when the
+file builds with BuildKit (the `target` setting, `"buildkit"` by default, or BuildKit-only
+syntax) and its frontend reads the mode: an octal mode (`755`) with any BuildKit frontend
+(dockerfile 1.2+), a symbolic one (`+x`, `u+x,go-w`) only with a `# syntax=` directive naming
+dockerfile 1.14 or newer (`docker/dockerfile:1`; 1.10 as `-labs`). The chown/chmod may be the
+whole RUN or the first command of a `&&` / `;` list, which then loses it and keeps the rest.
+Only `ENV`, `ARG`, `LABEL`, `USER`, `EXPOSE` and similar instructions, or copies to other
+paths, may sit between the copies and the RUN.
 
 ## Why is this bad?
 `chown`/`chmod` in a later layer rewrites every file it touches: the image then holds each
@@ -24,14 +28,18 @@ COPY --chown=app:app app.jar /opt/app/app.jar
 ```
 
 ## Fix safety
-Safe only when the chown covers exactly what the COPY created: one COPY of one regular file
-(checked in the build context) and the RUN names that file. Unsafe (the reason is in the
-message) when the path is a directory or holds several copies: `chown -R` also changed the
-directory itself and whatever the base image or earlier layers had put there, which
+Safe only when the chown/chmod covers exactly what the COPY created: one COPY of one regular
+file (checked in the build context) and the RUN names that file. Unsafe (the reason is in the
+message) when the path is a directory or holds several copies: `chown -R` / `chmod -R` also
+changed the directory itself and whatever the base image or earlier layers had put there, which
 `COPY --chown` leaves alone; and when the source cannot be checked (no build context, a
 `COPY --from` another stage). `user` alone (no group) is not rewritten: `chown user` keeps the
-group while `--chown=user` sets the group to the user's id. Symbolic modes (`chmod +x`), a RUN
-that does more than the one chown/chmod, wrappers (`sudo`) and RUN flags are left alone.
+group while `--chown=user` sets the group to the user's id. A symbolic mode without a who
+(`chmod +x`) leaves the umask's bits alone; a RUN's umask is 022, so the flag spells it out
+(`--chmod=a+x`, `+w` as `u+w`); `=` without a who, and `s`/`t` bits, are left alone. A chown
+or chmod after another command of the RUN is left alone (that command saw the old owner or
+mode), as are wrappers (`sudo`), redirections and RUN flags. With `target = "classic"` and no
+BuildKit syntax in the file, chmod is left alone: the classic builder has no `COPY --chmod`.
 """
 from __future__ import annotations
 
@@ -40,11 +48,13 @@ import re
 from collections.abc import Iterable
 
 from ..facts.files import ContextFiles
+from ..facts.frontend import frontend_supports
 from ..facts.paths import clean, is_remote, is_under, join, overlaps
 from ..findings import Edit, Finding, Fix, Safety
-from ..shell import ChownCommand, Script, SimpleCommand, Word, parse_chmod, parse_chown
+from ..shell import AND, ChownCommand, Script, SimpleCommand, Word, parse_chmod, parse_chown
 from ..syntax import Instruction
 from .base import Context, Pass
+from .cache_mounts import targets_buildkit
 from .copies import CopyOp, archive_name, copy_op, dest_is_dir
 from .edits import flag_span, keyword_span
 
@@ -54,6 +64,13 @@ _CHOWN_FLAGS = frozenset({"-R", "--recursive", "-v", "--verbose", "-c", "--chang
                           "--quiet"})
 _CHMOD_FLAGS = _CHOWN_FLAGS
 _OCTAL = re.compile(r"^[0-7]{3,4}$")
+# one clause of a symbolic mode: who, operator, permissions (`u+x`, `go-w`, `a=rX`, `+x`)
+_SYMBOLIC_CLAUSE = re.compile(r"^([ugoa]*)([-+=])([rwxX]*)$")
+# dockerfile releases with COPY --chmod: octal modes since 1.2 (in the built-in frontend of
+# every BuildKit engine), symbolic ones since 1.14 (1.10 as a labs feature)
+_CHMOD_OCTAL = (1, 2)
+_CHMOD_SYMBOLIC = (1, 14)
+_CHMOD_SYMBOLIC_LABS = (1, 10)
 _CHANGES_OWNER = re.compile(r"\bch(own|mod)\b")
 _OWNER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$")
 
@@ -80,9 +97,12 @@ class CopyChown(Pass):
 
     def _one(self, ctx: Context, instrs: tuple[Instruction, ...], idx: int, run: Instruction) -> Finding | None:
         script = ctx.script(run)
-        cmd = _sole_command(script)
-        change = _change(cmd, bool(ctx.tree.syntax)) if cmd is not None else None
-        if script is None or change is None:
+        cmd, rest = _leading_command(script)
+        change = _change(ctx, cmd) if cmd is not None else None
+        if script is None or cmd is None or change is None:
+            return None
+        removal = self._remove(run) if rest is None else self._drop_first(ctx, run, rest)
+        if removal is None:
             return None
         flag, value, recursive, targets = change
         if len(targets) != 1 or targets[0].text is None or any(ch in targets[0].text for ch in "*?["):
@@ -97,17 +117,20 @@ class CopyChown(Pass):
         if safety is None:
             return None
         edits = [self._flag_edit(x, flag, value) for x, _op, _d in copies]
-        edits.append(self._remove(run))
+        edits.append(removal)
         n = len(copies)
         where = ", ".join(str(x.start_line) for x, _o, _d in copies)
-        message = (f"`{cmd_text(script)}` rewrites {'the files' if n > 1 else 'what'} the "
+        shown = cmd_text(script) if rest is None else _short(script.text[cmd.start:cmd.end])
+        message = (f"`{shown}` rewrites {'the files' if n > 1 else 'what'} the "
                    f"{'copies' if n > 1 else 'COPY'} at line{'s' if n > 1 else ''} {where} "
                    f"created, storing them twice: use --{flag}={value} on the "
                    f"{'copies' if n > 1 else 'COPY'}")
         if reason:
             message += f" (unsafe: {reason})"
+        title = (f"Use COPY --{flag}={value} and drop the RUN" if rest is None else
+                 f"Use COPY --{flag}={value} and drop the {cmd.program} from the RUN")
         return Finding(self.code, message, run.start_line, run.column, run.end_line,
-                       Fix(f"Use COPY --{flag}={value} and drop the RUN", safety, tuple(edits)))
+                       Fix(title, safety, tuple(edits)))
 
     def _feeding_copies(self, ctx: Context, before: tuple[Instruction, ...], path: str) -> list[_Copy]:
         """The copies that created what the RUN changes, walking back over quiet instructions."""
@@ -174,6 +197,15 @@ class CopyChown(Pass):
         return Edit(end, end, f" --{flag}={value}")
 
     @staticmethod
+    def _drop_first(ctx: Context, run: Instruction, rest: int) -> Edit | None:
+        """Delete the script's first command and the operator after it: the rest of the RUN stays."""
+        rs, _reason = ctx.run_script(run)
+        if rs is None or (rs.kind == "heredoc" and run.heredocs and run.heredocs[0].chomp):
+            return None
+        start, end = rs.span(0, rest)
+        return Edit(start, end, "")
+
+    @staticmethod
     def _remove(run: Instruction) -> Edit:
         leading = list(run.leading)
         start = run.start
@@ -182,29 +214,74 @@ class CopyChown(Pass):
         return Edit(start, run.end, "")
 
 
-def _sole_command(script: Script | None) -> SimpleCommand | None:
-    """The one plain command of a RUN that runs nothing else, None for any other RUN."""
-    if script is None or script.has_error or len(script.commands) != 1 or len(script.chain) != 1:
-        return None
-    cmd = script.commands[0]
+def _leading_command(script: Script | None) -> tuple[SimpleCommand | None, int | None]:
+    """The plain command a RUN starts with, when it is the whole RUN (rest None) or the first
+    link of a `&&` / `;` list (rest: where the next link starts). Nothing in the RUN runs before
+    it, so moving it into the COPY changes nothing the other commands see."""
+    if script is None or script.has_error or not script.chain:
+        return None, None
+    first = script.chain[0]
+    if len(first.commands) != 1:
+        return None, None
+    cmd = first.commands[0]
     if cmd.assignments or cmd.redirects or cmd.wrappers or not cmd.at_top_level:
-        return None
-    if script.chain[0].operator not in (None, ";"):
-        return None
-    return cmd
+        return None, None
+    if len(script.chain) == 1:
+        if len(script.commands) != 1 or first.operator not in (None, ";"):
+            return None, None
+        return cmd, None
+    if first.operator not in (AND, ";") or script.text[:first.start].strip():
+        return None, None
+    return cmd, script.chain[1].start
 
 
-def _change(cmd: SimpleCommand, has_syntax: bool) -> _Change | None:
-    """(flag, value, recursive, targets) of a chown or chmod that COPY's flags can say."""
+def _change(ctx: Context, cmd: SimpleCommand) -> _Change | None:
+    """(flag, value, recursive, targets) of a chown or chmod that COPY's flags can say: a chmod
+    only when the file builds with BuildKit and its frontend reads the mode."""
     chown = parse_chown(cmd)
     if chown is not None:
         return _chown_change(cmd, chown)
     chmod = parse_chmod(cmd)
-    if chmod is None or chmod.reference or not chmod.mode or not _OCTAL.match(chmod.mode):
+    if chmod is None or chmod.reference or not chmod.mode or cmd.program != "chmod":
         return None
-    if not {f.name for f in chmod.flags} <= _CHMOD_FLAGS or not has_syntax:
+    if not {f.name for f in chmod.flags} <= _CHMOD_FLAGS or not targets_buildkit(ctx):
         return None
-    return "chmod", chmod.mode, chmod.recursive, chmod.targets
+    syntax = ctx.tree.syntax
+    if _OCTAL.match(chmod.mode):
+        mode: str | None = chmod.mode
+        if not frontend_supports(syntax, _CHMOD_OCTAL):
+            return None
+    else:
+        mode = symbolic_mode(chmod.mode)
+        if mode is None or not frontend_supports(syntax, _CHMOD_SYMBOLIC, _CHMOD_SYMBOLIC_LABS, builtin=False):
+            return None
+    return "chmod", mode, chmod.recursive, chmod.targets
+
+
+def symbolic_mode(mode: str) -> str | None:
+    """A symbolic chmod mode as `COPY --chmod` reads it the same way, None when it cannot.
+
+    `chmod` without a who (`+x`) leaves the bits of the umask alone; a RUN's umask is 022, so
+    `+x` is `a+x` and `+w` is `u+w`. Every clause gets its who spelled out, so that the
+    result never depends on how the frontend treats a missing one; `=` without a who is left
+    alone (it would clear bits the umask guards)."""
+    out: list[str] = []
+    for clause in mode.split(","):
+        m = _SYMBOLIC_CLAUSE.match(clause)
+        if m is None:
+            return None
+        who, op, perms = m.groups()
+        if who:
+            out.append(clause)
+            continue
+        if op == "=" or not perms:
+            return None
+        rest = "".join(p for p in perms if p != "w")
+        if rest:
+            out.append(f"a{op}{rest}")
+        if "w" in perms:
+            out.append(f"u{op}w")
+    return ",".join(out)
 
 
 def _chown_change(cmd: SimpleCommand, chown: ChownCommand) -> _Change | None:
@@ -227,5 +304,9 @@ def _movable(x: Instruction, op: CopyOp) -> bool:
 
 
 def cmd_text(script: Script) -> str:
-    text = script.text.strip()
+    return _short(script.text)
+
+
+def _short(text: str) -> str:
+    text = text.strip()
     return text if len(text) <= 50 else text[:47] + "..."
