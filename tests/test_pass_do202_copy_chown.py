@@ -165,7 +165,8 @@ def test_chmod_first_in_a_chain_is_taken_out_of_it(tmp_path: Path) -> None:
         RUN /usr/local/bin/build.sh \\
             && rm -rf /tmp/*
         """)
-    out = fix("FROM x\nCOPY a.sh /a.sh\nRUN chown u:g /a.sh; ./a.sh\n", P, context=make_context(tmp_path, {"a.sh": "x"})).text
+    ctx2 = make_context(tmp_path / "2", {"a.sh": "x"})
+    out = fix("FROM x\nCOPY a.sh /a.sh\nRUN chown u:g /a.sh; ./a.sh\n", P, context=ctx2).text
     assert out == "FROM x\nCOPY --chown=u:g a.sh /a.sh\nRUN ./a.sh\n"
 
 

@@ -402,3 +402,14 @@ def base_env(ref: str) -> dict[str, str]:
     if image is not None and image.name == "rust":
         env.update(CARGO_HOME=RUST_CARGO_HOME, PATH=RUST_CARGO_HOME + "/bin:" + env["PATH"])
     return env
+
+
+# Directories that every Linux base image either lacks or has as a plain directory (no symlink)
+# owned by root with mode 0755: what a layer that writes them afresh (`COPY --link`) leaves as
+# it was. Not `/bin`, `/lib`, `/sbin` (symlinks into /usr on merged-/usr systems), `/var/run`
+# (a symlink to /run), `/tmp` (1777), `/root` (0700), `/home/*` (a user's).
+PLAIN_ROOT_DIRS = frozenset({
+    "/usr", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib", "/usr/local/share",
+    "/usr/local/include", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/share", "/usr/include", "/usr/libexec",
+    "/opt", "/etc", "/srv", "/var", "/var/lib",
+})

@@ -11,6 +11,7 @@ from .apt_update_alone import AptUpdateAlone
 from .base import Pass
 from .cache_mounts import CacheMounts
 from .copy_chown import CopyChown
+from .copy_link import CopyLink
 from .dockerignore import Dockerignore
 from .gem_no_document import GemNoDocument
 from .hoist_deps import HoistDeps
@@ -42,6 +43,7 @@ ALL_PASSES: list[type[Pass]] = [
     CopyChown,
     AddToCopy,
     Dockerignore,
+    CopyLink,
     WastedSpace,
     Multistage,
     NonrootUser,
