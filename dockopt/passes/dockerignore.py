@@ -119,22 +119,15 @@ class Dockerignore(Pass):
         whole = [i for i in ctx.tree.instructions if self._copies_all(i)]
         if not whole:
             return
+        target = ignore_target(ctx)
+        if target is None:
+            return
+        current, matcher, write_path, shared = target.current, target.matcher, target.write_path, target.shared
         fs = ctx.files
-        ignore_path = fs.ignore_file
-        if ignore_path is None:
-            return
-        current = ctx.read_side_file(ignore_path)
-        if current is None and ignore_path.exists():
-            return  # there is one, but it cannot be read as UTF-8: never overwrite it
-        try:
-            matcher = IgnoreMatcher.from_text(current or "", ignore_path)
-        except ValueError:
-            return
-        write_path, shared = _own_ignore_file(ctx, ignore_path)
         junk = self._scan(ctx, fs, matcher)
         if not junk:
             return
-        named = self._named_paths(ctx, fs) + sorted(build_reads(ctx).files)
+        named = context_names(ctx)
         junk = [j for j in junk if not self._conflicts(j, named, matcher)]
         if not junk:
             return
@@ -301,12 +294,7 @@ class Dockerignore(Pass):
     # -- the new text --------------------------------------------------------------------------
     @staticmethod
     def _append(base: str, junk: list[Junk], create: bool) -> str:
-        nl = "\r\n" if "\r\n" in base else "\n"
-        lines = [j.pattern for j in junk]
-        if create and not base:
-            return "# Not needed in the image (dockopt DO204)" + nl + nl.join(lines) + nl
-        sep = "" if not base or base.endswith(("\n", "\r")) else nl
-        return base + sep + "# Not needed in the image (dockopt DO204)" + nl + nl.join(lines) + nl
+        return append_entries(base, [j.pattern for j in junk], create, "Not needed in the image (dockopt DO204)")
 
     @staticmethod
     def _verify(text: str, junk: list[Junk], path: Path) -> list[Junk]:
@@ -324,6 +312,66 @@ class Dockerignore(Pass):
         return f"{what} ({size}, {j.files}{'+' if not j.complete else ''} file{'s' if j.files != 1 else ''})"
 
 
+
+
+@dataclass
+class IgnoreTarget:
+    """The ignore file in use for a Dockerfile and where new exclusions go."""
+
+    in_use: Path
+    current: str | None          # its text (None: there is none)
+    matcher: IgnoreMatcher
+    write_path: Path             # the file the exclusions go to (`<Dockerfile>.dockerignore` when shared)
+    shared: list[str]            # the other Dockerfiles in the context, when the context's file is shared
+
+
+def ignore_target(ctx: Context) -> IgnoreTarget | None:
+    """The ignore file a fix may extend, None without a context or when the one in use cannot be
+    read (never overwrite a file dockopt cannot read)."""
+    ignore_path = ctx.files.ignore_file
+    if ignore_path is None:
+        return None
+    current = ctx.read_side_file(ignore_path)
+    if current is None and ignore_path.exists():
+        return None
+    try:
+        matcher = IgnoreMatcher.from_text(current or "", ignore_path)
+    except ValueError:
+        return None
+    write_path, shared = _own_ignore_file(ctx, ignore_path)
+    return IgnoreTarget(ignore_path, current, matcher, write_path, shared)
+
+
+def context_names(ctx: Context) -> list[str]:
+    """The context paths the Dockerfile's steps read by name: COPY/ADD sources, bind mounts,
+    ONBUILD sources, and the files build steps run or read (`ecosystems.build_inputs`)."""
+    return Dockerignore._named_paths(ctx, ctx.files) + sorted(build_reads(ctx).files)
+
+
+def append_entries(base: str, patterns: list[str], create: bool, comment: str) -> str:
+    """`base` with `# comment` and the patterns appended, in the file's line endings."""
+    nl = "\r\n" if "\r\n" in base else "\n"
+    block = "# " + comment + nl + nl.join(patterns) + nl
+    if create and not base:
+        return block
+    sep = "" if not base or base.endswith(("\n", "\r")) else nl
+    return base + sep + block
+
+
+def excluded_by(text: str, path: Path, rels: list[str]) -> list[str]:
+    """The context paths an ignore file with `text` excludes."""
+    try:
+        m = IgnoreMatcher.from_text(text, path)
+    except ValueError:
+        return []
+    return [r for r in rels if m.is_excluded(r)]
+
+
+def junk_name(name: str) -> bool:
+    """A name DO204 itself may exclude (version control, caches, dependency trees, ...)."""
+    return name in _VCS or name in _ROOT_ONLY_CACHE or name in _BUILD_OUTPUTS or name in {
+        ".idea", ".vscode", ".coverage", "coverage", ".venv", "node_modules", "__pycache__", ".DS_Store",
+        ".env"} or name.startswith(".env.") or name.endswith(tuple(s for s, _p in _JUNK_FILES))
 
 
 def _root_kind(name: str, is_dir: bool, facts: _BuildFacts) -> tuple[str, str] | None:
