@@ -15,6 +15,7 @@ from .copy_link import CopyLink
 from .dockerignore import Dockerignore
 from .gem_no_document import GemNoDocument
 from .hoist_deps import HoistDeps
+from .ignore_deleted import IgnoreDeleted
 from .js_cache_clean import JsCacheClean
 from .merge_runs import MergeRuns
 from .multistage import Multistage
@@ -43,6 +44,7 @@ ALL_PASSES: list[type[Pass]] = [
     CopyChown,
     AddToCopy,
     Dockerignore,
+    IgnoreDeleted,
     CopyLink,
     WastedSpace,
     Multistage,

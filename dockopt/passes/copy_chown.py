@@ -97,7 +97,7 @@ class CopyChown(Pass):
 
     def _one(self, ctx: Context, instrs: tuple[Instruction, ...], idx: int, run: Instruction) -> Finding | None:
         script = ctx.script(run)
-        cmd, rest = _leading_command(script)
+        cmd, rest = leading_command(script)
         change = _change(ctx, cmd) if cmd is not None else None
         if script is None or cmd is None or change is None:
             return None
@@ -214,7 +214,7 @@ class CopyChown(Pass):
         return Edit(start, run.end, "")
 
 
-def _leading_command(script: Script | None) -> tuple[SimpleCommand | None, int | None]:
+def leading_command(script: Script | None) -> tuple[SimpleCommand | None, int | None]:
     """The plain command a RUN starts with, when it is the whole RUN (rest None) or the first
     link of a `&&` / `;` list (rest: where the next link starts). Nothing in the RUN runs before
     it, so moving it into the COPY changes nothing the other commands see."""
