@@ -248,13 +248,12 @@ def _change(ctx: Context, cmd: SimpleCommand) -> _Change | None:
         return None
     syntax = ctx.tree.syntax
     if _OCTAL.match(chmod.mode):
-        mode: str | None = chmod.mode
         if not frontend_supports(syntax, _CHMOD_OCTAL):
             return None
-    else:
-        mode = symbolic_mode(chmod.mode)
-        if mode is None or not frontend_supports(syntax, _CHMOD_SYMBOLIC, _CHMOD_SYMBOLIC_LABS, builtin=False):
-            return None
+        return "chmod", chmod.mode, chmod.recursive, chmod.targets
+    mode = symbolic_mode(chmod.mode)
+    if mode is None or not frontend_supports(syntax, _CHMOD_SYMBOLIC, _CHMOD_SYMBOLIC_LABS, builtin=False):
+        return None
     return "chmod", mode, chmod.recursive, chmod.targets
 
 

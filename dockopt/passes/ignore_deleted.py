@@ -162,11 +162,12 @@ class IgnoreDeleted(Pass):
     # -- the fix -----------------------------------------------------------------------------
     def _finding(self, ctx: Context, plan: _Plan, free: list[str], target: IgnoreTarget) -> Finding:
         size = sum(ctx.files.tree_size(r)[0] for r in free)
-        rm_text = ctx.script(plan.run).text[plan.rm.start:plan.rm.end].strip() if ctx.script(plan.run) else "rm"
+        script = ctx.script(plan.run)
+        rm_text = script.text[plan.rm.start:plan.rm.end].strip() if script is not None else "rm"
         where = target.write_path.name
         message = (f"`{rm_text[:60]}` deletes {', '.join(free)} ({human_size(size)}) right after `COPY .` "
-                   f"at line {plan.copy.start_line} copied {'them' if len(free) > 1 else 'it'}: the files stay in "
-                   f"the COPY layer, and editing them re-runs it and every step after it; exclude them in {where}")
+                   f"at line {plan.copy.start_line} copied {'them' if len(free) > 1 else 'it'}: they stay in "
+                   f"the COPY layer, and an edit to them re-runs that COPY and every step after it; exclude them in {where}")
         if target.shared:
             message += f" ({', '.join(target.shared[:3])} may build with the same context)"
         kept = len(free) < len(plan.rels) or bool(plan.others) or not self._only_copied(ctx, plan, free)
