@@ -167,7 +167,8 @@ class IgnoreDeleted(Pass):
         where = target.write_path.name
         message = (f"`{rm_text[:60]}` deletes {', '.join(free)} ({human_size(size)}) right after `COPY .` "
                    f"at line {plan.copy.start_line} copied {'them' if len(free) > 1 else 'it'}: they stay in "
-                   f"the COPY layer, and an edit to them re-runs that COPY and every step after it; exclude them in {where}")
+                   f"the COPY layer, and an edit to them re-runs that COPY and every step after it; "
+                   f"exclude them in {where}")
         if target.shared:
             message += f" ({', '.join(target.shared[:3])} may build with the same context)"
         kept = len(free) < len(plan.rels) or bool(plan.others) or not self._only_copied(ctx, plan, free)
