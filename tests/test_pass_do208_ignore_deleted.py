@@ -103,3 +103,13 @@ def test_an_exception_in_the_ignore_file_keeps_it(tmp_path: Path) -> None:
 
 def test_without_a_context_nothing_is_reported() -> None:
     assert findings("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN rm -rf tests\n", P) == []
+
+
+def test_with_do204_in_the_same_run_both_entries_land_in_one_file(tmp_path: Path) -> None:
+    from dockopt.passes.dockerignore import Dockerignore
+
+    ctx = make_context(tmp_path, {**PROJECT, ".git/HEAD": "ref\n", "debug.log": "x\n"})
+    out = fix("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN rm -rf tests\n", [Dockerignore, *P], context=ctx).text
+    assert out == "FROM python:3.12\nWORKDIR /app\nCOPY . .\n"
+    lines = (tmp_path / ".dockerignore").read_text().splitlines()
+    assert {".git", "**/*.log", "tests"} <= set(lines)
