@@ -252,3 +252,21 @@ def test_instructions_before_the_first_from_see_the_global_scope() -> None:
     add = ins(f, "ADD")
     assert f.state(add).stage is None and f.state(add).value("V") == "1" and not known(f.state(add).cwd)
     assert f.effects(add).unmodelled == ("not in a stage",)
+
+
+@pytest.mark.parametrize(("syntax", "link", "symbolic_chmod"), [
+    (None, True, False),                                    # the engine's built-in frontend
+    ("docker/dockerfile:1", True, True),                    # floats to the newest 1.x
+    ("docker.io/docker/dockerfile:1.4", True, False),
+    ("docker/dockerfile:1.3", False, False),
+    ("docker/dockerfile:1.10-labs", True, True),
+    ("docker/dockerfile:labs", True, True),
+    ("docker/dockerfile:1.14.1@sha256:" + "a" * 64, True, True),
+    ("docker/dockerfile-upstream:master", False, False),   # not a release dockopt can read
+    ("example.com/frontend:1", False, False),
+])
+def test_frontend_features(syntax, link, symbolic_chmod) -> None:
+    from dockopt.facts.frontend import frontend_supports
+
+    assert frontend_supports(syntax, (1, 4)) is link
+    assert frontend_supports(syntax, (1, 14), (1, 10), builtin=False) is symbolic_chmod
