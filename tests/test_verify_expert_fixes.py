@@ -81,3 +81,24 @@ def test_chmod_and_link_rewrites_build_the_same_image(base: str, tmp_path: Path)
     assert r.equivalence.smoke.rewritten.output == out
     # the rewrite drops the chmod layer, which held a second copy of run.sh
     assert r.rewritten.stats.layer_count == r.original.stats.layer_count - 1
+
+
+def test_ignore_deleted_rewrite_builds_the_same_image_with_fewer_bytes(base: str, tmp_path: Path) -> None:
+    """DO208: the paths the RUN deleted go to .dockerignore and the rm goes; the image holds the
+    same files, and the deleted bytes no longer sit in the COPY layer."""
+    from dockopt.passes.ignore_deleted import IgnoreDeleted
+
+    ctx = tmp_path / "ctx"
+    (ctx / "tests").mkdir(parents=True)
+    (ctx / "app.py").write_text("print('hi')\n")
+    (ctx / "tests" / "fixture.bin").write_bytes(b"\0" * 300_000)
+    original = f"FROM {base}\nWORKDIR /app\nCOPY . .\nRUN rm -rf tests\nCMD [\"python\", \"app.py\"]\n"
+    res = fix_text(original, Linter([IgnoreDeleted]), context_dir=ctx)
+    assert res.text == f"FROM {base}\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n"
+    [ignore] = res.files.values()
+    r = verify(original, res.text, ctx, backend="buildkit", timeout=300, rewritten_dockerignore=ignore,
+               smoke="ls -A /app && python /app/app.py")
+    assert r.verdict == "equivalent", r.summary
+    assert r.equivalence.smoke.rewritten.output == "app.py\nhi\n"
+    assert r.original.stats.size - r.rewritten.stats.size >= 300_000     # the deleted file's bytes
+    assert r.rewritten.stats.layer_count == r.original.stats.layer_count - 1
