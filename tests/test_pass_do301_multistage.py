@@ -78,7 +78,8 @@ def test_go_corpus_case_becomes_a_static_binary_on_distroless() -> None:
 
 
 def test_node_corpus_case_ships_the_build_output_without_dependencies() -> None:
-    # package.json has devDependencies only: no npm in the runtime at all
+    # package.json has devDependencies only: no npm in the runtime at all; package.json comes from
+    # the build context, so a source edit re-runs only the COPY of the build output
     assert split(CORPUS / "16-node-single-stage-build") == d("""\
         FROM node:18 AS build
         WORKDIR /app
@@ -89,13 +90,15 @@ def test_node_corpus_case_ships_the_build_output_without_dependencies() -> None:
 
         FROM node:18-slim
         WORKDIR /app
-        COPY --from=build /app/package.json /app/package.json
+        COPY package.json /app/
         COPY --from=build /app/out /app/out
         CMD ["node", "out/tip.min.js"]
         """)
 
 
 def test_node_build_script_output_read_from_the_entry_and_production_dependencies_installed() -> None:
+    # the install runs before any source reaches the runtime; .env (dotenv reads it) and the
+    # unknown case.toml go along; the build's own scripts/, src/, logs and Dockerfiles stay behind
     assert split(CORPUS / "15-node-copy-before-install") == d("""\
         FROM node:18 AS build
         WORKDIR /app
@@ -105,8 +108,9 @@ def test_node_build_script_output_read_from_the_entry_and_production_dependencie
 
         FROM node:18-slim
         WORKDIR /app
-        COPY --from=build /app/package.json /app/package-lock.json /app/
+        COPY package.json package-lock.json /app/
         RUN npm ci --omit=dev && npm cache clean --force
+        COPY .env case.toml /app/
         COPY --from=build /app/out /app/out
         CMD ["node", "out/index.js"]
         """)
@@ -236,6 +240,32 @@ def test_python_dev_package_is_replaced_by_its_library_and_runtime_tools_stay() 
     assert "apt-get install -y --no-install-recommends curl libpq5" in runtime   # curl: HEALTHCHECK uses it
     assert "build-essential" not in runtime and "libpq-dev" not in runtime
     assert "--upgrade" not in out.split("\n\n", 1)[0].splitlines()[-1]            # not a `pip wheel` option
+
+
+def test_node_runtime_gets_the_files_the_app_reads_and_the_npmrc_before_its_install() -> None:
+    runtime = split(FIXTURES / "node-runtime-files").split("\n\n", 1)[1]
+    lines = runtime.splitlines()
+    # the registry settings reach `npm ci --omit=dev`, which runs before any source arrives
+    assert lines.index("COPY package.json package-lock.json .npmrc /srv/app/") \
+        < lines.index("RUN npm ci --omit=dev && npm cache clean --force") < lines.index("COPY views /srv/app/views")
+    for data in ("views", "public", "config", "locales"):     # templates, assets, settings, translations
+        assert f"COPY {data} /srv/app/{data}" in lines
+    assert "src" not in runtime and "tsconfig" not in runtime     # compiled into dist/
+
+
+def test_node_app_that_opens_paths_it_does_not_spell_out_keeps_its_whole_directory() -> None:
+    out, findings = run((FIXTURES / "node-unseen-reads" / "Dockerfile").read_text(encoding="utf-8"),
+                        FIXTURES / "node-unseen-reads" / "context")
+    runtime = out.split("\n\n", 1)[1]
+    assert "COPY src /app/src" in runtime and "COPY tsconfig.json /app/" in runtime
+    assert "src/main.ts:5 readFileSync" in findings[0].message
+
+
+def test_node_split_without_a_build_context_is_reported_without_a_fix() -> None:
+    text = (CORPUS / "16-node-single-stage-build" / "Dockerfile").read_text(encoding="utf-8")
+    out, findings = run(text)
+    assert out == text and findings[0].fix is None
+    assert "cannot tell which of its files the app reads at run time" in findings[0].message
 
 
 # --------------------------------------------------------------------------- what it will not do

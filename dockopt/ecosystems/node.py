@@ -14,8 +14,20 @@ from ..facts.paths import clean
 from ..shell import PathUse, ToolCommand
 from .common import Install, InstallSite, Manifests, Reject, read_json, table, what
 
-__all__ = ["CACHES", "LOCKFILES", "NodeCache", "build_outputs", "install_effects", "read_install",
-           "read_package_json"]
+__all__ = [
+    "CACHES",
+    "INSTALL_CONFIG",
+    "LOCKFILES",
+    "MANIFESTS",
+    "AppFiles",
+    "NodeCache",
+    "app_files",
+    "build_outputs",
+    "build_script_refs",
+    "install_effects",
+    "read_install",
+    "read_package_json",
+]
 
 # the lockfile each installer reads, besides package.json and .npmrc
 LOCKFILES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock", ".yarnrc", ".yarnrc.yml"),
@@ -269,3 +281,121 @@ def read_package_json(files: ContextFiles, pkg_dir: str | None) -> dict[str, Any
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+# --------------------------------------------------------------------------- what the app reads at run time
+
+MANIFESTS = ("package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
+# read by `npm ci` / `yarn install` (registry, auth, engine settings): a runtime install needs them too
+INSTALL_CONFIG = (".npmrc", ".yarnrc", ".yarnrc.yml")
+# what only building, testing or editing reads; the app never opens these at run time
+_BUILD_ONLY = re.compile(
+    r"^(?:src|test|tests|__tests__|spec|specs|e2e|cypress|coverage|\.nyc_output|docs?|\.git|\.github|\.gitlab"
+    r"|\.vscode|\.idea|\.husky|\.circleci|\.storybook|node_modules"
+    r"|\.gitignore|\.gitattributes|\.dockerignore|\.editorconfig|\.nvmrc|\.node-version|\.eslintignore"
+    r"|\.prettierignore|\.browserslistrc|\.swcrc|\.babelrc(?:\.\w+)?|\.eslintrc(?:\.\w+)?|\.prettierrc(?:\.\w+)?"
+    r"|tsconfig(?:\.[\w-]+)?\.json|jsconfig\.json|nest-cli\.json|tslint\.json|\.stylelintrc(?:\.\w+)?"
+    r"|(?:webpack|vite|rollup|babel|jest|vitest|esbuild|tsup|postcss|tailwind|eslint|prettier|karma|playwright"
+    r"|cypress|stylelint|commitlint|lint-staged|svelte|astro)(?:\.[\w-]+)*\.config\.[cm]?[jt]s"
+    r"|(?:README|CHANGELOG|CONTRIBUTING|LICEN[CS]E|AUTHORS|HISTORY)(?:\.\w+)?"
+    r"|(?:[\w.-]+\.)?Dockerfile|Dockerfile(?:\.[\w.-]+)?|[\w.-]+\.dockerfile|(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml"
+    r"|[\w.-]+\.log|[\w.-]+\.md)$")
+_SOURCE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx")
+# calls that open a file (or serve a directory) by the path they are given
+_FILE_CALL = re.compile(r"\b(readFileSync|readFile|createReadStream|readdirSync|readdir|openSync|sendFile|"
+                        r"res\.download|express\.static|serveStatic|loadFile|readJsonSync|readJson)\s*\(")
+_LITERAL = re.compile(r"""(['"`])((?:(?!\1)[^\\\n]|\\.)*)\1""")
+
+
+@dataclass
+class AppFiles:
+    """The names in the app directory (besides the manifests, the build output and node_modules)
+    as the runtime stage of a split sees them."""
+
+    install_config: list[str]       # copied with the manifests: the runtime install reads them
+    runtime: list[str]              # what the app may read at run time
+    build_only: list[str]           # left in the builder
+    unseen: list[str]               # file reads whose path the sources do not spell out
+
+
+def build_script_refs(files: ContextFiles, pkg: Mapping[str, Any] | None, script_name: str,
+                      pkg_dir: str | None) -> set[str]:
+    """The names in the package directory that a build script, and the scripts it runs, name."""
+    scripts = (pkg or {}).get("scripts") or {}
+    if pkg_dir is None or not isinstance(scripts, dict):
+        return set()
+    todo, seen, refs = [script_name], set(), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or not isinstance(scripts.get(name), str):
+            continue
+        seen.add(name)
+        text = " && ".join(s for s in (scripts.get("pre" + name), scripts[name], scripts.get("post" + name))
+                           if isinstance(s, str))
+        todo += [m.group(1) for m in _RUN_SCRIPT.finditer(text)]
+        refs |= {posixpath.relpath(r, pkg_dir).split("/", 1)[0]
+                 for r in _script_refs(files, pkg_dir, without_outputs(text), set())}
+    return refs
+
+
+def app_files(files: ContextFiles, entries: Mapping[str, tuple[str, object]], outputs: set[str],
+              build_refs: set[str]) -> AppFiles:
+    """Sort what the build context put in the app directory (`entries`: name -> (context path, the
+    COPY)):
+    everything is runtime unless it is known to serve only the build (`build_refs`: names the
+    build scripts name) and the app's sources do not name it; when a source opens a path it does
+    not spell out, nothing is left out."""
+    out = AppFiles([], [], [], [])
+    named: set[str] = set()
+    for name in sorted(entries):
+        if name in outputs or name in MANIFESTS or name == "node_modules":
+            continue
+        if name in INSTALL_CONFIG:
+            out.install_config.append(name)
+        elif name in build_refs or _BUILD_ONLY.match(name):
+            out.build_only.append(name)
+        else:
+            out.runtime.append(name)
+    app_sources = [n for n in entries if n not in build_refs and n not in ("node_modules", "coverage")
+                   and not re.match(r"^(?:test|tests|__tests__|spec|specs|e2e|cypress)$", n)]
+    for name in app_sources:
+        for rel in _source_files(files, entries[name][0]):
+            text = files.sent_text(rel) or ""
+            named |= {seg for m in _LITERAL.finditer(text) for seg in _segments(m.group(2))}
+            out.unseen += [f"{rel}:{text.count(chr(10), 0, m.start()) + 1} {m.group(1)}(...)"
+                           for m in _FILE_CALL.finditer(text) if not _literal_argument(text, m.end())]
+    keep = [n for n in out.build_only if n in named or out.unseen]
+    out.build_only = [n for n in out.build_only if n not in keep]
+    out.runtime = sorted(out.runtime + keep)
+    return out
+
+
+def _source_files(files: ContextFiles, rel: str) -> list[str]:
+    if files.is_file(rel):
+        return [rel] if rel.endswith(_SOURCE_SUFFIXES) else []
+    return [f for f in files.sent_files(rel, limit=2000) if f.endswith(_SOURCE_SUFFIXES)
+            and "/node_modules/" not in f"/{f}" and not re.search(r"\.(test|spec)\.[cm]?[jt]sx?$", f)][:500]
+
+
+def _segments(literal: str) -> set[str]:
+    """The path segments a string literal of the sources names (`'../views/index.html'` -> views, ...)."""
+    if len(literal) > 200 or "://" in literal:
+        return set()
+    return {s for s in re.split(r"[/\\]", literal) if s not in ("", ".", "..")}
+
+
+def _literal_argument(text: str, start: int) -> bool:
+    """The call's first argument (up to a top-level comma or the closing parenthesis, at most 200
+    characters) holds a string literal."""
+    depth, i = 1, start
+    while i < len(text) and i < start + 200 and depth:
+        ch = text[i]
+        if ch in "'\"`":
+            m = _LITERAL.match(text, i)
+            i = m.end() if m else i + 1
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 1:
+            break
+        i += 1
+    return bool(_LITERAL.search(text[start:i]))

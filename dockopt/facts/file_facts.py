@@ -35,6 +35,9 @@ from .variables import expand
 
 __all__ = ["FileFacts"]
 
+_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst")
+
+
 def _always(_path: str) -> bool:
     return True
 
@@ -244,6 +247,53 @@ class FileFacts:
                     if found is not None:
                         return found
         return None
+
+    def entries_in(self, stage: Stage, directory: str) -> dict[str, tuple[str, Instruction]] | None:
+        """The names directly in image `directory` that the stage's COPY/ADD of the build context
+        put there, each with the context path it came from and the COPY (a later copy wins). None when that
+        cannot be told: no build context, a copy whose source or destination is not known, a
+        remote ADD, or a copy over `directory` too large to list."""
+        files = self.files
+        if not files.available:
+            return None
+        out: dict[str, tuple[str, Instruction]] = {}
+        for ins in stage.instructions:
+            if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
+                continue
+            effects = self.effects(ins)
+            if not effects.modelled or len(effects.writes) != 1 or not effects.context_reads:
+                if ins.heredocs:
+                    continue
+                return None
+            write = effects.writes[0]
+            for read in effects.context_reads:
+                if read.matches is None or (ins.keyword == "ADD" and read.source.endswith(_ARCHIVES)):
+                    return None
+                for match in read.matches:
+                    landed = self._landed(match, write, directory)
+                    if landed is None:
+                        return None
+                    out.update({name: (source, ins) for name, source in landed.items()})
+        return out
+
+    def _landed(self, match: str, write: Access, directory: str) -> dict[str, str] | None:
+        """What one sent context path, copied by `write`, puts directly in `directory`."""
+        files = self.files
+        is_dir = match == "." or (files.is_dir(match) and not files.is_symlink(match))
+        # a directory's contents land at the destination; a file lands in it (or as it)
+        at = write.path if is_dir or not write.tree else join(write.path, posixpath.basename(match)) or write.path
+        if is_under(at, directory) and at != directory:
+            return {relative(at, directory).split("/", 1)[0]: match}
+        if not is_dir or not is_under(directory, at):
+            return {}
+        inner = relative(directory, at)
+        source = match if inner == "." else (clean(f"{match}/{inner}") if match != "." else clean(inner))
+        if source != "." and not files.is_dir(source):
+            return {}
+        names = files.sent_children(source)
+        if names is None:
+            return None
+        return {n: (clean(f"{source}/{n}") if source != "." else n) for n in names}
 
     def _origin_in(self, source: str, into: bool, path: str, dest: str) -> str | None:
         """The context path of image `path` when `source` was copied to `dest` (into it: `into`)."""

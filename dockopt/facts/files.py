@@ -213,6 +213,23 @@ class ContextFiles:
                     break
         return out
 
+    def sent_children(self, rel: str, cap: int = 20000) -> set[str] | None:
+        """The names directly in a context directory that hold something sent (None when the
+        directory holds more than `cap` sent files, or there is no context)."""
+        start = self.norm(rel)
+        if self.bc is None or start is None:
+            return None
+        names: set[str] = set()
+        prefix = "" if start == "." else start + "/"
+        try:
+            for n, f in enumerate(self.bc.sent_files(start)):
+                if n >= cap:
+                    return None
+                names.add(f[len(prefix):].split("/", 1)[0])
+        except OSError:
+            return None
+        return names
+
     def glob(self, pattern: str) -> list[str]:
         """The sent context paths a COPY/ADD source names (see BuildContext.glob)."""
         return self.bc.glob(pattern) if self.bc is not None else []

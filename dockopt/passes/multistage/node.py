@@ -3,12 +3,14 @@ into the slim Node image (or, for a static site, into a web server image the use
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from typing import Any
 
 from ...ecosystems import node
 from ...ecosystems.common import CannotTell
 from ...facts import images
 from ...facts.paths import is_under, join
+from ...syntax import Instruction
 from .detect import WEB_ROOTS, node_build_script, words
 from .model import StageModel, shell_commands
 from .plan import (
@@ -18,6 +20,7 @@ from .plan import (
     carry_setup,
     check_entry,
     choose,
+    context_copy_line,
     entry_present,
     entry_refs,
     package_programs,
@@ -68,7 +71,8 @@ def plan_node(site: Site) -> Plan:
     plan = Plan("node", image, chown=build_user(model, rc.ins))
     if static_server:
         plan.notes.append("it only serves static files: `--runtime-base nginx:stable` puts them in nginx")
-    _production_files(site, plan, pkg, pkg_dir, ctx_dir, static_server, out_paths)
+    app_lines = _production_files(site, plan, pkg, pkg_dir, ctx_dir, static_server, out_paths,
+                                  node.build_script_refs(site.files, pkg, script_name, ctx_dir))
     runtime = runtime_needs(site, {id(r.ins) for r, _n in builds}, {"node"}, out_paths)
     check_entry(model, entry_cmds, out_paths, image, package_programs(runtime.packages))
     if runtime.dropped:
@@ -77,6 +81,7 @@ def plan_node(site: Site) -> Plan:
         plan.pre_copy.insert(0, pkg_install_line(runtime.manager or "apt-get", runtime.packages))
     user_needs(model, runtime.setup, image)
     carry_setup(plan, runtime.setup, image)
+    plan.pre_copy += app_lines
     return plan
 
 
@@ -151,34 +156,71 @@ def _served_by_web_server(site: Site, out_paths: list[str], static_server: str |
 
 
 def _production_files(site: Site, plan: Plan, pkg: dict[str, Any] | None, pkg_dir: str, ctx_dir: str | None,
-                      static_server: str | None, out_paths: list[str]) -> None:
-    """package.json (and the lockfile), the production install, then the build output."""
+                      static_server: str | None, out_paths: list[str], build_refs: set[str]) -> list[str]:
+    """The runtime's lines before the build output: package.json, the lockfile and the install's
+    settings copied from the build context, the production install, then every file of the app
+    directory the app may read at run time (from the context too, so that a source edit re-runs
+    none of them); the build output itself is the plan's artifact."""
     deps = (pkg or {}).get("dependencies") if pkg is not None else None
     if static_server and pkg is not None and static_server not in (deps or {}):
         raise CannotTell(f"the image serves files with `{static_server}`, which is not a production dependency")
-    manifests = [posixpath.join(pkg_dir, "package.json")]
-    install = None
-    if pkg is None or bool(deps):
-        lock_tool = None
-        for lock, tool in _LOCKS:
-            if (ctx_dir is not None and site.files.sent(posixpath.join(ctx_dir, lock))) or (
-                    pkg is None and any(lock in " ".join(c.sources) for c in site.model.copies)):
-                manifests.append(posixpath.join(pkg_dir, lock))
-                lock_tool = lock_tool or tool
-        if lock_tool == "pnpm":
-            raise CannotTell("pnpm is not in the slim Node image to install the production dependencies")
-        install = _INSTALLS[lock_tool]
     if site.model.workdir != pkg_dir:
         raise CannotTell(f"the build runs in {pkg_dir}, not in the WORKDIR {site.model.workdir}")
-    if len(manifests) > 1:
-        plan.artifacts.append((" ".join(manifests), pkg_dir.rstrip("/") + "/", False))
-    else:
-        plan.artifacts.append((manifests[0], manifests[0], False))
-    plan.artifacts += [(o, o, False) for o in out_paths]
+    entries = site.ctx.entries_in(site.model.stage, pkg_dir)
+    if entries is None:
+        raise CannotTell(f"cannot list what the build context puts in {pkg_dir}, so cannot tell which of its "
+                         "files the app reads at run time")
+    if "package.json" not in entries:
+        raise CannotTell(f"package.json does not come from the build context into {pkg_dir}")
+    outputs = {posixpath.relpath(o, pkg_dir).split("/", 1)[0] for o in out_paths}
+    app = node.app_files(site.files, entries, outputs, build_refs)
+    manifests, install = _production_install(entries, bool(deps))
     if install:
-        # the production install goes before the build output, so that it is cached apart
-        plan.post_copy.insert(0, install)
+        manifests += app.install_config
+    else:
+        app.runtime = sorted(app.runtime + app.install_config)
+    lines = _context_copies(site, [(n, entries[n]) for n in manifests], pkg_dir)
+    if install:
+        lines.append(install)
         plan.notes.append("installs the production dependencies only")
+    lines += _context_copies(site, [(n, entries[n]) for n in app.runtime], pkg_dir)
+    plan.artifacts += [(o, o, False) for o in out_paths]
+    if app.unseen:
+        plan.notes.append("copies the whole app directory: the sources open paths they do not spell out ("
+                          + "; ".join(app.unseen[:2]) + ")")
+    elif app.build_only:
+        plan.notes.append("leaves the build's own files in the builder (" + ", ".join(app.build_only) + ")")
+    return lines
+
+
+def _production_install(entries: Mapping[str, object], deps: bool) -> tuple[list[str], str | None]:
+    """The manifests the runtime copies and the install that reads them (None: nothing to install)."""
+    manifests = ["package.json"]
+    if not deps:
+        return manifests, None
+    lock_tool = None
+    for lock, tool in _LOCKS:
+        if lock in entries:
+            manifests.append(lock)
+            lock_tool = lock_tool or tool
+    if lock_tool == "pnpm":
+        raise CannotTell("pnpm is not in the slim Node image to install the production dependencies")
+    return manifests, _INSTALLS[lock_tool]
+
+
+def _context_copies(site: Site, names: list[tuple[str, tuple[str, Instruction]]], pkg_dir: str) -> list[str]:
+    """COPY lines from the build context that put each name in the app directory as the original
+    COPY did (its --chown/--chmod kept): the files that sit under their own name together."""
+    out: list[str] = []
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    for name, (source, ins) in names:
+        flags = tuple(str(f) for f in ins.flags if f.name in ("chown", "chmod"))
+        if posixpath.basename(source) == name and not site.files.is_dir(source):
+            grouped.setdefault(flags, []).append(source)
+        else:
+            out.append(context_copy_line([source], posixpath.join(pkg_dir, name), flags))
+    files = [context_copy_line(srcs, pkg_dir.rstrip("/") + "/", flags) for flags, srcs in grouped.items()]
+    return files + out
 
 
 def _entry_commands(cmds: list[list[str]], pkg: dict[str, Any] | None) -> list[list[str]]:

@@ -316,6 +316,14 @@ def copy_line(src: str | list[str], dest: str, chown: str | None, builder: str) 
     return f"COPY {flags} {' '.join(srcs)} {dest}"
 
 
+def context_copy_line(srcs: list[str], dest: str, flags: tuple[str, ...] = ()) -> str:
+    """COPY of build-context paths (with the original COPY's flags)."""
+    head = "COPY " + "".join(f + " " for f in flags)
+    if any(c.isspace() or c == '"' for c in "".join(srcs) + dest):
+        return head + json.dumps([*srcs, dest])
+    return head + " ".join([*srcs, dest])
+
+
 def build_user(model: StageModel, ins: Instruction) -> str | None:
     user = model.users.get(id(ins))
     return None if user in _ROOT_USERS else user
