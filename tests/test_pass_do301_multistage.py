@@ -268,6 +268,21 @@ def test_node_split_without_a_build_context_is_reported_without_a_fix() -> None:
     assert "cannot tell which of its files the app reads at run time" in findings[0].message
 
 
+def test_python_runtime_keeps_what_its_own_steps_run_and_the_libraries_source_builds_link() -> None:
+    runtime = split(FIXTURES / "python-django-gettext").split("\n\n", 1)[1]
+    # `manage.py compilemessages` runs msgfmt in the runtime stage; psycopg2 (no wheel on PyPI) was
+    # built against the full image's libpq, which python:3.12-slim lacks
+    assert "apt-get install -y --no-install-recommends gettext libpq5" in runtime
+    assert "RUN python manage.py compilemessages" in runtime and "gcc" not in runtime
+
+
+def test_python_near_miss_binary_wheels_and_unused_gettext_still_split_without_them() -> None:
+    out = split(FIXTURES / "python-binary-wheels")
+    runtime = out.split("\n\n", 1)[1]
+    assert runtime.startswith("FROM python:3.12-slim\n")
+    assert "apt-get" not in runtime          # psycopg2-binary bundles libpq; nothing runs msgfmt
+
+
 # --------------------------------------------------------------------------- what it will not do
 
 @pytest.mark.parametrize("name,reason", [

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from ..facts.paths import is_remote, join
 from ..shell import PathUse, ToolCommand
 from .common import Install, InstallSite, Manifests, Reject, opening, read_toml, table, what
 
-__all__ = ["PIP_CACHE", "install_effects", "read_install"]
+__all__ = ["PIP_CACHE", "install_effects", "programs_run_by", "read_install", "requirement_names",
+           "runtime_libraries"]
 
 PIP_CACHE = "/root/.cache/pip"
 # where installed distributions and their scripts go
@@ -258,3 +260,52 @@ def _uv(tool: ToolCommand, site: InstallSite) -> Install | None:
         inst.unsafe.append("the hoisted `uv sync` gets --no-install-project; the original stays after "
                            "the source copy to install the project itself")
     return inst
+
+
+# --------------------------------------------------------------------------- what the app needs at run time
+
+# Django's management commands that run gettext's programs
+_DJANGO_RUNS = {"compilemessages": frozenset({"msgfmt"}),
+                "makemessages": frozenset({"xgettext", "msgmerge", "msguniq", "msgattrib"})}
+
+
+def programs_run_by(argv: Sequence[str | None]) -> frozenset[str]:
+    """Programs a Python command runs on its behalf (`manage.py compilemessages` runs msgfmt)."""
+    texts = [w for w in argv if w]
+    django = any(posixpath.basename(w) in ("manage.py", "django-admin", "django-admin.py") for w in texts) or \
+        any(pair == ("-m", "django") for pair in pairwise(texts))
+    if not django:
+        return frozenset()
+    return frozenset().union(*(_DJANGO_RUNS.get(w, frozenset()) for w in texts))
+
+
+# packages that PyPI ships as source only (or without wheels for some platforms) and that link a
+# system library: built against the full image's headers, they need the library at run time
+# (Debian names, as in the python images)
+_LINKED_LIBRARIES: dict[str, tuple[str, ...]] = {
+    "psycopg2": ("libpq5",), "mysqlclient": ("libmariadb3",), "python-ldap": ("libldap-2.5-0", "libsasl2-2"),
+    "pyodbc": ("libodbc2",), "pygraphviz": ("libgvc6",), "pycairo": ("libcairo2",), "gssapi": ("libgssapi-krb5-2",),
+    "python-snappy": ("libsnappy1v5",), "pylibmc": ("libmemcached11",), "uwsgi": ("libxml2",),
+}
+
+
+def requirement_names(text: str) -> list[str]:
+    """The distribution names a requirements file lists (normalized), options and includes left out."""
+    out = []
+    for line in _requirement_lines(text):
+        if line.startswith("-"):
+            continue
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if m:
+            out.append(re.sub(r"[-_.]+", "-", m.group(1)).lower())
+    return out
+
+
+def runtime_libraries(names: Iterable[str]) -> list[str]:
+    """The Debian packages of the shared libraries these distributions link when built from source."""
+    out: list[str] = []
+    for name in names:
+        for lib in _LINKED_LIBRARIES.get(name, ()):
+            if lib not in out:
+                out.append(lib)
+    return out

@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ...ecosystems import system
+from ...ecosystems import python, system
 from ...ecosystems.common import CannotTell
 from ...facts import images
+from ...facts.paths import join
 from ...shell import ChainLink, Script, ToolCommand, parse_tool
 from ...syntax import Instruction
 from ..base import newline_of
 from ..cache_mounts import targets_buildkit
 from ..edits import continuation_indent
-from .detect import is_system_install, pip_install, removed_packages
+from .detect import is_system_install, pip_install, removed_packages, words
 from .model import RunCommand
 from .plan import BUILDER, MOVED, Plan, Site, choose, copy_line
 from .render import builder_name
@@ -38,6 +39,7 @@ class _Runtime:
     command: str                      # the pip command of the runtime stage
     still_used: set[str]              # programs later RUNs or the entry run
     mount_wheels: bool = False        # BuildKit: a bind mount of the builder's /wheels, not a COPY
+    linked: list[str] = field(default_factory=list)   # libraries the wheels built from source link
     dropped: list[str] = field(default_factory=list)
     libraries: list[str] = field(default_factory=list)
 
@@ -66,10 +68,14 @@ def plan_python(site: Site) -> Plan:
     _builder(site, plan, rc, script, f"{head}wheel --no-cache-dir --wheel-dir=/wheels{wheel_args}")
     still_used = {r.command.program for r in site.commands
                   if r.command.program and r.command is not c and not is_system_install(r)}
-    still_used |= {a[0].rsplit("/", 1)[-1] for a in site.model.entry.commands() if a}
+    # what the image still runs, and what those commands run in turn (compilemessages: msgfmt)
+    still_used |= {p for r in site.commands if r.command is not c and not is_system_install(r)
+                   for p in python.programs_run_by(words(r))}
+    entry = site.model.entry.commands()
+    still_used |= {a[0].rsplit("/", 1)[-1] for a in entry if a} | {p for a in entry for p in python.programs_run_by(a)}
     rewrite = _Runtime(rc, f"{head}install --no-cache-dir --no-index --find-links=/wheels"
                            f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl", still_used,
-                       mount_wheels=targets_buildkit(site.ctx))
+                       mount_wheels=targets_buildkit(site.ctx), linked=_linked_libraries(site, rc, tool))
     plan.runtime_body = _runtime_body(site, rewrite)
     if not rewrite.dropped:
         raise CannotTell("no build-only package to leave out")
@@ -80,6 +86,20 @@ def plan_python(site: Site) -> Plan:
     if not rewrite.mount_wheels:
         plan.artifacts.append(("/wheels", "/wheels", False))
     return plan
+
+
+def _linked_libraries(site: Site, rc: RunCommand, tool: ToolCommand) -> list[str]:
+    """The shared libraries that the packages pip builds from source link, which the full Debian
+    image has and its slim image lacks (psycopg2 -> libpq5)."""
+    if images.release_of(site.image).family == "alpine":
+        return []
+    names = [python.requirement_names(p.word.text or "")[0] for p in tool.packages
+             if p.word.text and python.requirement_names(p.word.text)]
+    for value in tool.flag_values("-r", "--requirement", "--requirements"):
+        path = join(rc.cwd, value) if value else None
+        text = site.files.sent_text(site.model.context_path(path)) if path else None
+        names += python.requirement_names(text or "")
+    return python.runtime_libraries(names)
 
 
 def _the_pip_install(site: Site) -> tuple[RunCommand, ToolCommand, Script]:
@@ -203,6 +223,16 @@ def _packages(rc: RunCommand) -> tuple[str, ...]:
     return tuple(p.name for p in tool.packages) if tool is not None else ()
 
 
+def _linked_here(tool: ToolCommand, manager: str, rewrite: _Runtime) -> list[str]:
+    """The linked libraries this install (the first that drops a build package) adds."""
+    if manager != "apt-get":
+        return []
+    added = [lib for lib in rewrite.linked
+             if lib not in rewrite.libraries and lib not in {q.name for q in tool.packages}]
+    rewrite.libraries += added
+    return added
+
+
 def _without_build_packages(script: Script, link: ChainLink, tool: ToolCommand, removed: set[str],
                             rewrite: _Runtime) -> tuple[str | None, bool]:
     """The install link without its build-only packages (their runtime libraries added); None when
@@ -224,6 +254,7 @@ def _without_build_packages(script: Script, link: ChainLink, tool: ToolCommand, 
             keep_words.append(lib)
     if not drop_words:
         return ltext, False
+    keep_words += _linked_here(tool, manager, rewrite)
     if len(drop_words) == len(tool.packages) and not keep_words:
         return None, True
     new = ltext
