@@ -27,6 +27,7 @@ _KEEP_IN_RUNTIME = frozenset({"--user", "--no-deps", "--no-warn-script-location"
                               "--compile", "--no-compile", "-q", "--quiet", "--no-warn-conflicts",
                               "--root-user-action"})
 _NOT_WHEELS = frozenset({"-e", "--editable", "-t", "--target", "--prefix", "--root", "--src", "--require-hashes"})
+PREFIX = "/install"      # where the classic builder's pip installs, for the runtime to copy
 _LIST_CHORES = re.compile(r"^\s*(apt-get|apt|apk)\s+(-\S+\s+)*(update|clean|autoremove|purge|remove|del)\b"
                           r"|^\s*rm\s+-[rf]+\s+/var/lib/apt/lists")
 
@@ -36,7 +37,7 @@ class _Runtime:
     """How the runtime stage rewrites the RUNs: pip installs the wheels, build packages leave."""
 
     pip: RunCommand
-    command: str                      # the pip command of the runtime stage
+    command: str | None               # the pip command of the runtime stage (None: the install is copied)
     still_used: set[str]              # programs later RUNs or the entry run
     mount_wheels: bool = False        # BuildKit: a bind mount of the builder's /wheels, not a COPY
     linked: list[str] = field(default_factory=list)   # libraries the wheels built from source link
@@ -63,9 +64,22 @@ def plan_python(site: Site) -> Plan:
     if not tool.subcommand_words:
         raise CannotTell("cannot read the pip command")
     head = text[c.start:tool.subcommand_words[-1].start]
-    wheel_args = _strip_pip_flags(text, tool, drop=_INSTALL_ONLY)
-    keep_flags = " ".join(text[f.start:f.end] for f in tool.flags if f.name in _KEEP_IN_RUNTIME)
-    _builder(site, plan, rc, script, f"{head}wheel --no-cache-dir --wheel-dir=/wheels{wheel_args}")
+    mount = targets_buildkit(site.ctx)
+    if mount:
+        wheel_args = _strip_pip_flags(text, tool, drop=_INSTALL_ONLY)
+        keep_flags = " ".join(text[f.start:f.end] for f in tool.flags if f.name in _KEEP_IN_RUNTIME)
+        _builder(site, plan, rc, script, f"{head}wheel --no-cache-dir --wheel-dir=/wheels{wheel_args}")
+        command: str | None = (f"{head}install --no-cache-dir --no-index --find-links=/wheels"
+                               f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl")
+    else:
+        # the classic builder cannot mount the builder's wheels, and a COPY of them would keep them
+        # in a layer: the builder installs into a prefix whose tree the runtime copies into /usr/local
+        if tool.has_flag("--user"):
+            raise CannotTell("`pip install --user` cannot install into a prefix to copy, and the classic builder "
+                             "cannot mount the builder's wheels")
+        rest = _strip_pip_flags(text, tool, drop=frozenset({"--no-cache-dir"}))
+        _builder(site, plan, rc, script, f"{head}install --no-cache-dir --prefix={PREFIX}{rest}")
+        command = None
     still_used = {r.command.program for r in site.commands
                   if r.command.program and r.command is not c and not is_system_install(r)}
     # what the image still runs, and what those commands run in turn (compilemessages: msgfmt)
@@ -73,18 +87,18 @@ def plan_python(site: Site) -> Plan:
                    for p in python.programs_run_by(words(r))}
     entry = site.model.entry.commands()
     still_used |= {a[0].rsplit("/", 1)[-1] for a in entry if a} | {p for a in entry for p in python.programs_run_by(a)}
-    rewrite = _Runtime(rc, f"{head}install --no-cache-dir --no-index --find-links=/wheels"
-                           f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl", still_used,
-                       mount_wheels=targets_buildkit(site.ctx), linked=_linked_libraries(site, rc, tool))
+    rewrite = _Runtime(rc, command, still_used, mount_wheels=mount, linked=_linked_libraries(site, rc, tool))
     plan.runtime_body = _runtime_body(site, rewrite)
     if not rewrite.dropped:
         raise CannotTell("no build-only package to leave out")
-    plan.notes.append("builds wheels in the builder; leaves out " + ", ".join(rewrite.dropped)
+    plan.notes.append(("builds wheels in the builder" if mount else f"installs into {PREFIX} in the builder")
+                      + "; leaves out " + ", ".join(rewrite.dropped)
                       + (("; installs " + ", ".join(rewrite.libraries)) if rewrite.libraries else "")
                       + ("; installs the wheels from a bind mount of the builder's /wheels, so they stay out of "
-                         "the image" if rewrite.mount_wheels else ""))
-    if not rewrite.mount_wheels:
-        plan.artifacts.append(("/wheels", "/wheels", False))
+                         "the image" if mount else f"; copies {PREFIX} into /usr/local (the classic builder cannot "
+                         "mount the wheels, and copied wheels would stay in a layer)"))
+    if not mount:
+        plan.artifacts.append((PREFIX, "/usr/local", False))
     return plan
 
 
@@ -148,7 +162,7 @@ def _runtime_body(site: Site, rewrite: _Runtime) -> list[str]:
         if ins is rewrite.pip.ins and rewrite.mount_wheels:
             mount = f"--mount=type=bind,from={builder_name(site.model.stage)},source=/wheels,target=/wheels "
         elif ins is rewrite.pip.ins:
-            body.append(copy_line("/wheels", "/wheels", None, BUILDER))
+            body.append(copy_line(PREFIX, "/usr/local", None, BUILDER))
         if not changed:
             body.append(ins.full_source.rstrip("\r\n"))
         elif new_links:
@@ -203,7 +217,8 @@ def _rewrite_links(script: Script, pip: RunCommand | None, rewrite: _Runtime, re
     for link in script.chain:
         cmd = link.commands[0] if len(link.commands) == 1 else None
         if pip is not None and cmd is pip.command:
-            links.append(script.text[link.start:cmd.start] + rewrite.command)
+            if rewrite.command is not None:
+                links.append(script.text[link.start:cmd.start] + rewrite.command)
             changed = True
             continue
         tool = parse_tool(cmd) if cmd is not None else None
