@@ -471,5 +471,46 @@ def test_python_wheels_never_stay_in_the_image(target, mounted):
     # the classic builder cannot mount, and copied wheels would stay in a layer: the builder installs
     # into a prefix whose tree the runtime copies, so no wheel reaches the image either way
     assert ("/wheels" in runtime) is mounted
-    assert ("COPY --from=build /install /usr/local\nCOPY app.py ." in runtime) is not mounted
+    # ... before the build-context copies, which it does not read
+    assert ("COPY --from=build /install /usr/local\nCOPY requirements.txt .\nCOPY app.py ." in runtime) is not mounted
     assert fix_text(out, linter, unsafe=True, settings=settings).text == out
+
+
+# --------------------------------------------------------------------------- composed with the other fixes
+
+def _steps_after_source_edit(text: str, case: Path, source: str, pending: dict[str, str] | None = None) -> int:
+    from dockopt.facts.file_facts import FileFacts
+    return FileFacts(parse(text), case / "Dockerfile", case, pending_files=dict(pending or {})).rebuild.steps(source)
+
+
+@pytest.mark.parametrize("name,source,extra", [
+    ("08-python-copy-before-pip", "app.py", 0),        # no toolchain to drop: the hoist alone
+    ("15-node-copy-before-install", "src/index.js", 0),
+    # the split's one extra step: the runtime's COPY of the rebuilt output (the install stays cached)
+    ("16-node-single-stage-build", "src/tip.js", 1),
+])
+def test_a_source_edit_re_runs_no_more_steps_after_every_fix(name: str, source: str, extra: int) -> None:
+    case = CORPUS / name
+    text = (case / "Dockerfile").read_text(encoding="utf-8")
+    res = fix_text(text, Linter(), unsafe=True, path=case / "Dockerfile", context_dir=case)
+    assert ("FROM node:18-slim" in res.text) is name.startswith(("15", "16"))
+    before = _steps_after_source_edit(text, case, source)
+    after = _steps_after_source_edit(res.text, case, source, res.files)
+    assert after <= before + extra, res.text
+
+
+def test_python_builder_reads_only_the_requirements_and_the_runtime_installs_before_the_source() -> None:
+    case = FIXTURES / "python-source-before-pip"
+    text = (case / "Dockerfile").read_text(encoding="utf-8")
+    out = split(case)
+    builder, runtime = out.split("\n\n", 1)
+    assert "COPY . ." not in builder and "COPY requirements.txt /app/requirements.txt\nRUN pip wheel" in builder
+    assert runtime.index("pip install") < runtime.index("COPY . .")
+    # a source edit re-runs the runtime's COPY alone: the wheels and their install stay cached
+    assert _steps_after_source_edit(out, case / "context", "app.py") == 1 \
+        < _steps_after_source_edit(text, case / "context", "app.py")
+
+
+def test_python_runtime_drops_an_update_left_without_an_install() -> None:
+    runtime = split(FIXTURES / "python-update-alone").split("\n\n", 1)[1]
+    assert "apt-get" not in runtime           # the install held gcc alone: its update goes too

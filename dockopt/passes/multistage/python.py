@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ...ecosystems import python, system
-from ...ecosystems.common import CannotTell
+from ...ecosystems import python, read_install, system
+from ...ecosystems.common import CannotTell, InstallSite, ProjectCopy, Reject
 from ...facts import images
-from ...facts.paths import join
+from ...facts.paths import clean, is_under, join
 from ...shell import ChainLink, Script, ToolCommand, parse_tool
 from ...syntax import Instruction
 from ..base import newline_of
@@ -16,7 +16,7 @@ from ..cache_mounts import targets_buildkit
 from ..edits import continuation_indent
 from .detect import is_system_install, pip_install, removed_packages, words
 from .model import RunCommand
-from .plan import BUILDER, MOVED, Plan, Site, choose, copy_line
+from .plan import BUILDER, MOVED, Plan, Site, choose, context_copy_line, copy_line
 from .render import builder_name
 
 _INSTALL_ONLY = frozenset({"-U", "--upgrade", "--force-reinstall", "-I", "--ignore-installed", "--user",
@@ -69,6 +69,7 @@ def plan_python(site: Site) -> Plan:
         wheel_args = _strip_pip_flags(text, tool, drop=_INSTALL_ONLY)
         keep_flags = " ".join(text[f.start:f.end] for f in tool.flags if f.name in _KEEP_IN_RUNTIME)
         _builder(site, plan, rc, script, f"{head}wheel --no-cache-dir --wheel-dir=/wheels{wheel_args}")
+        _builder_reads_manifests_only(site, plan, rc, tool)
         command: str | None = (f"{head}install --no-cache-dir --no-index --find-links=/wheels"
                                f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl")
     else:
@@ -147,14 +148,41 @@ def _builder(site: Site, plan: Plan, rc: RunCommand, script: Script, wheel_comma
         seen = seen or ins is rc.ins
 
 
+def _builder_reads_manifests_only(site: Site, plan: Plan, rc: RunCommand, tool: ToolCommand) -> None:
+    """The builder needs only what `pip wheel` reads: the copy of the whole source right above the
+    pip RUN becomes a copy of the requirement files, so that a source edit leaves the builder (and
+    the wheels the runtime installs) cached."""
+    instructions = site.model.stage.instructions
+    k = instructions.index(rc.ins) - 1
+    while k >= 0 and instructions[k].keyword in ("ENV", "ARG", "LABEL", "EXPOSE"):
+        k -= 1
+    copy = next((c for c in site.model.copies if k >= 0 and c.ins is instructions[k]), None)
+    if copy is None or copy.dest is None or copy.ins.keyword != "COPY" or len(copy.sources) != 1 \
+            or not site.files.available or rc.command.link != 0:
+        return
+    source = clean(copy.sources[0].lstrip("/")) or "."
+    if source != "." and not site.files.is_dir(source):
+        return
+    project = ProjectCopy(source, copy.dest, site.files)
+    try:
+        install = read_install(tool, InstallSite(project, rc.cwd, lambda _accepts: False, rc.env))
+    except Reject:
+        return
+    if install is None or not install.manifests:
+        return
+    flags = tuple(str(f) for f in copy.ins.flags if f.name in ("chown", "chmod"))
+    plan.builder_edits[id(copy.ins)] = "\n".join(context_copy_line([c], img, flags) for c, img in install.manifests)
+
+
 def _runtime_body(site: Site, rewrite: _Runtime) -> list[str]:
-    """The runtime: the original instructions, build-only packages dropped, pip from the wheels."""
+    """The runtime: the original instructions, build-only packages dropped, pip from the wheels
+    (moved above the source copies it does not read), and no `apt-get update` left alone."""
     ctx = site.ctx
     nl = newline_of(ctx.tree)
-    body: list[str] = []
+    body: list[tuple[Instruction | None, str]] = []
     for ins in site.model.stage.instructions:
         if ins.keyword != "RUN":
-            body.append(ins.full_source.rstrip("\r\n"))
+            body.append((ins, ins.full_source.rstrip("\r\n")))
             continue
         new_links, changed = _runtime_links(site, ins, rewrite)
         lead = "".join(ln.text for ln in ins.leading).rstrip("\r\n")
@@ -162,15 +190,70 @@ def _runtime_body(site: Site, rewrite: _Runtime) -> list[str]:
         if ins is rewrite.pip.ins and rewrite.mount_wheels:
             mount = f"--mount=type=bind,from={builder_name(site.model.stage)},source=/wheels,target=/wheels "
         elif ins is rewrite.pip.ins:
-            body.append(copy_line(PREFIX, "/usr/local", None, BUILDER))
+            body.append((rewrite.pip.ins, copy_line(PREFIX, "/usr/local", None, BUILDER)))
         if not changed:
-            body.append(ins.full_source.rstrip("\r\n"))
+            body.append((ins, ins.full_source.rstrip("\r\n")))
         elif new_links:
             sep = " && " + ctx.tree.escape + nl + continuation_indent(ctx.tree)
-            body.append((lead + nl if lead else "") + "RUN " + mount + sep.join(new_links))
+            body.append((ins, (lead + nl if lead else "") + "RUN " + mount + sep.join(new_links)))
         elif lead:
-            body.append(lead)
-    return body
+            body.append((None, lead))
+    body = _without_lone_list_updates(site, body)
+    return [text for _ins, text in _install_before_sources(site, body, rewrite)]
+
+
+_INSTALLS_PACKAGES = re.compile(r"\b(?:apt-get|apt|aptitude|apk)\s+(?:-\S+\s+)*(?:install|add)\b")
+
+
+def _without_lone_list_updates(site: Site, body: list[tuple[Instruction | None, str]]
+                               ) -> list[tuple[Instruction | None, str]]:
+    """A RUN that only fetches or cleans the package lists goes when no later RUN of the runtime
+    installs a package any more (its install RUN held only build packages)."""
+    out: list[tuple[Instruction | None, str]] = []
+    for k, (ins, text) in enumerate(body):
+        script = site.ctx.script(ins) if ins is not None and ins.keyword == "RUN" else None
+        chores_only = script is not None and script.is_and_chain and not script.has_error and bool(script.chain) \
+            and all(_LIST_CHORES.match(script.text[link.start:link.end]) for link in script.chain)
+        if chores_only and text == (ins.full_source.rstrip("\r\n") if ins else "") and not any(
+                later is not None and later.keyword == "RUN" and _INSTALLS_PACKAGES.search(t)
+                for later, t in body[k + 1:]):
+            continue
+        out.append((ins, text))
+    return out
+
+
+def _install_before_sources(site: Site, body: list[tuple[Instruction | None, str]], rewrite: _Runtime
+                            ) -> list[tuple[Instruction | None, str]]:
+    """The install from the builder (a RUN of pip alone, or the COPY of the prefix) goes above the
+    build-context copies right before it: it reads none of them, so a source edit re-runs it no more."""
+    pip = rewrite.pip.ins
+    at = [k for k, (ins, text) in enumerate(body) if ins is pip]
+    if not at:
+        return body
+    first, last = at[0], at[-1]
+    if rewrite.mount_wheels and len(_runtime_links(site, pip, rewrite)[0]) != 1:
+        return body      # the RUN does more than install the wheels
+    if not rewrite.mount_wheels and last != first:
+        return body      # the COPY of the prefix is followed by what else the RUN did
+    target = first
+    while target > 0:
+        ins = body[target - 1][0]
+        if ins is None or not _moveable_over(site, ins):
+            break
+        target -= 1
+    if target == first:
+        return body
+    return body[:target] + body[first:last + 1] + body[target:first] + body[last + 1:]
+
+
+def _moveable_over(site: Site, ins: Instruction) -> bool:
+    """A COPY/ADD of the build context that writes outside the Python installation."""
+    if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
+        return False
+    effects = site.ctx.effects(ins)
+    return effects.modelled and all(
+        w.path not in ("/", "/usr") and not is_under(w.path, "/usr/local") and not is_under("/usr/local", w.path)
+        for w in effects.writes)
 
 
 def _strip_pip_flags(text: str, tool: ToolCommand, drop: frozenset[str]) -> str:
