@@ -514,3 +514,10 @@ def test_python_builder_reads_only_the_requirements_and_the_runtime_installs_bef
 def test_python_runtime_drops_an_update_left_without_an_install() -> None:
     runtime = split(FIXTURES / "python-update-alone").split("\n\n", 1)[1]
     assert "apt-get" not in runtime           # the install held gcc alone: its update goes too
+
+
+def test_node_corpus_case_reading_templates_keeps_them_and_the_npmrc() -> None:
+    runtime = split(CORPUS / "40-node-runtime-templates").split("\n\n", 1)[1]
+    assert "COPY package.json package-lock.json .npmrc /app/\nRUN npm ci --omit=dev" in runtime
+    assert "COPY config /app/config" in runtime and "COPY templates /app/templates" in runtime
+    assert "scripts" not in runtime and "src" not in runtime

@@ -35,6 +35,8 @@ CASES = [
     pytest.param(CORPUS / "22-go-single-stage", 0.90, id="go"),
     pytest.param(CORPUS / "16-node-single-stage-build", 0.50, id="node"),
     pytest.param(CORPUS / "15-node-copy-before-install", 0.50, id="node-prod-deps"),
+    # the output reads templates/ and config/ at run time and the runtime's npm ci reads .npmrc
+    pytest.param(CORPUS / "40-node-runtime-templates", 0.45, id="node-runtime-files"),
     pytest.param(FIXTURES / "python-c-extension", 0.25, id="python"),
     pytest.param(CORPUS / "24-static-site-single-stage", 0.05, id="static"),   # nginx drops root itself
     pytest.param(CORPUS / "27-c-make-single-stage", 0.70, id="c"),
