@@ -287,6 +287,7 @@ def test_python_near_miss_binary_wheels_and_unused_gettext_still_split_without_t
 
 @pytest.mark.parametrize("name,reason", [
     ("go-templates", "reads files by relative path at run time"),
+    ("rust-reads-templates", "reads files by relative path at run time (src/main.rs: templates/**/*.html)"),
     ("node-entry-outside", "not in the build output"),
 ])
 def test_fixture_reported_without_a_fix(name: str, reason: str) -> None:

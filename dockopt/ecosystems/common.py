@@ -3,6 +3,7 @@ reads from it, what the readers answer, and the reasons they give when they cann
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["CannotTell", "Install", "InstallSite", "Manifests", "Project", "ProjectCopy", "Reject", "command_text",
-           "opening", "read_json", "read_toml", "table", "toml_text", "what"]
+           "opening", "read_json", "read_toml", "relative_reads", "table", "toml_text", "what"]
 
 
 class CannotTell(Exception):
@@ -200,3 +201,17 @@ def table(data: dict[str, Any], key: str) -> dict[str, Any]:
     """``data[key]`` when it is a table (a JSON object), {} for anything else."""
     value = data.get(key)
     return value if isinstance(value, dict) else {}
+
+
+def relative_reads(files: ContextFiles, ctx_dir: str | None, suffixes: tuple[str, ...], reader: re.Pattern[str],
+                   limit: int = 500) -> list[str]:
+    """`file: path` for each file the sources under a context directory open at run time by a
+    relative path (`reader`'s first group), which resolves against the directory the program runs in."""
+    if ctx_dir is None or not files.available:
+        return []
+    found: list[str] = []
+    sources = [rel for suffix in suffixes for rel in files.sent_files(ctx_dir, suffix)][:limit]
+    for rel in sources:
+        text = files.sent_text(rel) or ""
+        found += [f"{rel}: {m.group(1)}" for m in reader.finditer(text)]
+    return found

@@ -10,7 +10,11 @@ from ..facts.paths import clean, join
 from ..shell import SPECS, SimpleCommand, Word, compiler_output, parse_arguments, parse_copy, parse_script
 from .common import CannotTell, Project, command_text
 
-__all__ = ["Makefile", "compiler_outputs", "install_destinations", "make_outputs", "read_makefile"]
+__all__ = ["C_RUNTIME_READERS", "Makefile", "compiler_outputs", "install_destinations", "make_outputs",
+           "read_makefile"]
+
+# C/C++ calls that open a file by a path literal at run time
+C_RUNTIME_READERS = re.compile(r'\b(?:fopen|open|opendir|std::ifstream\s+\w+|ifstream)\s*\(\s*"([^"/][^"]*)"')
 
 # variables that say where `make install` puts things
 _PATH_VARIABLES = frozenset({"PREFIX", "prefix", "DESTDIR", "BINDIR", "bindir", "exec_prefix", "INSTALL_PREFIX",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 
 from ..facts import images
 from ..facts.files import ContextFiles
@@ -9,7 +10,13 @@ from ..facts.paths import join
 from ..shell import SPECS, SimpleCommand, parse_arguments
 from .common import CannotTell, Project, command_text, table, toml_text
 
-__all__ = ["binaries", "build_outputs"]
+__all__ = ["RUNTIME_READERS", "binaries", "build_outputs"]
+
+# calls that open a file or serve a directory at run time (include_str! and friends read at build time)
+RUNTIME_READERS = re.compile(
+    r'(?:File::open|fs::read_to_string|fs::read|fs::read_dir|read_to_string|Tera::new|ServeDir::new|'
+    r'Files::new\(\s*"[^"]*"\s*,|File::with_name|Handlebars::new\(\)\.register_templates_directory|'
+    r'from_path|dotenvy?::from_filename)\(?\s*"([^"/][^"]*)"')
 
 
 def binaries(files: ContextFiles, ctx_dir: str | None) -> list[str] | None:

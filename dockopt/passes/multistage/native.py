@@ -6,7 +6,7 @@ import posixpath
 import re
 
 from ...ecosystems import native, rust
-from ...ecosystems.common import CannotTell
+from ...ecosystems.common import CannotTell, relative_reads
 from ...facts import images
 from .model import RunCommand
 from .plan import (
@@ -63,6 +63,7 @@ def _plan_compiled(site: Site, traced: Traced, language: str) -> Plan:
                 o.path == p and o.what == "dir" for o in traced.outputs):
             raise CannotTell(f"cannot tell which binaries of {p} the image needs (no names in Cargo.toml, "
                              "no copy of them, no CMD naming them)")
+    _reads_no_files(site, traced, language)
     runtime = runtime_needs(site, traced.build_ids, entry_programs(cmds), [p for p, _g in chosen])
     plan, configured = runtime_plan(site, language, chosen, cmds, runtime, static=False)
     if language == "rust" and not configured:
@@ -88,3 +89,18 @@ def _ca_certificates(site: Site, traced: Traced, image: str, runtime: Runtime) -
         return Runtime(runtime.manager or "apt-get", [*runtime.packages, "ca-certificates"], runtime.dropped,
                        runtime.setup)
     return runtime
+
+
+def _reads_no_files(site: Site, traced: Traced, language: str) -> None:
+    """CannotTell when the sources open files by relative path at run time (templates, config):
+    the runtime holds only the binaries."""
+    cwd = next((rc.cwd for rc in traced.producers if rc.cwd), None)
+    ctx_dir = site.model.context_path(cwd) if cwd else None
+    if language == "rust":
+        reads = relative_reads(site.files, ctx_dir, (".rs",), rust.RUNTIME_READERS)
+    else:
+        reads = relative_reads(site.files, ctx_dir, (".c", ".cc", ".cpp", ".cxx", ".h", ".hpp"),
+                               native.C_RUNTIME_READERS)
+    if reads:
+        raise CannotTell("the program reads files by relative path at run time (" + "; ".join(reads[:3])
+                         + "): copy them into the runtime stage by hand")
