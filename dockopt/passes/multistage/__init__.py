@@ -22,14 +22,28 @@ a small image and copies only the artifacts:
 * Java: the jar `jar --file`/`mvn package`/`gradle build` makes and the CMD runs, into the JRE
   image of the same Java version (`eclipse-temurin:17-jdk` -> `eclipse-temurin:17-jre`).
 * Node: the directories the package.json build script writes (`dist/`, `build/`, `out/`,
-  `--outDir`...), package.json, and the production dependencies (`npm ci --omit=dev`, none
-  when package.json has no `dependencies`) in the `-slim` image of the same Node version; an
-  app that only serves its build output statically can be put in `nginx` instead
+  `--outDir`...), and the production dependencies (`npm ci --omit=dev`, none when package.json
+  has no `dependencies`) in the `-slim` image of the same Node version. package.json, the
+  lockfile and `.npmrc`/`.yarnrc` are copied from the build context and installed before
+  anything else arrives; then every other file the build context put in the app directory
+  (`views/`, `templates/`, `config/`, `locales/`, `public/`, `.env`, files it does not know)
+  is copied from the context too, and the build output last, from the builder. Only what
+  serves the build alone stays behind (`src/` and the files the build script names, compiler
+  and bundler configs, tests, docs, Dockerfiles, logs), and none of it when the app's sources
+  open a path they do not spell out (`readFileSync(file)`): the whole directory goes. An app
+  that only serves its build output statically can be put in `nginx` instead
   (`--runtime-base nginx:stable`, or `runtime-base.node` in the config).
 * Python: wheels built in the builder (`pip wheel --wheel-dir=/wheels`) and installed in the
-  runtime without compilers (`python:3.11` -> `python:3.11-slim`); build-only packages
-  (`gcc`, `build-essential`, `*-dev`) leave the image, the shared libraries of known `-dev`
-  packages (`libpq-dev` -> `libpq5`) stay.
+  runtime without compilers (`python:3.11` -> `python:3.11-slim`) from a BuildKit bind mount
+  of the builder's `/wheels`, so no wheel stays in the image (for the classic builder, the
+  builder installs into `/install` and the runtime copies that tree into `/usr/local`). The
+  runtime replays the original instructions, so every source file is there; the install
+  moves above the source copies it does not read, and the builder copies only the
+  requirement files `pip wheel` reads. Build-only packages (`gcc`, `build-essential`, `*-dev`)
+  leave the image, unless a step the runtime still runs needs them (`manage.py
+  compilemessages` runs gettext's `msgfmt`); the shared libraries of known `-dev` packages
+  (`libpq-dev` -> `libpq5`) and of packages built from source against the full image
+  (`psycopg2` -> `libpq5`, `mysqlclient` -> `libmariadb3`) are installed.
 * A static site built inside a web server image: the server's document root, copied into a
   clean copy of the same server image.
 
@@ -41,8 +55,10 @@ too; user accounts created with `useradd`/`adduser` are created there again. The
 is the user's `runtime-base` for the language when one is configured.
 
 When the pass cannot tell what the artifacts are (a build command it does not model, outputs
-named at build time, a CMD that runs something the build does not produce), it reports the
-single-stage build with the reason and changes nothing.
+named at build time, a CMD that runs something the build does not produce), or what the program
+reads at run time (a Go, Rust or C program that opens files by relative path, a Node app whose
+build context it cannot list), it reports the single-stage build with the reason and changes
+nothing.
 
 ## Why is this bad?
 Compilers, headers, package caches, sources and intermediate files ship in the final image:
@@ -73,10 +89,11 @@ CMD ["app"]
 
 ## Fix safety
 Unsafe (only with `--unsafe-fixes`): the runtime image holds only what the pass could see the
-program needs. Files the program reads at run time from the source tree (templates, configs)
-that are not build outputs, programs of the toolchain image it calls, and libraries it opens
-with `dlopen` are not there any more; a static Go binary resolves users and DNS with Go's own
-code. Build and run the result before shipping it (`dockopt --verify --smoke COMMAND`).
+program needs. Files a compiled program reads at run time by a path its sources do not spell
+out, files a Node app reads from a directory the pass takes for a build input (`src/`),
+programs of the toolchain image it calls, and libraries it opens with `dlopen` are not there
+any more; a static Go binary resolves users and DNS with Go's own code. Build and run the
+result before shipping it (`dockopt --verify --smoke COMMAND`).
 """
 from __future__ import annotations
 
