@@ -270,3 +270,21 @@ def test_frontend_features(syntax, link, symbolic_chmod) -> None:
 
     assert frontend_supports(syntax, (1, 4)) is link
     assert frontend_supports(syntax, (1, 14), (1, 10), builtin=False) is symbolic_chmod
+
+
+def test_entries_in_lists_what_the_context_copies_put_in_a_directory(tmp_path: Path) -> None:
+    for rel in ("package.json", "src/a.js", "views/i.ejs", "conf/app.json", "notes.txt", ".git/HEAD"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    (tmp_path / ".dockerignore").write_text(".git\nnotes.txt\n")
+    text = ("FROM node:18\nWORKDIR /app\nCOPY package.json ./\nCOPY views ./views\n"
+            "COPY conf/app.json /app/settings.json\nADD https://example.com/x.tgz /tmp/\nRUN true\n")
+    tree = parse(text)
+    ff = FileFacts(tree, tmp_path / "Dockerfile", tmp_path)
+    got = {k: v[0] for k, v in (ff.entries_in(tree.stages[0], "/app") or {}).items()}
+    assert got == {"package.json": "package.json", "views": "views", "settings.json": "conf/app.json"}
+    whole = parse("FROM node:18\nCOPY . /srv\n")
+    got = FileFacts(whole, tmp_path / "Dockerfile", tmp_path).entries_in(whole.stages[0], "/srv")
+    # ignored paths are not sent; the ignore file itself is
+    assert set(got or {}) == {"package.json", "src", "views", "conf", ".dockerignore"}
+    assert FileFacts(whole).entries_in(whole.stages[0], "/srv") is None     # no build context

@@ -291,7 +291,11 @@ INSTALL_CONFIG = (".npmrc", ".yarnrc", ".yarnrc.yml")
 # what only building, testing or editing reads; the app never opens these at run time
 _BUILD_ONLY = re.compile(
     r"^(?:src|test|tests|__tests__|spec|specs|e2e|cypress|coverage|\.nyc_output|docs?|\.git|\.github|\.gitlab"
-    r"|\.vscode|\.idea|\.husky|\.circleci|\.storybook|node_modules"
+    r"|\.vscode|\.idea|\.husky|\.circleci|\.storybook|node_modules|\.hg|\.svn"
+    # what a developer's machine or a local build leaves (the context's ignore file may drop it too)
+    r"|\.DS_Store|Thumbs\.db|desktop\.ini|[\w.-]+\.sw[po]|[\w.-]+~|__pycache__|[\w.-]+\.pyc|\.coverage|htmlcov"
+    r"|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|\.hypothesis|\.parcel-cache|\.sass-cache|\.venv"
+    r"|\.cache|\.turbo|\.eslintcache|dist|build|target|\.next"
     r"|\.gitignore|\.gitattributes|\.dockerignore|\.editorconfig|\.nvmrc|\.node-version|\.eslintignore"
     r"|\.prettierignore|\.browserslistrc|\.swcrc|\.babelrc(?:\.\w+)?|\.eslintrc(?:\.\w+)?|\.prettierrc(?:\.\w+)?"
     r"|tsconfig(?:\.[\w-]+)?\.json|jsconfig\.json|nest-cli\.json|tslint\.json|\.stylelintrc(?:\.\w+)?"

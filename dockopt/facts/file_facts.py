@@ -261,9 +261,10 @@ class FileFacts:
             if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
                 continue
             effects = self.effects(ins)
-            if not effects.modelled or len(effects.writes) != 1 or not effects.context_reads:
-                if ins.heredocs:
-                    continue
+            if ins.heredocs or (effects.writes and not any(
+                    is_under(w.path, directory) or is_under(directory, w.path) for w in effects.writes)):
+                continue      # writes elsewhere (or text of its own)
+            if not effects.modelled or len(effects.writes) != 1:
                 return None
             write = effects.writes[0]
             for read in effects.context_reads:
