@@ -522,3 +522,21 @@ def test_node_corpus_case_reading_templates_keeps_them_and_the_npmrc() -> None:
     assert "COPY package.json package-lock.json .npmrc /app/\nRUN npm ci --omit=dev" in runtime
     assert "COPY config /app/config" in runtime and "COPY templates /app/templates" in runtime
     assert "scripts" not in runtime and "src" not in runtime
+
+
+def test_after_the_split_no_cleanup_or_cache_goes_where_nothing_is_downloaded_or_shipped() -> None:
+    # the builder never ships: its npm ci gets no `npm cache clean` (without cache mounts, DO112)
+    case = CORPUS / "40-node-runtime-templates"
+    text = (case / "Dockerfile").read_text(encoding="utf-8")
+    out = fix_text(text, Linter([p for p in ALL_PASSES if p.code != "DO112"]), unsafe=True,
+                   path=case / "Dockerfile", context_dir=case).text
+    builder, runtime = out.split("\n\n", 1)
+    assert "\nRUN npm ci\n" in builder and "cache clean" not in builder
+    assert "RUN npm ci --omit=dev && npm cache clean --force" in runtime
+    # the runtime's pip installs local wheels only: no pip cache mount for it
+    case = FIXTURES / "python-source-before-pip"
+    text = (case / "Dockerfile").read_text(encoding="utf-8")
+    out = fix_text(text, Linter(), unsafe=True, path=case / "Dockerfile", context_dir=case / "context").text
+    runtime = out.split("\n\n", 1)[1]
+    assert "RUN --mount=type=bind,from=build,source=/wheels,target=/wheels pip install --no-cache-dir" in runtime
+    assert "type=cache" not in runtime

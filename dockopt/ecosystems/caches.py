@@ -71,6 +71,8 @@ def cache_tool(command: SimpleCommand, tool: ToolCommand | None) -> str | None:
             return "go" if sub in _GO_SUBCOMMANDS else None
         if tool.manager == "mvn":
             return "mvn"
+        if tool.manager == "pip" and _local_wheels_only(tool):
+            return None
         subs = _INSTALLS.get(tool.manager)
         if subs is not None and sub in subs:
             return tool.manager
@@ -81,6 +83,13 @@ def cache_tool(command: SimpleCommand, tool: ToolCommand | None) -> str | None:
         first = command.args[0].text if command.args else None
         return name if first in _CARGO_SUBCOMMANDS else None
     return name
+
+
+def _local_wheels_only(tool: ToolCommand) -> bool:
+    """`pip install --no-index ... x.whl`: nothing to download and nothing to build, so no cache."""
+    operands = [w.text for w in tool.operands]
+    return tool.has_flag("--no-index") and bool(operands) and not tool.has_flag("-r", "--requirement") \
+        and all(o is not None and o.endswith(".whl") for o in operands)
 
 
 def _under(base: str | None, *parts: str) -> str | None:
