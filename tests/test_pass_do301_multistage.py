@@ -540,3 +540,9 @@ def test_after_the_split_no_cleanup_or_cache_goes_where_nothing_is_downloaded_or
     runtime = out.split("\n\n", 1)[1]
     assert "RUN --mount=type=bind,from=build,source=/wheels,target=/wheels pip install --no-cache-dir" in runtime
     assert "type=cache" not in runtime
+
+
+def test_python_corpus_case_keeps_gettext_for_the_msgfmt_step_of_the_runtime() -> None:
+    runtime = split(CORPUS / "41-python-runtime-gettext").split("\n\n", 1)[1]
+    assert "apt-get install -y --no-install-recommends gettext &&" in runtime
+    assert "RUN msgfmt -o locale/fr/LC_MESSAGES/fastsum.mo" in runtime and "gcc" not in runtime
