@@ -546,3 +546,17 @@ def test_python_corpus_case_keeps_gettext_for_the_msgfmt_step_of_the_runtime() -
     runtime = split(CORPUS / "41-python-runtime-gettext").split("\n\n", 1)[1]
     assert "apt-get install -y --no-install-recommends gettext &&" in runtime
     assert "RUN msgfmt -o locale/fr/LC_MESSAGES/fastsum.mo" in runtime and "gcc" not in runtime
+
+
+def test_node_directory_the_context_only_fills_in_part_comes_whole_from_the_builder(tmp_path: Path) -> None:
+    case = CORPUS / "16-node-single-stage-build"
+    for rel in ("package.json", "package-lock.json", "src/tip.js"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((case / rel).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "prod.json").write_text("{}")
+    text = ("FROM node:18\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\n"
+            "COPY config/prod.json ./config/\nCOPY src ./src\nRUN npm run build\nCMD [\"node\", \"out/tip.min.js\"]\n")
+    runtime = run(text, tmp_path)[0].split("\n\n", 1)[1]
+    # config/ holds what the COPY put in it and whatever the image had there: the builder's copy
+    assert "COPY --from=build /app/config /app/config" in runtime

@@ -342,10 +342,10 @@ def build_script_refs(files: ContextFiles, pkg: Mapping[str, Any] | None, script
     return refs
 
 
-def app_files(files: ContextFiles, entries: Mapping[str, tuple[str, object]], outputs: set[str],
+def app_files(files: ContextFiles, entries: Mapping[str, tuple[str | None, object]], outputs: set[str],
               build_refs: set[str]) -> AppFiles:
-    """Sort what the build context put in the app directory (`entries`: name -> (context path, the
-    COPY)):
+    """Sort what the build context put in the app directory (`entries`: name -> (the context path
+    it is a copy of, the COPY)):
     everything is runtime unless it is known to serve only the build (`build_refs`: names the
     build scripts name) and the app's sources do not name it; when a source opens a path it does
     not spell out, nothing is left out."""
@@ -363,7 +363,8 @@ def app_files(files: ContextFiles, entries: Mapping[str, tuple[str, object]], ou
     app_sources = [n for n in entries if n not in build_refs and n not in ("node_modules", "coverage")
                    and not re.match(r"^(?:test|tests|__tests__|spec|specs|e2e|cypress)$", n)]
     for name in app_sources:
-        for rel in _source_files(files, entries[name][0]):
+        source = entries[name][0]
+        for rel in _source_files(files, source) if source is not None else ():
             text = files.sent_text(rel) or ""
             named |= {seg for m in _LITERAL.finditer(text) for seg in _segments(m.group(2))}
             out.unseen += [f"{rel}:{text.count(chr(10), 0, m.start()) + 1} {m.group(1)}(...)"

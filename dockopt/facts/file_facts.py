@@ -248,15 +248,16 @@ class FileFacts:
                         return found
         return None
 
-    def entries_in(self, stage: Stage, directory: str) -> dict[str, tuple[str, Instruction]] | None:
+    def entries_in(self, stage: Stage, directory: str) -> dict[str, tuple[str | None, Instruction]] | None:
         """The names directly in image `directory` that the stage's COPY/ADD of the build context
-        put there, each with the context path it came from and the COPY (a later copy wins). None when that
+        put there, each with the context path it is a copy of (None when the copy only put something
+        inside it: `COPY a.json ./config/`) and the COPY (a later copy wins). None when that
         cannot be told: no build context, a copy whose source or destination is not known, a
         remote ADD, or a copy over `directory` too large to list."""
         files = self.files
         if not files.available:
             return None
-        out: dict[str, tuple[str, Instruction]] = {}
+        out: dict[str, tuple[str | None, Instruction]] = {}
         for ins in stage.instructions:
             if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
                 continue
@@ -277,14 +278,15 @@ class FileFacts:
                     out.update({name: (source, ins) for name, source in landed.items()})
         return out
 
-    def _landed(self, match: str, write: Access, directory: str) -> dict[str, str] | None:
+    def _landed(self, match: str, write: Access, directory: str) -> dict[str, str | None] | None:
         """What one sent context path, copied by `write`, puts directly in `directory`."""
         files = self.files
         is_dir = match == "." or (files.is_dir(match) and not files.is_symlink(match))
         # a directory's contents land at the destination; a file lands in it (or as it)
         at = write.path if is_dir or not write.tree else join(write.path, posixpath.basename(match)) or write.path
         if is_under(at, directory) and at != directory:
-            return {relative(at, directory).split("/", 1)[0]: match}
+            name = relative(at, directory).split("/", 1)[0]
+            return {name: match if at == join(directory, name) else None}
         if not is_dir or not is_under(directory, at):
             return {}
         inner = relative(directory, at)

@@ -21,6 +21,7 @@ from .plan import (
     check_entry,
     choose,
     context_copy_line,
+    copy_line,
     entry_present,
     entry_refs,
     package_programs,
@@ -28,6 +29,7 @@ from .plan import (
     runtime_needs,
     user_needs,
 )
+from .render import builder_name
 
 STATIC_SERVERS = frozenset({"serve", "http-server", "live-server", "static-server", "lite-server", "sirv"})
 _LOCKS = (("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"), ("yarn.lock", "yarn"),
@@ -208,17 +210,22 @@ def _production_install(entries: Mapping[str, object], deps: bool) -> tuple[list
     return manifests, _INSTALLS[lock_tool]
 
 
-def _context_copies(site: Site, names: list[tuple[str, tuple[str, Instruction]]], pkg_dir: str) -> list[str]:
+def _context_copies(site: Site, names: list[tuple[str, tuple[str | None, Instruction]]], pkg_dir: str) -> list[str]:
     """COPY lines from the build context that put each name in the app directory as the original
-    COPY did (its --chown/--chmod kept): the files that sit under their own name together."""
+    COPY did (its --chown/--chmod kept): the files that sit under their own name together. A name
+    that copies only filled in part (`COPY a.json ./config/`) comes whole from the builder."""
     out: list[str] = []
     grouped: dict[tuple[str, ...], list[str]] = {}
     for name, (source, ins) in names:
         flags = tuple(str(f) for f in ins.flags if f.name in ("chown", "chmod"))
-        if posixpath.basename(source) == name and not site.files.is_dir(source):
+        dest = posixpath.join(pkg_dir, name)
+        chown = ins.flag("chown")
+        if source is None:
+            out.append(copy_line(dest, dest, chown.value if chown else None, builder_name(site.model.stage)))
+        elif posixpath.basename(source) == name and not site.files.is_dir(source):
             grouped.setdefault(flags, []).append(source)
         else:
-            out.append(context_copy_line([source], posixpath.join(pkg_dir, name), flags))
+            out.append(context_copy_line([source], dest, flags))
     files = [context_copy_line(srcs, pkg_dir.rstrip("/") + "/", flags) for flags, srcs in grouped.items()]
     return files + out
 
