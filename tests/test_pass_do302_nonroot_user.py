@@ -56,6 +56,30 @@ def findings(text: str, context: Path | None = None):
     return Linter([NonrootUser]).run(parse(d(text)), context_dir=context or CONTEXT[0])
 
 
+def test_the_user_goes_above_a_source_copy_that_is_also_the_last_copy():
+    # The last instruction that copies files is the only COPY from the context: the useradd still
+    # goes above it, so a source edit re-runs no more steps than before (it used to follow it).
+    from dockopt.facts import FileFacts
+
+    text = d("""\
+        FROM debian:bookworm-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends bc && rm -rf /var/lib/apt/lists/*
+        COPY power.sh /usr/local/bin/power
+        CMD ["power", "2", "10"]
+        """)
+    out = fix(text)
+    assert out == d("""\
+        FROM debian:bookworm-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends bc && rm -rf /var/lib/apt/lists/*
+        RUN useradd --system --uid 10001 app
+        COPY power.sh /usr/local/bin/power
+        USER 10001
+        CMD ["power", "2", "10"]
+        """)
+    before = FileFacts(parse(text)).rebuild.steps("power.sh")
+    assert FileFacts(parse(out)).rebuild.steps("power.sh") == before == 1
+
+
 def test_debian_based_image_creates_the_user_before_the_sources_and_switches_after_the_last_install():
     # The useradd RUN goes above the first COPY from the context so a source edit keeps it cached.
     assert fix("""\
@@ -95,7 +119,9 @@ def test_debian_based_image_creates_the_user_before_the_sources_and_switches_aft
     ("fedora:40", "RUN useradd --system --uid 10001 app\nUSER 10001"),
 ])
 def test_user_per_base_image(base, lines):
-    after = f"FROM {base}\nCOPY app /app\n{lines}\nCMD [\"/app\"]\n"
+    # a RUN creating the user goes above the COPY from the context (a source edit keeps it cached)
+    *create, user = lines.split("\n")
+    after = "".join(f"{x}\n" for x in (f"FROM {base}", *create, "COPY app /app", user, 'CMD ["/app"]'))
     assert fix(f"FROM {base}\nCOPY app /app\nCMD [\"/app\"]\n") == after
 
 

@@ -227,12 +227,12 @@ class NonrootUser(Pass):
 
     @staticmethod
     def _first_context_copy(stage: Stage, anchor: Instruction) -> Instruction | None:
-        """The first COPY/ADD of the build context in the stage, when it comes before `anchor`."""
+        """The first COPY/ADD of the build context in the stage, when it is `anchor` or comes before it."""
         for ins in stage.instructions:
+            if ins.keyword in ("COPY", "ADD") and not any(f.name == "from" for f in ins.flags):
+                return ins   # the anchor itself may be that COPY: the user still goes above it
             if ins is anchor:
                 return None
-            if ins.keyword in ("COPY", "ADD") and not any(f.name == "from" for f in ins.flags):
-                return ins
         return None
 
     @staticmethod
