@@ -321,3 +321,23 @@ def test_verified_mode_records_what_dockopt_verify_proves(docker_engine, tmp_pat
     m = entry["metrics"]
     assert m["original"]["ok"] and m["rewritten"]["ok"], (m["original"].get("error"), m["rewritten"].get("error"))
     assert m["original"]["smoke_ok"] and m["rewritten"]["smoke_ok"], entry["summary"]
+
+
+def test_no_op_cases_with_only_cache_mounts_are_told_apart_from_rewritten_ones():
+    """A no-op case that gets only a BuildKit cache mount (DO112: the image holds the same bytes)
+    is named as such; one that gets any other fix fails the no-op check."""
+    from bench.outcomes import render, totals
+
+    def noop(case: str, fixes: list[str]) -> dict:
+        side = {"ok": True, "size": 100, "smoke_ok": True}
+        entry = {"changed": bool(fixes), "fixes": fixes, "fired": fixes, "verdict": "equivalent", "summary": "",
+                 "metrics": {"original": dict(side), "rewritten": dict(side)}}
+        return {"case": case, "kind": "no-op", "family": "apt", "should_fire": [], "should_not_fire": [],
+                "modes": {"safe": entry, "unsafe": dict(entry)}}
+
+    t = totals([noop("05-clean", ["DO112"]), noop("14-clean", [])])
+    assert not t["noop_identical"] and t["noop_cache_only"] == ["05-clean"] and t["noop_rewritten"] == []
+    text = render([noop("05-clean", ["DO112"])], "cmd", 1.0, None)
+    assert "No-op cases get no fix that changes the image: **yes**; 05-clean get only BuildKit cache mounts" in text
+    t = totals([noop("05-clean", ["DO112", "DO101"])])
+    assert t["noop_rewritten"] == ["05-clean"]
