@@ -64,6 +64,7 @@ CLASSIC_JSON = RESULTS / "outcomes-classic.json"
 MODES = ("safe", "unsafe", "verified", "expert")
 FIX_MODES = ("safe", "unsafe", "verified")
 EXPERT = "expert.Dockerfile"
+RETRIED_VERDICTS = frozenset({"original-failed", "rewritten-failed"})
 BUILD_ONLY_FIXES = frozenset({"DO112"})   # fixes that change how an image is built, not its content
 
 
@@ -221,12 +222,28 @@ def expert_rewrite(case: Path, workdir: Path) -> dict | None:
             "side_files": [], "rewritten_dockerignore": None}
 
 
+def _verify(rw: dict, work: Path, meta: dict, **options: object) -> tuple:
+    """The verifier's report on a rewrite, and whether a failed build had to be tried again: a package
+    mirror that drops a download fails a build now and then (apt exits 100), so a failure counts
+    only when it happens twice."""
+    from dockopt.verify import verify
+
+    def build():
+        return verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
+                      source_file=meta.get("source_file") or None, manifests=meta.get("manifests") or None,
+                      rewritten_dockerignore=rw["rewritten_dockerignore"], **options)
+
+    report = build()
+    if report.verdict not in RETRIED_VERDICTS:
+        return report, False
+    return build(), True
+
+
 def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: float, repeat: int = 3,
              backend: str = "auto", builder: str | None = None) -> dict:
     """Verify one case in every mode (in a worker process bound to one engine or builder)."""
     if host:
         os.environ["DOCKER_HOST"] = host
-    from dockopt.verify import verify
 
     case = Path(case_path)
     meta = load_case(case)
@@ -263,12 +280,11 @@ def run_case(case_path: str, modes: tuple[str, ...], host: str | None, timeout: 
                                       "fixes": rw["fixes"], "fired": rw["fired"], **_proof_of(rw)}
                 continue
             t0 = time.monotonic()
-            report = verify(rw["original"], rw["rewritten"], work, smoke=meta.get("smoke"),
-                            source_file=meta.get("source_file") or None, manifests=meta.get("manifests") or None,
-                            timeout=timeout, rebuild_repeats=repeat, backend=backend, builder=builder,
-                            rewritten_dockerignore=rw["rewritten_dockerignore"])
+            report, retried = _verify(rw, work, meta, timeout=timeout, rebuild_repeats=repeat, backend=backend,
+                                      builder=builder)
             entry = {**{k: rw[k] for k in ("changed", "fixes", "fired", "side_files")},
                      "verdict": report.verdict, "summary": report.summary, "seconds": time.monotonic() - t0,
+                     "retried": retried,
                      "backend": report.backend, "engine": report.engine_version, "builder": report.builder,
                      "cache_records_pruned": report.cleanup.cache_records_pruned,
                      "metrics": metrics(report, meta), **_proof_of(rw)}

@@ -341,3 +341,20 @@ def test_no_op_cases_with_only_cache_mounts_are_told_apart_from_rewritten_ones()
     assert "No-op cases get no fix that changes the image: **yes**; 05-clean get only BuildKit cache mounts" in text
     t = totals([noop("05-clean", ["DO112", "DO101"])])
     assert t["noop_rewritten"] == ["05-clean"]
+
+
+def test_a_failed_build_counts_only_when_it_fails_twice(monkeypatch, tmp_path):
+    """A mirror that drops a download fails one build: the harness tries once more before it
+    reports the failure, and says that it did."""
+    import types
+
+    import dockopt.verify
+    from bench.outcomes import _verify
+
+    verdicts = iter(["rewritten-failed", "equivalent", "original-failed", "original-failed"])
+    monkeypatch.setattr(dockopt.verify, "verify", lambda *a, **k: types.SimpleNamespace(verdict=next(verdicts)))
+    rw = {"original": "FROM x\n", "rewritten": "FROM y\n", "rewritten_dockerignore": None}
+    report, retried = _verify(rw, tmp_path, {})
+    assert (report.verdict, retried) == ("equivalent", True)
+    report, retried = _verify(rw, tmp_path, {})
+    assert (report.verdict, retried) == ("original-failed", True)
