@@ -55,7 +55,9 @@ What an instruction reads and writes (`ctx.effects(ins)`, an `Effects`)
     known at build time, a script that does not parse): its read and write sets are then
     incomplete, and a caller must treat the instruction as touching anything (`touches()` does).
     Package managers write the system directories (`shell.SYSTEM_DIRS`); what a language's
-    installer reads and writes comes from `dockopt.ecosystems`.
+    installer reads and writes comes from `dockopt.ecosystems`. A COPY/ADD `--chown` naming a
+    user or group reads /etc/passwd and /etc/group. `uses_cwd`: a RUN names a path relative to
+    the directory it runs in (or `cd`s to one, or runs where the directory is unknown).
 
 What a rebuild re-runs (`ctx.rebuild`, a `RebuildModel`)
     After an edit of context path P, BuildKit runs again the first instruction of each built
@@ -65,8 +67,10 @@ What a rebuild re-runs (`ctx.rebuild`, a `RebuildModel`)
     need, or that depend on nothing affected, come from the cache. `reruns(P)` lists those
     instructions, `steps(P)` counts the build steps among them (RUN, COPY, ADD, WORKDIR),
     `first_reader(stage, P)` is where a stage starts again. A path `.dockerignore` excludes
-    re-runs nothing. The fixer compares these counts before and after a rewrite; the outcome
-    harness can use them to predict a rebuild.
+    re-runs nothing. `source_edits(reads, files)` picks the context paths that stand for a source
+    edit (files taken in only in bulk, never named by a COPY; without a context, `SOURCE_PROBE`,
+    which only a whole-context copy takes in). The fixer compares these counts before and after
+    a rewrite (DESIGN.md invariant 6); the outcome harness can use them to predict a rebuild.
 
 The frontend (`facts.frontend`)
     `frontend_version(tree.syntax)`: the dockerfile release a `# syntax=` directive names
@@ -80,13 +84,14 @@ from .file_facts import FileFacts
 from .files import ContextFiles
 from .mounts import Mount
 from .paths import BASE_WORKDIR, known
-from .rebuild import STEP_KEYWORDS, RebuildModel, count_steps, read_matches
+from .rebuild import SOURCE_PROBE, STEP_KEYWORDS, RebuildModel, count_steps, read_matches, source_edits
 from .scripts import RunScript
 from .stages import StageGraph
 from .state import State, Variable
 
 __all__ = [
     "BASE_WORKDIR",
+    "SOURCE_PROBE",
     "STEP_KEYWORDS",
     "Access",
     "ContextFiles",
@@ -104,4 +109,5 @@ __all__ = [
     "count_steps",
     "known",
     "read_matches",
+    "source_edits",
 ]

@@ -18,7 +18,7 @@ from .paths import is_under, join
 from .state import State
 from .variables import references
 
-__all__ = ["Access", "ContextRead", "Effects", "PackageChange", "Step", "copy_operands", "run_steps"]
+__all__ = ["Access", "ContextRead", "Effects", "PackageChange", "Step", "copy_operands", "run_steps", "uses_cwd"]
 
 _INSTALLING = frozenset({"install", "add", "reinstall", "global add", "pip install", "groupinstall",
                          "group install", "in", "localinstall"})
@@ -81,6 +81,9 @@ class Effects:
     env_reads: frozenset[str] = frozenset()
     unmodelled: tuple[str, ...] = ()
     steps: tuple[Step, ...] = field(default=(), repr=False)
+    # a RUN names a path relative to the directory it runs in (or runs where that is unknown):
+    # what it does depends on the working directory
+    uses_cwd: bool = False
 
     @property
     def modelled(self) -> bool:
@@ -160,6 +163,30 @@ def package_changes(tool: ToolCommand) -> tuple[PackageChange, ...]:
     else:
         return ()
     return tuple(PackageChange(tool.manager, p.name, installed) for p in tool.packages)
+
+
+def uses_cwd(steps: tuple[Step, ...]) -> bool:
+    """Some command names a path relative to the directory it runs in, changes to one (`cd x`), or
+    runs where the directory is unknown."""
+    for step in steps:
+        uses = step.effects.reads + step.effects.writes + step.effects.deletes
+        if step.cwd is None or any(not u.path.startswith("/") for u in uses):
+            return True
+        if step.command.program == "cd" and any(not (w.text or "").startswith(("/", "-")) for w in step.command.args):
+            return True
+    return False
+
+
+def owner_reads(ins: Instruction) -> tuple[Access, ...]:
+    """A COPY/ADD `--chown` that names a user or group (not numeric ids) looks it up in the
+    image's /etc/passwd and /etc/group when it runs."""
+    flag = ins.flag("chown")
+    if flag is None or not flag.value:
+        return ()
+    if all(part.isdigit() for part in flag.value.split(":") if part):
+        return ()
+    what = f"{ins.keyword} --chown={flag.value}"
+    return (Access("/etc/passwd", ins.keyword, what), Access("/etc/group", ins.keyword, what))
 
 
 def describe_metadata(ins: Instruction) -> bool:

@@ -20,9 +20,11 @@ from .effects import (
     describe_metadata,
     destination_is_directory,
     env_references,
+    owner_reads,
     package_changes,
     resolve_uses,
     run_steps,
+    uses_cwd,
 )
 from .files import ContextFiles, context_files
 from .mounts import Mount, parse_mounts
@@ -225,7 +227,8 @@ class FileFacts:
             if step.effects.tool is not None:
                 packages += package_changes(step.effects.tool)
         return Effects(ins, tuple(context_reads), tuple(stage_reads), tuple(reads), tuple(writes), tuple(deletes),
-                       tuple(packages), env_reads, tuple(dict.fromkeys(unmodelled)))
+                       tuple(packages), env_reads, tuple(dict.fromkeys(unmodelled)),
+                       uses_cwd=uses_cwd(self.steps(ins)))
 
     def context_origin(self, ins: Instruction, path: str) -> str | None:
         """The build-context path whose copy sits at image `path` when `ins` runs: from a bind
@@ -321,7 +324,8 @@ class FileFacts:
             if ins.heredocs and ins.values:
                 dest = join(state.cwd, expand(ins.values[-1], state.values))
                 if dest is not None:
-                    return Effects(ins, writes=(Access(dest, ins.keyword, tree=True),), env_reads=env_reads)
+                    return Effects(ins, reads=owner_reads(ins), writes=(Access(dest, ins.keyword, tree=True),),
+                                   env_reads=env_reads)
             return Effects(ins, env_reads=env_reads, unmodelled=(f"cannot read the {ins.keyword}'s operands",))
         sources, dest_text = operands
         dest = join(state.cwd, expand(dest_text, state.values))
@@ -338,4 +342,5 @@ class FileFacts:
                 context_reads.append(ContextRead(cleaned, self._matches(source)))
         into = destination_is_directory(sources, dest_text)
         write = Access(dest, ins.keyword, tree=into or len(sources) > 1 or ins.keyword == "ADD")
-        return Effects(ins, tuple(context_reads), tuple(stage_reads), writes=(write,), env_reads=env_reads)
+        return Effects(ins, tuple(context_reads), tuple(stage_reads), reads=owner_reads(ins), writes=(write,),
+                       env_reads=env_reads)

@@ -25,12 +25,16 @@ from dataclasses import dataclass, field
 
 from ..syntax import Instruction, Stage
 from .effects import ContextRead, Effects
+from .files import ContextFiles
 from .paths import clean, go_match, has_wildcards, is_under
 from .stages import StageGraph
 
-__all__ = ["STEP_KEYWORDS", "RebuildModel", "count_steps", "read_matches"]
+__all__ = ["SOURCE_PROBE", "STEP_KEYWORDS", "RebuildModel", "count_steps", "read_matches", "source_edits"]
 
 STEP_KEYWORDS = frozenset({"RUN", "COPY", "ADD", "WORKDIR"})
+# without a context at hand: a source file that only a copy of the whole context takes in
+SOURCE_PROBE = ".dockopt-source-edit/file"
+_PROBES_PER_READ = 200
 
 
 def read_matches(read: ContextRead, path: str) -> bool:
@@ -139,3 +143,32 @@ class RebuildModel:
 def count_steps(instructions: Iterable[Instruction]) -> int:
     """How many of the instructions BuildKit shows as build steps."""
     return sum(1 for ins in instructions if ins.keyword in STEP_KEYWORDS)
+
+
+def source_edits(reads: Iterable[ContextRead], files: ContextFiles) -> tuple[str, ...]:
+    """Context paths that stand for an edit of the project's source, for comparing what two
+    versions of a Dockerfile re-run after one (pass the context reads of both).
+
+    A source file is one the Dockerfile takes in only in bulk (the whole context, a directory, a
+    pattern), never by name: the files a COPY names one by one are its manifests and
+    configuration. With the context at hand, the first such file each bulk read takes in (by
+    path order); without it, `SOURCE_PROBE`, which only a copy of the whole context takes in."""
+    reads = list(reads)
+    if not files.available:
+        bulk = any(r.source in (".", "") or "$" in r.source for r in reads)
+        return (SOURCE_PROBE,) if bulk else ()
+    named = {r.source for r in reads if not has_wildcards(r.source) and files.is_file(r.source)}
+    out: dict[str, None] = {}
+    for read in reads:
+        if read.source in named:
+            continue
+        candidates: list[str] = []
+        for match in read.matches or ():
+            if files.is_dir(match) or match in (".", ""):
+                candidates += files.sent_files(match, limit=_PROBES_PER_READ)
+            elif files.sent_file(match):
+                candidates.append(match)
+        pool = sorted(c for c in candidates if c not in named)
+        if pool:
+            out.setdefault(pool[0])
+    return tuple(out)

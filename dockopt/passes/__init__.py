@@ -22,6 +22,7 @@ from .multistage import Multistage
 from .nonroot_user import NonrootUser
 from .pip_no_cache import PipNoCacheDir
 from .rpm_clean import RpmClean
+from .scheduler import Scheduler
 from .secrets import SecretInArgEnv
 from .slim_base import SlimBase
 from .stage_hygiene import BuildToolsInFinalStage, CopyWholeFilesystem, UnusedStage
@@ -45,6 +46,7 @@ ALL_PASSES: list[type[Pass]] = [
     AddToCopy,
     Dockerignore,
     WastedSpace,
+    Scheduler,
     CopyLink,
     IgnoreDeleted,
     Multistage,

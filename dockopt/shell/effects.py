@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .fileops import compiler_output, parse_chmod, parse_chown, parse_copy, parse_rm, written_files
+from .fileops import compiler_output, extracted_archive, parse_chmod, parse_chown, parse_copy, parse_rm, written_files
 from .model import SimpleCommand
 from .options import SPECS, parse_arguments
 from .pkg import ToolCommand, parse_tool
@@ -115,6 +115,10 @@ _Uses = tuple[tuple[PathUse, ...], tuple[PathUse, ...], tuple[PathUse, ...]]
 
 def _program_effects(command: SimpleCommand, program: str) -> _Uses | None:
     """(reads, writes, deletes) of a program the model knows; None for any other."""
+    if program == "cd":
+        # it fails when the directory is missing: what it changes to is read
+        targets = [w.text for w in command.args if w.text and w.text != "-" and not w.text.startswith("-")]
+        return tuple(PathUse(t, "cd", f"`cd {t}`", tree=False) for t in targets[:1]), (), ()
     if program in _NO_FILES:
         return (), (), ()
     if program in _SYSTEM_PROGRAMS:
@@ -153,7 +157,9 @@ def _mode_effects(command: SimpleCommand, program: str) -> _Uses | None:
 def _download_or_compile(command: SimpleCommand, program: str) -> _Uses | None:
     written = written_files(command)
     if written or program in ("curl", "wget"):
-        return (), tuple(PathUse(w.path, program, w.what, w.tree) for w in written), ()
+        archive = extracted_archive(command)
+        reads = (PathUse(archive, program, f"`{program}` extracting {archive}"),) if archive else ()
+        return reads, tuple(PathUse(w.path, program, w.what, w.tree) for w in written), ()
     output = compiler_output(command)
     if output is not None and output != "$":
         sources = tuple(PathUse(p, program) for p in _operands(command))

@@ -12,7 +12,7 @@ from .model import SimpleCommand, Word
 from .options import SPECS, Flag, parse_arguments
 
 __all__ = ["ChmodCommand", "ChownCommand", "CopyCommand", "RemoveCommand", "Written", "compiler_output",
-           "parse_chmod", "parse_chown", "parse_copy", "parse_rm", "url_name", "written_files"]
+           "extracted_archive", "parse_chmod", "parse_chown", "parse_copy", "parse_rm", "url_name", "written_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +253,24 @@ def _unzip(command: SimpleCommand) -> list[Written]:
     parsed = parse_arguments(command.args, SPECS["unzip"])
     target = next((f.value for f in reversed(parsed.flags) if f.name == "-d"), None)
     return [Written(target, "`unzip -d`", tree=True)] if target else []
+
+
+def extracted_archive(command: SimpleCommand) -> str | None:
+    """The archive file an extraction reads (`tar -xf x.tgz`, `unzip x.zip`); None when it reads
+    none (a tar fed by a pipe) or the command extracts nothing."""
+    program = command.program
+    if program == "tar":
+        words = list(command.args)
+        if words and words[0].text and not words[0].text.startswith("-"):
+            first = words[0]
+            words[0] = Word(first.raw, "-" + (first.text or ""), first.start, first.end)
+        parsed = parse_arguments(words, SPECS["tar"])
+        archive = next((f.value for f in reversed(parsed.flags) if f.name in ("-f", "--file")), None)
+        return archive if archive and archive != "-" else None
+    if program == "unzip":
+        operands = parse_arguments(command.args, SPECS["unzip"]).operands
+        return operands[0].text if operands and operands[0].text else None
+    return None
 
 
 def _under(directory: str | None, name: str) -> str:
