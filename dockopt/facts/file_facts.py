@@ -313,6 +313,13 @@ class FileFacts:
             return candidate
         return None
 
+    def _copies_directory(self, source: str) -> bool:
+        """A COPY source that is a directory of the context (its contents land under the
+        destination): the whole context, a source ending in '/', or a directory that is sent."""
+        if source.endswith(("/", "/.")) or clean(source.lstrip("/") or ".") == ".":
+            return True
+        return self.files.available and self.files.is_dir(clean(source.lstrip("/")))
+
     def _matches(self, source: str) -> tuple[str, ...] | None:
         files = self.files
         return tuple(files.glob(source)) if files.available else None
@@ -341,6 +348,8 @@ class FileFacts:
                 cleaned = clean(source.lstrip("/") or ".")
                 context_reads.append(ContextRead(cleaned, self._matches(source)))
         into = destination_is_directory(sources, dest_text)
-        write = Access(dest, ins.keyword, tree=into or len(sources) > 1 or ins.keyword == "ADD")
+        tree = into or ins.keyword == "ADD" or (
+            from_flag is None and any(self._copies_directory(src) for src in sources if not is_remote(src)))
+        write = Access(dest, ins.keyword, tree=tree)
         return Effects(ins, tuple(context_reads), tuple(stage_reads), reads=owner_reads(ins), writes=(write,),
                        env_reads=env_reads)

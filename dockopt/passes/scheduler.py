@@ -129,14 +129,15 @@ class Scheduler(Pass):
         run = body[move.run]
         dests = [w.path for k in range(move.above, move.run) if _reads_context(ctx, body[k])
                  for w in ctx.effects(body[k]).writes]
-        for step in effects.steps:
+        steps = ctx.steps(run)
+        for step in steps:
             if step.cwd is None or any(is_under(step.cwd, d) for d in dests):
                 return None
             for word in step.command.argv:
                 path = join(step.cwd, word.text) if word.text else None
                 if path is None or any(is_under(path, d) or is_under(d, path) for d in dests):
                     return None
-        if not effects.steps:
+        if not steps:
             return None
         copy = body[move.above]
         why = "; ".join(effects.unmodelled)
