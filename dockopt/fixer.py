@@ -5,6 +5,12 @@ order; a fix that overlaps an earlier one waits for the next round), and parses 
 again. The loop stops when no applicable fix is left. A result that does not parse, or a loop
 that does not settle within MAX_ROUNDS, is an internal error and the input is kept as it was.
 
+The whole fix set is judged together (DESIGN.md invariant 6): a round whose result makes a
+rebuild after a source edit re-run more build steps than the round's input did is redone without
+the fixes responsible, and those are reported without a fix, with the reason. Steps are counted
+by `facts.rebuild` (`work_steps`: copies between stages left out), for the source files
+`facts.source_edits` picks. Fixes that need a build's proof (DO301, DO401) are left to `--verify`.
+
 Findings of the second round on are computed on an intermediate rewrite; their positions are
 mapped back through the edits of the rounds before, so that every finding a run reports is
 located in the user's file: the input, or (for what remains after --write) the written result.
@@ -17,8 +23,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .facts import FileFacts, source_edits
 from .findings import Edit, FileWrite, Finding, Fix, Safety
 from .lint import Linter, check_buildable
+from .lint import by_code as rule_by_code
 from .syntax import Dockerfile, ParseError, parse
 
 MAX_ROUNDS = 12
@@ -102,6 +110,9 @@ class FixResult:
     unsafe_held_back: int = 0
     files: dict[str, str] = field(default_factory=dict)      # side files to write: path -> text
     rounds: list[Round] = field(default_factory=list)
+    # fixes left out because the rewrite would re-run more steps after a source edit:
+    # (code, line, column) in the input -> why
+    refused: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -158,18 +169,21 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
     applicable fix is); the verifier uses it to build a rewrite from a chosen set of fixes."""
     result = FixResult(original=text, text=text)
     tree = tree if tree is not None else parse(text)
+    judge = RebuildJudge(path, context_dir)
     for _round in range(MAX_ROUNDS):
         findings = linter.run(tree, path=path, context_dir=context_dir, settings=settings,
                               pending_files=result.files)
         if not result.rounds:
             result.findings = findings
         fixable = [f for f in findings if applicable(f.fix, unsafe)
-                   and (accept is None or accept(_relocate(f, result.rounds)))]
+                   and (accept is None or accept(_relocate(f, result.rounds)))
+                   and _key(_relocate(f, result.rounds)) not in result.refused]
         if not fixable:
             result.remaining = findings
             break
-        new_text, used = apply_fixes(tree.source, [f.fix for f in fixable if f.fix is not None])
-        new_files = {w.path: w.text for i in used for w in _files_of(fixable[i])}
+        new_text, used, new_files = _apply_judged(tree, fixable, result, judge)
+        if not used:
+            continue        # every fix of the round was refused: the next round lints again
         if new_text == tree.source and all(result.files.get(k) == v for k, v in new_files.items()):
             raise FixerError(f"fixes of {', '.join(sorted({f.code for f in fixable}))} changed nothing")
         result.files.update(new_files)
@@ -186,7 +200,114 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
     else:
         raise FixerError(f"fixes did not settle after {MAX_ROUNDS} rounds; file left unchanged")
     _judge(result, unsafe)
+    _mark_refused(result)
     return result
+
+
+class RebuildJudge:
+    """What a rebuild after a source edit re-runs, before and after a round's fixes.
+
+    Each round is judged against the text it was applied to, so that no round, and hence no
+    rewrite, re-runs more steps than its input. The fixes of rules that need a build's proof
+    (`Pass.needs_proof`: a multi-stage split, a non-root user) are applied only by `--verify`,
+    which builds both versions and measures the rebuild itself; they are not judged here."""
+
+    def __init__(self, path: Path | None, context_dir: Path | None):
+        self.path = path
+        self.context_dir = context_dir
+
+    def facts(self, text: str, files: dict[str, str]) -> FileFacts | None:
+        try:
+            tree = parse(text)
+        except ParseError:
+            return None
+        return FileFacts(tree, self.path, self.context_dir, dict(files))
+
+    def worse(self, before: FileFacts | None, after: FileFacts | None) -> str | None:
+        """Why `after` re-runs more steps than `before` after some source edit (None: it does not)."""
+        if before is None or after is None:
+            return None
+        reads = [r for facts in (before, after) for ins in facts.tree.instructions
+                 for r in facts.effects(ins).context_reads]
+        for probe in source_edits(reads, before.files):
+            steps_before, steps_after = before.rebuild.work_steps(probe), after.rebuild.work_steps(probe)
+            if steps_after > steps_before:
+                return (f"with it, an edit of {probe} would re-run {steps_after} build steps instead of "
+                        f"{steps_before} (a rewrite must not make a rebuild after a source edit slower)")
+        return None
+
+
+def _exempt(finding: Finding) -> bool:
+    return bool(getattr(rule_by_code().get(finding.code), "needs_proof", False))
+
+
+def _apply_judged(tree: Dockerfile, fixable: list[Finding], result: FixResult, judge: RebuildJudge
+                  ) -> tuple[str, list[int], dict[str, str]]:
+    """Apply the round's fixes; when the result re-runs more steps after a source edit than the
+    round's input (with the fixes that need a build's proof applied), leave out the fixes
+    responsible (recorded in `result.refused`) and apply the rest."""
+    while True:
+        new_text, used, new_files = _applied(tree, fixable, list(range(len(fixable))))
+        exempt = [i for i in used if _exempt(fixable[i])]
+        if len(exempt) == len(used):
+            return new_text, used, new_files
+        base = judge.facts(*_with_files(_applied(tree, fixable, exempt), result))
+        why = judge.worse(base, judge.facts(new_text, {**result.files, **new_files}))
+        if why is None:
+            return new_text, used, new_files
+        culprits = _responsible(tree, fixable, used, exempt, base, result, judge) or \
+            [i for i in used if i not in exempt]
+        for i in culprits:
+            result.refused[_key(_relocate(fixable[i], result.rounds))] = why
+        fixable = [f for k, f in enumerate(fixable) if k not in culprits]
+
+
+def _applied(tree: Dockerfile, fixable: list[Finding], indices: list[int]) -> tuple[str, list[int], dict[str, str]]:
+    """The text with the fixes of `fixable[i]` for i in `indices` applied, which of `fixable`
+    were used, and the side files they write."""
+    fixes: list[Fix] = [f for f in (fixable[i].fix for i in indices) if f is not None]
+    text, chosen = apply_fixes(tree.source, fixes)
+    used = [indices[k] for k in chosen]
+    return text, used, {w.path: w.text for i in used for w in _files_of(fixable[i])}
+
+
+def _with_files(applied: tuple[str, list[int], dict[str, str]], result: FixResult) -> tuple[str, dict[str, str]]:
+    return applied[0], {**result.files, **applied[2]}
+
+
+def _responsible(tree: Dockerfile, fixable: list[Finding], used: list[int], exempt: list[int],
+                 base: FileFacts | None, result: FixResult, judge: RebuildJudge) -> list[int]:
+    """The judged fixes that make the rebuild worse on their own; else the one whose removal mends it."""
+    judged = [i for i in used if i not in exempt]
+
+    def worse_with(indices: list[int]) -> bool:
+        after = judge.facts(*_with_files(_applied(tree, fixable, [*exempt, *indices]), result))
+        return judge.worse(base, after) is not None
+
+    alone = [i for i in judged if worse_with([i])]
+    if alone:
+        return alone
+    return next(([i] for i in judged if not worse_with([k for k in judged if k != i])), [])
+
+
+def _key(finding: Finding) -> tuple[str, int, int]:
+    return finding.code, finding.line, finding.column
+
+
+def _mark_refused(result: FixResult) -> None:
+    """The refused fixes are reported without a fix, with the reason. Fixes that need a build's proof (DO301, DO401) are
+left to `--verify`."""
+    if not result.refused:
+        return
+
+    def strip(finding: Finding, located: Finding) -> Finding:
+        why = result.refused.get(_key(located))
+        if why is None or finding.fix is None:
+            return finding
+        return replace(finding, fix=None, message=f"{finding.message} (not fixed: {why})")
+
+    result.findings = [strip(f, f) for f in result.findings]
+    result.remaining = [strip(f, _relocate(f, result.rounds)) for f in result.remaining]
 
 
 def _files_of(finding: Finding) -> tuple[FileWrite, ...]:

@@ -16,6 +16,7 @@ A *step* is what BuildKit shows as one vertex of the build: `RUN`, `COPY`, `ADD`
     model = facts.rebuild                 # a RebuildModel, one per FileFacts
     model.reruns("src/app.py")            # the instructions that run again, in file order
     model.steps("src/app.py")             # how many of them are steps
+    model.work_steps("src/app.py")        # the same, copies between stages left out
     model.first_reader(stage, "src/app.py")   # the instruction of a stage that reads the path first
 """
 from __future__ import annotations
@@ -115,6 +116,12 @@ class RebuildModel:
     def steps(self, path: str) -> int:
         """How many build steps (RUN, COPY, ADD, WORKDIR) re-run after `path` changed."""
         return count_steps(self.reruns(path))
+
+    def work_steps(self, path: str) -> int:
+        """The steps that re-run after `path` changed, copies between stages (`COPY --from`) left
+        out: a multi-stage split adds one such copy of a build output, which costs a file copy,
+        not a build. What the fixer compares (DESIGN.md invariant 6)."""
+        return count_steps(ins for ins in self.reruns(path) if ins.flag("from") is None)
 
     def _reruns(self, path: str) -> Iterable[Instruction]:
         affected: set[int] = set()

@@ -130,12 +130,18 @@ class Scheduler(Pass):
         dests = [w.path for k in range(move.above, move.run) if _reads_context(ctx, body[k])
                  for w in ctx.effects(body[k]).writes]
         steps = ctx.steps(run)
+        path_dirs = (ctx.state(run).value("PATH") or "").split(":")
         for step in steps:
-            if step.cwd is None or any(is_under(step.cwd, d) for d in dests):
-                return None
-            for word in step.command.argv:
-                path = join(step.cwd, word.text) if word.text else None
-                if path is None or any(is_under(path, d) or is_under(d, path) for d in dests):
+            if step.cwd is None or any(is_under(step.cwd, d) or (step.cwd != "/" and is_under(d, step.cwd))
+                                       for d in dests):
+                return None     # it runs in the copied tree, or in the project directory around it
+            words = [w.text for w in step.command.argv]
+            name = step.command.name
+            if name is not None and "/" not in name:
+                words += [f"{directory}/{name}" for directory in path_dirs if directory.startswith("/")]
+            for word in words:
+                path = join(step.cwd, word) if word else None
+                if path is None or any(_overlap_paths(path, d) for d in dests):
                     return None
         if not steps:
             return None
@@ -215,7 +221,11 @@ def _clash(moving: Effects, other: Effects) -> str | None:
 
 
 def _overlap(a: Access, b: Access) -> bool:
-    return is_under(a.path, b.path) or is_under(b.path, a.path)
+    return _overlap_paths(a.path, b.path)
+
+
+def _overlap_paths(a: str, b: str) -> bool:
+    return is_under(a, b) or is_under(b, a)
 
 
 def _defined(ins: Instruction) -> frozenset[str]:
