@@ -30,7 +30,8 @@ KINDS = {"anti-pattern", "no-op", "trap"}
 SAFETIES = {"safe", "unsafe", "none"}
 RULES = {
     "DO101", "DO102", "DO103", "DO104", "DO105", "DO106", "DO107", "DO108", "DO109", "DO110",
-    "DO111", "DO201", "DO202", "DO203", "DO204", "DO205", "DO207", "DO208", "DO301", "DO302", "DO401",
+    "DO111", "DO201", "DO202", "DO203", "DO204", "DO205", "DO206", "DO207", "DO208", "DO301", "DO302",
+    "DO401",
 }
 REQUIRED = {
     "description": str,
