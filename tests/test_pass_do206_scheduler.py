@@ -99,7 +99,8 @@ def test_a_run_that_uses_the_copied_files_stays(run: str) -> None:
 
 def test_a_run_that_the_installs_between_use_stays() -> None:
     # both write /usr: the two installs keep their order, and neither crosses the other
-    text = "FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN apt-get install -y curl\n"
+    text = ("FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+            "RUN apt-get install -y curl\n")
     assert findings(text, P) == []
 
 
