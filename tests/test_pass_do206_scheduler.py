@@ -92,6 +92,7 @@ def test_user_creation_and_fixed_downloads_move_in_their_order() -> None:
     "tar -xzf assets.tar.gz -C /srv",             # extracts a copied archive
     "cd sub",                                     # fails without the copied directory
     "mkdir -p /app/logs",                         # writes into the copied tree
+    "pip install .[ssh]",                         # installs the copied project (with extras)
 ])
 def test_a_run_that_uses_the_copied_files_stays(run: str) -> None:
     assert findings(f"FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN {run}\n", P) == []
@@ -227,3 +228,16 @@ def test_do206_fires_in_the_corpus_and_lowers_the_rebuild() -> None:
             lowered.append((name, before, after))
     assert lowered and all(after <= before for _, before, after in lowered)
     assert any(after < before for _, before, after in lowered)
+
+
+def test_a_file_written_into_a_directory_the_copy_creates_stays() -> None:
+    # the COPY creates /home/user; the download into it needs that directory
+    text = "FROM debian\nCOPY .rc /home/user/.rc\nRUN wget -O /home/user/ql.lisp https://example.com/ql.lisp\n"
+    assert findings(text, P) == []
+    # into a directory every base image has, it moves
+    text = "FROM debian\nCOPY .rc /home/user/.rc\nRUN wget -O /usr/local/bin/ql https://example.com/ql\n"
+    assert [f.line for f in findings(text, P)] == [3]
+
+
+def test_a_listing_of_the_copied_directory_stays() -> None:
+    assert findings("FROM debian\nWORKDIR /src\nCOPY . .\nRUN ls\n", P) == []

@@ -56,8 +56,10 @@ What an instruction reads and writes (`ctx.effects(ins)`, an `Effects`)
     incomplete, and a caller must treat the instruction as touching anything (`touches()` does).
     Package managers write the system directories (`shell.SYSTEM_DIRS`); what a language's
     installer reads and writes comes from `dockopt.ecosystems`. A COPY/ADD `--chown` naming a
-    user or group reads /etc/passwd and /etc/group. `uses_cwd`: a RUN names a path relative to
-    the directory it runs in (or `cd`s to one, or runs where the directory is unknown).
+    user or group reads /etc/passwd and /etc/group; `created`: the directories above a COPY's
+    destination it may create (`paths.created_parents`, the FHS ones left out). `uses_cwd`: a
+    RUN names a path relative to the directory it runs in (or `cd`s to one, or runs where the
+    directory is unknown).
 
 What a rebuild re-runs (`ctx.rebuild`, a `RebuildModel`)
     After an edit of context path P, BuildKit runs again the first instruction of each built

@@ -13,7 +13,9 @@ import re
 
 __all__ = [
     "BASE_WORKDIR",
+    "STANDARD_DIRS",
     "clean",
+    "created_parents",
     "display",
     "go_match",
     "has_vars",
@@ -28,6 +30,12 @@ __all__ = [
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 _GIT = re.compile(r"^(?:git@|[\w.-]+@[\w.-]+:)")
+
+# Directories every Linux base image has (the FHS): no COPY needs to create them.
+STANDARD_DIRS = frozenset({
+    "/", "/bin", "/etc", "/home", "/lib", "/opt", "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/usr/bin",
+    "/usr/lib", "/usr/local", "/usr/local/bin", "/usr/local/lib", "/usr/local/sbin", "/usr/local/share",
+    "/usr/sbin", "/usr/share", "/var", "/var/cache", "/var/lib", "/var/log", "/var/tmp"})
 
 # The base image's working directory when nothing tells what it is.
 BASE_WORKDIR = "/\x00base"
@@ -199,3 +207,14 @@ def relative(path: str, directory: str) -> str:
 def is_remote(source: str) -> bool:
     """A COPY/ADD source BuildKit fetches (a URL or a git repository), not a context path."""
     return bool(_URL.match(source) or _GIT.match(source))
+
+
+def created_parents(dest: str) -> tuple[str, ...]:
+    """The directories above `dest` that writing it may create (a COPY creates every missing
+    directory above its destination), the standard ones left out."""
+    out = []
+    parent = posixpath.dirname(dest)
+    while parent not in STANDARD_DIRS and parent not in ("", dest):
+        out.append(parent)
+        dest, parent = parent, posixpath.dirname(parent)
+    return tuple(out)

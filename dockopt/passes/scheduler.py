@@ -57,6 +57,7 @@ reported at all.
 """
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -217,6 +218,9 @@ def _clash(moving: Effects, other: Effects) -> str | None:
             for w in writes:
                 if _overlap(r, w):
                     return f"both use {r.path}"
+    for w in mine:
+        if any(is_under(c, posixpath.dirname(w.path)) for c in other.created):
+            return f"{w.path} may be in a directory the other creates"
     return None
 
 

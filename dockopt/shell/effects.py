@@ -126,7 +126,9 @@ def _program_effects(command: SimpleCommand, program: str) -> _Uses | None:
     if any(w.text is None for w in command.args):
         return None
     if program in _READERS:
-        return tuple(PathUse(p, program) for p in _operands(command)), (), ()
+        # `ls` and `du` alone list the directory they run in
+        operands = _operands(command) or ((".",) if program in ("ls", "du") else ())
+        return tuple(PathUse(p, program, tree=p == ".") for p in operands), (), ()
     reader = _PROGRAMS.get(program)
     if reader is not None:
         return reader(command, program)

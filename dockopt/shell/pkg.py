@@ -147,7 +147,8 @@ def _is_local_path(text: str) -> bool:
     """An operand naming a local file or directory rather than a package name."""
     if _URL.match(text):
         return text.lower().startswith("file:")
-    return (text in (".", "..") or text.startswith(("./", "../", "/", "~/"))
+    path = text.split("[", 1)[0] if text.endswith("]") else text     # pip's `.[ssh]`: a path with extras
+    return (path in (".", "..") or path.startswith(("./", "../", "/", "~/")) or path.endswith("/")
             or text.lower().endswith(_ARCHIVE_SUFFIXES))
 
 
