@@ -241,3 +241,22 @@ def test_a_file_written_into_a_directory_the_copy_creates_stays() -> None:
 
 def test_a_listing_of_the_copied_directory_stays() -> None:
     assert findings("FROM debian\nWORKDIR /src\nCOPY . .\nRUN ls\n", P) == []
+
+
+@pytest.mark.parametrize("text", [
+    # a requirements file may include files the later copy brings (`-r requirements/base.txt`)
+    "FROM python:3.11\nWORKDIR /app\nCOPY requirements.txt .\nCOPY requirements requirements\n"
+    "RUN pip install -r requirements.txt\n",
+    # `test -s` looks at a file the copy writes (through a symlink, too)
+    "FROM debian\nCOPY Dockerfile /src/\nRUN test -s /src/Dockerfile\n",
+    # yarn 1 reads the project's .yarnrc even for a global add
+    "FROM node:18\nWORKDIR /app\nCOPY . .\nRUN yarn global add @vue/cli\n",
+])
+def test_what_reads_the_copy_indirectly_stays(text: str) -> None:
+    assert findings(text, P) == []
+
+
+def test_a_copy_through_a_symbolic_link_is_not_crossed() -> None:
+    text = ("FROM debian\nRUN ln -s /symlink /src && rm -rf /symlink\nCOPY Dockerfile /src/\n"
+            "RUN test -s /symlink/Dockerfile\n")
+    assert findings(text, P) == []

@@ -73,7 +73,9 @@ def install_effects(tool: ToolCommand, cwd: str | None, env: Mapping[str, str | 
     if tool.has_flag("-g", "--global") or sub == "global add":
         if tool.files:
             return None
-        return (), caches + tuple(PathUse(d, manager, tree=True) for d in _GLOBAL_DIRS)
+        # yarn 1 reads the configuration of the directory it runs in, global mode or not
+        config = tuple(PathUse(n, manager) for n in (".yarnrc", ".npmrc")) if manager == "yarn" else ()
+        return config, caches + tuple(PathUse(d, manager, tree=True) for d in _GLOBAL_DIRS)
     if sub in cache.filling and tool.has_flag("--ignore-scripts") and not tool.files:
         names = ("package.json", ".npmrc", *LOCKFILES[manager])
         return tuple(PathUse(n, manager) for n in names), (PathUse("node_modules", manager, tree=True), *caches)

@@ -33,7 +33,9 @@ def install_effects(tool: ToolCommand, cwd: str | None, env: Mapping[str, str | 
     if manager in ("pip", "uv") and sub in ("install", "pip install", "pip sync"):
         if tool.has_flag("-e", "--editable") or any(not f.path.endswith((".txt", ".in")) for f in tool.files):
             return None
-        return reads, site + cache
+        # a requirements file may include others (`-r`, `-c`, `-e ./pkg`) named relative to it
+        around = tuple(PathUse(posixpath.dirname(f.path) or ".", manager, tree=True) for f in tool.files)
+        return reads + around, site + cache
     if manager == "pipx" and sub == "install" and not tool.files:
         return (), (PathUse("/root/.local", manager, tree=True), *cache)
     if manager == "poetry" and sub in ("install", "sync") and tool.has_flag("--no-root") \

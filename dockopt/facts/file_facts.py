@@ -313,6 +313,17 @@ class FileFacts:
             return candidate
         return None
 
+    def _symlinked(self, ins: Instruction, dest: str) -> bool:
+        """An earlier `ln` of the image made a link at `dest` or a directory above it: the
+        copy then writes where the link points."""
+        for earlier in self.graph.before(ins):
+            if earlier.keyword != "RUN":
+                continue
+            for step in self.steps(earlier):
+                if step.command.program == "ln" and any(is_under(dest, w.path) for w in step.writes):
+                    return True
+        return False
+
     def _copies_directory(self, source: str) -> bool:
         """A COPY source that is a directory of the context (its contents land under the
         destination): the whole context, a source ending in '/', or a directory that is sent."""
@@ -347,6 +358,9 @@ class FileFacts:
             elif not is_remote(source):
                 cleaned = clean(source.lstrip("/") or ".")
                 context_reads.append(ContextRead(cleaned, self._matches(source)))
+        if self._symlinked(ins, dest):
+            return Effects(ins, tuple(context_reads), tuple(stage_reads), env_reads=env_reads,
+                           unmodelled=(f"an earlier RUN makes a symbolic link at or above {dest}",))
         into = destination_is_directory(sources, dest_text)
         tree = into or ins.keyword == "ADD" or (
             from_flag is None and any(self._copies_directory(src) for src in sources if not is_remote(src)))

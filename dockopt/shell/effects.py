@@ -25,7 +25,7 @@ SYSTEM_MANAGERS = frozenset({"apt-get", "apt", "aptitude", "apk", "yum", "dnf", 
                              "zypper"})
 # commands that touch no file (beyond their redirections)
 _NO_FILES = frozenset({
-    "echo", "printf", "true", "false", ":", "test", "[", "sleep", "exit", "return", "set", "export",
+    "echo", "printf", "true", "false", ":", "sleep", "exit", "return", "set", "export",
     "unset", "shift", "cd", "pwd", "type", "which", "id", "whoami", "uname", "date", "nproc", "wait",
     "trap", "umask", "ulimit", "alias", "unalias", "hash", "read", "local", "readonly", "declare",
     "typeset", "getent", "arch", "hostname", "env", "printenv", "logger", "seq", "yes", "basename",
@@ -121,6 +121,8 @@ def _program_effects(command: SimpleCommand, program: str) -> _Uses | None:
         return tuple(PathUse(t, "cd", f"`cd {t}`", tree=False) for t in targets[:1]), (), ()
     if program in _NO_FILES:
         return (), (), ()
+    if program in ("test", "["):
+        return _test_reads(command), (), ()
     if program in _SYSTEM_PROGRAMS:
         return (), tuple(PathUse(d, program, tree=True) for d in ("/etc", "/home", "/var", "/usr")), ()
     if any(w.text is None for w in command.args):
@@ -133,6 +135,24 @@ def _program_effects(command: SimpleCommand, program: str) -> _Uses | None:
     if reader is not None:
         return reader(command, program)
     return _download_or_compile(command, program)
+
+
+# `test` operators that look at a file (unary: the next word; binary: both sides)
+_TEST_FILE_OPS = frozenset({"-e", "-f", "-d", "-s", "-r", "-w", "-x", "-L", "-h", "-b", "-c", "-p", "-S", "-g",
+                            "-u", "-k", "-O", "-G", "-N"})
+_TEST_FILE_PAIRS = frozenset({"-nt", "-ot", "-ef"})
+
+
+def _test_reads(command: SimpleCommand) -> tuple[PathUse, ...]:
+    """The files a `test` / `[` looks at (its result depends on them)."""
+    words = [w.text for w in command.args]
+    paths = []
+    for i, word in enumerate(words):
+        if word in _TEST_FILE_OPS and i + 1 < len(words):
+            paths.append(words[i + 1])
+        elif word in _TEST_FILE_PAIRS and 0 < i < len(words) - 1:
+            paths += [words[i - 1], words[i + 1]]
+    return tuple(PathUse(p, command.program or "test") for p in paths if p)
 
 
 def _operands(command: SimpleCommand) -> tuple[str, ...]:
