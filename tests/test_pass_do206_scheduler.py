@@ -260,3 +260,15 @@ def test_a_copy_through_a_symbolic_link_is_not_crossed() -> None:
     text = ("FROM debian\nRUN ln -s /symlink /src && rm -rf /symlink\nCOPY Dockerfile /src/\n"
             "RUN test -s /symlink/Dockerfile\n")
     assert findings(text, P) == []
+
+
+def test_a_chown_to_a_name_stays_below_the_install_that_may_create_it() -> None:
+    text = ("FROM debian\nCOPY app.yml /srv/app.yml\nRUN apt-get install -y mta-sts\n"
+            "RUN mkdir /var/run/mta && chown -R _mta-sts:root /var/run/mta\n")
+    # the install moves; the chown follows it only once it no longer has to cross it
+    assert [f.line for f in findings(text, P)] == [3, 4]
+    out = fix(text, P).text
+    assert out.index("apt-get install") < out.index("chown") < out.index("COPY app.yml")
+    # an install of a copied package stays; the chown to a user it may create stays below it
+    text = "FROM debian\nCOPY . /src\nRUN apt-get install -y /src/mta-sts.deb\nRUN chown -R _mta-sts /srv/data\n"
+    assert findings(text, P) == []

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .fileops import compiler_output, extracted_archive, parse_chmod, parse_chown, parse_copy, parse_rm, written_files
+from .fileops import (
+    ChownCommand,
+    compiler_output,
+    extracted_archive,
+    parse_chmod,
+    parse_chown,
+    parse_copy,
+    parse_rm,
+    written_files,
+)
 from .model import SimpleCommand
 from .options import SPECS, parse_arguments
 from .pkg import ToolCommand, parse_tool
@@ -173,7 +182,18 @@ def _create_effects(command: SimpleCommand, program: str) -> _Uses | None:
 def _mode_effects(command: SimpleCommand, program: str) -> _Uses | None:
     changed = parse_chmod(command) if program == "chmod" else parse_chown(command)
     assert changed is not None
-    return (), tuple(PathUse(w.text or "", program, tree=changed.recursive) for w in changed.targets), ()
+    writes = tuple(PathUse(w.text or "", program, tree=changed.recursive) for w in changed.targets)
+    return _owner_lookups(changed) if isinstance(changed, ChownCommand) else (), writes, ()
+
+
+def _owner_lookups(changed: ChownCommand) -> tuple[PathUse, ...]:
+    """A chown/chgrp to a user or group name looks it up in /etc/passwd and /etc/group."""
+    names = [n for n in (changed.owner, changed.group) if n]
+    if changed.reference is not None:
+        return (PathUse(changed.reference, changed.command.program or "chown"),)
+    if not names or all(n.isdigit() for n in names):
+        return ()
+    return tuple(PathUse(p, changed.command.program or "chown") for p in ("/etc/passwd", "/etc/group"))
 
 
 def _download_or_compile(command: SimpleCommand, program: str) -> _Uses | None:
