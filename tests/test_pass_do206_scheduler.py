@@ -272,3 +272,9 @@ def test_a_chown_to_a_name_stays_below_the_install_that_may_create_it() -> None:
     # an install of a copied package stays; the chown to a user it may create stays below it
     text = "FROM debian\nCOPY . /src\nRUN apt-get install -y /src/mta-sts.deb\nRUN chown -R _mta-sts /srv/data\n"
     assert findings(text, P) == []
+
+
+def test_a_directory_the_workdir_made_is_not_the_copys() -> None:
+    # /work exists (WORKDIR made it): the copy into /work/sub creates nothing a write into /work needs
+    text = "FROM busybox\nWORKDIR /work\nCOPY sub/ sub/\nRUN touch marker\n"
+    assert [f.line for f in findings(text, P)] == [4]

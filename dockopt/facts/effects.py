@@ -14,7 +14,7 @@ from ..shell import CommandEffects, PathUse, Script, SimpleCommand, ToolCommand
 from ..shell.model import Scope
 from ..syntax import Instruction
 from .mounts import NOT_KEPT, Mount
-from .paths import created_parents, is_under, join
+from .paths import is_under, join
 from .state import State
 from .variables import references
 
@@ -84,18 +84,13 @@ class Effects:
     # a RUN names a path relative to the directory it runs in (or runs where that is unknown):
     # what it does depends on the working directory
     uses_cwd: bool = False
+    # a COPY/ADD: directories above its destination it may create (not the standard ones, nor
+    # the working directory and those above it, which exist); a later write into one needs it
+    created: tuple[str, ...] = ()
 
     @property
     def modelled(self) -> bool:
         return not self.unmodelled
-
-    @property
-    def created(self) -> tuple[str, ...]:
-        """Directories a COPY/ADD may create above its destination (not the standard ones):
-        a later command that writes into one of them needs it."""
-        if self.ins.keyword not in ("COPY", "ADD"):
-            return ()
-        return tuple(dict.fromkeys(p for w in self.writes for p in created_parents(w.path)))
 
     def touches(self, path: str) -> bool:
         """Reads, writes or deletes `path` or something under or above it (True when not modelled)."""

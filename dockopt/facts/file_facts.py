@@ -28,7 +28,7 @@ from .effects import (
 )
 from .files import ContextFiles, context_files
 from .mounts import Mount, parse_mounts
-from .paths import clean, is_remote, is_under, join, relative
+from .paths import clean, created_parents, is_remote, is_under, join, relative
 from .rebuild import RebuildModel
 from .scripts import RunScript, run_script
 from .stages import StageGraph, global_args
@@ -365,5 +365,7 @@ class FileFacts:
         tree = into or ins.keyword == "ADD" or (
             from_flag is None and any(self._copies_directory(src) for src in sources if not is_remote(src)))
         write = Access(dest, ins.keyword, tree=tree)
+        cwd = state.cwd
+        created = tuple(p for p in created_parents(dest) if cwd is None or not is_under(cwd, p))
         return Effects(ins, tuple(context_reads), tuple(stage_reads), reads=owner_reads(ins), writes=(write,),
-                       env_reads=env_reads)
+                       env_reads=env_reads, created=created)
