@@ -10,7 +10,10 @@ it can cross, with its comments, and keeps the order of everything else.
 What the `RUN` reads and writes, and what every instruction it crosses reads and writes, comes
 from the facts layer (the shell model and the ecosystems' installers). The `RUN` moves only when
 it reads nothing the crossed instructions write, none of them reads what it writes, and no two
-of them write the same place (two installs into `/usr` keep their order). An `ENV` or `ARG`
+of them write the same place (two installs into `/usr` keep their order), and it writes nothing
+into a directory the copy may create (`COPY .rc /home/user/.rc` makes `/home/user`; directories
+every base image has, and the working directory, are not counted). A copy through a symbolic
+link an earlier `RUN` made is never crossed. An `ENV` or `ARG`
 between the copy and the `RUN` moves up with it, in its order, when nothing it crosses refers to
 the variable and no `RUN` it crosses would start to see it; otherwise the `RUN` stays. A `RUN`
 crosses a `WORKDIR` only when it names no relative path (and does not `cd` to one); it never
@@ -45,10 +48,11 @@ CMD ["python", "app.py"]
 
 ## Fix safety
 Safe when every command of the moved `RUN` and of each `RUN` it crosses is known to the shell
-model, and the checks above hold: the same commands run on the same files, with the same
+model (and the ecosystems' installers), and the checks above hold: the same commands run on the same files, with the same
 variables, directory, user and shell; only their order against steps they share nothing with
-changes. The moved `RUN` may land right below another package install; DO101 then offers to
-merge the two.
+changes. The moved `RUN` may land right below another package install; DO101 then merges the
+two when that saves a layer. The fixer also checks the whole rewrite: it never makes a rebuild
+after a source edit re-run more steps than the original.
 
 No fix when the `RUN` runs a command dockopt does not model (a script of the project, an
 unknown binary): it may read the copied files. The finding says which command and leaves the
