@@ -278,3 +278,8 @@ def test_a_directory_the_workdir_made_is_not_the_copys() -> None:
     # /work exists (WORKDIR made it): the copy into /work/sub creates nothing a write into /work needs
     text = "FROM busybox\nWORKDIR /work\nCOPY sub/ sub/\nRUN touch marker\n"
     assert [f.line for f in findings(text, P)] == [4]
+
+
+def test_a_relative_word_in_a_directory_only_the_base_knows_is_not_reported() -> None:
+    text = "ARG BASE\nFROM ${BASE}\nCOPY ci/env.txt /arrow/ci/\nRUN mamba install -y --file arrow/ci/env.txt\n"
+    assert findings(text, P) == []

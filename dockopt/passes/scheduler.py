@@ -48,11 +48,11 @@ CMD ["python", "app.py"]
 
 ## Fix safety
 Safe when every command of the moved `RUN` and of each `RUN` it crosses is known to the shell
-model (and the ecosystems' installers), and the checks above hold: the same commands run on the same files, with the same
-variables, directory, user and shell; only their order against steps they share nothing with
-changes. The moved `RUN` may land right below another package install; DO101 then merges the
-two when that saves a layer. The fixer also checks the whole rewrite: it never makes a rebuild
-after a source edit re-run more steps than the original.
+model (and the ecosystems' installers), and the checks above hold: the same commands run on the
+same files, with the same variables, directory, user and shell; only their order against steps
+they share nothing with changes. The moved `RUN` may land right below another package install;
+DO101 then merges the two when that saves a layer. The fixer also checks the whole rewrite: it
+never makes a rebuild after a source edit re-run more steps than the original.
 
 No fix when the `RUN` runs a command dockopt does not model (a script of the project, an
 unknown binary): it may read the copied files. The finding says which command and leaves the
@@ -66,7 +66,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..facts import Access, Effects
-from ..facts.paths import is_under, join
+from ..facts.paths import is_under, join, known
 from ..findings import Edit, Finding, Fix, Safety
 from ..suppress import suppressed_codes
 from ..syntax import Instruction, Stage
@@ -145,6 +145,8 @@ class Scheduler(Pass):
             if name is not None and "/" not in name:
                 words += [f"{directory}/{name}" for directory in path_dirs if directory.startswith("/")]
             for word in words:
+                if word and not word.startswith("/") and not known(step.cwd):
+                    return None     # a relative path in a directory only the base image knows
                 path = join(step.cwd, word) if word else None
                 if path is None or any(_overlap_paths(path, d) for d in dests):
                     return None
