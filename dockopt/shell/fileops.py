@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from .model import SimpleCommand, Word
-from .options import SPECS, Flag, parse_arguments
+from .options import SPECS, Flag, ParsedArguments, parse_arguments
 
 __all__ = ["ChmodCommand", "ChownCommand", "CopyCommand", "RemoveCommand", "Written", "compiler_output",
            "extracted_archive", "parse_chmod", "parse_chown", "parse_copy", "parse_rm", "url_name", "written_files"]
@@ -235,13 +235,17 @@ def _git(command: SimpleCommand) -> list[Written]:
     return [Written(target, f"`git clone {operands[0]}`", tree=True)] if target else []
 
 
-def _tar(command: SimpleCommand) -> list[Written]:
+def _tar_arguments(command: SimpleCommand) -> ParsedArguments:
     words = list(command.args)
     if words and words[0].text and not words[0].text.startswith("-"):
         # tar's traditional form: `tar xzf archive` bundles the options in the first word
         first = words[0]
         words[0] = Word(first.raw, "-" + (first.text or ""), first.start, first.end)
-    parsed = parse_arguments(words, SPECS["tar"])
+    return parse_arguments(words, SPECS["tar"])
+
+
+def _tar(command: SimpleCommand) -> list[Written]:
+    parsed = _tar_arguments(command)
     names = {f.name for f in parsed.flags}
     if not names & {"-x", "--extract", "--get"}:
         return []
@@ -260,11 +264,7 @@ def extracted_archive(command: SimpleCommand) -> str | None:
     none (a tar fed by a pipe) or the command extracts nothing."""
     program = command.program
     if program == "tar":
-        words = list(command.args)
-        if words and words[0].text and not words[0].text.startswith("-"):
-            first = words[0]
-            words[0] = Word(first.raw, "-" + (first.text or ""), first.start, first.end)
-        parsed = parse_arguments(words, SPECS["tar"])
+        parsed = _tar_arguments(command)
         archive = next((f.value for f in reversed(parsed.flags) if f.name in ("-f", "--file")), None)
         return archive if archive and archive != "-" else None
     if program == "unzip":
