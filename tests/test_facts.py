@@ -289,3 +289,18 @@ def test_entries_in_lists_what_the_context_copies_put_in_a_directory(tmp_path: P
     # ignored paths are not sent; the ignore file itself is
     assert set(got or {}) == {"package.json", "src", "views", "conf", ".dockerignore"}
     assert FileFacts(whole).entries_in(whole.stages[0], "/srv") is None     # no build context
+
+
+def test_owner_lookups_created_directories_and_working_directory_use() -> None:
+    f = facts("FROM debian\nWORKDIR /srv\nCOPY --chown=app:app a.txt /home/app/conf/a.txt\nCOPY --chown=1000 b /b\n"
+              "RUN chown -R www-data /var/www && apt-get install -y curl\nRUN curl -fsSLO https://x/t.tgz\n"
+              "RUN ln -s /data /home/app/conf\nCOPY c.txt /home/app/conf/c.txt\n")
+    named, numeric = ins(f, "COPY"), ins(f, "COPY", 1)
+    assert {r.path for r in f.effects(named).reads} == {"/etc/passwd", "/etc/group"}
+    assert f.effects(numeric).reads == ()
+    assert f.effects(named).created == ("/home/app/conf", "/home/app")   # /home is in every image
+    chown_run, curl_run = ins(f, "RUN"), ins(f, "RUN", 1)
+    assert {"/etc/passwd", "/etc/group"} <= {r.path for r in f.effects(chown_run).reads}
+    assert not f.effects(chown_run).uses_cwd and f.effects(curl_run).uses_cwd
+    # a copy through a link an earlier RUN made writes where the link points: not modelled
+    assert not f.effects(ins(f, "COPY", 2)).modelled

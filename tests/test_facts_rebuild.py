@@ -123,3 +123,36 @@ def test_another_target_builds_only_the_stages_it_needs() -> None:
     assert f.rebuild.steps("y") == 0
     m = RebuildModel(f.graph, f.effects, target=two)
     assert m.steps("y") == 1 and m.steps("x") == 0
+
+
+def _reads(facts: FileFacts) -> list:
+    return [r for ins in facts.tree.instructions for r in facts.effects(ins).context_reads]
+
+
+def test_source_edits_are_files_no_copy_names(tmp_path: Path) -> None:
+    from dockopt.facts import SOURCE_PROBE, source_edits
+
+    for rel, text in {"requirements.txt": "x\n", "app.py": "1\n", "src/b.py": "2\n", "src/a.py": "3\n"}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    text = "FROM python:3.11\nCOPY requirements.txt .\nCOPY src/ src/\nCOPY . .\n"
+    facts = FileFacts(parse(text), context_dir=tmp_path)
+    edits = source_edits(_reads(facts), facts.files)
+    # the manifest a COPY names is no source file; one file per bulk read stands for the others
+    assert edits == ("src/a.py", "app.py")
+    without = FileFacts(parse(text))
+    assert source_edits(_reads(without), without.files) == (SOURCE_PROBE,)
+    assert without.rebuild.steps(SOURCE_PROBE) == 1
+    named_only = FileFacts(parse("FROM python:3.11\nCOPY requirements.txt .\n"))
+    assert source_edits(_reads(named_only), named_only.files) == ()
+
+
+def test_work_steps_leave_out_copies_between_stages() -> None:
+    m = model("""\
+        FROM node:18 AS build
+        COPY . .
+        RUN npm run build
+        FROM nginx:stable
+        COPY --from=build /dist /usr/share/nginx/html
+        """)
+    assert m.steps("index.js") == 3 and m.work_steps("index.js") == 2
