@@ -181,14 +181,14 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
         if not fixable:
             result.remaining = findings
             break
-        new_text, used, new_files = _apply_judged(tree, fixable, result, judge)
+        new_text, used, new_files, parsed = _apply_judged(tree, fixable, result, judge)
         if not used:
             continue        # every fix of the round was refused: the next round lints again
         if new_text == tree.source and all(result.files.get(k) == v for k, v in new_files.items()):
             raise FixerError(f"fixes of {', '.join(sorted({f.code for f in fixable}))} changed nothing")
         result.files.update(new_files)
         try:
-            tree = parse(new_text)
+            tree = parsed if parsed is not None else parse(new_text)
             check_buildable(tree)
         except ParseError as exc:
             codes = ", ".join(sorted({fixable[i].code for i in used}))
@@ -216,11 +216,12 @@ class RebuildJudge:
         self.path = path
         self.context_dir = context_dir
 
-    def facts(self, text: str, files: dict[str, str]) -> FileFacts | None:
-        try:
-            tree = parse(text)
-        except ParseError:
-            return None
+    def facts(self, text: str, files: dict[str, str], tree: Dockerfile | None = None) -> FileFacts | None:
+        if tree is None or tree.source != text:
+            try:
+                tree = parse(text)
+            except ParseError:
+                return None
         return FileFacts(tree, self.path, self.context_dir, dict(files))
 
     def worse(self, before: FileFacts | None, after: FileFacts | None) -> str | None:
@@ -228,7 +229,7 @@ class RebuildJudge:
         if before is None or after is None:
             return None
         reads = [r for facts in (before, after) for ins in facts.tree.instructions
-                 for r in facts.effects(ins).context_reads]
+                 for r in facts.inputs(ins).context_reads]
         for probe in source_edits(reads, before.files):
             steps_before, steps_after = before.rebuild.work_steps(probe), after.rebuild.work_steps(probe)
             if steps_after > steps_before:
@@ -242,19 +243,21 @@ def _exempt(finding: Finding) -> bool:
 
 
 def _apply_judged(tree: Dockerfile, fixable: list[Finding], result: FixResult, judge: RebuildJudge
-                  ) -> tuple[str, list[int], dict[str, str]]:
+                  ) -> tuple[str, list[int], dict[str, str], Dockerfile | None]:
     """Apply the round's fixes; when the result re-runs more steps after a source edit than the
     round's input (with the fixes that need a build's proof applied), leave out the fixes
-    responsible (recorded in `result.refused`) and apply the rest."""
+    responsible (recorded in `result.refused`) and apply the rest. Also returns the parse of
+    the result when the judgement made one."""
     while True:
         new_text, used, new_files = _applied(tree, fixable, list(range(len(fixable))))
         exempt = [i for i in used if _exempt(fixable[i])]
         if len(exempt) == len(used):
-            return new_text, used, new_files
-        base = judge.facts(*_with_files(_applied(tree, fixable, exempt), result))
-        why = judge.worse(base, judge.facts(new_text, {**result.files, **new_files}))
+            return new_text, used, new_files, None
+        base = judge.facts(*_with_files(_applied(tree, fixable, exempt), result), tree=tree)
+        after = judge.facts(new_text, {**result.files, **new_files})
+        why = judge.worse(base, after)
         if why is None:
-            return new_text, used, new_files
+            return new_text, used, new_files, after.tree if after is not None else None
         culprits = _responsible(tree, fixable, used, exempt, base, result, judge) or \
             [i for i in used if i not in exempt]
         for i in culprits:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +39,8 @@ from .variables import expand
 __all__ = ["FileFacts"]
 
 _ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst")
+# a RUN whose text may run `ln` (the script is read only then)
+_MAY_LINK = re.compile(r"(?<![\w.-])ln(?![\w.-])")
 
 
 def _always(_path: str) -> bool:
@@ -95,7 +98,17 @@ class FileFacts:
     def rebuild(self) -> RebuildModel:
         """What a rebuild of the final stage re-runs after a context file changes (`facts.rebuild`)."""
         files = self.files
-        return RebuildModel(self.graph, self.effects, files.is_sent if files.available else _always)
+        return RebuildModel(self.graph, self.inputs, files.is_sent if files.available else _always)
+
+    def inputs(self, ins: Instruction) -> Effects:
+        """What an instruction takes in from the build context and from other stages, without
+        reading a RUN's script (its bind mounts say it): what the rebuild model needs, cheaply.
+        The full effects when they are known already."""
+        cache = self.memo("effects")
+        if id(ins) in cache or ins.keyword != "RUN" or self.stage(ins) is None:
+            return self.effects(ins)
+        context_reads, stage_reads = self._mount_reads(ins)
+        return Effects(ins, context_reads, stage_reads)
 
     # -- RUN scripts ---------------------------------------------------------------------------------
     def mounts(self, ins: Instruction) -> tuple[Mount, ...]:
@@ -199,16 +212,7 @@ class FileFacts:
         if script is None:
             _rs, reason = self.run_script(ins)
             return Effects(ins, env_reads=env_reads, unmodelled=(reason,))
-        context_reads: list[ContextRead] = []
-        stage_reads: list[tuple[str, str]] = []
-        for m in self.mounts(ins):
-            if m.type != "bind":
-                continue
-            source = clean((m.source or ".").lstrip("/") or ".")
-            if m.from_:
-                stage_reads.append((m.from_, "/" + source if source != "." else "/"))
-            else:
-                context_reads.append(ContextRead(source, self._matches(source)))
+        context_reads, stage_reads = self._mount_reads(ins)
         unmodelled: list[str] = []
         if script.has_error:
             unmodelled.append("the script does not parse")
@@ -226,9 +230,23 @@ class FileFacts:
             deletes += step.deletes
             if step.effects.tool is not None:
                 packages += package_changes(step.effects.tool)
-        return Effects(ins, tuple(context_reads), tuple(stage_reads), tuple(reads), tuple(writes), tuple(deletes),
+        return Effects(ins, context_reads, stage_reads, tuple(reads), tuple(writes), tuple(deletes),
                        tuple(packages), env_reads, tuple(dict.fromkeys(unmodelled)),
                        uses_cwd=uses_cwd(self.steps(ins)))
+
+    def _mount_reads(self, ins: Instruction) -> tuple[tuple[ContextRead, ...], tuple[tuple[str, str], ...]]:
+        """The build context and stage paths a RUN's bind mounts take in."""
+        context_reads: list[ContextRead] = []
+        stage_reads: list[tuple[str, str]] = []
+        for m in self.mounts(ins):
+            if m.type != "bind":
+                continue
+            source = clean((m.source or ".").lstrip("/") or ".")
+            if m.from_:
+                stage_reads.append((m.from_, "/" + source if source != "." else "/"))
+            else:
+                context_reads.append(ContextRead(source, self._matches(source)))
+        return tuple(context_reads), tuple(stage_reads)
 
     def context_origin(self, ins: Instruction, path: str) -> str | None:
         """The build-context path whose copy sits at image `path` when `ins` runs: from a bind
@@ -316,12 +334,15 @@ class FileFacts:
     def _symlinked(self, ins: Instruction, dest: str) -> bool:
         """An earlier `ln` of the image made a link at `dest` or a directory above it: the
         copy then writes where the link points."""
+        links = self.memo("links")
         for earlier in self.graph.before(ins):
             if earlier.keyword != "RUN":
                 continue
-            for step in self.steps(earlier):
-                if step.command.program == "ln" and any(is_under(dest, w.path) for w in step.writes):
-                    return True
+            if id(earlier) not in links:
+                links[id(earlier)] = tuple(w.path for step in self.steps(earlier) if step.command.program == "ln"
+                                           for w in step.writes) if _MAY_LINK.search(earlier.full_source) else ()
+            if any(is_under(dest, link) for link in links[id(earlier)]):
+                return True
         return False
 
     def _copies_directory(self, source: str) -> bool:

@@ -162,7 +162,7 @@ class Scheduler(Pass):
 
 def _reads_context(ctx: Context, ins: Instruction) -> bool:
     """`ins` takes in files of the build context (a rebuild after editing one re-runs it)."""
-    effects = ctx.effects(ins)
+    effects = ctx.inputs(ins)
     if effects.context_reads:
         return True
     return (ins.keyword in ("COPY", "ADD") and not effects.modelled and ins.flag("from") is None
