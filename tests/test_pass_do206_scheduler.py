@@ -283,3 +283,41 @@ def test_a_directory_the_workdir_made_is_not_the_copys() -> None:
 def test_a_relative_word_in_a_directory_only_the_base_knows_is_not_reported() -> None:
     text = "ARG BASE\nFROM ${BASE}\nCOPY ci/env.txt /arrow/ci/\nRUN mamba install -y --file arrow/ci/env.txt\n"
     assert findings(text, P) == []
+
+
+def test_moved_heredoc_runs_keep_a_blank_line_after_each_terminator(tmp_path: Path) -> None:
+    # BuildKit reads `EOF` followed at once by the next instruction; hadolint's parser does not
+    # (DL1000), so a move never puts an instruction right after a heredoc's terminator
+    ctx = make_context(tmp_path, {"conf/a.conf": "a\n"})
+    text = d("""\
+        FROM debian:bookworm-slim
+        RUN <<EOF
+          mkdir -p /etc/app
+        EOF
+        COPY conf/a.conf /etc/app/a.conf
+        RUN <<EOF
+          mkdir /var/run/one
+        EOF
+        RUN <<EOF
+          mkdir /var/run/two
+        EOF
+        CMD ["sh"]
+        """)
+    out = fix(text, P, context=ctx).text
+    assert out == d("""\
+        FROM debian:bookworm-slim
+        RUN <<EOF
+          mkdir -p /etc/app
+        EOF
+
+        RUN <<EOF
+          mkdir /var/run/one
+        EOF
+
+        RUN <<EOF
+          mkdir /var/run/two
+        EOF
+
+        COPY conf/a.conf /etc/app/a.conf
+        CMD ["sh"]
+        """)

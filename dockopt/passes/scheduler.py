@@ -264,16 +264,25 @@ def _fix(ctx: Context, body: tuple[Instruction, ...], moves: list[_Move]) -> Fix
     in the original order, above the copy it crosses."""
     nl = newline_of(ctx.tree)
     edits: list[Edit] = []
-    inserted: dict[int, list[str]] = {}
+    inserted: dict[int, list[Instruction]] = {}
     for m in moves:
         for k in sorted([*m.carried, m.run]):
-            ins = body[k]
-            text = ins.full_source if ins.full_source.endswith(("\n", "\r")) else ins.full_source + nl
-            inserted.setdefault(m.above, []).append(text)
-            edits.append(Edit(ins.leading_start, ins.end, ""))
-    for above, texts in inserted.items():
+            inserted.setdefault(m.above, []).append(body[k])
+            edits.append(Edit(body[k].leading_start, body[k].end, ""))
+    for above, moved in inserted.items():
         at = body[above].leading_start
-        edits.append(Edit(at, at, "".join(texts)))
+        # BuildKit needs no blank line after a heredoc's terminator, hadolint's parser does: one goes
+        # wherever a moved instruction would follow a heredoc, or be followed, without one
+        prev: Instruction | None = body[above - 1] if above > 0 and body[above - 1].end == at else None
+        text = ""
+        for ins in moved:
+            source = ins.full_source if ins.full_source.endswith(("\n", "\r")) else ins.full_source + nl
+            gap = nl if prev is not None and prev.heredocs and not source.startswith(("\n", "\r")) else ""
+            text += gap + source
+            prev = ins
+        if moved[-1].heredocs and body[above].start == at:
+            text += nl
+        edits.append(Edit(at, at, text))
     edits.sort(key=lambda e: (e.start, e.end))
     names = ", ".join(f"line {body[m.run].start_line}" for m in moves)
     return Fix(f"Move the RUN at {names} above the copy of the build context", Safety.SAFE, tuple(edits))
