@@ -36,7 +36,8 @@ a small image and copies only the artifacts:
 * Python: wheels built in the builder (`pip wheel --wheel-dir=/wheels`) and installed in the
   runtime without compilers (`python:3.11` -> `python:3.11-slim`) from a BuildKit bind mount
   of the builder's `/wheels`, so no wheel stays in the image (for the classic builder, the
-  builder installs into `/install` and the runtime copies that tree into `/usr/local`). The
+  builder installs into a virtualenv, `/opt/venv`, which the runtime copies and puts first on
+  `PATH`). The
   runtime replays the original instructions, so every source file is there; the install
   moves above the source copies it does not read, and the builder copies only the
   requirement files `pip wheel` reads. Build-only packages (`gcc`, `build-essential`, `*-dev`)

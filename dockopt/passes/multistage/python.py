@@ -27,7 +27,7 @@ _KEEP_IN_RUNTIME = frozenset({"--user", "--no-deps", "--no-warn-script-location"
                               "--compile", "--no-compile", "-q", "--quiet", "--no-warn-conflicts",
                               "--root-user-action"})
 _NOT_WHEELS = frozenset({"-e", "--editable", "-t", "--target", "--prefix", "--root", "--src", "--require-hashes"})
-PREFIX = "/install"      # where the classic builder's pip installs, for the runtime to copy
+VENV = "/opt/venv"       # the classic builder's pip installs into this virtualenv, which the runtime copies
 _LIST_CHORES = re.compile(r"^\s*(apt-get|apt|apk)\s+(-\S+\s+)*(update|clean|autoremove|purge|remove|del)\b"
                           r"|^\s*rm\s+-[rf]+\s+/var/lib/apt/lists")
 
@@ -74,12 +74,14 @@ def plan_python(site: Site) -> Plan:
                                f"{(' ' + keep_flags) if keep_flags else ''} /wheels/*.whl")
     else:
         # the classic builder cannot mount the builder's wheels, and a COPY of them would keep them
-        # in a layer: the builder installs into a prefix whose tree the runtime copies into /usr/local
+        # in a layer: the builder installs into a virtualenv, which the runtime copies whole (where a
+        # `--prefix` tree belongs depends on how the base image's Python lays out its site directory)
         if tool.has_flag("--user"):
-            raise CannotTell("`pip install --user` cannot install into a prefix to copy, and the classic builder "
-                             "cannot mount the builder's wheels")
+            raise CannotTell("`pip install --user` cannot install into a virtualenv to copy, and the classic "
+                             "builder cannot mount the builder's wheels")
         rest = _strip_pip_flags(text, tool, drop=frozenset({"--no-cache-dir"}))
-        _builder(site, plan, rc, script, f"{head}install --no-cache-dir --prefix={PREFIX}{rest}")
+        _builder(site, plan, rc, script, f"python3 -m venv {VENV} && {VENV}/bin/python -m pip install "
+                                         f"--no-cache-dir{rest}")
         command = None
     still_used = {r.command.program for r in site.commands
                   if r.command.program and r.command is not c and not is_system_install(r)}
@@ -92,14 +94,14 @@ def plan_python(site: Site) -> Plan:
     plan.runtime_body = _runtime_body(site, rewrite)
     if not rewrite.dropped:
         raise CannotTell("no build-only package to leave out")
-    plan.notes.append(("builds wheels in the builder" if mount else f"installs into {PREFIX} in the builder")
-                      + "; leaves out " + ", ".join(rewrite.dropped)
-                      + (("; installs " + ", ".join(rewrite.libraries)) if rewrite.libraries else "")
-                      + ("; installs the wheels from a bind mount of the builder's /wheels, so they stay out of "
-                         "the image" if mount else f"; copies {PREFIX} into /usr/local (the classic builder cannot "
-                         "mount the wheels, and copied wheels would stay in a layer)"))
+    how = "builds wheels in the builder" if mount else f"installs into a virtualenv ({VENV}) in the builder"
+    kept_out = ("; installs the wheels from a bind mount of the builder's /wheels, so they stay out of the image"
+                if mount else f"; copies {VENV} into the runtime and puts it first on PATH (the classic builder "
+                "cannot mount the wheels, and copied wheels would stay in a layer)")
+    plan.notes.append(how + "; leaves out " + ", ".join(rewrite.dropped)
+                      + (("; installs " + ", ".join(rewrite.libraries)) if rewrite.libraries else "") + kept_out)
     if not mount:
-        plan.artifacts.append((PREFIX, "/usr/local", False))
+        plan.artifacts.append((VENV, VENV, False))
     return plan
 
 
@@ -190,7 +192,7 @@ def _runtime_body(site: Site, rewrite: _Runtime) -> list[str]:
         if ins is rewrite.pip.ins and rewrite.mount_wheels:
             mount = f"--mount=type=bind,from={builder_name(site.model.stage)},source=/wheels,target=/wheels "
         elif ins is rewrite.pip.ins:
-            body.append((rewrite.pip.ins, copy_line(PREFIX, "/usr/local", None, BUILDER)))
+            body.append((rewrite.pip.ins, copy_line(VENV, VENV, None, BUILDER) + nl + f'ENV PATH="{VENV}/bin:$PATH"'))
         if not changed:
             body.append((ins, ins.full_source.rstrip("\r\n")))
         elif new_links:
