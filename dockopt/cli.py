@@ -712,10 +712,11 @@ class Run:
         args = self.args
         if args.verify:
             return 2 if self.errors else (0 if args.exit_zero else (1 if self.verify_failures else 0))
-        # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
+        # the diff (or a file fixed from stdin) owns stdout; the report, in any format, then goes
+        # to stderr (a JSON or XML report after a diff would be neither)
         owned = args.diff or (args.write and "-" in args.paths)
         self.out.flush()  # what stdout holds comes first, also when both go to one pipe
-        print_report(self.outcomes, args, self.err if owned and args.format == "text" else self.out)
+        print_report(self.outcomes, args, self.err if owned else self.out)
         if self.errors:
             return 2
         if args.exit_zero:

@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import subprocess
+from xml.etree import ElementTree
 
 import pytest
 from conftest import run_cli
@@ -233,6 +234,48 @@ def test_check_diff_and_report_list_the_same_findings_located_in_the_input(df):
         if keyword:
             assert lines[n - 1].startswith(keyword), (n, code)
     assert [n for n, c in listed if c == "DO106"] == [3, 4]  # the two installs, not the merged RUN
+
+
+def machine_located(fmt: str, text: str) -> list[tuple[int, str]]:
+    """(line, code) of every finding of a machine format's report, read as its consumers read it."""
+    if fmt == "json":
+        return [(f["location"]["line"], f["code"]) for f in json.loads(text)["files"][0]["findings"]]
+    if fmt == "sarif":
+        return [(r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"])
+                for r in json.loads(text)["runs"][0]["results"]]
+    if fmt == "gitlab":
+        return [(i["location"]["lines"]["begin"], i["check_name"]) for i in json.loads(text)]
+    if fmt == "github":
+        return [(int(m[1]), m[2]) for m in re.finditer(r"^::\w+ file=[^,]+,line=(\d+),col=\d+.*?,title=(\w+)::",
+                                                       text, re.M)]
+    root = ElementTree.fromstring(text.encode())
+    if fmt == "checkstyle":
+        return [(int(e.get("line")), e.get("source")) for e in root.iter("error")]
+    assert fmt == "junit"
+    return [(int(case.get("line")), failure.get("type")) for case in root.iter("testcase")
+            for failure in case.iter("failure")]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "checkstyle", "gitlab", "junit"])
+def test_every_format_locates_the_same_findings_in_the_input(df, fmt):
+    """Each machine format, parsed, lists the findings of the text report at the same lines of
+    the file on disk, for a report, --check and --diff; with --diff the diff has stdout to itself
+    and the report goes to stderr (as the text report does), so both stay readable."""
+    p = df(APT_FIVE)
+    expected = sorted(located(run_cli(str(p)).stdout.decode()))
+    assert len(expected) == 6
+    for mode in ([], ["--check"]):
+        r = run_cli(*mode, "--format", fmt, str(p))
+        assert r.returncode == 1 and r.stderr == b"", out(r)
+        assert sorted(machine_located(fmt, r.stdout.decode())) == expected, mode
+    text_diff = run_cli("--diff", str(p)).stdout
+    r = run_cli("--diff", "--format", fmt, str(p))
+    assert r.returncode == 1
+    assert r.stdout == text_diff and r.stdout.startswith(b"--- ")  # the diff alone
+    assert sorted(machine_located(fmt, r.stderr.decode())) == expected
+    fixed = run_cli("--write", "--format", fmt, "-", input=APT_FIVE.encode())  # stdout: the fixed file
+    assert fixed.stdout == run_cli("--write", "-", input=APT_FIVE.encode()).stdout
+    assert fixed.stdout.startswith(b"FROM debian:bookworm\nRUN --mount=type=cache")
 
 
 def test_unsafe_fixes_of_later_rounds_are_located_in_the_input(df):
