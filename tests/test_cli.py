@@ -324,16 +324,17 @@ def test_write_reports_what_remains_located_in_the_written_file(df):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--select", "DO999"], "unknown rule code DO999 (the nearest is DO"),
+    (["--select", "DO999"], "unknown rule code DO999 (the nearest is DO900;"),
     (["--select", "DL3008"], "unknown rule code DL3008: that is hadolint's code, and dockopt has no rule for it"),
     (["--ignore", "SC2086"], "unknown rule code SC2086: that is ShellCheck's code, and dockopt has no rule for it"),
     (["--select", "DL3059"], "DL3059: that is hadolint's code; dockopt's equivalent is DO101"),
     (["--select", ""], "--select: selects no rule"),
     (["--select", ","], "--select: selects no rule"),
-    (["--ignore", "DO1O1"], "unknown rule code DO1O1 (the nearest is DO1"),
+    (["--ignore", "DO1O1"], "unknown rule code DO1O1 (the nearest is DO101;"),  # a letter O for a zero
     (["--ignore", "DO-1"], "'DO-1' is not a rule code or prefix"),
     (["--extend-select", "XX1"], "unknown rule code XX1"),
     (["--per-file-ignores", "Dockerfile:DO777"], "unknown rule code DO777"),
+    (["--force-fix", "DO3O2"], "force-fix: unknown rule code DO3O2 (the nearest is DO302;"),
 ])
 def test_unknown_codes_on_the_command_line_are_errors(df, args, message):
     r = run_cli(*args, str(df(FIVE_RUNS)))
@@ -348,7 +349,7 @@ def test_unknown_code_in_the_configuration_is_an_error(df, tmp_path):
     config.write_text('[tool.dockopt]\nignore = ["DO1", "DO9999"]\n')
     r = run_cli(str(p))
     assert r.returncode == 2
-    assert f"{config}: key 'ignore': unknown rule code DO9999 (the nearest is" in r.stderr.decode()
+    assert f"{config}: key 'ignore': unknown rule code DO9999 (the nearest is DO900;" in r.stderr.decode()
 
 
 def test_a_suppression_comment_without_codes_is_an_error(df):
@@ -361,7 +362,7 @@ def test_unknown_code_in_a_suppression_comment_is_an_error(df):
     p = df("FROM debian:bookworm\n# dockopt: ignore=DO101,DO10l\nRUN a\nRUN b\n")
     r = run_cli(str(p))
     assert r.returncode == 2
-    assert f"{p}:2:25: unknown rule code DO10L (the nearest is DO1" in r.stderr.decode()
+    assert f"{p}:2:25: unknown rule code DO10L (the nearest is DO101;" in r.stderr.decode()
 
 
 def test_a_directory_without_a_dockerfile_warns_and_passes(tmp_path):
