@@ -580,6 +580,10 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         value = getattr(args, flag)
         if value is not None and value < 0:
             ap.error(f"--{flag.replace('_', '-')} must not be negative")
+    if args.timeout <= 0:
+        ap.error("--timeout must be a positive number of seconds")
+    if args.repeat < 1:
+        ap.error("--repeat must be 1 or more")
 
 
 def _main(argv: Sequence[str] | None = None) -> int:

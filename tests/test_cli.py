@@ -459,6 +459,27 @@ def test_full_output_shows_the_source_lines(df):
     assert "2 | RUN apt-get update\n" in text  # the input's lines, not the rewrite's
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
+    (["--fail-level", "fatal"], "argument --fail-level: invalid choice: 'fatal'"),
+    (["--output-format", "long"], "argument --output-format: invalid choice: 'long'"),
+    (["--backend", "podman"], "argument --backend: invalid choice: 'podman'"),
+    (["--liveness", "-1"], "--liveness must not be negative"),
+    (["--verify-budget", "-5"], "--verify-budget must not be negative"),
+    (["--timeout", "0"], "--timeout must be a positive number of seconds"),
+    (["--timeout", "-5"], "--timeout must be a positive number of seconds"),
+    (["--repeat", "0"], "--repeat must be 1 or more"),
+    (["--repeat", "two"], "argument --repeat: invalid int value: 'two'"),
+    (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+])
+def test_an_invalid_option_value_is_an_error(df, args, message):
+    """Checked before anything is read or built: one line naming the option, exit 2."""
+    r = run_cli(*args, str(df(CLEAN)))
+    assert r.returncode == 2, out(r)
+    assert message in r.stderr.decode() and r.stdout == b""
+    assert b"Traceback" not in r.stderr
+
+
 def test_text_only_options_are_refused_with_other_formats(df):
     r = run_cli("--format", "json", "--statistics", str(df(FIVE_RUNS)))
     assert r.returncode == 2 and b"--statistics" in r.stderr
