@@ -22,7 +22,6 @@ matching files, whatever was selected; ``extend-per-file-ignores`` (and
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -371,9 +370,14 @@ def unknown_code_message(selector: str, known: Collection[str], aliases: Mapping
                 "(docs/rules.md lists the hadolint codes dockopt matches)")
     # the fewest edits away; on a tie the one sharing the longest start (DO999: DO900, not DO109)
     nearest = min(sorted(known), default=None,
-                  key=lambda code: (_edit_distance(selector, code), -len(os.path.commonprefix([selector, code]))))
+                  key=lambda code: (_edit_distance(selector, code), -_shared_start(selector, code)))
     hint = f" (the nearest is {nearest}; see --list-rules)" if nearest else " (see --list-rules)"
     return f"unknown rule code {selector}{hint}"
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many leading characters a and b share."""
+    return next((i for i, (ca, cb) in enumerate(zip(a, b, strict=False)) if ca != cb), min(len(a), len(b)))
 
 
 def _edit_distance(a: str, b: str) -> int:
