@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
+import signal
 import stat
 import subprocess
 from xml.etree import ElementTree
 
 import pytest
-from conftest import run_cli
+from conftest import DOCKOPT, run_cli
 
 FIVE_RUNS = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nRUN echo done\n"
 CLEAN = 'FROM debian:bookworm-slim\nUSER nobody\nCMD ["echo", "hi"]\n'
@@ -197,6 +199,21 @@ def test_read_only_directory_is_a_clear_error(df, tmp_path):
         os.chmod(tmp_path, 0o755)
     assert r.returncode == 2 and b"read-only" in r.stderr
     assert p.read_text() == FIVE_RUNS
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["Dockerfile"]
+
+
+def test_a_failed_write_leaves_the_file_whole(df, tmp_path):
+    """The disk fills up (here: a file-size limit) while the fixed text is being written: the
+    Dockerfile keeps its old content, whole, and no temp file is left beside it; exit 2."""
+    p = df(APT_FIVE)
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    r = subprocess.run([str(DOCKOPT), "--write", str(p)], preexec_fn=small_files, capture_output=True, timeout=300)
+    assert r.returncode == 2 and f"{p}: cannot write: File too large" in r.stderr.decode(), out(r)
+    assert p.read_text() == APT_FIVE
     assert sorted(x.name for x in tmp_path.iterdir()) == ["Dockerfile"]
 
 
