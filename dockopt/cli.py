@@ -410,8 +410,8 @@ def _verify_first(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[s
         return 2
     if not o.changed:
         msg = "no fixes apply: nothing to verify (the rewrite is the original)"
-        if args.format == "json":
-            out.write(_verify_json(o, args, verify=None, message=msg))
+        if args.format == "json":  # with --diff on stderr, as a proof would be
+            (err if args.diff else out).write(_verify_json(o, args, verify=None, message=msg))
         else:
             print(f"{o.path}: {msg}", file=err if args.diff else out)
         return 0
@@ -503,7 +503,10 @@ def _prove(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], er
                        target=args.target, secrets=tuple(args.secrets), unproven=left_out,
                        progress=err.isatty() and not args.quiet, dockerignore=_own_ignore(o, path))
     except (EngineFault, ValueError) as exc:
-        print(f"dockopt: {o.path}: {exc}", file=err)
+        if args.format == "json":  # the document still comes, saying why there is no proof
+            (err if args.diff else out).write(_verify_json(o, args, proof=None, message=str(exc)))
+        if not (args.format == "json" and args.diff):  # stderr: the document alone
+            print(f"dockopt: {o.path}: {exc}", file=err)
         return 2
     if args.write:
         # what remains is what the proven rewrite leaves, located in it
@@ -637,6 +640,11 @@ class Run:
         self.outcomes: list[FileOutcome] = []
         self.errors = 0
         self.verify_failures = 0
+        # a report in a machine format that goes to stderr (the diff, or a file fixed from stdin, owns
+        # stdout) is all stderr holds (but --verbose lines), so that it parses: errors are in it,
+        # notes and warnings are left out
+        owned = args.diff or (args.write and "-" in args.paths)
+        self.report_on_stderr = bool(owned) and args.format != "text" and not args.verify
 
     def run(self) -> int:
         from .discover import Discovery
@@ -660,7 +668,7 @@ class Run:
             if args.diff and o.changed:
                 self.diff(o)
             self.outcomes.append(o)
-        for warning in discovery.warnings:
+        for warning in discovery.warnings if not self.report_on_stderr else ():
             print(f"dockopt: warning: {warning}", file=err)
         return self.finish()
 
@@ -669,7 +677,7 @@ class Run:
         if self.args.verbose:
             print(f"{o.path}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
                   f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=self.err)
-        for note in o.notes:
+        for note in o.notes if not self.report_on_stderr else ():
             print(f"{o.path}: note: {note}", file=self.err)
 
     def outcomes_of(self, paths: list[str]) -> Iterator[tuple[str, FileOutcome]]:
@@ -691,7 +699,8 @@ class Run:
         """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
         self.errors += 1
         where = f"{line}:{column or 1}: " if line is not None else " "
-        print(f"{path}:{where}{message}", file=self.err)
+        if not self.report_on_stderr:
+            print(f"{path}:{where}{message}", file=self.err)
         self.outcomes.append(FileOutcome(path=path, error=message, error_line=line, error_column=column))
 
     def write(self, path: str, o: FileOutcome) -> bool:

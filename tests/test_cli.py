@@ -668,6 +668,60 @@ def test_verify_json_belongs_to_the_schema_family(df):
     assert entry["changed"] is False and entry["findings"] == []
 
 
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+
+
+def test_verify_json_without_an_engine_still_says_why(df):
+    """The engine is down: --verify --format json still writes the versioned document, `verify`
+    (or with --write/--diff `proof`) null and `message` why; with --diff on stderr, alone."""
+    from test_report import validate_json_output
+
+    p = df(APT_FIVE)
+    r = run_cli("--verify", "--format", "json", str(p), env=NO_ENGINE)
+    assert r.returncode == 2
+    [entry] = validate_json_output(r.stdout.decode())["files"]
+    assert entry["verify"] is None and "no Docker engine reachable" in entry["message"]
+    r = run_cli("--verify", "--diff", "--format", "json", str(p), env=NO_ENGINE)
+    assert r.returncode == 2 and r.stdout == b""
+    doc = validate_json_output(r.stderr.decode())
+    [entry] = doc["files"]
+    assert doc["mode"] == "verify" and entry["proof"] is None and "no Docker engine reachable" in entry["message"]
+    r = run_cli("--verify", "--write", "--format", "json", str(p), env=NO_ENGINE)
+    assert r.returncode == 2 and validate_json_output(r.stdout.decode())["files"][0]["proof"] is None
+    assert p.read_text() == APT_FIVE
+    # nothing to verify: with --diff, the document is on stderr too
+    r = run_cli("--verify", "--diff", "--format", "json", str(df(CLEAN, "clean/Dockerfile")), env=NO_ENGINE)
+    assert r.returncode == 0 and r.stdout == b""
+    assert validate_json_output(r.stderr.decode())["files"][0]["message"].startswith("no fixes apply")
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "checkstyle", "junit"])
+def test_a_report_on_stderr_is_all_stderr_holds(tmp_path, fmt):
+    """--diff with a machine format: a file that cannot be parsed, notes about held-back fixes
+    and warnings do not get mixed into the report on stderr; the error is in the report."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text(APT_FIVE)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "Dockerfile").write_text("FROM x\n\nENV a=b c\n")
+    (tmp_path / "empty").mkdir()
+    args = ("--diff", "--unsafe-fixes", "--format", fmt, str(tmp_path), str(tmp_path / "empty"))
+    r = run_cli(*args)
+    assert r.returncode == 2 and r.stdout.startswith(b"--- "), out(r)
+    report = r.stderr.decode()
+    if fmt in ("json", "sarif"):
+        doc = json.loads(report)
+        if fmt == "json":
+            broken = doc["files"][1]
+            assert broken["error"].startswith("Syntax error") and broken["error_location"]["line"] == 3
+    else:
+        ElementTree.fromstring(report.encode())
+    assert "Syntax error" in report  # the error is reported, in the report
+    # a text report keeps its notes and error lines
+    text = run_cli(*args[:3], "text", *args[4:]).stderr.decode()
+    assert f"{tmp_path}/b/Dockerfile:3:1: Syntax error" in text and "note: DO302" in text
+    assert "warning: no Dockerfile found" in text
+
+
 def test_many_files_give_the_same_results_as_one_at_a_time(tmp_path):
     """A directory of many files is checked on every CPU; the output is the same, in order."""
     texts = [FIVE_RUNS, APT_FIVE, CLEAN, "FROM x\n\nENV a=b c\n"]

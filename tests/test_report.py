@@ -259,6 +259,8 @@ FILE = {
         "findings": {"type": "array", "items": FINDING},
         # --verify only: the verifier's report (its own contract), or null with a message why not
         "verify": {"type": ["object", "null"]},
+        # --verify with --write or --diff: the proof, or null with a message why not
+        "proof": {"type": ["object", "null"]},
         "fixes": {"type": "array", "items": {"type": "string"}},
         "message": {"type": "string"},
     },
