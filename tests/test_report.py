@@ -380,6 +380,23 @@ def test_json_schema_doc_mentions_every_field():
     assert not missing, f"docs/json-schema.md does not document: {missing}"
 
 
+def test_json_schema_doc_example_is_what_dockopt_prints(tmp_path):
+    """The page's example is the installed dockopt's output for the Dockerfile shown beside it,
+    and it follows the schema."""
+    import re
+
+    from conftest import run_cli
+
+    example = (Path(__file__).parent.parent / "docs" / "json-schema.md").read_text().split("## Example\n", 1)[1]
+    [dockerfile] = re.findall(r"```dockerfile\n(.*?)```", example, re.S)
+    [shown] = re.findall(r"```json\n(.*?)```", example, re.S)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    r = run_cli("--format", "json", "Dockerfile", cwd=tmp_path)
+    assert r.returncode == 1
+    printed = validate_json_output(r.stdout.decode())
+    assert json.loads(shown) == {**printed, "tool": {"name": "dockopt", "version": "0.1.0"}}
+
+
 # --------------------------------------------------------------------------- GitHub
 
 
