@@ -497,6 +497,15 @@ def test_an_invalid_option_value_is_an_error(df, args, message):
     assert b"Traceback" not in r.stderr
 
 
+def test_full_output_of_a_crlf_file_with_a_bom_is_the_same(df):
+    """Windows line ends and a byte-order mark change nothing shown: no BOM before FROM, carets
+    as long as the instruction."""
+    plain = run_cli("--output-format", "full", str(df(APT_FIVE, "a/Dockerfile"))).stdout
+    windows = run_cli("--output-format", "full", str(df("\ufeff" + APT_FIVE.replace("\n", "\r\n"), "b/Dockerfile")))
+    assert windows.stdout.replace(b"b/Dockerfile", b"a/Dockerfile") == plain
+    assert b"1 | FROM debian:bookworm\n  | " + b"^" * len("FROM debian:bookworm") + b" DO302" in plain
+
+
 def test_text_only_options_are_refused_with_other_formats(df):
     r = run_cli("--format", "json", "--statistics", str(df(FIVE_RUNS)))
     assert r.returncode == 2 and b"--statistics" in r.stderr
