@@ -589,6 +589,19 @@ def test_500_chained_commands_and_500_runs(df):
     assert p.read_text().count("RUN ") == 1  # the 500 RUNs are one
 
 
+def test_absurdly_deep_shell_nesting_is_a_clear_error(df):
+    """300 nested command substitutions: the analysis cannot follow them; one line saying so
+    (not an internal error), exit 2, the file left alone; 100 levels are analysed."""
+    p = df("FROM debian\nRUN echo " + "$(echo " * 300 + "x" + ")" * 300 + "\n")
+    before = p.read_bytes()
+    r = run_cli("--write", str(p))
+    assert r.returncode == 2 and p.read_bytes() == before
+    assert f"{p}: nested too deeply to analyse" in r.stderr.decode()
+    assert b"internal error" not in r.stderr and b"Traceback" not in r.stderr
+    assert run_cli(str(df("FROM debian\nRUN " + "if true; then " * 100 + "true" + "; fi" * 100 + "\n",
+                          "ok/Dockerfile"))).returncode != 2
+
+
 def test_latin1_byte_in_a_comment_is_read_and_written_back(tmp_path):
     p = tmp_path / "Dockerfile"
     raw = b"FROM debian:bookworm\n# caf\xe9 au lait\nRUN apt-get update\nRUN apt-get install -y jq\n"
