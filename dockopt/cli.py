@@ -347,6 +347,9 @@ def explain(code: str, out: IO[str], err: IO[str]) -> int:
     from .suppress import HADOLINT_EQUIVALENTS
 
     code = code.strip().upper()
+    if not code:
+        print("dockopt: error: --explain: give a rule code, such as DO101 (--list-rules lists them)", file=err)
+        return 2
     note = ""
     if code in HADOLINT_EQUIVALENTS:
         note = f"({code} is hadolint's code; dockopt's equivalent is {HADOLINT_EQUIVALENTS[code]})\n\n"
@@ -597,7 +600,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.list_rules:
         list_rules(out)
         return 0
-    if args.explain:
+    if args.explain is not None:
         return explain(args.explain, out, err)
     if not args.paths:
         ap.print_usage(err)

@@ -488,6 +488,8 @@ def test_full_output_shows_the_source_lines(df):
     (["--repeat", "0"], "--repeat must be 1 or more"),
     (["--repeat", "two"], "argument --repeat: invalid int value: 'two'"),
     (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+    (["--explain", ""], "--explain: give a rule code, such as DO101"),
+    (["--explain", "DO1"], "--explain: DO1 names several rules"),
 ])
 def test_an_invalid_option_value_is_an_error(df, args, message):
     """Checked before anything is read or built: one line naming the option, exit 2."""
