@@ -86,3 +86,14 @@ def test_buildkit_refuses_each_file_with_that_message(tmp_path, docker_engine):
     for text, line, message in REFUSED:
         assert f"dockerfile parse error on line {line}: {message}" in build(text), text
     assert "dockerfile parse error" not in build(ACCEPTED)
+
+
+def test_the_fixer_works_on_a_file_buildkit_refuses_without_blaming_its_fixes():
+    """A library caller (the benches) may fix a file BuildKit refuses: the input's own refusal
+    is not a fix's doing, so the fixes still apply (the CLI refuses such a file up front)."""
+    from dockopt.fixer import fix_text
+    from dockopt.lint import Linter
+
+    text = "ARG S=a\nFROM debian AS ${S}\nRUN echo a > /a\nRUN echo b > /b\n"
+    res = fix_text(text, Linter())
+    assert "RUN echo a > /a && \\\n    echo b > /b\n" in res.text
