@@ -590,6 +590,19 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         ap.error("--timeout must be a positive number of seconds")
     if args.repeat < 1:
         ap.error("--repeat must be 1 or more")
+    ignored = _verify_only_flags(args)
+    if ignored and not args.verify:  # they would do nothing, and the user would think them applied
+        ap.error(f"{', '.join(ignored)} only work{'s' if len(ignored) == 1 else ''} with --verify")
+
+
+def _verify_only_flags(args: argparse.Namespace) -> list[str]:
+    """The --verify options given a value other than their default."""
+    defaults: dict[str, Any] = {"smoke": None, "liveness": 5.0, "verify_budget": None, "backend": "auto",
+                                "builder": None, "target": None, "secrets": [], "timeout": 900, "source_file": None,
+                                "repeat": 1, "build_args": []}
+    names = {"secrets": "secret", "build_args": "build-arg"}
+    return [f"--{names.get(dest, dest.replace('_', '-'))}" for dest, default in defaults.items()
+            if getattr(args, dest) != default]
 
 
 def _main(argv: Sequence[str] | None = None) -> int:

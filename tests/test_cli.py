@@ -489,6 +489,10 @@ def test_full_output_shows_the_source_lines(df):
     (["--repeat", "two"], "argument --repeat: invalid int value: 'two'"),
     (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
     (["--explain", ""], "--explain: give a rule code, such as DO101"),
+    # the --verify options do nothing without it: an error rather than silently nothing
+    (["--smoke", "true"], "--smoke only works with --verify"),
+    (["--target", "app", "--build-arg", "X=1"], "--target, --build-arg only work with --verify"),
+    (["--check", "--timeout", "60"], "--timeout only works with --verify"),
     (["--explain", "DO1"], "--explain: DO1 names several rules"),
 ])
 def test_an_invalid_option_value_is_an_error(df, args, message):
