@@ -347,6 +347,9 @@ def explain(code: str, out: IO[str], err: IO[str]) -> int:
     from .suppress import HADOLINT_EQUIVALENTS
 
     code = code.strip().upper()
+    if not code:
+        print("dockopt: error: --explain: give a rule code, such as DO101 (--list-rules lists them)", file=err)
+        return 2
     note = ""
     if code in HADOLINT_EQUIVALENTS:
         note = f"({code} is hadolint's code; dockopt's equivalent is {HADOLINT_EQUIVALENTS[code]})\n\n"
@@ -410,8 +413,8 @@ def _verify_first(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[s
         return 2
     if not o.changed:
         msg = "no fixes apply: nothing to verify (the rewrite is the original)"
-        if args.format == "json":
-            out.write(_verify_json(o, args, verify=None, message=msg))
+        if args.format == "json":  # with --diff on stderr, as a proof would be
+            (err if args.diff else out).write(_verify_json(o, args, verify=None, message=msg))
         else:
             print(f"{o.path}: {msg}", file=err if args.diff else out)
         return 0
@@ -503,7 +506,10 @@ def _prove(o: FileOutcome, path: str, args: argparse.Namespace, out: IO[str], er
                        target=args.target, secrets=tuple(args.secrets), unproven=left_out,
                        progress=err.isatty() and not args.quiet, dockerignore=_own_ignore(o, path))
     except (EngineFault, ValueError) as exc:
-        print(f"dockopt: {o.path}: {exc}", file=err)
+        if args.format == "json":  # the document still comes, saying why there is no proof
+            (err if args.diff else out).write(_verify_json(o, args, proof=None, message=str(exc)))
+        if not (args.format == "json" and args.diff):  # stderr: the document alone
+            print(f"dockopt: {o.path}: {exc}", file=err)
         return 2
     if args.write:
         # what remains is what the proven rewrite leaves, located in it
@@ -580,6 +586,23 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         value = getattr(args, flag)
         if value is not None and value < 0:
             ap.error(f"--{flag.replace('_', '-')} must not be negative")
+    if args.timeout <= 0:
+        ap.error("--timeout must be a positive number of seconds")
+    if args.repeat < 1:
+        ap.error("--repeat must be 1 or more")
+    ignored = _verify_only_flags(args)
+    if ignored and not args.verify:  # they would do nothing, and the user would think them applied
+        ap.error(f"{', '.join(ignored)} only work{'s' if len(ignored) == 1 else ''} with --verify")
+
+
+def _verify_only_flags(args: argparse.Namespace) -> list[str]:
+    """The --verify options given a value other than their default."""
+    defaults: dict[str, Any] = {"smoke": None, "liveness": 5.0, "verify_budget": None, "backend": "auto",
+                                "builder": None, "target": None, "secrets": [], "timeout": 900, "source_file": None,
+                                "repeat": 1, "build_args": []}
+    names = {"secrets": "secret", "build_args": "build-arg"}
+    return [f"--{names.get(dest, dest.replace('_', '-'))}" for dest, default in defaults.items()
+            if getattr(args, dest) != default]
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
@@ -590,7 +613,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.list_rules:
         list_rules(out)
         return 0
-    if args.explain:
+    if args.explain is not None:
         return explain(args.explain, out, err)
     if not args.paths:
         ap.print_usage(err)
@@ -618,6 +641,11 @@ def one_file(path: str, args: argparse.Namespace) -> FileOutcome:
         return FileOutcome(path=shown, error=exc.message, error_line=exc.line, error_column=exc.column)
     except ConfigError as exc:
         return FileOutcome(path=shown, error=f"configuration error: {exc}")
+    except RecursionError:  # hundreds of nested shell constructs (BuildKit builds them; nobody writes them)
+        if os.environ.get("DOCKOPT_DEBUG"):
+            raise
+        return FileOutcome(path=shown, error="nested too deeply to analyse (a shell script with hundreds of nested "
+                                             "$(...), if, { } or ( ) levels): not checked")
     except Exception as exc:  # a bug (FixerError included): say so plainly, never a traceback
         if os.environ.get("DOCKOPT_DEBUG"):
             raise
@@ -633,6 +661,11 @@ class Run:
         self.outcomes: list[FileOutcome] = []
         self.errors = 0
         self.verify_failures = 0
+        # a report in a machine format that goes to stderr (the diff, or a file fixed from stdin, owns
+        # stdout) is all stderr holds (but --verbose lines), so that it parses: errors are in it,
+        # notes and warnings are left out
+        owned = args.diff or (args.write and "-" in args.paths)
+        self.report_on_stderr = bool(owned) and args.format != "text" and not args.verify
 
     def run(self) -> int:
         from .discover import Discovery
@@ -656,7 +689,7 @@ class Run:
             if args.diff and o.changed:
                 self.diff(o)
             self.outcomes.append(o)
-        for warning in discovery.warnings:
+        for warning in discovery.warnings if not self.report_on_stderr else ():
             print(f"dockopt: warning: {warning}", file=err)
         return self.finish()
 
@@ -665,7 +698,7 @@ class Run:
         if self.args.verbose:
             print(f"{o.path}: {len(o.findings)} findings, {len(o.fixed)} fixes, context "
                   f"{o.context_dir or 'none'}, {o.seconds * 1000:.0f} ms", file=self.err)
-        for note in o.notes:
+        for note in o.notes if not self.report_on_stderr else ():
             print(f"{o.path}: note: {note}", file=self.err)
 
     def outcomes_of(self, paths: list[str]) -> Iterator[tuple[str, FileOutcome]]:
@@ -687,7 +720,8 @@ class Run:
         """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
         self.errors += 1
         where = f"{line}:{column or 1}: " if line is not None else " "
-        print(f"{path}:{where}{message}", file=self.err)
+        if not self.report_on_stderr:
+            print(f"{path}:{where}{message}", file=self.err)
         self.outcomes.append(FileOutcome(path=path, error=message, error_line=line, error_column=column))
 
     def write(self, path: str, o: FileOutcome) -> bool:
@@ -712,10 +746,11 @@ class Run:
         args = self.args
         if args.verify:
             return 2 if self.errors else (0 if args.exit_zero else (1 if self.verify_failures else 0))
-        # the diff (or a file fixed from stdin) owns stdout; the report then goes to stderr
+        # the diff (or a file fixed from stdin) owns stdout; the report, in any format, then goes
+        # to stderr (a JSON or XML report after a diff would be neither)
         owned = args.diff or (args.write and "-" in args.paths)
         self.out.flush()  # what stdout holds comes first, also when both go to one pipe
-        print_report(self.outcomes, args, self.err if owned and args.format == "text" else self.out)
+        print_report(self.outcomes, args, self.err if owned else self.out)
         if self.errors:
             return 2
         if args.exit_zero:

@@ -368,11 +368,27 @@ def unknown_code_message(selector: str, known: Collection[str], aliases: Mapping
         tool = "hadolint" if selector.startswith("DL") else "ShellCheck"
         return (f"unknown rule code {selector}: that is {tool}'s code, and dockopt has no rule for it "
                 "(docs/rules.md lists the hadolint codes dockopt matches)")
-    from difflib import get_close_matches
-
-    nearest = get_close_matches(selector, sorted(known), n=1, cutoff=0.0)
-    hint = f" (the nearest is {nearest[0]}; see --list-rules)" if nearest else " (see --list-rules)"
+    # the fewest edits away; on a tie the one sharing the longest start (DO999: DO900, not DO109)
+    nearest = min(sorted(known), default=None,
+                  key=lambda code: (_edit_distance(selector, code), -_shared_start(selector, code)))
+    hint = f" (the nearest is {nearest}; see --list-rules)" if nearest else " (see --list-rules)"
     return f"unknown rule code {selector}{hint}"
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many leading characters a and b share."""
+    return next((i for i, (ca, cb) in enumerate(zip(a, b, strict=False)) if ca != cb), min(len(a), len(b)))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest one-character insertions, deletions and substitutions
+    from a to b (DO1O1 is one from DO101, two from DO112)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
 
 
 # --------------------------------------------------------------------------- discovery

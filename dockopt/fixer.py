@@ -160,6 +160,15 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def _refusal(tree: Dockerfile) -> ParseError | None:
+    """Why BuildKit refuses the file (None: it does not)."""
+    try:
+        check_buildable(tree)
+    except ParseError as exc:
+        return exc
+    return None
+
+
 def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | None = None,
              context_dir: Path | None = None, settings: Any = None, tree: Dockerfile | None = None,
              accept: Callable[[Finding], bool] | None = None) -> FixResult:
@@ -170,6 +179,7 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
     result = FixResult(original=text, text=text)
     tree = tree if tree is not None else parse(text)
     judge = RebuildJudge(path, context_dir)
+    refused = _refusal(tree)   # what BuildKit already refuses in the input is not a fix's doing
     for _round in range(MAX_ROUNDS):
         findings = linter.run(tree, path=path, context_dir=context_dir, settings=settings,
                               pending_files=result.files)
@@ -189,7 +199,9 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
         result.files.update(new_files)
         try:
             tree = parsed if parsed is not None else parse(new_text)
-            check_buildable(tree)
+            problem = _refusal(tree)
+            if problem is not None and problem.message != (refused.message if refused else None):
+                raise problem
         except ParseError as exc:
             codes = ", ".join(sorted({fixable[i].code for i in used}))
             raise FixerError(f"fixes of {codes} produced an invalid Dockerfile ({exc}); file left unchanged") from None

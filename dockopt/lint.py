@@ -1,6 +1,7 @@
 """Run the rules over one Dockerfile, honouring selection, severities and inline suppressions."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -22,7 +23,7 @@ from .suppress import (
     without_token,
 )
 from .syntax import Dockerfile, ParseError, parse
-from .syntax.arguments import INSTRUCTIONS
+from .syntax.arguments import INSTRUCTIONS, Parsed, go_quote
 
 __all__ = ["RULES", "Linter", "SuppressionError", "by_code", "check_buildable", "known_codes", "suppressed_codes"]
 
@@ -57,6 +58,9 @@ def check_buildable(tree: Dockerfile) -> None:
             raise ParseError("empty instruction (a line holding only the escape character)", ins.start_line, 1)
         if p.keyword.lower() not in INSTRUCTIONS:
             raise ParseError(f"unknown instruction: {p.keyword}", ins.start_line, ins.column)
+        problem = argument_error(ins.parsed)
+        if problem:
+            raise ParseError(problem, ins.start_line, ins.column)
         if ins.keyword == "FROM":
             seen_from = True
         elif not seen_from and ins.keyword != "ARG":
@@ -66,6 +70,80 @@ def check_buildable(tree: Dockerfile) -> None:
     if tree.instructions and not seen_from:
         first = tree.instructions[0]
         raise ParseError("the file has no FROM: no stage to build", first.start_line, first.column)
+
+
+_STAGE_NAME = re.compile(r"[a-z][a-z0-9-_.]*")
+_EXACTLY_ONE = frozenset({"USER", "WORKDIR", "STOPSIGNAL", "MAINTAINER"})
+_AT_LEAST_ONE = frozenset({"ENV", "LABEL", "ARG", "EXPOSE", "VOLUME"})
+
+
+def argument_error(p: Parsed) -> str | None:
+    """BuildKit's message for an instruction whose arguments it refuses (as Docker 26 words it),
+    or None. RUN, CMD and ENTRYPOINT may be empty."""
+    kw, values = p.keyword.upper(), p.values
+    special = _ARGUMENT_CHECKS.get(kw)
+    if special is not None:
+        return special(p)
+    if kw in _EXACTLY_ONE and not values:
+        return f"{kw} requires exactly one argument"
+    if kw in _AT_LEAST_ONE and not values:
+        return f"{kw} requires at least one argument"
+    if kw == "VOLUME" and "" in values:
+        return "VOLUME specified can not be an empty string"
+    if kw == "ARG" and any(not word.split("=", 1)[0] for word in values):
+        return "ARG names can not be blank"
+    return None
+
+
+def _from_error(p: Parsed) -> str | None:
+    values = p.values
+    if len(values) == 3 and values[1].lower() == "as":
+        if not _STAGE_NAME.fullmatch(values[2].lower()):
+            return f'invalid name for build stage: "{values[2]}", name can\'t start with a number or contain symbols'
+        return None
+    # FROM alone, FROM image AS, or words after the image (a comment after it is words too)
+    return None if len(values) == 1 else "FROM requires either one or three arguments"
+
+
+def _copy_error(p: Parsed) -> str | None:
+    if len(p.values) >= 2:
+        return None
+    return (f"{p.keyword.upper()} requires at least two arguments, but only one was provided. Destination could "
+            "not be determined")
+
+
+def _onbuild_error(p: Parsed) -> str | None:
+    trigger = p.sub.keyword.upper() if p.sub else ""
+    if not trigger:
+        return "ONBUILD requires at least one argument"
+    if trigger == "ONBUILD":
+        return "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+    if trigger in ("FROM", "MAINTAINER"):
+        return f"{trigger} isn't allowed as an ONBUILD trigger"
+    return None
+
+
+def _shell_error(p: Parsed) -> str | None:
+    if not p.values:
+        return "SHELL requires at least one argument"
+    return None if p.json else "SHELL requires the arguments to be in JSON form"
+
+
+def _healthcheck_error(p: Parsed) -> str | None:
+    if not p.values:
+        return "HEALTHCHECK requires at least one argument"
+    kind = p.values[0].upper()   # the first word, as BuildKit splits it
+    if kind == "NONE":
+        return "HEALTHCHECK NONE takes no arguments" if len(p.values) > 1 else None
+    if kind == "CMD":
+        return "Missing command after HEALTHCHECK CMD" if len(p.values) == 1 else None
+    return f"Unknown type {go_quote(kind)} in HEALTHCHECK (try CMD)"
+
+
+_ARGUMENT_CHECKS: dict[str, Callable[[Parsed], str | None]] = {
+    "FROM": _from_error, "COPY": _copy_error, "ADD": _copy_error, "ONBUILD": _onbuild_error,
+    "SHELL": _shell_error, "HEALTHCHECK": _healthcheck_error,
+}
 
 
 @dataclass

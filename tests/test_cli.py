@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
+import signal
 import stat
 import subprocess
+from xml.etree import ElementTree
 
 import pytest
-from conftest import run_cli
+from conftest import DOCKOPT, run_cli
 
 FIVE_RUNS = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nRUN echo done\n"
 CLEAN = 'FROM debian:bookworm-slim\nUSER nobody\nCMD ["echo", "hi"]\n'
@@ -199,6 +202,21 @@ def test_read_only_directory_is_a_clear_error(df, tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["Dockerfile"]
 
 
+def test_a_failed_write_leaves_the_file_whole(df, tmp_path):
+    """The disk fills up (here: a file-size limit) while the fixed text is being written: the
+    Dockerfile keeps its old content, whole, and no temp file is left beside it; exit 2."""
+    p = df(APT_FIVE)
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    r = subprocess.run([str(DOCKOPT), "--write", str(p)], preexec_fn=small_files, capture_output=True, timeout=300)
+    assert r.returncode == 2 and f"{p}: cannot write: File too large" in r.stderr.decode(), out(r)
+    assert p.read_text() == APT_FIVE
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["Dockerfile"]
+
+
 def test_inline_and_file_suppressions_are_kept(df):
     p = df("FROM x\n# dockopt: ignore=DO101\nRUN a\nRUN b\n")
     r = run_cli("--write", "--select", "DO101", str(p))
@@ -233,6 +251,48 @@ def test_check_diff_and_report_list_the_same_findings_located_in_the_input(df):
         if keyword:
             assert lines[n - 1].startswith(keyword), (n, code)
     assert [n for n, c in listed if c == "DO106"] == [3, 4]  # the two installs, not the merged RUN
+
+
+def machine_located(fmt: str, text: str) -> list[tuple[int, str]]:
+    """(line, code) of every finding of a machine format's report, read as its consumers read it."""
+    if fmt == "json":
+        return [(f["location"]["line"], f["code"]) for f in json.loads(text)["files"][0]["findings"]]
+    if fmt == "sarif":
+        return [(r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"])
+                for r in json.loads(text)["runs"][0]["results"]]
+    if fmt == "gitlab":
+        return [(i["location"]["lines"]["begin"], i["check_name"]) for i in json.loads(text)]
+    if fmt == "github":
+        return [(int(m[1]), m[2]) for m in re.finditer(r"^::\w+ file=[^,]+,line=(\d+),col=\d+.*?,title=(\w+)::",
+                                                       text, re.M)]
+    root = ElementTree.fromstring(text.encode())
+    if fmt == "checkstyle":
+        return [(int(e.get("line")), e.get("source")) for e in root.iter("error")]
+    assert fmt == "junit"
+    return [(int(case.get("line")), failure.get("type")) for case in root.iter("testcase")
+            for failure in case.iter("failure")]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "checkstyle", "gitlab", "junit"])
+def test_every_format_locates_the_same_findings_in_the_input(df, fmt):
+    """Each machine format, parsed, lists the findings of the text report at the same lines of
+    the file on disk, for a report, --check and --diff; with --diff the diff has stdout to itself
+    and the report goes to stderr (as the text report does), so both stay readable."""
+    p = df(APT_FIVE)
+    expected = sorted(located(run_cli(str(p)).stdout.decode()))
+    assert len(expected) == 6
+    for mode in ([], ["--check"]):
+        r = run_cli(*mode, "--format", fmt, str(p))
+        assert r.returncode == 1 and r.stderr == b"", out(r)
+        assert sorted(machine_located(fmt, r.stdout.decode())) == expected, mode
+    text_diff = run_cli("--diff", str(p)).stdout
+    r = run_cli("--diff", "--format", fmt, str(p))
+    assert r.returncode == 1
+    assert r.stdout == text_diff and r.stdout.startswith(b"--- ")  # the diff alone
+    assert sorted(machine_located(fmt, r.stderr.decode())) == expected
+    fixed = run_cli("--write", "--format", fmt, "-", input=APT_FIVE.encode())  # stdout: the fixed file
+    assert fixed.stdout == run_cli("--write", "-", input=APT_FIVE.encode()).stdout
+    assert fixed.stdout.startswith(b"FROM debian:bookworm\nRUN --mount=type=cache")
 
 
 def test_unsafe_fixes_of_later_rounds_are_located_in_the_input(df):
@@ -281,16 +341,17 @@ def test_write_reports_what_remains_located_in_the_written_file(df):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--select", "DO999"], "unknown rule code DO999 (the nearest is DO"),
+    (["--select", "DO999"], "unknown rule code DO999 (the nearest is DO900;"),
     (["--select", "DL3008"], "unknown rule code DL3008: that is hadolint's code, and dockopt has no rule for it"),
     (["--ignore", "SC2086"], "unknown rule code SC2086: that is ShellCheck's code, and dockopt has no rule for it"),
     (["--select", "DL3059"], "DL3059: that is hadolint's code; dockopt's equivalent is DO101"),
     (["--select", ""], "--select: selects no rule"),
     (["--select", ","], "--select: selects no rule"),
-    (["--ignore", "DO1O1"], "unknown rule code DO1O1 (the nearest is DO1"),
+    (["--ignore", "DO1O1"], "unknown rule code DO1O1 (the nearest is DO101;"),  # a letter O for a zero
     (["--ignore", "DO-1"], "'DO-1' is not a rule code or prefix"),
     (["--extend-select", "XX1"], "unknown rule code XX1"),
     (["--per-file-ignores", "Dockerfile:DO777"], "unknown rule code DO777"),
+    (["--force-fix", "DO3O2"], "force-fix: unknown rule code DO3O2 (the nearest is DO302;"),
 ])
 def test_unknown_codes_on_the_command_line_are_errors(df, args, message):
     r = run_cli(*args, str(df(FIVE_RUNS)))
@@ -305,7 +366,7 @@ def test_unknown_code_in_the_configuration_is_an_error(df, tmp_path):
     config.write_text('[tool.dockopt]\nignore = ["DO1", "DO9999"]\n')
     r = run_cli(str(p))
     assert r.returncode == 2
-    assert f"{config}: key 'ignore': unknown rule code DO9999 (the nearest is" in r.stderr.decode()
+    assert f"{config}: key 'ignore': unknown rule code DO9999 (the nearest is DO900;" in r.stderr.decode()
 
 
 def test_a_suppression_comment_without_codes_is_an_error(df):
@@ -318,7 +379,7 @@ def test_unknown_code_in_a_suppression_comment_is_an_error(df):
     p = df("FROM debian:bookworm\n# dockopt: ignore=DO101,DO10l\nRUN a\nRUN b\n")
     r = run_cli(str(p))
     assert r.returncode == 2
-    assert f"{p}:2:25: unknown rule code DO10L (the nearest is DO1" in r.stderr.decode()
+    assert f"{p}:2:25: unknown rule code DO10L (the nearest is DO101;" in r.stderr.decode()
 
 
 def test_a_directory_without_a_dockerfile_warns_and_passes(tmp_path):
@@ -415,6 +476,42 @@ def test_full_output_shows_the_source_lines(df):
     assert "2 | RUN apt-get update\n" in text  # the input's lines, not the rewrite's
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
+    (["--fail-level", "fatal"], "argument --fail-level: invalid choice: 'fatal'"),
+    (["--output-format", "long"], "argument --output-format: invalid choice: 'long'"),
+    (["--backend", "podman"], "argument --backend: invalid choice: 'podman'"),
+    (["--liveness", "-1"], "--liveness must not be negative"),
+    (["--verify-budget", "-5"], "--verify-budget must not be negative"),
+    (["--timeout", "0"], "--timeout must be a positive number of seconds"),
+    (["--timeout", "-5"], "--timeout must be a positive number of seconds"),
+    (["--repeat", "0"], "--repeat must be 1 or more"),
+    (["--repeat", "two"], "argument --repeat: invalid int value: 'two'"),
+    (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+    (["--explain", ""], "--explain: give a rule code, such as DO101"),
+    # the --verify options do nothing without it: an error rather than silently nothing
+    (["--smoke", "true"], "--smoke only works with --verify"),
+    (["--target", "app", "--build-arg", "X=1"], "--target, --build-arg only work with --verify"),
+    (["--check", "--timeout", "60"], "--timeout only works with --verify"),
+    (["--explain", "DO1"], "--explain: DO1 names several rules"),
+])
+def test_an_invalid_option_value_is_an_error(df, args, message):
+    """Checked before anything is read or built: one line naming the option, exit 2."""
+    r = run_cli(*args, str(df(CLEAN)))
+    assert r.returncode == 2, out(r)
+    assert message in r.stderr.decode() and r.stdout == b""
+    assert b"Traceback" not in r.stderr
+
+
+def test_full_output_of_a_crlf_file_with_a_bom_is_the_same(df):
+    """Windows line ends and a byte-order mark change nothing shown: no BOM before FROM, carets
+    as long as the instruction."""
+    plain = run_cli("--output-format", "full", str(df(APT_FIVE, "a/Dockerfile"))).stdout
+    windows = run_cli("--output-format", "full", str(df("\ufeff" + APT_FIVE.replace("\n", "\r\n"), "b/Dockerfile")))
+    assert windows.stdout.replace(b"b/Dockerfile", b"a/Dockerfile") == plain
+    assert b"1 | FROM debian:bookworm\n  | " + b"^" * len("FROM debian:bookworm") + b" DO302" in plain
+
+
 def test_text_only_options_are_refused_with_other_formats(df):
     r = run_cli("--format", "json", "--statistics", str(df(FIVE_RUNS)))
     assert r.returncode == 2 and b"--statistics" in r.stderr
@@ -496,6 +593,19 @@ def test_500_chained_commands_and_500_runs(df):
         assert r.returncode in (0, 1), out(r)
         assert b"RecursionError" not in r.stderr + r.stdout and b"internal error" not in r.stderr
     assert p.read_text().count("RUN ") == 1  # the 500 RUNs are one
+
+
+def test_absurdly_deep_shell_nesting_is_a_clear_error(df):
+    """300 nested command substitutions: the analysis cannot follow them; one line saying so
+    (not an internal error), exit 2, the file left alone; 100 levels are analysed."""
+    p = df("FROM debian\nRUN echo " + "$(echo " * 300 + "x" + ")" * 300 + "\n")
+    before = p.read_bytes()
+    r = run_cli("--write", str(p))
+    assert r.returncode == 2 and p.read_bytes() == before
+    assert f"{p}: nested too deeply to analyse" in r.stderr.decode()
+    assert b"internal error" not in r.stderr and b"Traceback" not in r.stderr
+    assert run_cli(str(df("FROM debian\nRUN " + "if true; then " * 100 + "true" + "; fi" * 100 + "\n",
+                          "ok/Dockerfile"))).returncode != 2
 
 
 def test_latin1_byte_in_a_comment_is_read_and_written_back(tmp_path):
@@ -584,6 +694,60 @@ def test_verify_json_belongs_to_the_schema_family(df):
     [entry] = doc["files"]
     assert entry["verify"] is None and entry["message"].startswith("no fixes apply")
     assert entry["changed"] is False and entry["findings"] == []
+
+
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+
+
+def test_verify_json_without_an_engine_still_says_why(df):
+    """The engine is down: --verify --format json still writes the versioned document, `verify`
+    (or with --write/--diff `proof`) null and `message` why; with --diff on stderr, alone."""
+    from test_report import validate_json_output
+
+    p = df(APT_FIVE)
+    r = run_cli("--verify", "--format", "json", str(p), env=NO_ENGINE)
+    assert r.returncode == 2
+    [entry] = validate_json_output(r.stdout.decode())["files"]
+    assert entry["verify"] is None and "no Docker engine reachable" in entry["message"]
+    r = run_cli("--verify", "--diff", "--format", "json", str(p), env=NO_ENGINE)
+    assert r.returncode == 2 and r.stdout == b""
+    doc = validate_json_output(r.stderr.decode())
+    [entry] = doc["files"]
+    assert doc["mode"] == "verify" and entry["proof"] is None and "no Docker engine reachable" in entry["message"]
+    r = run_cli("--verify", "--write", "--format", "json", str(p), env=NO_ENGINE)
+    assert r.returncode == 2 and validate_json_output(r.stdout.decode())["files"][0]["proof"] is None
+    assert p.read_text() == APT_FIVE
+    # nothing to verify: with --diff, the document is on stderr too
+    r = run_cli("--verify", "--diff", "--format", "json", str(df(CLEAN, "clean/Dockerfile")), env=NO_ENGINE)
+    assert r.returncode == 0 and r.stdout == b""
+    assert validate_json_output(r.stderr.decode())["files"][0]["message"].startswith("no fixes apply")
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "checkstyle", "junit"])
+def test_a_report_on_stderr_is_all_stderr_holds(tmp_path, fmt):
+    """--diff with a machine format: a file that cannot be parsed, notes about held-back fixes
+    and warnings do not get mixed into the report on stderr; the error is in the report."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text(APT_FIVE)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "Dockerfile").write_text("FROM x\n\nENV a=b c\n")
+    (tmp_path / "empty").mkdir()
+    args = ("--diff", "--unsafe-fixes", "--format", fmt, str(tmp_path), str(tmp_path / "empty"))
+    r = run_cli(*args)
+    assert r.returncode == 2 and r.stdout.startswith(b"--- "), out(r)
+    report = r.stderr.decode()
+    if fmt in ("json", "sarif"):
+        doc = json.loads(report)
+        if fmt == "json":
+            broken = doc["files"][1]
+            assert broken["error"].startswith("Syntax error") and broken["error_location"]["line"] == 3
+    else:
+        ElementTree.fromstring(report.encode())
+    assert "Syntax error" in report  # the error is reported, in the report
+    # a text report keeps its notes and error lines
+    text = run_cli(*args[:3], "text", *args[4:]).stderr.decode()
+    assert f"{tmp_path}/b/Dockerfile:3:1: Syntax error" in text and "note: DO302" in text
+    assert "warning: no Dockerfile found" in text
 
 
 def test_many_files_give_the_same_results_as_one_at_a_time(tmp_path):

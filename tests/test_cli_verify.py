@@ -5,6 +5,7 @@ import json
 
 import pytest
 from conftest import run_cli
+from test_report import validate_json_output
 
 APP = "FROM busybox:latest\nRUN echo one > /a\nRUN echo two > /b\nCMD [\"cat\", \"/a\", \"/b\"]\n"
 
@@ -34,7 +35,8 @@ def test_verify_builds_both_and_reports_json(tmp_path, docker_engine):
     r = run_cli("--verify", "--format", "json", "--select", "DO101", "--smoke", "cat /a /b",
                 str(tmp_path / "Dockerfile"))
     assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
-    doc = json.loads(r.stdout)
+    doc = validate_json_output(r.stdout.decode())  # the versioned document of docs/json-schema.md
+    assert doc["mode"] == "verify" and doc["files"][0]["fixes"] == ["DO101 Merge 2 RUN instructions"]
     v = doc["files"][0]["verify"]  # the file object of the versioned JSON document
     assert v["verdict"] == "equivalent"
     assert v["original"]["stats"]["layer_count"] == v["rewritten"]["stats"]["layer_count"] + 1

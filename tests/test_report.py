@@ -259,6 +259,8 @@ FILE = {
         "findings": {"type": "array", "items": FINDING},
         # --verify only: the verifier's report (its own contract), or null with a message why not
         "verify": {"type": ["object", "null"]},
+        # --verify with --write or --diff: the proof, or null with a message why not
+        "proof": {"type": ["object", "null"]},
         "fixes": {"type": "array", "items": {"type": "string"}},
         "message": {"type": "string"},
     },
@@ -376,6 +378,23 @@ def test_json_schema_doc_mentions_every_field():
     collect(JSON_OUTPUT_SCHEMA)
     missing = sorted(name for name in names if f"`{name}`" not in doc and f'"{name}"' not in doc)
     assert not missing, f"docs/json-schema.md does not document: {missing}"
+
+
+def test_json_schema_doc_example_is_what_dockopt_prints(tmp_path):
+    """The page's example is the installed dockopt's output for the Dockerfile shown beside it,
+    and it follows the schema."""
+    import re
+
+    from conftest import run_cli
+
+    example = (Path(__file__).parent.parent / "docs" / "json-schema.md").read_text().split("## Example\n", 1)[1]
+    [dockerfile] = re.findall(r"```dockerfile\n(.*?)```", example, re.S)
+    [shown] = re.findall(r"```json\n(.*?)```", example, re.S)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    r = run_cli("--format", "json", "Dockerfile", cwd=tmp_path)
+    assert r.returncode == 1
+    printed = validate_json_output(r.stdout.decode())
+    assert json.loads(shown) == {**printed, "tool": {"name": "dockopt", "version": "0.1.0"}}
 
 
 # --------------------------------------------------------------------------- GitHub

@@ -134,7 +134,9 @@ def _snippet(report: FileReport, finding: Finding, options: ReportOptions) -> It
         if number == 0:
             yield Line((" " * width + " ...", "blue"))
             continue
-        text = printable(source[number - 1].rstrip("\r"))
+        raw = source[number - 1].rstrip("\r")
+        # a byte-order mark is no column of the line (BuildKit drops it): not shown, not underlined
+        text = printable(raw.removeprefix("\ufeff") if number == 1 else raw)
         yield Line((f"{number:>{width}} | ", "blue"), (text, ""))
         if number == first:
             start = max(finding.column - 1, 0)
