@@ -225,6 +225,36 @@ def test_user_is_created_at_the_end_when_no_context_copy_comes_first():
         """)
 
 
+def test_the_user_goes_above_a_copy_of_a_stage_built_from_the_sources():
+    # The runtime stage of a split copies the build stage's output: a source edit changes it, so
+    # the useradd goes above that copy and stays cached (below it, it re-ran after every edit).
+    from dockopt.facts import FileFacts
+
+    text = d("""\
+        FROM debian:bookworm-slim AS build
+        WORKDIR /src
+        COPY . .
+        RUN cat app > /out
+        FROM debian:bookworm-slim
+        COPY --from=build /out /app
+        CMD ["/app"]
+        """)
+    out = fix(text)
+    assert out == d("""\
+        FROM debian:bookworm-slim AS build
+        WORKDIR /src
+        COPY . .
+        RUN cat app > /out
+        FROM debian:bookworm-slim
+        RUN useradd --system --uid 10001 app
+        COPY --from=build /out /app
+        USER 10001
+        CMD ["/app"]
+        """)
+    before = FileFacts(parse(text)).rebuild.steps("app")
+    assert FileFacts(parse(out)).rebuild.steps("app") == before == 3
+
+
 @pytest.mark.parametrize("create,user", [
     ("useradd --create-home --uid 1001 web", "USER 1001"),       # the file fixes the uid: numeric
     ("adduser -D -u 2000 web", "USER 2000"),

@@ -47,9 +47,9 @@ COPY app.py /app/
 USER 10001
 CMD ["python", "/app/app.py"]
 ```
-The `useradd` goes above the first `COPY` from the build context, so a source edit does not
-re-run it; `USER` goes after the last instruction that installs or copies files, so they still
-run as root.
+The `useradd` goes above the first `COPY` from the build context (or of a stage built from
+it, such as a build stage's output), so a source edit does not re-run it; `USER` goes after the
+last instruction that installs or copies files, so they still run as root.
 
 ## Fix safety
 Unsafe (only with `--unsafe-fixes`): the program loses write access to the files and
@@ -175,11 +175,12 @@ class NonrootUser(Pass):
                                f"{base})")
             return
         anchor = self._anchor(stage)
-        shell = _non_posix_shell(ctx, stage, self._first_context_copy(stage, anchor), lines)
+        shell = _non_posix_shell(ctx, stage, self._first_volatile_copy(ctx, stage, anchor), lines)
         if shell:
             yield self.finding(stage.from_, f"{message}; no fix: {shell}")
             return
-        edits = self._insertions(newline_of(tree), stage, anchor, lines)
+        edits = self._insertions(newline_of(tree), self._first_volatile_copy(ctx, stage, anchor), stage, anchor,
+                                 lines)
         yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
 
     def _runs_as_root(self, ctx: Context, stage: Stage, chain: list[Stage]
@@ -205,13 +206,14 @@ class NonrootUser(Pass):
             return None
         return user, user_ins, facts, starts
 
-    def _insertions(self, nl: str, stage: Stage, anchor: Instruction, lines: list[str]) -> list[Edit]:
-        """Edits adding `lines` after `anchor`; a RUN that creates the user goes above the first context COPY."""
+    @staticmethod
+    def _insertions(nl: str, early: Instruction | None, stage: Stage, anchor: Instruction, lines: list[str]
+                    ) -> list[Edit]:
+        """Edits adding `lines` after `anchor`; a RUN that creates the user goes above `early`."""
         edits = []
-        early = self._first_context_copy(stage, anchor)
         if early is not None and len(lines) > 1 and lines[0].startswith("RUN "):
-            # Create the user above the first COPY from the build context: that RUN then stays
-            # cached when the sources change, instead of re-running after every edit.
+            # Create the user above the first COPY whose files a source edit changes: that RUN then
+            # stays cached when the sources change, instead of re-running after every edit.
             before = stage.instructions[stage.instructions.index(early) - 1] if early is not stage.instructions[0] \
                 else stage.from_
             gap = nl if before.heredocs and before.end == early.leading_start else ""
@@ -226,11 +228,16 @@ class NonrootUser(Pass):
         return edits
 
     @staticmethod
-    def _first_context_copy(stage: Stage, anchor: Instruction) -> Instruction | None:
-        """The first COPY/ADD of the build context in the stage, when it is `anchor` or comes before it."""
+    def _first_volatile_copy(ctx: Context, stage: Stage, anchor: Instruction) -> Instruction | None:
+        """The first COPY/ADD in the stage whose files a source edit may change, when it is
+        `anchor` or comes before it: a copy of the build context, or a `--from` copy of a stage
+        that takes files from it (a build stage's output)."""
         for ins in stage.instructions:
-            if ins.keyword in ("COPY", "ADD") and not any(f.name == "from" for f in ins.flags):
-                return ins   # the anchor itself may be that COPY: the user still goes above it
+            if ins.keyword in ("COPY", "ADD"):
+                source = ins.flag("from")
+                ref = ctx.graph.ref(source.value or "", stage.index) if source is not None else None
+                if source is None or (ref is not None and ctx.rebuild.reads_context(ref)):
+                    return ins   # the anchor itself may be that COPY: the user still goes above it
             if ins is anchor:
                 return None
         return None
