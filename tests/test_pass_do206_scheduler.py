@@ -194,6 +194,23 @@ def test_landing_below_an_apt_install_lets_do101_merge_the_two() -> None:
     assert len(runs) == 1 and out.index("curl") < out.index("COPY . /app")
 
 
+def test_a_run_whose_file_a_later_run_deletes_stays_for_the_merge() -> None:
+    # /tmp/numbers.txt is temporary: moved above the copy, the RUN making it would be a layer of
+    # its own that keeps its bytes; left in place, DO101 merges it with the RUN that deletes it.
+    text = d("""\
+        FROM debian:bookworm-slim
+        COPY words.txt /tmp/words.txt
+        RUN seq 1 300000 > /tmp/numbers.txt
+        RUN awk '{ s += $1 } END { print s }' /tmp/numbers.txt > /opt/sum.txt
+        RUN rm -f /tmp/numbers.txt
+        CMD ["cat", "/opt/sum.txt"]
+        """)
+    assert findings(text, P) == []
+    out = fix_text(text, Linter([MergeRuns, Scheduler])).text
+    [run] = [line for line in out.splitlines() if line.startswith("RUN")]
+    assert run.startswith("RUN seq 1 300000 > /tmp/numbers.txt")
+
+
 # --------------------------------------------------------------------------- the corpus
 
 def corpus_inputs() -> list[tuple[str, Path, str]]:
