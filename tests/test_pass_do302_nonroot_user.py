@@ -225,32 +225,19 @@ def test_user_is_created_at_the_end_when_no_context_copy_comes_first():
         """)
 
 
-def test_the_user_goes_above_a_copy_of_a_stage_built_from_the_sources():
-    # The runtime stage of a split copies the build stage's output: a source edit changes it, so
-    # the useradd goes above that copy and stays cached (below it, it re-ran after every edit).
+@pytest.mark.parametrize("take", [
+    "COPY --from=build /out /app",
+    "RUN --mount=type=bind,from=build,source=/out,target=/mnt/out cp /mnt/out /app",
+])
+def test_the_user_goes_above_what_takes_the_output_of_a_stage_built_from_the_sources(take):
+    # The runtime stage of a split takes the build stage's output: a source edit changes it, so
+    # the useradd goes above that step and stays cached (below it, it re-ran after every edit).
     from dockopt.facts import FileFacts
 
-    text = d("""\
-        FROM debian:bookworm-slim AS build
-        WORKDIR /src
-        COPY . .
-        RUN cat app > /out
-        FROM debian:bookworm-slim
-        COPY --from=build /out /app
-        CMD ["/app"]
-        """)
+    head = "FROM debian:bookworm-slim AS build\nWORKDIR /src\nCOPY . .\nRUN cat app > /out\nFROM debian:bookworm-slim\n"
+    text = f"{head}{take}\nCMD [\"/app\"]\n"
     out = fix(text)
-    assert out == d("""\
-        FROM debian:bookworm-slim AS build
-        WORKDIR /src
-        COPY . .
-        RUN cat app > /out
-        FROM debian:bookworm-slim
-        RUN useradd --system --uid 10001 app
-        COPY --from=build /out /app
-        USER 10001
-        CMD ["/app"]
-        """)
+    assert out == f"{head}RUN useradd --system --uid 10001 app\n{take}\nUSER 10001\nCMD [\"/app\"]\n"
     before = FileFacts(parse(text)).rebuild.steps("app")
     assert FileFacts(parse(out)).rebuild.steps("app") == before == 3
 

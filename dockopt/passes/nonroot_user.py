@@ -47,8 +47,8 @@ COPY app.py /app/
 USER 10001
 CMD ["python", "/app/app.py"]
 ```
-The `useradd` goes above the first `COPY` from the build context (or of a stage built from
-it, such as a build stage's output), so a source edit does not re-run it; `USER` goes after the
+The `useradd` goes above the first instruction that takes files from the build context, or from
+a stage built from it (a build stage's output), so a source edit does not re-run it; `USER` goes after the
 last instruction that installs or copies files, so they still run as root.
 
 ## Fix safety
@@ -175,11 +175,11 @@ class NonrootUser(Pass):
                                f"{base})")
             return
         anchor = self._anchor(stage)
-        shell = _non_posix_shell(ctx, stage, self._first_volatile_copy(ctx, stage, anchor), lines)
+        shell = _non_posix_shell(ctx, stage, self._first_volatile(ctx, stage, anchor), lines)
         if shell:
             yield self.finding(stage.from_, f"{message}; no fix: {shell}")
             return
-        edits = self._insertions(newline_of(tree), self._first_volatile_copy(ctx, stage, anchor), stage, anchor,
+        edits = self._insertions(newline_of(tree), self._first_volatile(ctx, stage, anchor), stage, anchor,
                                  lines)
         yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
 
@@ -228,18 +228,22 @@ class NonrootUser(Pass):
         return edits
 
     @staticmethod
-    def _first_volatile_copy(ctx: Context, stage: Stage, anchor: Instruction) -> Instruction | None:
-        """The first COPY/ADD in the stage whose files a source edit may change, when it is
-        `anchor` or comes before it: a copy of the build context, or a `--from` copy of a stage
-        that takes files from it (a build stage's output)."""
+    def _first_volatile(ctx: Context, stage: Stage, anchor: Instruction) -> Instruction | None:
+        """The first instruction of the stage that a source edit may re-run, when it is `anchor`
+        or comes before it: a copy or bind mount of the build context, or a copy or mount of a
+        stage that takes files from it (a build stage's output)."""
         for ins in stage.instructions:
-            if ins.keyword in ("COPY", "ADD"):
-                source = ins.flag("from")
-                ref = ctx.graph.ref(source.value or "", stage.index) if source is not None else None
-                if source is None or (ref is not None and ctx.rebuild.reads_context(ref)):
-                    return ins   # the anchor itself may be that COPY: the user still goes above it
+            effects = ctx.inputs(ins)
+            if effects.context_reads or (ins.keyword in ("COPY", "ADD") and ins.flag("from") is None
+                                           and not ins.heredocs):
+                return ins   # the anchor itself may be that COPY: the user still goes above it
+            for value, _source in effects.stage_reads:
+                ref = ctx.graph.ref(value, stage.index)
+                if ref is not None and ctx.rebuild.reads_context(ref):
+                    return ins
             if ins is anchor:
                 return None
+        return None
         return None
 
     @staticmethod
