@@ -345,7 +345,7 @@ class FileFacts:
                 return True
         return False
 
-    def _copies_directory(self, source: str) -> bool:
+    def copies_directory(self, source: str) -> bool:
         """A COPY source that is a directory of the context (its contents land under the
         destination): the whole context, a source ending in '/', or a directory that is sent."""
         if source.endswith(("/", "/.")) or clean(source.lstrip("/") or ".") == ".":
@@ -384,7 +384,7 @@ class FileFacts:
                            unmodelled=(f"an earlier RUN makes a symbolic link at or above {dest}",))
         into = destination_is_directory(sources, dest_text)
         tree = into or ins.keyword == "ADD" or (
-            from_flag is None and any(self._copies_directory(src) for src in sources if not is_remote(src)))
+            from_flag is None and any(self.copies_directory(src) for src in sources if not is_remote(src)))
         write = Access(dest, ins.keyword, tree=tree)
         cwd = state.cwd
         created = tuple(p for p in created_parents(dest) if cwd is None or not is_under(cwd, p))
