@@ -2,6 +2,7 @@
 the RUN that uses it, where nothing else reads the copy."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,38 @@ def test_after_the_go_split_the_build_stage_mounts_the_sources() -> None:
     assert "--mount=type=bind,source=.,target=/src,rw" in out and "COPY . ." not in out
     assert FileFacts(parse(out), None, case).rebuild.steps("main.go") == \
         FileFacts(parse(text), None, case).rebuild.steps("main.go") == 2
+
+
+def _source_edit_runs(side: dict) -> int:
+    [edit] = [r for r in side["rebuilds"] if r["scenario"] == "source-edit"]
+    return int(edit["run_steps"])
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("build,unsafe", [
+    ("FROM debian:bookworm-slim AS build\nWORKDIR /src\nCOPY . .\nRUN mkdir -p /out && cp hello.sh /out/hello\n",
+     False),
+    ("FROM golang:1.19 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/hello .\n", True),
+], ids=["cp-safe", "go-build-unsafe"])
+def test_built_for_real_the_image_is_the_same_and_a_source_edit_reruns_one_step_fewer(
+        tmp_path: Path, docker_engine, build: str, unsafe: bool) -> None:
+    from conftest import run_cli
+    ctx = make_context(tmp_path / "ctx", {
+        "go.mod": "module example.com/hello\n\ngo 1.19\n",
+        "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n',
+        "hello.sh": "#!/bin/sh\necho hello\n",
+    })
+    (ctx / "hello.sh").chmod(0o755)
+    runtime = ("FROM debian:bookworm-slim\nCOPY --from=build /out/hello /usr/local/bin/hello\n"
+               'CMD ["hello"]\n')
+    (ctx / "Dockerfile").write_text(build + "\n" + runtime)
+    source = "main.go" if unsafe else "hello.sh"
+    args = ["--verify", "--format", "json", "--select", "DO209", "--source-file", source, "--smoke", "hello"]
+    r = run_cli(*args, *(["--unsafe-fixes"] if unsafe else []), str(ctx / "Dockerfile"))
+    assert r.returncode in (0, 1), r.stdout.decode() + r.stderr.decode()
+    v = json.loads(r.stdout)["files"][0]["verify"]
+    assert v["verdict"] == "equivalent", v["summary"]
+    smoke = v["equivalence"]["smoke"]
+    assert smoke["original"]["output"] == smoke["rewritten"]["output"] == "hello\n"
+    assert _source_edit_runs(v["rewritten"]) == _source_edit_runs(v["original"]) - 1
