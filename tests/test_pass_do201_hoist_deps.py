@@ -185,10 +185,30 @@ def test_cd_in_the_install_resolves_the_manifest(tmp_path: Path) -> None:
         """)
 
 
-def test_cd_before_the_install_is_not_split_from_the_rest(tmp_path: Path) -> None:
+def test_cd_before_the_install_is_repeated_before_the_rest(tmp_path: Path) -> None:
+    # `cd web && npm ci && npm run build`: the build stays below the source copy, in web/ still
     ctx = make_context(tmp_path, {"web/package.json": PKG})
-    assert findings("FROM node\nCOPY . /src\nRUN cd /src/web && npm install && npm run build\n", P,
-                    context=ctx) == []
+    out = fix("FROM node\nWORKDIR /src\nCOPY . .\nRUN cd web && npm install && npm run build\n", P, context=ctx).text
+    assert out == d("""\
+        FROM node
+        WORKDIR /src
+        COPY web/package.json ./web/
+        RUN cd web && npm install
+        COPY . .
+        RUN cd web && npm run build
+        """)
+    multiline = fix("FROM node\nCOPY . /src\nRUN cd /src/web \\\n    && npm install \\\n    && npm run build\n", P,
+                    context=ctx).text
+    assert multiline.endswith("COPY . /src\nRUN cd /src/web && \\\n    npm run build\n"), multiline
+
+
+@pytest.mark.parametrize("run", [
+    "export NODE_ENV=production && npm install && npm run build",     # a variable the rest reads
+    "cd web || exit 1; npm install && npm run build",                  # not a plain && chain
+])
+def test_other_shell_state_before_the_install_is_not_split_from_the_rest(tmp_path: Path, run: str) -> None:
+    ctx = make_context(tmp_path, {"web/package.json": PKG, "package.json": PKG})
+    assert findings(f"FROM node\nWORKDIR /src\nCOPY . .\nRUN {run}\n", P, context=ctx) == []
 
 
 def test_semicolon_split_point_is_not_split(tmp_path: Path) -> None:

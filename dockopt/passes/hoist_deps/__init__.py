@@ -18,7 +18,9 @@ path; `pyproject.toml` with `poetry.lock`/`poetry.toml` or `uv.lock`/`.python-ve
 `--chown`/`--chmod`/`--link` flags of the source copy, and a relative destination keeps its
 meaning: when a `WORKDIR` sits between the source copy and the install, the moved source copy
 gets the absolute destination. A `RUN` that installs and then builds (`npm ci && npm run build`)
-is split at the `&&`: the install goes up, the build stays after the source copy. A project
+is split at the `&&`: the install goes up, the build stays after the source copy; a `cd` before
+the install (`cd web && npm ci && npm run build`) goes up with it and is repeated before the
+build, which so still runs in that directory. A project
 without a lockfile hoists `package.json` alone; the install command is never changed
 (`npm install` stays `npm install`).
 
