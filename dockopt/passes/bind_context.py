@@ -89,7 +89,6 @@ class BindContext(Pass):
     name = "bind-context-in-build-stage"
     summary = "A build stage copies the context into a layer only for the next RUN: bind-mount it there"
     severity = "info"
-    fires_on = ("copy",)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not targets_buildkit(ctx) or not frontend_supports(ctx.tree.syntax, _MOUNT):
