@@ -76,9 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--list-rules", action="store_true", help="list every rule: code, name, severity, summary")
 
     rules = ap.add_argument_group("rule selection (as in ruff: codes or prefixes such as DO1, or ALL)")
-    rules.add_argument("--select", metavar="CODES", help="run only these rules (replaces the configured selection)")
-    rules.add_argument("--extend-select", metavar="CODES", help="run these rules too (adds to the selection)")
-    rules.add_argument("--ignore", metavar="CODES", help="skip these rules (adds to the configured ignores)")
+    rules.add_argument("--select", metavar="CODES", action="append",
+                       help="run only these rules (replaces the configured selection; repeatable)")
+    rules.add_argument("--extend-select", metavar="CODES", action="append",
+                       help="run these rules too (adds to the selection; repeatable)")
+    rules.add_argument("--ignore", metavar="CODES", action="append",
+                       help="skip these rules (adds to the configured ignores; repeatable)")
     rules.add_argument("--per-file-ignores", metavar="GLOB:CODES", action="append",
                        help="skip rules for matching files; replaces the configured table (repeatable)")
     rules.add_argument("--extend-per-file-ignores", metavar="GLOB:CODES", action="append",
@@ -88,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixes.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
                        help="also apply fixes that may change what is installed (--no-unsafe-fixes: not even "
                             "when the configuration says so)")
-    fixes.add_argument("--force-fix", metavar="CODES",
+    fixes.add_argument("--force-fix", metavar="CODES", action="append",
                        help="apply these rules' unsafe fixes that otherwise need --verify to prove them "
                             "(DO301, DO302) without it (config: force-fix)")
     fixes.add_argument("--context", metavar="DIR",
@@ -181,13 +184,19 @@ class FileOutcome:
     seconds: float = 0.0
 
 
+def _joined(values: list[str] | None) -> str | None:
+    """A code list given several times (`--select DO1 --select DO3`) is one list, as in ruff."""
+    return None if values is None else ",".join(values)
+
+
 def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The flags that override configuration (None: not given)."""
     excludes = [p.strip() for item in (args.exclude or []) for p in item.split(",") if p.strip()] or None
-    return {"select": args.select, "extend_select": args.extend_select, "ignore": args.ignore,
+    return {"select": _joined(args.select), "extend_select": _joined(args.extend_select),
+            "ignore": _joined(args.ignore),
             "per_file_ignores": args.per_file_ignores, "extend_per_file_ignores": args.extend_per_file_ignores,
             "unsafe_fixes": args.unsafe_fixes, "runtime_base": args.runtime_base, "context": args.context,
-            "force_fix": args.force_fix,
+            "force_fix": _joined(args.force_fix),
             "fail_level": args.fail_level, "exclude": excludes}
 
 

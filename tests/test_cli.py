@@ -414,6 +414,21 @@ def test_select_replaces_and_extend_select_adds(df, tmp_path):
     assert codes_of(run_cli("--select", "DO102", str(p))) == {"DO102"}
 
 
+def test_code_options_given_twice_add_up(df):
+    # a second --select (or --ignore, --extend-select, --force-fix) adds to the first, as in ruff;
+    # it used to replace it without a word
+    p = df(APT_FIVE)
+    assert codes_of(run_cli("--select", "DO101", "--select", "DO106", str(p))) == {"DO101", "DO106"}
+    found = codes_of(run_cli("--ignore", "DO101", "--ignore", "DO106", str(p)))
+    assert "DO101" not in found and "DO106" not in found and "DO102" in found
+    assert codes_of(run_cli("--select", "DO101", "--extend-select", "DO102", "--extend-select", "DO106",
+                            str(p))) == {"DO101", "DO102", "DO106"}
+    go = df('FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\nCMD ["app"]\n',
+            "go/Dockerfile")
+    forced = out(run_cli("--diff", "--unsafe-fixes", "--force-fix", "DO301", "--force-fix", "DO302", str(go)))
+    assert "+FROM golang:1.22 AS build" in forced and "+USER 10001" in forced
+
+
 def test_per_file_ignores_merge_and_replace(df, tmp_path):
     p = df(APT_FIVE)
     (tmp_path / ".dockopt.toml").write_text('[per-file-ignores]\n"Dockerfile" = ["DO101"]\n')

@@ -304,3 +304,17 @@ def test_owner_lookups_created_directories_and_working_directory_use() -> None:
     assert not f.effects(chown_run).uses_cwd and f.effects(curl_run).uses_cwd
     # a copy through a link an earlier RUN made writes where the link points: not modelled
     assert not f.effects(ins(f, "COPY", 2)).modelled
+
+
+def test_a_glob_reads_the_directory_it_lists() -> None:
+    from dockopt import parse
+    from dockopt.facts import FileFacts
+
+    text = ("FROM debian:bookworm\nWORKDIR /app\nRUN for f in conf/*.conf; do echo \"$f\"; done > /etc/list\n"
+            "RUN cd /srv && echo * > /etc/all\nRUN echo $DIR/* > /etc/x\n")
+    facts = FileFacts(parse(text))
+    loop, star, unknown = facts.tree.stages[0].instructions[1:]
+    assert [a.path for a in facts.effects(loop).reads if a.via == "glob"] == ["/app/conf"]
+    assert facts.effects(loop).uses_cwd
+    assert [a.path for a in facts.effects(star).reads if a.via == "glob"] == ["/srv"]
+    assert not facts.effects(unknown).modelled

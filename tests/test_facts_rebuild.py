@@ -156,3 +156,25 @@ def test_work_steps_leave_out_copies_between_stages() -> None:
         COPY --from=build /dist /usr/share/nginx/html
         """)
     assert m.steps("index.js") == 3 and m.work_steps("index.js") == 2
+
+
+def test_which_stages_take_files_from_the_build_context() -> None:
+    m = model("""\
+        FROM debian:bookworm-slim AS tools
+        RUN echo tool > /tool
+        FROM debian:bookworm-slim AS src
+        COPY app.c /src/
+        FROM tools AS build
+        RUN --mount=type=bind,from=src,source=/src,target=/src cat /src/app.c > /out
+        FROM debian:bookworm-slim AS mounted
+        RUN --mount=type=bind,source=app.c,target=/app.c cat /app.c > /out
+        FROM debian:bookworm-slim
+        COPY --from=tools /tool /tool
+        COPY --from=build /out /out
+        """)
+    tools, src, build, mounted, final = m.graph.stages
+    assert not m.reads_context(tools)
+    assert m.reads_context(src)
+    assert m.reads_context(build)          # through the stage it mounts
+    assert m.reads_context(mounted)        # a bind mount of the context
+    assert m.reads_context(final)          # through the build stage it copies from

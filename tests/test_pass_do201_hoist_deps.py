@@ -185,10 +185,30 @@ def test_cd_in_the_install_resolves_the_manifest(tmp_path: Path) -> None:
         """)
 
 
-def test_cd_before_the_install_is_not_split_from_the_rest(tmp_path: Path) -> None:
+def test_cd_before_the_install_is_repeated_before_the_rest(tmp_path: Path) -> None:
+    # `cd web && npm ci && npm run build`: the build stays below the source copy, in web/ still
     ctx = make_context(tmp_path, {"web/package.json": PKG})
-    assert findings("FROM node\nCOPY . /src\nRUN cd /src/web && npm install && npm run build\n", P,
-                    context=ctx) == []
+    out = fix("FROM node\nWORKDIR /src\nCOPY . .\nRUN cd web && npm install && npm run build\n", P, context=ctx).text
+    assert out == d("""\
+        FROM node
+        WORKDIR /src
+        COPY web/package.json ./web/
+        RUN cd web && npm install
+        COPY . .
+        RUN cd web && npm run build
+        """)
+    multiline = fix("FROM node\nCOPY . /src\nRUN cd /src/web \\\n    && npm install \\\n    && npm run build\n", P,
+                    context=ctx).text
+    assert multiline.endswith("COPY . /src\nRUN cd /src/web && \\\n    npm run build\n"), multiline
+
+
+@pytest.mark.parametrize("run", [
+    "export NODE_ENV=production && npm install && npm run build",     # a variable the rest reads
+    "cd web || exit 1; npm install && npm run build",                  # not a plain && chain
+])
+def test_other_shell_state_before_the_install_is_not_split_from_the_rest(tmp_path: Path, run: str) -> None:
+    ctx = make_context(tmp_path, {"web/package.json": PKG, "package.json": PKG})
+    assert findings(f"FROM node\nWORKDIR /src\nCOPY . .\nRUN {run}\n", P, context=ctx) == []
 
 
 def test_semicolon_split_point_is_not_split(tmp_path: Path) -> None:
@@ -323,10 +343,68 @@ def test_unsafe_fix_is_held_back_without_unsafe_fixes(tmp_path: Path) -> None:
     assert fix(text, P, context=ctx, unsafe=True).text != text
 
 
-def test_workspaces_are_not_hoisted(tmp_path: Path) -> None:
-    ctx = make_context(tmp_path, {"package.json": json.dumps({"name": "a", "workspaces": ["packages/*"]}),
-                                  "packages/x/package.json": "{}"})
-    assert findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx) == []
+def _workspace(tmp_path: Path, web: dict | None = None, extra: dict | None = None, workspaces=None) -> Path:
+    root = {"name": "mono", "private": True, "workspaces": workspaces or ["packages/*"]}
+    files: dict[str, str | bytes] = {
+        "package.json": json.dumps(root), "package-lock.json": "{}\n",
+        "packages/api/package.json": json.dumps({"name": "api", "version": "1.0.0", "dependencies": {"ms": "2.1.3"}}),
+        "packages/api/index.js": "module.exports = 1\n",
+        "packages/web/package.json": json.dumps(web or {"name": "web", "version": "1.0.0",
+                                                        "dependencies": {"api": "workspace:*"}}),
+        "docs/README.md": "not a workspace\n",
+    }
+    return make_context(tmp_path, {**files, **(extra or {})})
+
+
+def test_npm_workspaces_hoist_every_workspace_manifest_to_its_place(tmp_path: Path) -> None:
+    ctx = _workspace(tmp_path)
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n", P, context=ctx).text
+    assert out == d("""\
+        FROM node
+        WORKDIR /app
+        COPY package.json package-lock.json ./
+        COPY packages/api/package.json ./packages/api/
+        COPY packages/web/package.json ./packages/web/
+        RUN npm ci
+        COPY . .
+        RUN npm run build
+        """)
+    [f] = findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx)
+    assert fix_of(f).safety is Safety.SAFE
+
+
+def test_yarn_workspaces_in_the_packages_form(tmp_path: Path) -> None:
+    ctx = _workspace(tmp_path, workspaces={"packages": ["packages/api", "packages/web"]},
+                     extra={"yarn.lock": "# yarn lockfile v1\n"})
+    out = fix("FROM node\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile\n", P, context=ctx).text
+    assert "COPY packages/api/package.json ./packages/api/\nCOPY packages/web/package.json ./packages/web/\n" in out
+
+
+@pytest.mark.parametrize("web,extra,workspaces,expect", [
+    ({"name": "web", "scripts": {"prepare": "husky install"}}, {}, None, "unsafe: workspace packages/web"),
+    ({"name": "web", "bin": {"web": "cli.js"}}, {}, None, "unsafe: workspace packages/web declares programs"),
+    ({"name": "web", "dependencies": {"x": "file:../../vendor/x"}}, {}, None, "none"),
+    ({"name": "web", "scripts": {"postinstall": "node scripts/gen.js"}}, {"packages/web/scripts/gen.js": "1\n"},
+     None, "none"),
+    (None, {"pnpm-workspace.yaml": "packages:\n  - packages/*\n"}, None, "none"),
+    (None, {}, ["packages/**"], "none"),
+    (None, {}, ["libs/*"], "none"),                           # no workspace in the context
+])
+def test_workspaces_that_read_more_than_their_manifests(tmp_path: Path, web, extra, workspaces, expect) -> None:
+    ctx = _workspace(tmp_path, web=web, extra=extra, workspaces=workspaces)
+    manager = "pnpm" if "pnpm-workspace.yaml" in extra else "npm"
+    found = findings(f"FROM node\nWORKDIR /app\nCOPY . .\nRUN {manager} install\n", P, context=ctx)
+    if expect == "none":
+        assert found == []
+    else:
+        [f] = found
+        assert fix_of(f).safety is Safety.UNSAFE and expect.removeprefix("unsafe: ") in f.message
+
+
+def test_a_workspace_node_modules_in_the_context_is_named(tmp_path: Path) -> None:
+    ctx = _workspace(tmp_path, extra={"packages/api/node_modules/ms/index.js": "1\n"})
+    [f] = findings("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", P, context=ctx)
+    assert f.fix is None and "packages/api/node_modules" in f.message
 
 
 def test_fixed_output_does_not_fire_again_on_a_later_install(tmp_path: Path) -> None:

@@ -194,6 +194,58 @@ def test_landing_below_an_apt_install_lets_do101_merge_the_two() -> None:
     assert len(runs) == 1 and out.index("curl") < out.index("COPY . /app")
 
 
+def test_a_run_whose_file_a_later_run_deletes_stays_for_the_merge() -> None:
+    # /tmp/numbers.txt is temporary: moved above the copy, the RUN making it would be a layer of
+    # its own that keeps its bytes; left in place, DO101 merges it with the RUN that deletes it.
+    text = d("""\
+        FROM debian:bookworm-slim
+        COPY words.txt /tmp/words.txt
+        RUN seq 1 300000 > /tmp/numbers.txt
+        RUN awk '{ s += $1 } END { print s }' /tmp/numbers.txt > /opt/sum.txt
+        RUN rm -f /tmp/numbers.txt
+        CMD ["cat", "/opt/sum.txt"]
+        """)
+    assert findings(text, P) == []
+    out = fix_text(text, Linter([MergeRuns, Scheduler])).text
+    [run] = [line for line in out.splitlines() if line.startswith("RUN")]
+    assert run.startswith("RUN seq 1 300000 > /tmp/numbers.txt")
+
+
+@pytest.mark.parametrize("run", [
+    # the shell expands a glob against what is there: above the copy it lists nothing of the source
+    'for f in conf/*.conf; do echo "include $f" >> /etc/app.conf; done',
+    "echo * > /etc/all-files.txt",
+    # a requirements file named by a variable: pip's model cannot say which file it reads
+    'for d in plugins/*; do if [ -f "$d/requirements.txt" ]; then pip install -r "$d/requirements.txt"; fi; done',
+    'pip install -r "$REQS"',
+])
+def test_a_run_whose_files_depend_on_the_copied_tree_stays(run: str) -> None:
+    text = f"FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN {run}\n"
+    assert all(f.fix is None for f in findings(text, P)), run
+    assert fix(text, P).text == text
+
+
+def test_ctfd_plugin_requirements_stay_below_the_source_copy(tmp_path: Path) -> None:
+    # CTFd's Dockerfile (field bench): the hoist splits the RUN, and the plugin loop that stays
+    # must not then move above the source copy, where CTFd/plugins/* matches nothing
+    ctx = make_context(tmp_path, {"requirements.txt": "flask\n", "CTFd/plugins/x/requirements.txt": "requests\n"})
+    text = d("""\
+        FROM python:3.11
+        WORKDIR /opt/CTFd
+        COPY . /opt/CTFd
+        RUN pip install --no-cache-dir -r requirements.txt \\
+            && for d in CTFd/plugins/*; do \\
+                if [ -f "$d/requirements.txt" ]; then \\
+                    pip install --no-cache-dir -r "$d/requirements.txt";\\
+                fi; \\
+            done;
+        """)
+    from dockopt.passes.hoist_deps import HoistDeps
+    out = fix_text(text, Linter([HoistDeps, Scheduler, MergeRuns]), context_dir=ctx).text
+    assert out.index("COPY . /opt/CTFd") < out.index("for d in CTFd/plugins/*"), out
+    assert out.index("COPY requirements.txt") < out.index("COPY . /opt/CTFd")
+
+
 # --------------------------------------------------------------------------- the corpus
 
 def corpus_inputs() -> list[tuple[str, Path, str]]:

@@ -17,7 +17,7 @@ from dockopt.passes import ALL_PASSES, by_code
 from dockopt.passes.base import DOC_HEADINGS, Pass
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DO2_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205", "DO206", "DO207", "DO208")
+DO2_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205", "DO206", "DO207", "DO208", "DO209")
 
 
 def d(text: str) -> str:

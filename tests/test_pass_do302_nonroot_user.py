@@ -225,6 +225,23 @@ def test_user_is_created_at_the_end_when_no_context_copy_comes_first():
         """)
 
 
+@pytest.mark.parametrize("take", [
+    "COPY --from=build /out /app",
+    "RUN --mount=type=bind,from=build,source=/out,target=/mnt/out cp /mnt/out /app",
+])
+def test_the_user_goes_above_what_takes_the_output_of_a_stage_built_from_the_sources(take):
+    # The runtime stage of a split takes the build stage's output: a source edit changes it, so
+    # the useradd goes above that step and stays cached (below it, it re-ran after every edit).
+    from dockopt.facts import FileFacts
+
+    head = "FROM debian:bookworm-slim AS build\nWORKDIR /src\nCOPY . .\nRUN cat app > /out\nFROM debian:bookworm-slim\n"
+    text = f"{head}{take}\nCMD [\"/app\"]\n"
+    out = fix(text)
+    assert out == f"{head}RUN useradd --system --uid 10001 app\n{take}\nUSER 10001\nCMD [\"/app\"]\n"
+    before = FileFacts(parse(text)).rebuild.steps("app")
+    assert FileFacts(parse(out)).rebuild.steps("app") == before == 3
+
+
 @pytest.mark.parametrize("create,user", [
     ("useradd --create-home --uid 1001 web", "USER 1001"),       # the file fixes the uid: numeric
     ("adduser -D -u 2000 web", "USER 2000"),

@@ -554,3 +554,14 @@ def test_commands_named():
 def test_parser_is_reused():
     from dockopt.shell.parse import _parser
     assert _parser() is _parser()
+
+
+def test_for_loop_keeps_its_word_list_and_globs_name_the_directory_they_list() -> None:
+    from dockopt.shell import parse_script
+    from dockopt.shell.words import glob_base
+
+    [loop] = parse_script('for f in conf/*.conf "lit*" /etc/[ab]* $X/*; do echo "$f"; done').for_loops
+    assert [w.raw for w in loop.words] == ["conf/*.conf", '"lit*"', "/etc/[ab]*", "$X/*"]
+    assert [glob_base(w) for w in loop.words] == [(True, "conf"), (False, None), (True, "/etc"), (True, None)]
+    [echo] = parse_script("echo * 'a*' \\*").commands
+    assert [glob_base(w) for w in echo.args] == [(True, ""), (False, None), (False, None)]

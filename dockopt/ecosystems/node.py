@@ -118,23 +118,59 @@ def read_install(tool: ToolCommand, site: InstallSite) -> Install | None:
     if pkg is None:
         return None
     data = read_json(M.files, pkg)
-    _check_package(tool, M, data)
+    workspaces = _workspaces(tool, M, data, posixpath.dirname(pkg) or ".")
+    _check_package(tool, M, data, bool(workspaces))
     unsafe = _read_locks(tool, M)
     unsafe += _lifecycle(tool, M, data, posixpath.dirname(pkg) or ".")
     outputs = [o for o in [M.img("node_modules")] if o]
+    for rel in workspaces:
+        ws_pkg = M.get(f"{rel}/package.json")
+        assert ws_pkg is not None
+        ws_data = read_json(M.files, ws_pkg)
+        _check_package(tool, M, ws_data, True)
+        if M.exists_any(f"{rel}/binding.gyp"):
+            raise Reject(f"{rel}/binding.gyp makes the install build native code from the project")
+        unsafe += [f"workspace {rel}: {r}" for r in _lifecycle(tool, M, ws_data, posixpath.dirname(ws_pkg) or ".",
+                                                               native_check=False)]
+        if ws_data.get("bin"):
+            unsafe.append(f"workspace {rel} declares programs (bin), which the install links before the source "
+                          "copy brings them")
+        outputs += [o for o in [M.img(f"{rel}/node_modules")] if o]
     return Install(what(tool), M.found, outputs=outputs, unsafe=unsafe)
 
 
-def _check_package(tool: ToolCommand, M: Manifests, data: dict[str, Any]) -> None:
-    """Reject what makes the install read more than package.json and its lockfile."""
-    if data.get("workspaces"):
-        raise Reject("package.json declares workspaces (their package.json files are needed too)")
+def _workspaces(tool: ToolCommand, M: Manifests, data: dict[str, Any], pkg_dir: str) -> list[str]:
+    """The workspace directories of an npm or Yarn project, relative to the install's directory:
+    the install reads each one's package.json too. Reject what cannot be listed from the context."""
     if tool.manager == "pnpm" and M.exists_any("pnpm-workspace.yaml"):
         raise Reject("pnpm-workspace.yaml declares a workspace")
+    declared = data.get("workspaces")
+    if not declared:
+        return []
+    patterns = declared.get("packages") if isinstance(declared, dict) else declared
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
+        raise Reject("package.json declares workspaces in a form dockopt does not read")
+    found: list[str] = []
+    for pattern in patterns:
+        pattern = clean(pattern.removeprefix("./"))
+        if pattern.startswith(("!", "/", "..")) or "**" in pattern or "{" in pattern:
+            raise Reject(f"the workspace pattern {pattern} is not one dockopt can list")
+        for match in M.files.glob(pattern if pkg_dir == "." else f"{pkg_dir}/{pattern}"):
+            rel = posixpath.relpath(match, pkg_dir) if pkg_dir != "." else match
+            if M.files.is_dir(match) and M.files.sent_file(f"{match}/package.json") and rel not in found:
+                found.append(rel)
+    if not found:
+        raise Reject("package.json declares workspaces, and none of them is in the build context")
+    return found
+
+
+def _check_package(tool: ToolCommand, M: Manifests, data: dict[str, Any], workspaces: bool = False) -> None:
+    """Reject what makes the install read more than package.json and its lockfile (the workspaces'
+    package.json files when it has workspaces, which `workspace:` dependencies name)."""
     for section in ("dependencies", "devDependencies", "optionalDependencies", "overrides", "resolutions"):
         deps = data.get(section)
         for name, spec in (deps.items() if isinstance(deps, dict) else ()):
-            if isinstance(spec, str) and _LOCAL_SPEC.match(spec):
+            if isinstance(spec, str) and _LOCAL_SPEC.match(spec) and not (workspaces and spec.startswith("workspace:")):
                 raise Reject(f"{name} is a local path dependency ({spec})")
     pnpm_cfg = table(data, "pnpm")
     if pnpm_cfg.get("patchedDependencies") or data.get("patchedDependencies"):
@@ -157,7 +193,8 @@ def _read_locks(tool: ToolCommand, M: Manifests) -> list[str]:
     return unsafe
 
 
-def _lifecycle(tool: ToolCommand, M: Manifests, data: dict[str, Any], pkg_dir: str) -> list[str]:
+def _lifecycle(tool: ToolCommand, M: Manifests, data: dict[str, Any], pkg_dir: str,
+               native_check: bool = True) -> list[str]:
     """package.json's install scripts: Reject when they name project files, unsafe when they run."""
     scripts = table(data, "scripts")
     lifecycle = [k for k in _LIFECYCLE if isinstance(scripts.get(k), str) and scripts[k].strip()]
@@ -165,7 +202,7 @@ def _lifecycle(tool: ToolCommand, M: Manifests, data: dict[str, Any], pkg_dir: s
     if tool.has_flag("--ignore-scripts") or (
             npmrc is not None and re.search(r"^\s*ignore-scripts\s*=\s*true", M.files.text(npmrc) or "", re.M)):
         return []
-    if "install" not in scripts and "preinstall" not in scripts and M.exists_any("binding.gyp"):
+    if native_check and "install" not in scripts and "preinstall" not in scripts and M.exists_any("binding.gyp"):
         raise Reject("binding.gyp makes the install build native code from the project")
     manifests = {c for c, _ in M.found}
     for k in lifecycle:

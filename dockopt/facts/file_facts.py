@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shell import CommandEffects, PathUse, Script, ToolCommand, command_effects, parse_script
+from ..shell.words import glob_base
 from ..syntax import Dockerfile, Instruction, Stage
 from .effects import (
     Access,
@@ -166,6 +167,8 @@ class FileFacts:
 
     def _installer(self, effects: CommandEffects, tool: ToolCommand, cwd: str | None,
                    env: dict[str, str | None]) -> CommandEffects:
+        if any(word.text is None for word in effects.command.args):
+            return effects     # a word only known at build time (`-r "$d/requirements.txt"`) may name a file it reads
         found = self.installer_effects(tool, cwd, env)
         if found is None:
             return effects
@@ -230,9 +233,37 @@ class FileFacts:
             deletes += step.deletes
             if step.effects.tool is not None:
                 packages += package_changes(step.effects.tool)
+        globbed, relative_glob = self._glob_reads(script, self.steps(ins), self.state(ins).cwd)
+        if globbed is None:
+            unmodelled.append("a glob lists a directory only known at build time")
+        else:
+            reads += globbed
         return Effects(ins, context_reads, stage_reads, tuple(reads), tuple(writes), tuple(deletes),
                        tuple(packages), env_reads, tuple(dict.fromkeys(unmodelled)),
-                       uses_cwd=uses_cwd(self.steps(ins)))
+                       uses_cwd=uses_cwd(self.steps(ins)) or relative_glob)
+
+    @staticmethod
+    def _glob_reads(script: Script, steps: tuple[Step, ...], start_cwd: str | None
+                    ) -> tuple[list[Access] | None, bool]:
+        """The directories the script's globs list (`for f in conf/*.conf`, `echo *`): what they
+        expand to depends on what is there. None when one is only known at build time; and
+        whether one is relative to the working directory."""
+        out: list[Access] = []
+        relative_glob = False
+        words = [(w, step.cwd) for step in steps for w in step.command.args]
+        for loop in script.for_loops:
+            cwd = next((step.cwd for step in steps if step.command.start >= loop.start), start_cwd)
+            words += [(w, cwd) for w in loop.words]
+        for word, cwd in words:
+            is_glob, base = glob_base(word)
+            if not is_glob:
+                continue
+            path = join(cwd, base) if base is not None else None
+            if base is None or path is None:
+                return None, True
+            relative_glob = relative_glob or not base.startswith("/")
+            out.append(Access(path, "glob", "", True))
+        return out, relative_glob
 
     def _mount_reads(self, ins: Instruction) -> tuple[tuple[ContextRead, ...], tuple[tuple[str, str], ...]]:
         """The build context and stage paths a RUN's bind mounts take in."""
@@ -345,7 +376,7 @@ class FileFacts:
                 return True
         return False
 
-    def _copies_directory(self, source: str) -> bool:
+    def copies_directory(self, source: str) -> bool:
         """A COPY source that is a directory of the context (its contents land under the
         destination): the whole context, a source ending in '/', or a directory that is sent."""
         if source.endswith(("/", "/.")) or clean(source.lstrip("/") or ".") == ".":
@@ -384,7 +415,7 @@ class FileFacts:
                            unmodelled=(f"an earlier RUN makes a symbolic link at or above {dest}",))
         into = destination_is_directory(sources, dest_text)
         tree = into or ins.keyword == "ADD" or (
-            from_flag is None and any(self._copies_directory(src) for src in sources if not is_remote(src)))
+            from_flag is None and any(self.copies_directory(src) for src in sources if not is_remote(src)))
         write = Access(dest, ins.keyword, tree=tree)
         cwd = state.cwd
         created = tuple(p for p in created_parents(dest) if cwd is None or not is_under(cwd, p))

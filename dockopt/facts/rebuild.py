@@ -101,6 +101,24 @@ class RebuildModel:
         return (not eff.modelled and ins.keyword in ("COPY", "ADD") and ins.flag("from") is None
                 and not ins.heredocs)
 
+    def reads_context(self, stage: Stage) -> bool:
+        """The stage, or a stage it builds on or copies from, takes files from the build context:
+        a source edit may change what it holds."""
+        seen: set[int] = set()
+        todo = [stage]
+        while todo:
+            st = todo.pop()
+            if st.index in seen:
+                continue
+            seen.add(st.index)
+            for ins in st.instructions:
+                eff = self.effects(ins)
+                if eff.context_reads or (not eff.modelled and ins.keyword in ("COPY", "ADD")
+                                         and ins.flag("from") is None and not ins.heredocs):
+                    return True
+            todo.extend(ref for ref in (self.graph.parent(st), *self.graph.copied_from(st)) if ref is not None)
+        return False
+
     def first_reader(self, stage: Stage, path: str) -> Instruction | None:
         """The first instruction of `stage` that reads context path `path` (not its ancestors')."""
         return next((ins for ins in stage.instructions if self.reads(ins, path)), None)

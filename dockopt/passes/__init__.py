@@ -9,6 +9,7 @@ from .apt_no_install_recommends import AptNoInstallRecommends
 from .apt_not_apt_get import AptNotAptGet
 from .apt_update_alone import AptUpdateAlone
 from .base import Pass
+from .bind_context import BindContext
 from .cache_mounts import CacheMounts
 from .copy_chown import CopyChown
 from .copy_link import CopyLink
@@ -49,6 +50,7 @@ ALL_PASSES: list[type[Pass]] = [
     Scheduler,
     CopyLink,
     IgnoreDeleted,
+    BindContext,
     Multistage,
     NonrootUser,
     CopyWholeFilesystem,

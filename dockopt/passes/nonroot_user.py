@@ -47,9 +47,9 @@ COPY app.py /app/
 USER 10001
 CMD ["python", "/app/app.py"]
 ```
-The `useradd` goes above the first `COPY` from the build context, so a source edit does not
-re-run it; `USER` goes after the last instruction that installs or copies files, so they still
-run as root.
+The `useradd` goes above the first instruction that takes files from the build context, or from
+a stage built from it (a build stage's output), so a source edit does not re-run it; `USER` goes after the
+last instruction that installs or copies files, so they still run as root.
 
 ## Fix safety
 Unsafe (only with `--unsafe-fixes`): the program loses write access to the files and
@@ -175,11 +175,12 @@ class NonrootUser(Pass):
                                f"{base})")
             return
         anchor = self._anchor(stage)
-        shell = _non_posix_shell(ctx, stage, self._first_context_copy(stage, anchor), lines)
+        shell = _non_posix_shell(ctx, stage, self._first_volatile(ctx, stage, anchor), lines)
         if shell:
             yield self.finding(stage.from_, f"{message}; no fix: {shell}")
             return
-        edits = self._insertions(newline_of(tree), stage, anchor, lines)
+        edits = self._insertions(newline_of(tree), self._first_volatile(ctx, stage, anchor), stage, anchor,
+                                 lines)
         yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
 
     def _runs_as_root(self, ctx: Context, stage: Stage, chain: list[Stage]
@@ -205,13 +206,14 @@ class NonrootUser(Pass):
             return None
         return user, user_ins, facts, starts
 
-    def _insertions(self, nl: str, stage: Stage, anchor: Instruction, lines: list[str]) -> list[Edit]:
-        """Edits adding `lines` after `anchor`; a RUN that creates the user goes above the first context COPY."""
+    @staticmethod
+    def _insertions(nl: str, early: Instruction | None, stage: Stage, anchor: Instruction, lines: list[str]
+                    ) -> list[Edit]:
+        """Edits adding `lines` after `anchor`; a RUN that creates the user goes above `early`."""
         edits = []
-        early = self._first_context_copy(stage, anchor)
         if early is not None and len(lines) > 1 and lines[0].startswith("RUN "):
-            # Create the user above the first COPY from the build context: that RUN then stays
-            # cached when the sources change, instead of re-running after every edit.
+            # Create the user above the first COPY whose files a source edit changes: that RUN then
+            # stays cached when the sources change, instead of re-running after every edit.
             before = stage.instructions[stage.instructions.index(early) - 1] if early is not stage.instructions[0] \
                 else stage.from_
             gap = nl if before.heredocs and before.end == early.leading_start else ""
@@ -226,13 +228,22 @@ class NonrootUser(Pass):
         return edits
 
     @staticmethod
-    def _first_context_copy(stage: Stage, anchor: Instruction) -> Instruction | None:
-        """The first COPY/ADD of the build context in the stage, when it is `anchor` or comes before it."""
+    def _first_volatile(ctx: Context, stage: Stage, anchor: Instruction) -> Instruction | None:
+        """The first instruction of the stage that a source edit may re-run, when it is `anchor`
+        or comes before it: a copy or bind mount of the build context, or a copy or mount of a
+        stage that takes files from it (a build stage's output)."""
         for ins in stage.instructions:
-            if ins.keyword in ("COPY", "ADD") and not any(f.name == "from" for f in ins.flags):
+            effects = ctx.inputs(ins)
+            if effects.context_reads or (ins.keyword in ("COPY", "ADD") and ins.flag("from") is None
+                                           and not ins.heredocs):
                 return ins   # the anchor itself may be that COPY: the user still goes above it
+            for value, _source in effects.stage_reads:
+                ref = ctx.graph.ref(value, stage.index)
+                if ref is not None and ctx.rebuild.reads_context(ref):
+                    return ins
             if ins is anchor:
                 return None
+        return None
         return None
 
     @staticmethod

@@ -239,6 +239,7 @@ class ForLoop:
     start: int
     end: int
     scopes: tuple[Scope, ...]     # of the loop itself (not LOOP)
+    words: tuple[Word, ...] = ()  # the list after `in` (`for f in conf/*.conf`: a glob read at run time)
 
 
 @dataclass(frozen=True, slots=True)

@@ -390,7 +390,8 @@ class Builder(WordReader):
         if node.type == "for_statement":
             variable = node.child_by_field_name("variable")
             name = self.node_text(variable) if variable is not None else None
-            self.for_loops.append(ForLoop(name, name is not None, start, end, scopes))
+            words = tuple(self.word(v, scopes) for v in node.children_by_field_name("value"))
+            self.for_loops.append(ForLoop(name, name is not None, start, end, scopes, words))
         else:
             header = [c for c in node.children if c.type not in ("do_group", "compound_statement")]
             assigns = any(_ARITHMETIC_ASSIGNMENT & _token_types(c) or c.type == "variable_assignment"

@@ -23,7 +23,8 @@ from .model import (
 if TYPE_CHECKING:  # the grammar is loaded on the first parse: a file without RUN never needs it
     import tree_sitter
 
-__all__ = ["REDIRECT_TYPES", "WordReader", "new_word", "resolve_wrappers", "start_of", "unescape_unquoted"]
+__all__ = ["REDIRECT_TYPES", "WordReader", "glob_base", "new_word", "resolve_wrappers", "start_of",
+           "unescape_unquoted"]
 
 REDIRECT_TYPES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 _SUBSTITUTIONS = {
@@ -336,3 +337,39 @@ def _wrapped(argv: list[Word], index: int, wrapper: str) -> int | None:
         else:
             break
     return position if position < count else None
+
+
+def _unquoted_glob(raw: str) -> bool:
+    """`raw` holds a `*`, `?` or `[` the shell expands against the filesystem (not quoted or escaped)."""
+    single = double = False
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == "\\" and not single:
+            i += 2
+            continue
+        if c == "'" and not double:
+            single = not single
+        elif c == '"' and not single:
+            double = not double
+        elif c in "*?[" and not single and not double:
+            return True
+        i += 1
+    return False
+
+
+def glob_base(word: Word) -> tuple[bool, str | None]:
+    """(the word is a glob the shell expands, the directory it lists: "" for the working
+    directory, None when only known at run time). `conf/*.conf` lists `conf`."""
+    if not _unquoted_glob(word.raw):
+        return False, None
+    if word.text is None:
+        return True, None
+    parts = word.text.split("/")
+    static = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        static.append(part)
+    base = "/".join(static)
+    return True, (base or "/") if word.text.startswith("/") else base

@@ -10,7 +10,9 @@ the source copy below the install, so that the install layer only depends on the
 
 Only manifests that exist in the build context and that BuildKit sends (not `.dockerignore`d)
 are copied: `package.json` with `package-lock.json`/`npm-shrinkwrap.json`/`.npmrc`;
-`yarn.lock`, `.yarnrc(.yml)` and `.yarn/releases|plugins|patches`; `pnpm-lock.yaml`;
+`yarn.lock`, `.yarnrc(.yml)` and `.yarn/releases|plugins|patches`; `pnpm-lock.yaml`; for npm and
+Yarn workspaces (`"workspaces": ["packages/*"]`), each workspace's `package.json` in its own
+directory (a workspace's install scripts or programs make the fix unsafe, as the root's do);
 every requirements file reached through nested `-r`/`-c` includes, each at its own relative
 path; `pyproject.toml` with `poetry.lock`/`poetry.toml` or `uv.lock`/`.python-version`;
 `Pipfile(.lock)`; `go.mod`/`go.sum`; `Gemfile(.lock)` and `.bundle/config`; `pom.xml` and
@@ -18,7 +20,9 @@ path; `pyproject.toml` with `poetry.lock`/`poetry.toml` or `uv.lock`/`.python-ve
 `--chown`/`--chmod`/`--link` flags of the source copy, and a relative destination keeps its
 meaning: when a `WORKDIR` sits between the source copy and the install, the moved source copy
 gets the absolute destination. A `RUN` that installs and then builds (`npm ci && npm run build`)
-is split at the `&&`: the install goes up, the build stays after the source copy. A project
+is split at the `&&`: the install goes up, the build stays after the source copy; a `cd` before
+the install (`cd web && npm ci && npm run build`) goes up with it and is repeated before the
+build, which so still runs in that directory. A project
 without a lockfile hoists `package.json` alone; the install command is never changed
 (`npm install` stays `npm install`).
 
@@ -63,7 +67,8 @@ install` with scripts or an autoloader that scans the source (hoisted with `--no
 `mvn dependency:go-offline` step is added).
 
 No fix when the install may run project code or needs more than the manifests: lifecycle
-scripts that name files of the context, `binding.gyp`, workspaces, local path dependencies
+scripts that name files of the context, `binding.gyp`, pnpm workspaces (`pnpm-workspace.yaml`),
+workspace patterns dockopt cannot list from the context (`**`, `!`), local path dependencies
 (`file:`, `-e .`, `./pkg`, path sources, Gemfile `gemspec`), `pip install .`, a requirements
 file the source copy does not bring, Maven modules; and while the context sends an
 install output directory (`node_modules`, `vendor`, `.venv`) that the moved source copy would

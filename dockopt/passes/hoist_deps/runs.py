@@ -11,7 +11,7 @@ from ...ecosystems import go, java
 from ...ecosystems.common import Install, InstallSite, Manifests, ProjectCopy, Reject
 from ...facts import RunScript
 from ...facts.paths import clean, join, overlaps
-from ...shell import SYSTEM_MANAGERS, ChainLink, Script, SimpleCommand, ToolCommand, leaks_state, parse_tool
+from ...shell import SYSTEM_MANAGERS, ChainLink, LeakKind, Script, SimpleCommand, ToolCommand, leaks_state, parse_tool
 from ...shell.model import AND, Construct
 from ...syntax import Instruction, Stage
 from ..base import Context, newline_of
@@ -93,10 +93,11 @@ def run_plan(ctx: Context, stage: Stage, source: SourceCopy, run: Instruction) -
         return _missing_step(ctx, stage, source, run, script, cwd)
     _check_installs(ctx, source, run, installs)
     dups = [i for i, (kind, inst) in enumerate(kinds[:p]) if kind == "install" and inst and inst.dup]
-    _check_split(script, p, dups)
+    cds = _check_split(script, p, dups)
     if script.chain[-1].operator not in (None, ";") and p == len(script.chain):
         return None
-    return RunPlan(installs, _hoisted_text(ctx, rs, script, p, installs), _rest_text(ctx, rs, script, run, p, dups))
+    return RunPlan(installs, _hoisted_text(ctx, rs, script, p, installs),
+                   _rest_text(ctx, rs, script, run, p, dups, cds))
 
 
 def _check_installs(ctx: Context, source: SourceCopy, run: Instruction, installs: list[Install]) -> None:
@@ -110,19 +111,32 @@ def _check_installs(ctx: Context, source: SourceCopy, run: Instruction, installs
                              f"the installed one: exclude it in .dockerignore first (DO204)", show=True)
 
 
-def _check_split(script: Script, p: int, dups: list[int]) -> None:
-    """The split point must be `&&`: RUN a && b behaves as RUN a, then RUN b."""
+def _check_split(script: Script, p: int, dups: list[int]) -> list[int]:
+    """The split point must be `&&`: RUN a && b behaves as RUN a, then RUN b. Returns the `cd`
+    links of the hoisted part, which the rest repeats to run in the same directory
+    (`cd web && npm ci && npm run build`: the build stays as `cd web && npm run build`)."""
     chain = script.chain
     rest_links = p < len(chain)
     if not rest_links and not dups:
-        return
+        return []
     if rest_links and chain[p - 1].operator != AND:
         raise Reject("the install is not joined to the rest of the RUN by &&")
     if dups and any(chain[i].operator != AND for i in range(p - 1)):
         raise Reject("the install list is not a plain && chain")
     prefix_end = chain[p - 1].end
-    if any(leak.start < prefix_end for leak in leaks_state(script)):
-        raise Reject("the hoisted commands change shell state the rest of the RUN relies on")
+    cds: list[int] = []
+    for leak in leaks_state(script):
+        if leak.start >= prefix_end:
+            continue
+        k = next((i for i in range(p) if len(chain[i].commands) == 1 and chain[i].commands[0] is leak.command), None)
+        if leak.kind is not LeakKind.DIRECTORY or k is None or leak.command is None or leak.command.program != "cd":
+            raise Reject("the hoisted commands change shell state the rest of the RUN relies on")
+        cds.append(k)
+    if cds and any(chain[i].operator != AND for i in range(p - 1)):
+        raise Reject("the hoisted commands change directory in a chain that is not a plain && chain")
+    if cds and dups and max(cds) > min(dups):
+        raise Reject("an install that runs again after the source copy ran in another directory")
+    return sorted(set(cds))
 
 
 def _hoisted_text(ctx: Context, rs: RunScript, script: Script, p: int, installs: list[Install]) -> str:
@@ -140,13 +154,15 @@ def _hoisted_text(ctx: Context, rs: RunScript, script: Script, p: int, installs:
     return "".join(hoisted)
 
 
-def _rest_text(ctx: Context, rs: RunScript, script: Script, run: Instruction, p: int, dups: list[int]) -> str | None:
-    """What stays after the source copy: the installs that run again, then the rest of the RUN."""
+def _rest_text(ctx: Context, rs: RunScript, script: Script, run: Instruction, p: int, dups: list[int],
+               cds: list[int]) -> str | None:
+    """What stays after the source copy: the hoisted part's `cd`s, the installs that run again,
+    then the rest of the RUN."""
     chain = script.chain
     if p == len(chain) and not dups:
         return None
     text = ctx.text
-    pieces = [text[slice(*_link_file_span(rs, chain[i]))] for i in dups]
+    pieces = [text[slice(*_link_file_span(rs, chain[i]))] for i in [*cds, *dups]]
     if p < len(chain):
         last = run.lines[-1]
         content_end = last.start + len(last.content)
