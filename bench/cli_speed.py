@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "realworld"
+DEFAULT_CORPUS = Path(os.environ.get("DOCKOPT_SHARED", REPO.parent / "shared")) / "corpus" / "realworld"
 EXAMPLE = REPO / "corpus" / "01-apt-five-runs" / "Dockerfile"
 BIN = Path(sys.executable).parent
 

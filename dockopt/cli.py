@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="walk into files that .gitignore names")
     files.add_argument("--stdin-filename", metavar="NAME", help="name used for - (stdin) in messages and config lookup")
     files.add_argument("--config", metavar="FILE", help="read settings from this .dockopt.toml / pyproject.toml only")
+    files.add_argument("-j", "--jobs", metavar="N", type=int, default=None,
+                       help="analyse many files in N worker processes (default: the number of CPUs; 1: in this "
+                            "process); the output is the same, in the same order")
 
     out = ap.add_argument_group("output and exit status")
     out.add_argument("--format", choices=FORMATS, default="text",
@@ -572,6 +575,8 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if args.format != "text" and (args.output_format != "concise" or args.statistics or args.show_fixes):
         ap.error("--output-format, --statistics and --show-fixes shape the text format; "
                  f"--format {args.format} has its own layout")
+    if args.jobs is not None and args.jobs < 1:
+        ap.error("--jobs must be at least 1")
     if args.verify and len(args.paths) != 1:
         ap.error("--verify takes one Dockerfile")
     if args.verify and args.check:
@@ -600,8 +605,38 @@ def _main(argv: Sequence[str] | None = None) -> int:
     return Run(args, out, err).run()
 
 
-PARALLEL_FROM = 16  # files; fewer are not worth starting worker processes for
-MAX_JOBS = 8
+PARALLEL_FROM = 8   # files; fewer are not worth starting worker processes for
+FILES_PER_WORKER = 4  # no more workers than give each this many files
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask, where the system has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
+def workers_for(paths: Sequence[str], args: argparse.Namespace) -> int:
+    """How many worker processes analyse `paths` (1: this process does, with no pool).
+
+    Many files are spread over the CPUs, since every file is read and fixed on its own; one
+    file, stdin, --verify (builds, one file), and a --write naming one file twice (the second
+    must see the first's rewrite, as in a serial run) stay in this process."""
+    jobs = args.jobs if args.jobs is not None else cpu_count()
+    if jobs < 2 or len(paths) < PARALLEL_FROM or "-" in paths or args.verify:
+        return 1
+    if args.write and len({os.path.realpath(p) for p in paths}) < len(paths):
+        return 1
+    return min(jobs, len(paths) // FILES_PER_WORKER)
+
+
+def _pool_context() -> Any:
+    """fork where the platform has it and it is the safe choice (Linux): a worker starts with
+    the parent's modules imported and its grammar loaded, instead of importing them again."""
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def one_file(path: str, args: argparse.Namespace) -> FileOutcome:
@@ -669,18 +704,20 @@ class Run:
             print(f"{o.path}: note: {note}", file=self.err)
 
     def outcomes_of(self, paths: list[str]) -> Iterator[tuple[str, FileOutcome]]:
-        """Each path with its outcome, in order; many files are spread over the CPUs (as ruff
-        does), since every file is read and fixed on its own."""
-        jobs = min(os.cpu_count() or 1, MAX_JOBS)
-        if jobs < 2 or len(paths) < PARALLEL_FROM or "-" in paths or self.args.verify:
+        """Each path with its outcome, in the order given; with several workers (`--jobs`) the
+        files are analysed in parallel, and shown and written here, in that same order."""
+        workers = workers_for(paths, self.args)
+        if workers < 2:
             for path in paths:
                 yield path, one_file(path, self.args)
             return
         from concurrent.futures import ProcessPoolExecutor
-        from functools import partial
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            chunk = max(1, min(32, len(paths) // (jobs * 4)))
+        from .syntax.parser import warm_up
+
+        warm_up()  # once here, not once per worker
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+            chunk = max(1, min(16, len(paths) // (workers * 8)))
             yield from zip(paths, pool.map(partial(one_file, args=self.args), paths, chunksize=chunk), strict=True)
 
     def error(self, path: str, message: str, line: int | None = None, column: int | None = None) -> None:
