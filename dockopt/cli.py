@@ -711,14 +711,24 @@ class Run:
             for path in paths:
                 yield path, one_file(path, self.args)
             return
+        import gc
         from concurrent.futures import ProcessPoolExecutor
 
-        from .syntax.parser import warm_up
+        from .shell.parse import warm_up as load_shell_grammar
+        from .syntax.parser import warm_up as load_grammar
 
-        warm_up()  # once here, not once per worker
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-            chunk = max(1, min(16, len(paths) // (workers * 8)))
-            yield from zip(paths, pool.map(partial(one_file, args=self.args), paths, chunksize=chunk), strict=True)
+        load_grammar()  # once here, not once per worker
+        load_shell_grammar()
+        # what the workers inherit is never collected in them: their collector neither scans it
+        # nor writes its pages (the gc module's advice for a fork without exec)
+        gc.freeze()
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+                chunk = max(1, min(16, len(paths) // (workers * 8)))
+                yield from zip(paths, pool.map(partial(one_file, args=self.args), paths, chunksize=chunk),
+                               strict=True)
+        finally:
+            gc.unfreeze()
 
     def error(self, path: str, message: str, line: int | None = None, column: int | None = None) -> None:
         """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""

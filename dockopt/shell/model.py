@@ -6,7 +6,6 @@ Every offset is a ``str`` index into :attr:`Script.text` (not a byte offset), so
 from __future__ import annotations
 
 import enum
-import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -160,8 +159,9 @@ class SimpleCommand:
     @property
     def program(self) -> str | None:
         """Basename of :attr:`name` (``pip3`` for ``/usr/bin/pip3``)."""
-        name = self.name
-        return None if name is None else posixpath.basename(name)
+        word = self.name_word
+        name = None if word is None else word.text
+        return None if name is None else name[name.rfind("/") + 1:]  # posixpath.basename, inlined
 
     @property
     def args(self) -> tuple[Word, ...]:
