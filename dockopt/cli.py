@@ -262,11 +262,11 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
 def _unproven_hold(args: argparse.Namespace, settings: Settings, out: FileOutcome) -> Any:
     """Which fixes --unsafe-fixes may apply without --verify: not those of rules whose fixes need
     a build to prove them, unless forced per code (None: every fix may be)."""
+    if not out.unsafe or args.verify:
+        return None
     from .config import code_matches
     from .proof import needs_proof
 
-    if not out.unsafe or args.verify:
-        return None
     forced = settings.force_fix
 
     def hold(finding: Finding) -> bool:
