@@ -1,6 +1,6 @@
 """What a plain single-file `--check` loads: a pre-commit hook runs one process per file, and each
 pays for every module it imports. Nothing of the verifier, the Docker SDK, rich, the other
-report formats, or the language modules a file does not use."""
+report formats, the language modules a file does not use, nor a TOML reader without a TOML file."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,8 @@ NOT_FOR_A_PLAIN_CHECK = ("docker", "rich", "dockopt.verify", "dockopt.proof", "d
                          "dockopt.report.junit", "dockopt.report.json_format", "dockopt.ecosystems.node",
                          "dockopt.ecosystems.python", "dockopt.ecosystems.go", "dockopt.ecosystems.java",
                          "dockopt.ecosystems.ruby", "dockopt.ecosystems.php",
-                         "dockopt.passes.multistage.render", "dockopt.passes.multistage.python")
+                         "dockopt.passes.multistage.render", "dockopt.passes.multistage.python",
+                         "tomllib")  # no configuration file, no TOML manifest
 
 
 def loaded(*args: str, cwd: Path) -> tuple[int, set[str]]:
