@@ -668,6 +668,8 @@ class Run:
         self.outcomes: list[FileOutcome] = []
         self.errors = 0
         self.verify_failures = 0
+        self.pooled = False             # outcomes come from worker processes
+        self.written: list[str] = []    # the real paths this run wrote, in order (--write)
 
     def run(self) -> int:
         from .discover import Discovery
@@ -676,6 +678,10 @@ class Run:
         discovery = Discovery(excludes=cli_settings(args)["exclude"] or (), respect_gitignore=args.respect_gitignore,
                               force_exclude=args.force_exclude, config=args.config)
         for path, o in self.outcomes_of(list(discovery.paths(args.paths))):
+            if self.pooled and self.written and self.reads_written(path, o):
+                # analysed by a worker before an earlier file's rewrite that it reads (a shared
+                # build context, a .dockerignore): again here, as a serial run analyses it
+                o = one_file(path, args)
             if o.error is not None:
                 self.error(o.path, o.error, o.error_line, o.error_column)
                 continue
@@ -707,6 +713,7 @@ class Run:
         """Each path with its outcome, in the order given; with several workers (`--jobs`) the
         files are analysed in parallel, and shown and written here, in that same order."""
         workers = workers_for(paths, self.args)
+        self.pooled = workers > 1
         if workers < 2:
             for path in paths:
                 yield path, one_file(path, self.args)
@@ -743,14 +750,23 @@ class Run:
                 self.out.flush()
                 self.out.buffer.write(encode(o.text))  # type: ignore[attr-defined]
                 self.out.buffer.flush()  # type: ignore[attr-defined]
-            elif o.changed:
-                write_atomic(path, o.text)
+            elif o.changed and write_atomic(path, o.text):
+                self.written.append(os.path.realpath(path))
             for side, side_text in o.files.items():
-                write_atomic(side, side_text)
+                if write_atomic(side, side_text):
+                    self.written.append(os.path.realpath(side))
         except FileError as exc:
             self.error(o.path, exc.message)
             return False
         return True
+
+    def reads_written(self, path: str, o: FileOutcome) -> bool:
+        """Whether a file this run wrote lies where the analysis of `path` reads: in the
+        Dockerfile's directory (the file itself, its own .dockerignore) or its build context."""
+        roots = {os.path.realpath(os.path.dirname(path) or ".")}
+        if o.context_dir is not None:
+            roots.add(os.path.realpath(o.context_dir))
+        return any(w.startswith(root.rstrip(os.sep) + os.sep) for w in self.written for root in roots)
 
     def diff(self, o: FileOutcome) -> None:
         show_diff(o, self.out)

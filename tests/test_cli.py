@@ -229,6 +229,28 @@ def test_a_file_named_twice_is_written_as_a_serial_run_writes_it(tmp_path):
     assert (tmp_path / "a/Dockerfile").read_bytes() == (again / "a/Dockerfile").read_bytes()
 
 
+def test_parallel_write_of_files_sharing_a_context_matches_a_serial_write(tmp_path):
+    # nine Dockerfiles outside one build context: the first one's fix writes the context's
+    # .dockerignore, which every later one reads; a serial run fixes only the first
+    runs = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / jobs
+        (root / "app" / ".git").mkdir(parents=True)
+        (root / "app" / ".git" / "pack").write_bytes(bytes(range(256)) * 800)
+        (root / "app" / "main.py").write_text("print(1)\n")
+        (root / "docker").mkdir()
+        names = []
+        for i in range(9):
+            name = f"docker/s{i}.Dockerfile"
+            (root / name).write_text('FROM python:3.12-slim\nCOPY . /app\nUSER nobody\n'
+                                     'CMD ["python", "/app/main.py"]\n')
+            names.append(name)
+        r = run_cli("--write", "--jobs", jobs, "--context", "app", *names, cwd=root)
+        runs[jobs] = (r.returncode, r.stdout, r.stderr, (root / "app" / ".dockerignore").read_text())
+    assert runs["1"] == runs["2"]
+    assert ".git" in runs["1"][3] and b"1 file fixed" in runs["1"][1] + runs["1"][2]
+
+
 def test_jobs_must_be_positive(df):
     r = run_cli("--jobs", "0", str(df(CLEAN)))
     assert r.returncode == 2 and b"--jobs must be at least 1" in r.stderr
