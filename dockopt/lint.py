@@ -168,8 +168,18 @@ class Linter:
         return [p() for p in self.passes
                 if self.enabled(p.code) and (lowered is None or p.can_fire(lowered))]
 
+    @staticmethod
+    def context(tree: Dockerfile, path: Path | None = None, context_dir: Path | None = None, settings: Any = None,
+                pending_files: dict[str, str] | None = None) -> Context:
+        """What the rules ask about `tree`: its facts, computed on demand and kept."""
+        return Context(tree, path=path, context_dir=context_dir, settings=settings,
+                       pending_files=dict(pending_files or {}))
+
     def run(self, tree: Dockerfile, path: Path | None = None, context_dir: Path | None = None,
-            settings: Any = None, pending_files: dict[str, str] | None = None) -> list[Finding]:
+            settings: Any = None, pending_files: dict[str, str] | None = None,
+            ctx: Context | None = None) -> list[Finding]:
+        """The findings on `tree`; `ctx`, when given, is `context(tree, ...)` with these same
+        arguments, made by the caller (whose facts it may have asked already)."""
         sup = collect(tree)
         for line in sup.empty:
             raise SuppressionError("`# dockopt: ignore=` names no code (give codes such as DO101, or use "
@@ -182,7 +192,7 @@ class Linter:
         if sup.whole_file:
             return []
         active = self.active(tree)
-        findings = self._findings(tree, active, path, context_dir, settings, pending_files)
+        findings = self._findings(tree, active, path, context_dir, settings, pending_files, ctx)
         out = [f for f in findings if not sup.suppressed(f)]
         if self.report_unused and self.enabled(UnusedSuppression.code):
             unused = self._unused(tree, sup, findings, active, path, context_dir, settings, pending_files)
@@ -194,9 +204,9 @@ class Linter:
 
     @staticmethod
     def _findings(tree: Dockerfile, active: Sequence[Pass], path: Path | None, context_dir: Path | None,
-                  settings: Any, pending_files: dict[str, str] | None) -> list[Finding]:
-        ctx = Context(tree, path=path, context_dir=context_dir, settings=settings,
-                      pending_files=dict(pending_files or {}))
+                  settings: Any, pending_files: dict[str, str] | None, ctx: Context | None = None) -> list[Finding]:
+        if ctx is None:
+            ctx = Linter.context(tree, path, context_dir, settings, pending_files)
         return [f for p in active for f in p.check(ctx)]
 
     def _unused(self, tree: Dockerfile, sup: Suppressions, findings: list[Finding], active: Sequence[Pass],

@@ -163,6 +163,102 @@ def test_directory_discovery_finds_dockerfile_names(tmp_path):
     assert paths == ["Dockerfile", "a/Dockerfile.prod", "a/web.dockerfile"]
 
 
+# several files, as pre-commit passes them or a directory walk finds them: one with a syntax
+# error, one with an unknown instruction, clean ones, ones with findings (fixable or not),
+# a suppression, and a subdirectory with its own configuration
+MANY = {
+    "a/Dockerfile": FIVE_RUNS,
+    "a/Dockerfile.broken": 'FROM debian\nRUN <<EOF\necho unterminated\n',
+    "b/Dockerfile": CLEAN,
+    "b/web.dockerfile": APT_FIVE,
+    "c/Dockerfile": "FROM alpine:3.19\nRUN apk add curl\nRUN apk add git\n",
+    "c/Dockerfile.dev": "FROM python:3.12\nRUN pip install flask\nCOPY . /app\nCMD [\"python\", \"app.py\"]\n",
+    "d/Dockerfile": "FROM debian\nFROBNICATE now\n",
+    "d/Containerfile": "FROM debian:bookworm\n# dockopt: ignore=DO101\nRUN apt-get update\nRUN apt-get install -y jq\n",
+    "e/Dockerfile": "FROM node:20\nCOPY . .\nRUN npm install\nCMD [\"node\", \"index.js\"]\n",
+    "e/.dockopt.toml": 'ignore = ["DO3"]\n',
+    "f/Dockerfile": "FROM debian:bookworm-slim\nADD app.tar.gz /opt/\nUSER nobody\n",
+    "g/Dockerfile": CLEAN.replace("nobody", "app"),
+}
+
+
+def _many(root) -> None:
+    for rel, text in MANY.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+@pytest.mark.parametrize("mode", [["--check"], [], ["--diff"], ["--check", "--format", "json"],
+                                  ["--output-format", "full", "--statistics"], ["--format", "sarif"]])
+def test_parallel_run_prints_what_a_serial_run_prints(tmp_path, mode):
+    _many(tmp_path)
+    serial = run_cli(*mode, "--jobs", "1", ".", cwd=tmp_path)
+    parallel = run_cli(*mode, "--jobs", "2", ".", cwd=tmp_path)
+    assert serial.returncode == parallel.returncode == 2  # the broken files
+    assert serial.stdout == parallel.stdout and serial.stderr == parallel.stderr
+    assert b"Dockerfile.broken" in serial.stderr and b"FROBNICATE" in serial.stderr
+    assert b"DO101" in serial.stdout + serial.stderr
+    # the pool is really used for this many files (and not for one, nor for stdin)
+    from dockopt.cli import build_parser, workers_for
+
+    files = [str(tmp_path / rel) for rel in MANY if not rel.endswith(".toml")]
+    assert workers_for(files, build_parser().parse_args([*mode, "--jobs", "2", *files])) == 2
+    assert workers_for(files[:1], build_parser().parse_args([*mode, "--jobs", "2", files[0]])) == 1
+    assert workers_for(["-"], build_parser().parse_args([*mode, "--jobs", "2", "-"])) == 1
+
+
+def test_parallel_write_writes_what_a_serial_write_writes(tmp_path):
+    runs = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / jobs
+        _many(root)
+        r = run_cli("--write", "--jobs", jobs, ".", cwd=root)
+        written = {rel: (root / rel).read_bytes() for rel in MANY}
+        runs[jobs] = (r.returncode, r.stdout, r.stderr, written)
+    assert runs["1"] == runs["2"]
+    assert runs["1"][3]["a/Dockerfile"] != FIVE_RUNS.encode()  # something was written
+    assert runs["1"][3]["a/Dockerfile.broken"] == MANY["a/Dockerfile.broken"].encode()
+
+
+def test_a_file_named_twice_is_written_as_a_serial_run_writes_it(tmp_path):
+    _many(tmp_path)
+    names = [rel for rel in MANY if not rel.endswith(".toml")]
+    serial = run_cli("--write", "--jobs", "1", *names, "a/Dockerfile", cwd=tmp_path)
+    again = tmp_path / "again"
+    _many(again)
+    parallel = run_cli("--write", "--jobs", "2", *names, "a/Dockerfile", cwd=again)
+    assert (serial.returncode, serial.stdout, serial.stderr) == (parallel.returncode, parallel.stdout,
+                                                                 parallel.stderr)
+    assert (tmp_path / "a/Dockerfile").read_bytes() == (again / "a/Dockerfile").read_bytes()
+
+
+def test_parallel_write_of_files_sharing_a_context_matches_a_serial_write(tmp_path):
+    # nine Dockerfiles outside one build context: the first one's fix writes the context's
+    # .dockerignore, which every later one reads; a serial run fixes only the first
+    runs = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / jobs
+        (root / "app" / ".git").mkdir(parents=True)
+        (root / "app" / ".git" / "pack").write_bytes(bytes(range(256)) * 800)
+        (root / "app" / "main.py").write_text("print(1)\n")
+        (root / "docker").mkdir()
+        names = []
+        for i in range(9):
+            name = f"docker/s{i}.Dockerfile"
+            (root / name).write_text('FROM python:3.12-slim\nCOPY . /app\nUSER nobody\n'
+                                     'CMD ["python", "/app/main.py"]\n')
+            names.append(name)
+        r = run_cli("--write", "--jobs", jobs, "--context", "app", *names, cwd=root)
+        runs[jobs] = (r.returncode, r.stdout, r.stderr, (root / "app" / ".dockerignore").read_text())
+    assert runs["1"] == runs["2"]
+    assert ".git" in runs["1"][3] and b"1 file fixed" in runs["1"][1] + runs["1"][2]
+
+
+def test_jobs_must_be_positive(df):
+    r = run_cli("--jobs", "0", str(df(CLEAN)))
+    assert r.returncode == 2 and b"--jobs must be at least 1" in r.stderr
+
+
 def test_write_keeps_crlf_bom_and_missing_final_newline(df):
     text = "\ufeffFROM x\r\nRUN a\r\nRUN b"
     p = df(text)

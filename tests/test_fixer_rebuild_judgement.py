@@ -93,3 +93,23 @@ def test_a_normal_fix_set_is_untouched() -> None:
     assert all(f.fix is not None for f in res.findings)
     assert res.text.index("apt-get install") < res.text.index("COPY . .")
     assert steps(res.text, "run.sh") < steps(text, "run.sh")
+
+
+def test_the_facts_of_each_text_of_the_fix_loop_are_computed_once(monkeypatch, tmp_path):
+    """The rules' context and the rebuild judge's facts of one text are one object: a round
+    lints with what the previous round's judgement computed for its result."""
+    made: list[str] = []
+    context = Linter.context
+
+    def counting(*args, **kwargs):
+        ctx = context(*args, **kwargs)
+        made.append(ctx.tree.source)
+        return ctx
+
+    monkeypatch.setattr(Linter, "context", staticmethod(counting))
+    (tmp_path / "app.py").write_text("print(1)\n")
+    text = ("FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends jq\n"
+            "RUN rm -rf /var/lib/apt/lists/*\nCOPY app.py /app/\n")
+    res = fix_text(text, Linter(), path=tmp_path / "Dockerfile", context_dir=tmp_path)
+    assert res.changed and len(res.rounds) >= 1
+    assert len(made) == len(set(made)), made

@@ -339,3 +339,15 @@ def test_tool_inside_if_and_subshell_is_still_found():
     found = tool_commands(script)
     assert [(t.manager, t.subcommand) for t in found] == [("pip", "install"), ("npm", "ci")]
     assert found[0].command.in_conditional and found[1].command.in_subshell
+
+
+def test_a_command_is_modelled_once_and_a_changed_copy_afresh():
+    import dataclasses
+
+    pip, echo = parse_script("pip install flask; echo hi").commands
+    assert parse_tool(pip) is parse_tool(pip)  # asked by many rules, modelled once
+    assert parse_tool(echo) is None and parse_tool(echo) is None
+    npm = parse_script("npm ci").commands[0]
+    changed = dataclasses.replace(pip, argv=npm.argv, name_index=npm.name_index)
+    assert parse_tool(changed).manager == "npm"  # the memo is not carried over
+    assert parse_tool(pip).manager == "pip"

@@ -29,7 +29,6 @@ from ..facts.files import ContextFiles
 from ..facts.paths import is_under, join, relative
 from ..shell import SimpleCommand, parse_tool
 from ..syntax import Instruction
-from . import node
 
 __all__ = ["BuildReads", "build_reads", "git_evidence"]
 
@@ -283,6 +282,8 @@ class _Reader:
         found = git_evidence(script)
         if found:
             self.out.git.append(f"a package.json script {found}")
+        from . import node  # only a project with a package.json script
+
         for token in _SCRIPT_WORDS.split(node.without_outputs(script)):
             token = token.strip().removeprefix("./")
             if not token or token.startswith("-") or "$" in token or "://" in token:

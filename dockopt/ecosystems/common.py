@@ -13,11 +13,6 @@ from ..facts.files import ContextFiles
 from ..facts.paths import clean, is_under, join, relative
 from ..shell import SimpleCommand, ToolCommand
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 __all__ = ["CannotTell", "Install", "InstallSite", "Manifests", "Project", "ProjectCopy", "Reject", "command_text",
            "opening", "read_json", "read_toml", "relative_reads", "table", "toml_text", "what"]
 
@@ -190,6 +185,10 @@ def read_toml(fs: ContextFiles, c: str) -> dict[str, Any]:
 
 def toml_text(text: str) -> dict[str, Any] | None:
     """The table a TOML text holds, None when it does not parse."""
+    if sys.version_info >= (3, 11):  # imported here: only a project with a TOML manifest needs it
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError):

@@ -37,12 +37,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from ..ecosystems import node
 from ..facts.mounts import mount_covers
 from ..findings import Finding
 from . import cleanup, package_runs
 from .base import Context, Pass, safe_fix
+
+if TYPE_CHECKING:  # imported by check: only a file that names npm, yarn or pnpm needs it
+    from ..ecosystems import node
 
 _BERRY = re.compile(r"corepack|yarnrc\.yml|yarn\s+set\s+version|berry|--immutable|yarn\s+dlx|\.pnp\.")
 
@@ -59,6 +62,8 @@ class JsCacheClean(Pass):
     fires_on = ("npm", "yarn", "pnpm")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
+        from ..ecosystems import node
+
         for _stage, info in package_runs.run_infos(ctx, shipping=True):
             cleanups = [c for c in (self._cleanup(ctx, info, m, cache) for m, cache in node.CACHES.items())
                         if c is not None]

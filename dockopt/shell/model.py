@@ -6,9 +6,8 @@ Every offset is a ``str`` index into :attr:`Script.text` (not a byte offset), so
 from __future__ import annotations
 
 import enum
-import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -146,6 +145,10 @@ class SimpleCommand:
     prev_operator: str | None    # operator that joins the previous command of its list to this one
     next_operator: str | None    # operator that joins it to the next command of its list
     link: int                    # index of the top-level chain link it belongs to
+    # what `dockopt.shell.parse_tool` made of it, kept by parse_tool itself (None: not asked yet);
+    # many rules ask about one command, and the answer depends on the command alone. Not a field
+    # of __init__, so `dataclasses.replace` never carries it over to a changed command
+    tool_memo: Any = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def name_word(self) -> Word | None:
@@ -160,8 +163,9 @@ class SimpleCommand:
     @property
     def program(self) -> str | None:
         """Basename of :attr:`name` (``pip3`` for ``/usr/bin/pip3``)."""
-        name = self.name
-        return None if name is None else posixpath.basename(name)
+        word = self.name_word
+        name = None if word is None else word.text
+        return None if name is None else name[name.rfind("/") + 1:]  # posixpath.basename, inlined
 
     @property
     def args(self) -> tuple[Word, ...]:
@@ -269,12 +273,17 @@ def fast_constructor(cls: type) -> Callable[..., Any]:
     slots directly; like dataclasses itself it generates the function from the
     field list, so it follows the class when fields change.
     """
-    names = [f.name for f in fields(cls)]
+    names = [f.name for f in fields(cls) if f.init]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     lines = [f"def make({', '.join(names)}):", "    obj = _new(_cls)"]
     for name in names:
         namespace[f"_set_{name}"] = getattr(cls, name).__set__
         lines.append(f"    _set_{name}(obj, {name})")
+    for f in fields(cls):
+        if not f.init:  # set to its default, as __init__ does
+            namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+            namespace[f"_default_{f.name}"] = f.default
+            lines.append(f"    _set_{f.name}(obj, _default_{f.name})")
     lines.append("    return obj")
     exec("\n".join(lines), namespace)
     make: Callable[..., Any] = namespace["make"]

@@ -28,6 +28,11 @@ def _parser() -> tree_sitter.Parser:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 
+def warm_up() -> None:
+    """Load the shell grammar now (worker processes forked after this share it)."""
+    _parser()
+
+
 def parse_script(text: str) -> Script:
     """Parse one shell command string (a RUN's command, continuations already joined).
 

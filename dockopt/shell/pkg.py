@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 from .model import SimpleCommand, Word
 from .options import Flag, OptionSpec, parse_arguments
@@ -479,8 +480,20 @@ _KEEP_PROGRAM_NAME = frozenset({"apt-get", "apt", "aptitude", "yum", "dnf", "mic
                                 "dnf5"})
 
 
+_NOT_A_TOOL = ("not a tool",)  # parse_tool's memo for None (the memo's own default is None: not asked yet)
+
+
 def parse_tool(command: SimpleCommand) -> ToolCommand | None:
     """Model ``command`` if it runs one of the known package managers / dependency tools."""
+    memo = command.tool_memo
+    if memo is None:
+        tool = _parse_tool(command)
+        object.__setattr__(command, "tool_memo", _NOT_A_TOOL if tool is None else tool)  # frozen: a memo only
+        return tool
+    return None if memo is _NOT_A_TOOL else cast(ToolCommand, memo)
+
+
+def _parse_tool(command: SimpleCommand) -> ToolCommand | None:
     program = command.program
     if program is None:
         return None

@@ -132,7 +132,7 @@ class Instruction:
         return len(first.content) - len(arguments.lstrip_go(first.content)) + 1
 
     # -- what it says -----------------------------------------------------------------------
-    @property
+    @cached_property
     def keyword(self) -> str:
         """Upper case, as Docker's documentation writes it (`RUN`, `COPY`, ...)."""
         return self.parsed.keyword.upper()

@@ -115,6 +115,11 @@ def _lark() -> Lark:
     )
 
 
+def warm_up() -> None:
+    """Load the grammar's parser now (worker processes forked after this share it)."""
+    _lark()
+
+
 def parse(text: str) -> n.Dockerfile:
     """Parse Dockerfile text. Raises ParseError for what BuildKit's parser rejects."""
     if not isinstance(text, str):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 
 from ... import ecosystems
-from ...ecosystems import go, java
 from ...ecosystems.common import Install, InstallSite, Manifests, ProjectCopy, Reject
 from ...facts import RunScript
 from ...facts.paths import clean, join, overlaps
@@ -284,7 +284,7 @@ def _missing_step(ctx: Context, stage: Stage, source: SourceCopy, run: Instructi
     try:
         if tool.manager == "go" and tool.subcommand in ("build", "install", "test", "vet") and not tool.packages:
             inst = _go_download(stage, cmd, tool, site)
-        elif tool.manager == "mvn" and any(w.text in java.BUILD_GOALS for w in tool.operands):
+        elif tool.manager == "mvn" and any(w.text in _java().BUILD_GOALS for w in tool.operands):
             inst = _mvn_download(cmd, tool, site)
         else:
             return None
@@ -296,6 +296,12 @@ def _missing_step(ctx: Context, stage: Stage, source: SourceCopy, run: Instructi
     return RunPlan([install], step, _whole_rest(ctx, run))
 
 
+def _java() -> ModuleType:
+    from ...ecosystems import java  # a Maven build only
+
+    return java
+
+
 def _go_download(stage: Stage, cmd: SimpleCommand, tool: ToolCommand, site: InstallSite
                  ) -> tuple[str, Install] | None:
     if tool.has_flag("-mod", "-modfile", "-C") or site.earlier_run("go", {"mod download"}):
@@ -303,6 +309,8 @@ def _go_download(stage: Stage, cmd: SimpleCommand, tool: ToolCommand, site: Inst
     if any(i.keyword == "ENV" and re.search(r"-mod=|GO111MODULE[= ]+off", i.args) for i in stage.instructions):
         return None
     M = Manifests(site)
+    from ...ecosystems import go  # a Go build only
+
     if go.module_manifests(M) is None or M.get("go.sum", add=False) is None or M.exists_any("vendor"):
         return None
     env = [a.raw for a in cmd.assignments if a.name in _GO_ENV]
@@ -313,6 +321,7 @@ def _go_download(stage: Stage, cmd: SimpleCommand, tool: ToolCommand, site: Inst
 def _mvn_download(cmd: SimpleCommand, tool: ToolCommand, site: InstallSite) -> tuple[str, Install] | None:
     if tool.has_flag("-f", "--file", "-pl", "--projects", "-rf", "--resume-from", "-o", "--offline"):
         return None
+    java = _java()
     if site.earlier(java.dependency_goal):
         return None
     M = Manifests(site)

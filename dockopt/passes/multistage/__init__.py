@@ -98,6 +98,7 @@ result before shipping it (`dockopt --verify --smoke COMMAND`).
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 
 from ...ecosystems.common import CannotTell
@@ -107,22 +108,24 @@ from ...findings import Edit, Finding
 from ...syntax import Stage
 from ..base import Context, MayChange, Pass, unsafe_fix
 from .detect import detect
-from .go import plan_go
-from .java import plan_java
 from .model import model_stage, run_commands
-from .native import plan_c, plan_rust
-from .node import plan_node
 from .plan import LIBS_DIR, Plan, Site
-from .python import plan_python
-from .render import builder_name, render
-from .static import plan_static
 
 _LANG_NAMES = {"go": "Go", "rust": "Rust", "c": "C/C++", "java": "Java", "node": "Node",
                "python": "Python", "static": "static-site"}
-_PLANNERS: dict[str, Callable[[Site], Plan]] = {
-    "go": plan_go, "rust": plan_rust, "c": plan_c, "java": plan_java, "node": plan_node, "static": plan_static,
-    "python": plan_python,
+# language -> (module of this package, planner): a module is imported when its language is found
+# (most files are not single-stage builds of a language, and a single-file run pays each import)
+_PLANNERS: dict[str, tuple[str, str]] = {
+    "go": ("go", "plan_go"), "rust": ("native", "plan_rust"), "c": ("native", "plan_c"),
+    "java": ("java", "plan_java"), "node": ("node", "plan_node"), "static": ("static", "plan_static"),
+    "python": ("python", "plan_python"),
 }
+
+
+def _planner(language: str) -> Callable[[Site], Plan]:
+    module, name = _PLANNERS[language]
+    planner: Callable[[Site], Plan] = getattr(importlib.import_module(f".{module}", __name__), name)
+    return planner
 
 
 class Multistage(Pass):
@@ -153,7 +156,9 @@ class Multistage(Pass):
         last = stage.instructions[-1] if stage.instructions else stage.from_
         try:
             _splittable(stage)
-            plan = _PLANNERS[language](site)
+            plan = _planner(language)(site)
+            from .render import builder_name, render
+
             text = render(ctx, model, plan)
             if "\x00" in text:
                 raise CannotTell(f"what it builds lies in the WORKDIR of {model.base}, which dockopt does not "
