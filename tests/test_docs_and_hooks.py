@@ -129,3 +129,12 @@ def test_pre_commit_hooks_run_with_try_repo(tmp_path):
                            cwd=sample, capture_output=True, text=True, env=env, timeout=900)
     assert fixed.returncode == 1  # pre-commit fails a hook that modified files
     assert df.read_text().count("RUN") == 1
+
+
+def test_the_hooks_start_no_worker_processes():
+    # pre-commit runs one hook process per CPU with a batch of files each: a pool in each of them
+    # would put CPUs times CPUs processes on the machine
+    hooks = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    entries = [line.split(":", 1)[1].split() for line in hooks.splitlines() if line.strip().startswith("entry:")]
+    assert len(entries) == 2 and all(e[0] == "dockopt" and "--jobs" in e and e[e.index("--jobs") + 1] == "1"
+                                     for e in entries)
