@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Debian and Ubuntu codenames -> (family, version) and back
 DEBIAN_CODENAMES = {"trixie": "13", "bookworm": "12", "bullseye": "11", "buster": "10", "stretch": "9"}
@@ -52,10 +53,12 @@ class ImageRef:
         return f"{base}:{tag}" if tag else base
 
 
+@lru_cache(maxsize=4096)
 def parse_image(ref: str) -> ImageRef | None:
-    """Parse an image reference; None when it holds variables or is not a reference at all."""
+    """Parse an image reference; None when it holds variables or is not a reference at all.
+    (Every rule asks it of every stage's base: the answer, an immutable value, is kept.)"""
     ref = ref.strip()
-    if not ref or "$" in ref or any(c.isspace() for c in ref):
+    if not ref or "$" in ref or len(ref.split()) != 1:
         return None
     digest = None
     if "@" in ref:

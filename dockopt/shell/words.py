@@ -341,6 +341,8 @@ def _wrapped(argv: list[Word], index: int, wrapper: str) -> int | None:
 
 def _unquoted_glob(raw: str) -> bool:
     """`raw` holds a `*`, `?` or `[` the shell expands against the filesystem (not quoted or escaped)."""
+    if "*" not in raw and "?" not in raw and "[" not in raw:
+        return False
     single = double = False
     i = 0
     while i < len(raw):
