@@ -96,10 +96,12 @@ class RebuildModel:
         """`ins` reads context path `path` (a COPY/ADD of the context whose operands are not
         known counts as reading everything)."""
         eff = self.effects(ins)
-        if any(read_matches(r, path) for r in eff.context_reads):
-            return True
-        return (not eff.modelled and ins.keyword in ("COPY", "ADD") and ins.flag("from") is None
-                and not ins.heredocs)
+        return any(read_matches(r, path) for r in eff.context_reads) or _unknown_context_copy(ins, eff)
+
+    def takes_context(self, ins: Instruction) -> bool:
+        """`ins` takes in files of the build context (a rebuild after editing one re-runs it)."""
+        eff = self.effects(ins)
+        return bool(eff.context_reads) or _unknown_context_copy(ins, eff)
 
     def reads_context(self, stage: Stage) -> bool:
         """The stage, or a stage it builds on or copies from, takes files from the build context:
@@ -111,11 +113,8 @@ class RebuildModel:
             if st.index in seen:
                 continue
             seen.add(st.index)
-            for ins in st.instructions:
-                eff = self.effects(ins)
-                if eff.context_reads or (not eff.modelled and ins.keyword in ("COPY", "ADD")
-                                         and ins.flag("from") is None and not ins.heredocs):
-                    return True
+            if any(self.takes_context(ins) for ins in st.instructions):
+                return True
             todo.extend(ref for ref in (self.graph.parent(st), *self.graph.copied_from(st)) if ref is not None)
         return False
 
@@ -163,6 +162,11 @@ class RebuildModel:
                 if (ref is not None and ref.index in affected) or (ref is None and "$" in value and affected):
                     return k      # a stage only known at build time may be an affected one
         return None
+
+
+def _unknown_context_copy(ins: Instruction, eff: Effects) -> bool:
+    """A COPY/ADD of the context whose operands are not known: it may read any context file."""
+    return not eff.modelled and ins.keyword in ("COPY", "ADD") and ins.flag("from") is None and not ins.heredocs
 
 
 def count_steps(instructions: Iterable[Instruction]) -> int:

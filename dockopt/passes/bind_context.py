@@ -67,7 +67,7 @@ import posixpath
 from collections.abc import Iterable
 
 from ..facts.frontend import frontend_supports
-from ..facts.paths import clean, is_under, join, known
+from ..facts.paths import clean, is_under, join, known, overlaps
 from ..findings import Edit, Finding, Fix, Safety
 from ..syntax import Instruction, Stage
 from .base import Context, Pass
@@ -157,12 +157,12 @@ class BindContext(Pass):
         """Something needs the copy after the RUN, or its files outside a mount: a mount there
         already, a later step of the stage or another stage that reads the place, a RUN that
         deletes or moves the directory itself (`rm -rf /go`: a mount point cannot go)."""
-        if any(m.target is not None and _overlap(m.target, target) for m in ctx.mounts(run)):
+        if any(m.target is not None and overlaps(m.target, target) for m in ctx.mounts(run)):
             return True
         for x in later:
             effects = ctx.effects(x)
             if not effects.modelled or effects.touches(target) or (
-                    effects.uses_cwd and _overlap(ctx.state(x).cwd or "/", target)):
+                    effects.uses_cwd and overlaps(ctx.state(x).cwd or "/", target)):
                 return True
         if self._read_by_other_stages(ctx, stage, target):
             return True
@@ -175,7 +175,7 @@ class BindContext(Pass):
         for x in ctx.graph.before(copy):
             if x.keyword in ("COPY", "ADD"):
                 if not _same_files(ctx, x, source, target) and any(
-                        _overlap(w.path, target) for w in ctx.effects(x).writes):
+                        overlaps(w.path, target) for w in ctx.effects(x).writes):
                     return False
                 if not ctx.effects(x).modelled:
                     return False
@@ -183,7 +183,7 @@ class BindContext(Pass):
             effects = ctx.effects(x)
             if x.keyword == "RUN" and not effects.modelled:
                 return False
-            if any(_overlap(w.path, target) and clean(w.path) != target for w in effects.writes):
+            if any(overlaps(w.path, target) and clean(w.path) != target for w in effects.writes):
                 return False
         return True
 
@@ -197,7 +197,7 @@ class BindContext(Pass):
                 for value, path in ctx.inputs(ins).stage_reads:
                     if "$" in value:
                         return True
-                    if graph.ref(value, other.index) is stage and _overlap(clean("/" + path.lstrip("/")), target):
+                    if graph.ref(value, other.index) is stage and overlaps(clean("/" + path.lstrip("/")), target):
                         return True
         return False
 
@@ -240,10 +240,6 @@ def _own_directory(target: str) -> bool:
         return True
     return any(is_under(target, parent) and clean(target) != parent
                and (parent != "/home" or len(parts) >= 3) for parent in _APP_PARENTS)
-
-
-def _overlap(a: str, b: str) -> bool:
-    return is_under(a, b) or is_under(b, a)
 
 
 __all__ = ["BindContext"]

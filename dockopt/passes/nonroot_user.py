@@ -175,12 +175,12 @@ class NonrootUser(Pass):
                                f"{base})")
             return
         anchor = self._anchor(stage)
-        shell = _non_posix_shell(ctx, stage, self._first_volatile(ctx, stage, anchor), lines)
+        early = self._first_volatile(ctx, stage, anchor)
+        shell = _non_posix_shell(ctx, stage, early, lines)
         if shell:
             yield self.finding(stage.from_, f"{message}; no fix: {shell}")
             return
-        edits = self._insertions(newline_of(tree), self._first_volatile(ctx, stage, anchor), stage, anchor,
-                                 lines)
+        edits = self._insertions(newline_of(tree), early, stage, anchor, lines)
         yield self.finding(stage.from_, message, unsafe_fix(f"Run as a non-root user ({lines[-1]})", *edits))
 
     def _runs_as_root(self, ctx: Context, stage: Stage, chain: list[Stage]

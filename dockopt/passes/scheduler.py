@@ -68,7 +68,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..facts import Access, Effects
-from ..facts.paths import is_under, join, known
+from ..facts.paths import is_under, join, known, overlaps
 from ..findings import Edit, Finding, Fix, Safety
 from ..suppress import suppressed_codes
 from ..syntax import Instruction, Stage
@@ -104,7 +104,7 @@ class Scheduler(Pass):
 
     def _stage(self, ctx: Context, stage: Stage) -> Iterable[Finding]:
         body = stage.instructions
-        readers = [k for k, ins in enumerate(body) if _reads_context(ctx, ins)]
+        readers = [k for k, ins in enumerate(body) if ctx.rebuild.takes_context(ins)]
         if not readers:
             return
         moves: list[_Move] = []
@@ -136,7 +136,7 @@ class Scheduler(Pass):
         """A report without fix for a RUN the shell model cannot read, unless it plainly reads
         the copied files (it runs in the copied directory, or names one)."""
         run = body[move.run]
-        dests = [w.path for k in range(move.above, move.run) if _reads_context(ctx, body[k])
+        dests = [w.path for k in range(move.above, move.run) if ctx.rebuild.takes_context(body[k])
                  for w in ctx.effects(body[k]).writes]
         steps = ctx.steps(run)
         path_dirs = (ctx.state(run).value("PATH") or "").split(":")
@@ -152,7 +152,7 @@ class Scheduler(Pass):
                 if word and not word.startswith("/") and not known(step.cwd):
                     return None     # a relative path in a directory only the base image knows
                 path = join(step.cwd, word) if word else None
-                if path is None or any(_overlap_paths(path, d) for d in dests):
+                if path is None or any(overlaps(path, d) for d in dests):
                     return None
         if not steps:
             return None
@@ -162,15 +162,6 @@ class Scheduler(Pass):
                             f"read the copied files, but {why}: dockopt cannot tell whether it reads them. If it "
                             f"does not, move it above line {copy.start_line}, so that a source edit does not "
                             "re-run it")
-
-
-def _reads_context(ctx: Context, ins: Instruction) -> bool:
-    """`ins` takes in files of the build context (a rebuild after editing one re-runs it)."""
-    effects = ctx.inputs(ins)
-    if effects.context_reads:
-        return True
-    return (ins.keyword in ("COPY", "ADD") and not effects.modelled and ins.flag("from") is None
-            and not ins.heredocs)
 
 
 def _deleted_later(ctx: Context, later: tuple[Instruction, ...], effects: Effects) -> bool:
@@ -242,11 +233,7 @@ def _clash(moving: Effects, other: Effects) -> str | None:
 
 
 def _overlap(a: Access, b: Access) -> bool:
-    return _overlap_paths(a.path, b.path)
-
-
-def _overlap_paths(a: str, b: str) -> bool:
-    return is_under(a, b) or is_under(b, a)
+    return overlaps(a.path, b.path)
 
 
 def _defined(ins: Instruction) -> frozenset[str]:
