@@ -85,15 +85,15 @@ use_answering() {   # announce and exit when an engine of the right version alre
     done
 }
 
-use_answering
-
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=()
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO=(sudo -n)
-else
-    die "no Docker Engine >= $MIN_ENGINE with buildx >= $MIN_BUILDX answers, and setting one up needs root (or password-less sudo)"
-fi
+find_root_access() {   # sets SUDO, or stops: everything beyond step 1 needs root
+    if [ "$(id -u)" -eq 0 ]; then
+        SUDO=()
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO=(sudo -n)
+    else
+        die "no Docker Engine >= $MIN_ENGINE with buildx >= $MIN_BUILDX answers, and setting one up needs root (or password-less sudo)"
+    fi
+}
 as_root() { "${SUDO[@]}" "$@"; }
 
 # --- step 2: the root file system ---------------------------------------------------------------
@@ -213,7 +213,11 @@ ensure_bridge() {
     if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
         as_root ip link add "$BRIDGE" type bridge || die "cannot create the bridge $BRIDGE"
     fi
-    if ! ip -o addr show dev "$BRIDGE" | grep -qF " ${BRIDGE_CIDR} "; then
+    # the listing is read whole before it is searched: with pipefail, `ip ... | grep -q` fails
+    # whenever grep quits at the first match while ip still writes (ip then dies of SIGPIPE)
+    local addrs
+    addrs=$(ip -o addr show dev "$BRIDGE")
+    if ! grep -qF " ${BRIDGE_CIDR} " <<<"$addrs"; then
         as_root ip addr add "$BRIDGE_CIDR" dev "$BRIDGE" || die "cannot give $BRIDGE the address $BRIDGE_CIDR"
     fi
     as_root ip link set "$BRIDGE" up
@@ -222,11 +226,12 @@ ensure_bridge() {
 # Processes of this instance: running from ROOT, and naming our socket (dockerd) or exec root
 # (its containerd and the shims of its containers). Other engines from the same root differ.
 instance_pids() {   # instance_pids NEEDLE
-    local dir pid
+    local dir pid cmdline
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
         [ "$(readlink "$dir/root" 2>/dev/null)" = "$ROOT" ] || continue
-        tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -qF -- "$1" && printf '%s\n' "$pid"
+        cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+        grep -qF -- "$1" <<<"$cmdline" && printf '%s\n' "$pid"
     done
     return 0
 }
@@ -283,6 +288,11 @@ wait_for_engine() {   # wait_for_engine SECONDS
     return 1
 }
 
+# sourcing the script (as its tests do) defines the functions and starts nothing
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
+use_answering
+find_root_access
 ensure_root
 ensure_clients
 use_answering        # (an engine may only have lacked the client's buildx plugin)
