@@ -195,6 +195,7 @@ def fix_text(text: str, linter: Linter, *, unsafe: bool = False, path: Path | No
         if not fixable:
             result.remaining = findings
             break
+        fixable = _without_superseded(tree, fixable)
         new_text, used, new_files, facts = _apply_judged(tree, fixable, result, judge, ctx)
         if not used:
             continue        # every fix of the round was refused: the next round lints again
@@ -290,6 +291,23 @@ def _apply_judged(tree: Dockerfile, fixable: list[Finding], result: FixResult, j
         for i in culprits:
             result.refused[_key(_relocate(fixable[i], result.rounds))] = why
         fixable = [f for k, f in enumerate(fixable) if k not in culprits]
+
+
+def _without_superseded(tree: Dockerfile, fixable: list[Finding]) -> list[Finding]:
+    """`fixable` without the findings whose fix another finding's fix on the same instruction
+    makes unneeded (`Pass.supersedes`). Should that fix not be applied after all, the next round
+    finds them again."""
+    rules = rule_by_code()
+    starts = [ins.start_line for ins in tree.instructions]
+
+    def instruction(f: Finding) -> int:
+        return bisect.bisect_right(starts, f.line) - 1
+
+    covered = {(code, instruction(f)) for f in fixable
+               for code in getattr(rules.get(f.code), "supersedes", ())}
+    if not covered:
+        return fixable
+    return [f for f in fixable if (f.code, instruction(f)) not in covered]
 
 
 def _applied(tree: Dockerfile, fixable: list[Finding], indices: list[int]) -> tuple[str, list[int], dict[str, str]]:

@@ -50,6 +50,10 @@ class Pass:
     may_change: ClassVar[MayChange] = MayChange()
     # its fix is applied by --unsafe-fixes only when --verify proves it (or when forced per code)
     needs_proof: ClassVar[bool] = False
+    # rules whose fix on the same instruction this rule's fix makes unneeded (a cache mount instead
+    # of deleting the cache): when both would apply in one round, only this one is applied, so that
+    # no later round undoes an edit the report would list as made
+    supersedes: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def can_fire(cls, lowered_text: str) -> bool:

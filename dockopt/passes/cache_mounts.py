@@ -143,6 +143,9 @@ class CacheMounts(Pass):
     name = "cache-mounts"
     summary = "Keep package and build caches in a BuildKit cache mount, not in the layer or deleted"
     fires_on = ("pip", "apt", "npm", "yarn", "pnpm", "go ", "cargo", "mvn", "gradle", "poetry", "uv ")
+    # the cleanups a cache mount makes unneeded, which its fix would delete again: apt lists, pip's
+    # --no-cache-dir, npm/yarn cache clean
+    supersedes = ("DO104", "DO108", "DO109")
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         buildkit = targets_buildkit(ctx)
