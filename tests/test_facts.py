@@ -212,6 +212,38 @@ def test_run_effects_follow_cd_downloads_and_deletions() -> None:
     assert effects.touches("/opt") and not effects.touches("/srv")
 
 
+@pytest.mark.parametrize(("lines", "deleted"), [
+    ("", ["/root/.cache", "/root"]),                                  # root's home
+    ("ENV HOME=/srv/home\n", ["/srv/home/.cache", "/srv/home"]),     # the shell expands ~ to $HOME
+    ("USER app\n", []),                                              # a home dockopt does not know
+])
+def test_a_tilde_is_the_home_directory(lines: str, deleted: list[str]) -> None:
+    f = facts(f"FROM debian\n{lines}RUN rm -rf ~/.cache && rm -rf ~ && rm -rf ~bob/x\n")
+    run = ins(f, "RUN")
+    assert [d.path for d in f.effects(run).deletes] == deleted
+    assert [s.unresolved for s in f.steps(run)] == [not deleted, not deleted, True]
+    assert (f.effects(run).removes("/root/.cache/pip") is not None) == (deleted[:1] == ["/root/.cache"])
+
+
+@pytest.mark.parametrize(("script", "start"), [
+    ('export GNUPGHOME="$(mktemp -d)"; rm -rf "$GNUPGHOME"', "/tmp/"),       # the official images' way
+    ('( set -eu; G="$(mktemp -d)"; rm -rf "$G" )', "/tmp/"),                  # in a subshell
+    ("D=$(mktemp -d -t x.XXXX) && rm -rf ${D}/keys", "/tmp/"),
+    ("rm -f node-v$V.tar.gz", "/srv/node-v"),                                 # relative: in the WORKDIR
+    ("rm -rf /var/lib/apt/$X", "/var/lib/apt/"),
+    ('D="$(mktemp -d)"; D=$X; rm -rf "$D"', None),                            # set again to anything
+    ("D=$(mktemp -p /root -d); rm -rf $D", None),                             # made elsewhere
+    ('export TMPDIR=/var/t D="$(mktemp -d)"; rm -rf "$D"', None),             # mktemp's directory moved
+    ('rm -rf "$D"', None),
+    ("rm -rf ~/x", None),                                                     # a tilde is resolved, not a prefix
+    ("rm -rf $JAVA_HOME/legal", "/opt/java"),                                 # a value the ENV gives
+])
+def test_what_a_path_only_known_at_build_time_starts_with(script: str, start: str | None) -> None:
+    f = facts(f"FROM debian\nWORKDIR /srv\nARG V X D\nENV JAVA_HOME=/opt/java\nRUN {script}\n")
+    rm = [s for s in f.steps(ins(f, "RUN")) if s.command.program == "rm"][-1]
+    assert rm.path_start(rm.command.args[-1]) == start
+
+
 def test_packages_and_cache_mounts() -> None:
     f = facts("FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update "
               "&& apt-get install -y curl && apt-get purge -y wget\n")

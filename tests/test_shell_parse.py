@@ -565,3 +565,22 @@ def test_for_loop_keeps_its_word_list_and_globs_name_the_directory_they_list() -
     assert [glob_base(w) for w in loop.words] == [(True, "conf"), (False, None), (True, "/etc"), (True, None)]
     [echo] = parse_script("echo * 'a*' \\*").commands
     assert [glob_base(w) for w in echo.args] == [(True, ""), (False, None), (False, None)]
+
+
+@pytest.mark.parametrize(("word", "prefix"), [
+    ('"$GNUPGHOME"', ""),
+    ("selenium-${V}.jar", "selenium-"),
+    ("/var/lib/apt/$X", "/var/lib/apt/"),
+    ("'/a b'/c*", "/a b/c"),
+    ('/x/"y"$(echo z)', "/x/y"),
+    ("\"a'b\"$X", "a'b"),
+    ("'a\"b'$X", 'a"b'),
+    (r'"a\$b\x"$X', r"a$b\x"),
+    (r"a\ b$X", "a b"),
+    ("/etc/plain", "/etc/plain"),
+])
+def test_literal_prefix_is_what_the_value_starts_with_for_sure(word: str, prefix: str) -> None:
+    from dockopt.shell.words import literal_prefix
+
+    rm = next(c for c in parse_script(f"rm {word}").commands if c.program == "rm")
+    assert [literal_prefix(w) for w in rm.args] == [prefix]

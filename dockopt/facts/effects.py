@@ -7,14 +7,17 @@ treat it as touching anything.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..shell import CommandEffects, PathUse, Script, SimpleCommand, ToolCommand
-from ..shell.model import Scope
+from ..shell.model import Scope, Word
+from ..shell.words import literal_prefix
 from ..syntax import Instruction
 from .mounts import NOT_KEPT, Mount
 from .paths import is_under, join
+from .paths import removes as path_removes
 from .state import State
 from .variables import references
 
@@ -65,6 +68,60 @@ class Step:
     writes: tuple[Access, ...] = ()
     deletes: tuple[Access, ...] = ()
     unresolved: bool = False                   # a path it names could not be resolved
+    # variables an earlier command of the script set to a directory or file `mktemp` made
+    temporary: frozenset[str] = frozenset()
+    home: str | None = None                    # where `~` leads (None: unknown)
+
+    def deleted_paths(self) -> tuple[str, ...] | None:
+        """Every path the command deletes, those under a mount included (`deletes` leaves them
+        out: they are not the layer's); None when one cannot be resolved."""
+        found, unresolved = resolve_uses(self.effects.deletes, self.cwd, (), self.home)
+        return None if unresolved else tuple(a.path for a in found)
+
+    def path_start(self, word: Word) -> str | None:
+        """What the path `word` names surely starts with, as an image path: its literal start
+        against the directory the command runs in, the value of a variable it starts with when
+        that is known (`$JAVA_HOME/legal`), or the temporary directory for a variable `mktemp`
+        set (`"$GNUPGHOME"/x`). None when nothing is known of it."""
+        prefix = literal_prefix(word)
+        if prefix.startswith("~"):
+            return None
+        if prefix:
+            start = join(self.cwd, prefix)
+            return start + "/" if start is not None and prefix.endswith("/") and not start.endswith("/") else start
+        variable = _LEADING_VARIABLE.match(word.raw)
+        if variable is None:
+            return None
+        name = variable.group(1) or variable.group(2)
+        value = self.env.get(name)
+        if value is not None and name not in self.temporary:
+            return join(self.cwd, value) if value else None
+        if name not in self.temporary:
+            return None
+        tmpdir = self.env.get("TMPDIR", "/tmp") if "TMPDIR" in self.env else "/tmp"
+        return None if tmpdir is None else tmpdir.rstrip("/") + "/"
+
+
+_LEADING_VARIABLE = re.compile(r'"?\$(?:([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})')
+# a fresh temporary path: `$(mktemp)`, `"$(mktemp -d)"`, `$(mktemp -d -t name.XXXXXX)` (not one
+# made elsewhere with -p, --tmpdir or a template that holds a directory)
+_MKTEMP = re.compile(r'"?\$\(\s*mktemp(?:\s+(?:-[dqtu]+|--directory|--quiet|--dry-run))*(?:\s+[^\s/"$`)-][^\s/"$`)]*)?'
+                     r'\s*\)"?')
+_DECLARATIONS = frozenset({"export", "declare", "typeset", "readonly", "local"})
+
+
+def _sets_temporary(command: SimpleCommand) -> dict[str, bool]:
+    """The variables the command sets (a command of assignments alone, or `export NAME=...`),
+    each with whether its value is a fresh `mktemp` path."""
+    pairs: list[tuple[str, str]] = []
+    if command.name_index is None:
+        pairs = [(a.name, a.value.raw if a.value is not None else "") for a in command.assignments]
+    elif command.program in _DECLARATIONS:
+        for word in command.args:
+            name, eq, value = word.raw.partition("=")
+            if eq and re.fullmatch(r"[A-Za-z_]\w*", name):
+                pairs.append((name, value))
+    return {name: _MKTEMP.fullmatch(value) is not None for name, value in pairs}
 
 
 @dataclass(frozen=True)
@@ -92,6 +149,11 @@ class Effects:
     def modelled(self) -> bool:
         return not self.unmodelled
 
+    def removes(self, path: str) -> Access | None:
+        """A deletion of the instruction that removes `path` itself (it or a directory above
+        it), which a mount there would make fail ('Device or resource busy')."""
+        return next((d for d in self.deletes if path_removes(d.path, path)), None)
+
     def touches(self, path: str) -> bool:
         """Reads, writes or deletes `path` or something under or above it (True when not modelled)."""
         if not self.modelled:
@@ -114,8 +176,10 @@ def copy_operands(ins: Instruction) -> tuple[tuple[str, ...], str] | None:
 
 # --------------------------------------------------------------------------- RUN
 
-def run_steps(script: Script, state: State) -> list[tuple[SimpleCommand, str | None, dict[str, str | None]]]:
-    """Each command of the script with the directory it runs in and the variables it sees.
+def run_steps(script: Script, state: State
+              ) -> list[tuple[SimpleCommand, str | None, dict[str, str | None], frozenset[str]]]:
+    """Each command of the script with the directory it runs in, the variables it sees, and
+    those of them that hold a path `mktemp` made.
 
     A `cd` of the main shell moves the directory for what follows; one inside a condition, a
     function or with an argument only known at run time leaves it unknown. An assignment alone
@@ -123,11 +187,21 @@ def run_steps(script: Script, state: State) -> list[tuple[SimpleCommand, str | N
     out = []
     cwd = state.cwd
     env = state.values
+    temporary: frozenset[str] = frozenset()
+    tracking = True
     for command in script.commands:
         own = dict(env)
         for a in command.assignments:
             own[a.name] = a.value_text
-        out.append((command, cwd, own))
+        out.append((command, cwd, own, temporary))
+        # a subshell's `G=$(mktemp -d)` counts for the commands after it too: those in the same
+        # subshell see it, and for the others G is what it was, which no `mktemp` path can
+        # endanger (another value of G, anywhere, ends the tracking)
+        sets = _sets_temporary(command)
+        if "TMPDIR" in sets:
+            tracking = False    # mktemp's directory is no longer the one the environment says
+        if sets:
+            temporary = frozenset(n for n in temporary | sets.keys() if sets.get(n, True)) if tracking else frozenset()
         if command.runs_in_subshell:
             continue
         if command.program == "cd":
@@ -140,14 +214,15 @@ def run_steps(script: Script, state: State) -> list[tuple[SimpleCommand, str | N
     return out
 
 
-def resolve_uses(uses: tuple[PathUse, ...], cwd: str | None, mounts: tuple[Mount, ...]
+def resolve_uses(uses: tuple[PathUse, ...], cwd: str | None, mounts: tuple[Mount, ...], home: str | None = None
                  ) -> tuple[tuple[Access, ...], bool]:
-    """The image paths of `uses` run in `cwd` (those under a cache or tmpfs mount left out), and
-    whether one could not be resolved."""
+    """The image paths of `uses` run in `cwd` by a user whose home is `home` (None: unknown; the
+    shell expands `~` to it), those under a cache or tmpfs mount left out, and whether one could
+    not be resolved."""
     out = []
     unresolved = False
     for use in uses:
-        path = join(cwd, use.path) if use.path else None
+        path = join(cwd, expand_tilde(use.path, home)) if use.path else None
         if path is None:
             unresolved = True
             continue
@@ -155,6 +230,16 @@ def resolve_uses(uses: tuple[PathUse, ...], cwd: str | None, mounts: tuple[Mount
             continue
         out.append(Access(path, use.via, use.what, use.tree))
     return tuple(out), unresolved
+
+
+def expand_tilde(path: str, home: str | None) -> str | None:
+    """`path` with a leading `~` or `~/` replaced by `home` (None when that is unknown, or for
+    another user's `~name`)."""
+    if not path.startswith("~"):
+        return path
+    if home is None or not (path == "~" or path.startswith("~/")):
+        return None
+    return home if path == "~" else home.rstrip("/") + path[1:]
 
 
 def package_changes(tool: ToolCommand) -> tuple[PackageChange, ...]:

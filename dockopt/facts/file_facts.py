@@ -154,15 +154,18 @@ class FileFacts:
         if script is None or self.stage(ins) is None:
             return ()
         mounts = self.mounts(ins)
+        state = self.state(ins)
         out = []
-        for command, cwd, env in run_steps(script, self.state(ins)):
+        for command, cwd, env, temporary in run_steps(script, state):
             effects = command_effects(command)
             if not effects.modelled and effects.tool is not None:
                 effects = self._installer(effects, effects.tool, cwd, env)
-            reads, bad_r = resolve_uses(effects.reads, cwd, mounts)
-            writes, bad_w = resolve_uses(effects.writes, cwd, mounts)
-            deletes, bad_d = resolve_uses(effects.deletes, cwd, mounts)
-            out.append(Step(command, cwd, env, effects, reads, writes, deletes, bad_r or bad_w or bad_d))
+            home = env.get("HOME") if "HOME" in env else ("/root" if state.user_is_root else None)
+            reads, bad_r = resolve_uses(effects.reads, cwd, mounts, home)
+            writes, bad_w = resolve_uses(effects.writes, cwd, mounts, home)
+            deletes, bad_d = resolve_uses(effects.deletes, cwd, mounts, home)
+            out.append(Step(command, cwd, env, effects, reads, writes, deletes, bad_r or bad_w or bad_d, temporary,
+                            home))
         return tuple(out)
 
     def _installer(self, effects: CommandEffects, tool: ToolCommand, cwd: str | None,

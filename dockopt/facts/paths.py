@@ -192,6 +192,21 @@ def is_under(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
+def removes(deleted: str, path: str) -> bool:
+    """Deleting `deleted` (a shell glob such as `/var/lib/apt/*` allowed) removes `path`: it is
+    `path` or a directory above it. Deleting only what is in `path` (`path/*`) does not."""
+    if not has_wildcards(deleted):
+        return is_under(path, clean(deleted))
+    parts = clean(deleted).split("/")
+    names = path.split("/")
+    if len(names) < len(parts):
+        return False
+    try:
+        return all(go_match(pattern, name) for pattern, name in zip(parts, names, strict=False))
+    except ValueError:
+        return True   # a pattern dockopt cannot read may remove anything
+
+
 def overlaps(a: str, b: str) -> bool:
     return is_under(a, b) or is_under(b, a)
 

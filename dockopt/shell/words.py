@@ -375,3 +375,43 @@ def glob_base(word: Word) -> tuple[bool, str | None]:
         static.append(part)
     base = "/".join(static)
     return True, (base or "/") if word.text.startswith("/") else base
+
+
+def literal_prefix(word: Word) -> str:
+    """What the word's value starts with for sure: its text up to the first expansion (`$`, a
+    backquote) or unquoted glob character, quotes and escapes removed. The whole text when it
+    has no expansion."""
+    if word.text is not None and not _unquoted_glob(word.raw):
+        return word.text
+    out: list[str] = []
+    raw = word.raw
+    quote = ""      # the quote character the walk is inside of
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+            out += [] if c == "'" else [c]
+        elif c == "\\" and i + 1 < len(raw):
+            out.append(_escaped(raw[i + 1], in_double=quote == '"'))
+            i += 1
+        elif c in "$`" or (not quote and c in "*?["):
+            break
+        elif c in "'\"":
+            quote = "" if quote == c else (quote or c)
+            if quote not in ("", c):
+                out.append(c)
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _escaped(c: str, *, in_double: bool) -> str:
+    """The text a backslash and `c` stand for (outside quotes: `c`; inside double quotes the
+    backslash stays, but before `$`, a backquote, `"`, a backslash or a newline)."""
+    if c == "\n":
+        return ""
+    if not in_double or c in '$`"\\':
+        return c
+    return "\\" + c
