@@ -29,11 +29,6 @@ def render() -> str:
     for p in RULES:
         out += ["", f"## {p.code} {p.name}", "", p.summary, "",
                 f"Severity: {p.severity}. {suppression_note(p)}", ""]
-        supersedes = getattr(p, "supersedes", ())
-        if supersedes:
-            codes = ", ".join(supersedes)
-            out += [f"Where its fix applies, it is applied instead of the fixes of {codes} on the same "
-                    "instruction, which it makes unneeded.", ""]
         out.append(_shift_headings(p.docs()))
     return "\n".join(out).rstrip() + "\n"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import run_cli
 
 from dockopt.fixer import fix_text
-from dockopt.lint import Linter
+from dockopt.lint import RULES, Linter
 
 PIP = "FROM python:3.12-slim\nCOPY requirements.txt /app/\nRUN pip install -r /app/requirements.txt\n"
 APT = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n"
@@ -67,7 +67,7 @@ def test_a_merge_that_only_a_short_lived_cleanup_justified_stays_unsafe(tmp_path
     assert "DO101" in report and "[*?]" in report
 
 
-def test_every_listed_fix_is_in_the_result(realworld) -> None:
+def test_every_listed_fix_is_in_the_result(realworld: list[tuple[str, str]]) -> None:
     """Over the real-world files that use apt, pip or npm: no fix --write reports as applied is
     taken back by a later round (a cleanup the result does not hold, or a `Keep the` fix for a
     cleanup the input did not have)."""
@@ -88,3 +88,11 @@ def test_every_listed_fix_is_in_the_result(realworld) -> None:
             if f.fix.title.startswith("Keep the"):
                 assert f.line in original_keeps, (name, f.line, f.fix.title)
     assert checked > 100
+
+
+def test_a_rule_that_takes_the_place_of_others_says_so_in_its_documentation() -> None:
+    superseding = [rule for rule in RULES if getattr(rule, "supersedes", ())]
+    assert superseding
+    for rule in superseding:
+        docs = rule.docs()
+        assert all(code in docs for code in rule.supersedes), rule.code

@@ -203,6 +203,13 @@ def test_do104_or_and_semicolon_lists(before, after):
     assert fix(f"FROM debian\n{before}\n", AptListsCleanup) == f"FROM debian\n{after}\n"
 
 
+def test_do104_a_deleted_parent_directory_takes_the_lists_with_it():
+    for cleanup in ("rm -rf /var/lib/apt", "rm -rf /var/lib/apt/", "rm -rf /var/lib/apt/lists*",
+                    "rm -rf /var/lib/apt/*"):
+        text = f"FROM debian\nRUN apt-get update && apt-get install -y a && {cleanup}\n"
+        assert not findings(text, AptListsCleanup), cleanup
+
+
 @pytest.mark.parametrize("run", [
     "RUN apt-get update && apt-get install -y a && rm -rf /var/lib/apt/lists/*",
     "RUN apt-get update && apt-get install -y a && rm -rf /var/lib/apt/lists",
@@ -560,6 +567,59 @@ def test_do112_mounts_the_directory_the_tool_uses(text, target):
 ])
 def test_do112_no_fix(text):
     assert fix(text, CacheMounts) == text
+
+
+@pytest.mark.parametrize(("run", "removed"), [
+    # a mount point cannot be deleted: rm fails with 'Device or resource busy', and the RUN with it
+    ("apt-get update && apt-get install -y a && apt-get clean && rm -rf /var/lib/apt", "/var/lib/apt"),
+    ("apt-get update && apt-get install -y a && rm -rf /var/lib/apt/*", "/var/lib/apt/*"),
+    ("pip install x && rm -rf /root/.cache", "/root/.cache"),
+    ("npm ci && rm -rf ~", "/root"),
+])
+def test_do112_no_mount_where_the_run_deletes_the_directory_above_it(run, removed):
+    text = f"FROM debian\nRUN {run}\n"
+    assert fix(text, CacheMounts) == text
+    assert fix(text, CacheMounts, unsafe=True) == text
+    (found,) = findings(text, CacheMounts)       # reported, so the user can make room for the mount
+    assert found.fix is None and found.line == 2
+    assert f"no fix: the RUN deletes {removed}, which holds" in found.message
+    assert "Device or resource busy" in found.message
+
+
+@pytest.mark.parametrize(("run", "reported"), [
+    ("pip install x && rm -rf $D", True),                          # anything
+    ('pip install x && rm -rf "$D"/x', True),
+    ("pip install x && rm -rf /root/.ca$D", True),                 # may be /root/.cache
+    ("pip install x && rm -f node-v$V.tar.gz /tmp/$D", False),     # not above /root/.cache/pip
+    ("pip install x && rm -f $D", False),                          # without -r it deletes no directory
+    ("pip install x && rm -d $D", True),                           # an empty one
+])
+def test_do112_a_deletion_only_known_at_build_time_may_be_of_the_mount_point(run, reported):
+    text = f"FROM python\nARG D\nARG V\nRUN {run}\n"
+    if reported:
+        assert fix(text, CacheMounts) == text
+        (found,) = findings(text, CacheMounts)
+        assert found.fix is None and "a path only known at build time" in found.message
+    else:
+        assert "--mount=type=cache,target=/root/.cache/pip" in fix(text, CacheMounts)
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    # under a mount that is already there
+    ("FROM node\nRUN --mount=type=cache,target=/root/.npm npm ci && rm -rf /root/.npm\n",
+     "FROM node\nRUN --mount=type=cache,target=/root/.npm npm ci\n"),
+    # `~` is the user's home, which the file sets
+    ("FROM python\nUSER 1000\nENV HOME=/home/app\nRUN pip install x && rm -rf ~/.cache/pip\n",
+     "FROM python\nUSER 1000\nENV HOME=/home/app\nRUN --mount=type=cache,id=/home/app/.cache/pip-uid1000,"
+     "target=/home/app/.cache/pip,uid=1000 pip install x\n"),
+])
+def test_do112_a_deletion_of_the_cache_itself_is_taken_out(text, after):
+    assert fix(text, CacheMounts) == after
+
+
+def test_do112_deleting_what_is_in_the_cache_is_a_cleanup_it_takes_out():
+    text = "FROM python\nRUN pip install x && rm -rf /root/.cache/pip\n"
+    assert fix(text, CacheMounts) == "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n"
 
 
 def test_do112_apt_keeps_lists_and_packages_out_of_the_image():

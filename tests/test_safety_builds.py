@@ -3,6 +3,9 @@
 * A cache cleanup runs the tool it cleans: `npm cache clean --force` appended at the end of a RUN
   that has already removed npm fails with `npm: not found`. The fix puts it right after npm's
   last use (fixture DO109/npm-removed-later).
+* A cache mount on a directory the RUN deletes, or one above it (`rm -rf /var/lib/apt` with the
+  lists on a mount): the mount point cannot go, and the RUN fails with "Device or resource busy".
+  That RUN gets no mount; the next one does (fixture DO112/deletes-apt-state).
 * Package lists a later step installs from: removing them after the first install breaks a later
   RUN that installs through a script copied from the build context. The fix gives that RUN its
   own `apt-get update` (fixture DO104/context-script-installs).
@@ -35,6 +38,8 @@ CASES = [
     pytest.param("DO104/context-script-installs", "RUN apt-get update && install-extras.sh",
                  "jq -n 1+1 && ls /var/lib/apt/lists | grep -v -x -e lock -e partial | wc -l", "2\n0\n",
                  id="lists-for-a-context-script"),
+    pytest.param("DO112/deletes-apt-state", "so this RUN gets no mount\nRUN apt-get update \\\n",
+                 "curl --version | head -c 4 && jq -n 1+1", "curl2\n", id="no-mount-where-rm-takes-its-parent"),
 ]
 
 

@@ -166,7 +166,7 @@ class BindContext(Pass):
                 return True
         if self._read_by_other_stages(ctx, stage, target):
             return True
-        return any(is_under(target, d.path) for d in ctx.effects(run).deletes)
+        return ctx.effects(run).removes(target) is not None
 
     @staticmethod
     def _nothing_there_before(ctx: Context, copy: Instruction, source: str, target: str) -> bool:

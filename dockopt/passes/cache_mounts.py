@@ -60,7 +60,13 @@ runs as a user whose uid the file does not show, or whose `HOME` it does not set
 directory only known at build time, a cache another instruction reads (`COPY --from` of it), an
 apt install that uses lists an earlier `RUN` fetched, a later `RUN` that installs from the lists
 this one leaves (the lists then live in the mount, not in the layer), a cleanup that cannot be
-taken out of the script; exec-form `RUN`s.
+taken out of the script; a `RUN` that deletes a cache directory itself or a directory above it
+other than as a cleanup the fix takes out (`rm -rf /var/lib/apt`, `rm -rf ~/.cache`), or deletes a
+path only known at build time: a mount point cannot be deleted, and the `RUN` would fail with
+"Device or resource busy"; exec-form `RUN`s.
+
+Where the fix applies, it is applied instead of DO104, DO108 and DO109 on the same `RUN`: it would
+take their cleanups out again.
 """
 from __future__ import annotations
 
@@ -69,9 +75,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..ecosystems.caches import APT_ARCHIVES_KEPT, CacheUse, cache_dirs, cache_tool
+from ..facts.effects import Step
 from ..facts.images import user_ids
 from ..facts.mounts import Mount
 from ..facts.paths import is_under
+from ..facts.paths import removes as path_removes
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import AND, Flag, SimpleCommand, ToolCommand, parse_rm, parse_tool
 from ..syntax import Instruction, arguments
@@ -159,7 +167,7 @@ class CacheMounts(Pass):
 
     def _finding(self, ctx: Context, info: package_runs.RunInfo, need: _Need, buildkit: bool) -> Finding | None:
         use = need.use
-        cleanups = _cleanup_edits(info, need)
+        cleanups = _cleanup_edits(ctx, info, need)
         where = ", ".join(use.directories)
         if need.mounted:
             extra = _apt_archives_edits(ctx, info, need) if use.tool == "apt" else []
@@ -178,6 +186,11 @@ class CacheMounts(Pass):
                    "the builder, out of the image, and a rebuild fetches only what is new")
         if blocker is not None or cleanups is None:
             return None       # the size rules still see the cache; nothing to add here
+        removal = _mount_point_removal(ctx, info, use)
+        if removal is not None:
+            # the user can make room for the mount: report it, without a fix
+            return self.finding(info.ins, f"{message}; no fix: {removal}, and a mount point cannot be deleted "
+                                "(the RUN would fail with 'Device or resource busy')")
         edits = [_mount_insertion(ctx, info, need), *cleanups]
         if use.tool == "apt":
             edits += _apt_archives_edits(ctx, info, need)
@@ -249,6 +262,31 @@ def _blocker(ctx: Context, info: package_runs.RunInfo, need: _Need) -> str | Non
     return None
 
 
+def _mount_point_removal(ctx: Context, info: package_runs.RunInfo, use: CacheUse) -> str | None:
+    """A command the fix keeps deletes a cache directory or one above it (`rm -rf /var/lib/apt`):
+    with the mount there, it would fail ('Device or resource busy'), and so would the RUN. So
+    may a deletion whose path is only known at build time, unless what it starts with rules
+    that out (`rm node-v$VERSION.tar.gz`)."""
+    for step in ctx.steps(info.ins):
+        if _empties(step, use):
+            continue        # the fix takes the cleanup out
+        for deleted in step.deletes:
+            hit = next((d for d in use.directories if path_removes(deleted.path, d)), None)
+            if hit is not None:
+                return f"the RUN deletes {deleted.path}, which holds {hit}"
+        rm = parse_rm(step.command)
+        if rm is None or not (rm.recursive or any(f.name in ("-d", "--dir") for f in rm.flags)):
+            continue            # only these delete a directory, and a mount point is one
+        unknown = [w for w in rm.paths if w.text is None]
+        if step.unresolved:     # `~` of a user whose home dockopt does not know
+            unknown += [w for w in rm.paths if (w.text or "").startswith("~")]
+        for word in unknown:
+            start = step.path_start(word)
+            if start is None or any(d.startswith(start) for d in use.directories):
+                return f"the RUN deletes `{word.raw}`, a path only known at build time, which may hold it"
+    return None
+
+
 def _apt_blocker(ctx: Context, info: package_runs.RunInfo) -> str | None:
     if info.consumers_without_update:
         return "an apt command of this RUN reads lists an earlier RUN fetched, which the mount would hide"
@@ -298,7 +336,7 @@ def _unsafe_reason(ctx: Context, info: package_runs.RunInfo, need: _Need, buildk
 
 # --------------------------------------------------------------------------- edits
 
-def _cleanup_edits(info: package_runs.RunInfo, need: _Need) -> list[Edit] | None:
+def _cleanup_edits(ctx: Context, info: package_runs.RunInfo, need: _Need) -> list[Edit] | None:
     """Edits that take out what empties the cache (None when one cannot be taken out)."""
     edits: list[Edit] = []
     for command in need.commands:
@@ -308,8 +346,10 @@ def _cleanup_edits(info: package_runs.RunInfo, need: _Need) -> list[Edit] | None
             if edit is None:
                 return None
             edits.append(edit)
+    steps = {id(step.command): step for step in ctx.steps(info.ins)}
     for k, link in enumerate(info.script.chain):
-        if len(link.commands) != 1 or not _empties(link.commands[0], need.use):
+        step = steps.get(id(link.commands[0])) if len(link.commands) == 1 else None
+        if step is None or not _empties(step, need.use):
             continue
         edit = _drop_link(info, k)
         if edit is None:
@@ -325,29 +365,18 @@ def _no_cache_flags(tool: ToolCommand | None, name: str) -> list[Flag]:
     return [f for f in tool.flags if f.name in names and f.word.raw == f.name]
 
 
-def _empties(command: SimpleCommand, use: CacheUse) -> bool:
+def _empties(step: Step, use: CacheUse) -> bool:
     """The command deletes the cache (or part of it) and nothing else."""
+    command = step.command
     for program, words in _CLEANERS.get(use.tool, ()):
         args = [w.text for w in command.args]
         if command.program == program and tuple(args[:len(words)]) == words:
             return True
     rm = parse_rm(command)
-    if rm is None or not rm.path_texts:
+    deleted = step.deleted_paths() if rm is not None and rm.path_texts else None
+    if not deleted:
         return False
-    for text in rm.path_texts:
-        path = _home_path(text)
-        if path is None or not any(is_under(path.rstrip("*").rstrip("/") or "/", d) for d in use.directories):
-            return False
-    return True
-
-
-def _home_path(text: str | None) -> str | None:
-    if text is None:
-        return None
-    for prefix in ("~/", "$HOME/", "${HOME}/"):
-        if text.startswith(prefix):
-            return "/root/" + text[len(prefix):]
-    return text if text.startswith("/") else None
+    return all(any(is_under(path.rstrip("*").rstrip("/") or "/", c) for c in use.directories) for path in deleted)
 
 
 def _drop_word(info: package_runs.RunInfo, start: int, end: int) -> Edit | None:

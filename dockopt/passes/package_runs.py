@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..ecosystems.system import APT_CACHE_QUERIES, APT_CONSUMERS, APT_LISTS, APT_PROGRAMS
 from ..facts import RunScript
+from ..facts.paths import removes as path_removes
 from ..findings import Edit, Fix
 from ..shell import AND, BACKGROUND, Script, SimpleCommand, ToolCommand, parse_rm, parse_tool
 from ..shell.model import Scope
@@ -63,14 +64,14 @@ class RunInfo:
         return self.removes(APT_LISTS)
 
     def removes(self, directory: str) -> bool:
-        """An `rm` of the RUN deletes `directory` or what is in it."""
+        """An `rm` of the RUN deletes `directory`, a directory above it (`rm -rf /var/lib/apt`), or
+        what is in it."""
         for command in self.commands:
             rm = parse_rm(command)
             if rm is None:
                 continue
             for text in rm.path_texts:
-                if text is not None and (text.rstrip("/") == directory
-                                         or text.startswith(directory + "/")):
+                if text is not None and (path_removes(text, directory) or text.startswith(directory + "/")):
                     return True
         return False
 
