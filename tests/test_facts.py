@@ -244,6 +244,15 @@ def test_what_a_path_only_known_at_build_time_starts_with(script: str, start: st
     assert rm.path_start(rm.command.args[-1]) == start
 
 
+def test_export_sets_a_variable_for_the_commands_after_it() -> None:
+    f = facts('FROM debian\nRUN export A=1 B="$X" && declare -x C=/c && echo && '
+              'if true; then export A=2; fi && echo\n')
+    envs = [{k: s.env.get(k, "-") for k in "ABC"} for s in f.steps(ins(f, "RUN"))]
+    assert envs[0] == {"A": "-", "B": "-", "C": "-"}
+    assert envs[2] == {"A": "1", "B": None, "C": "/c"}        # B's value is only known at build time
+    assert envs[-1]["A"] is None                              # it may or may not have run
+
+
 def test_packages_and_cache_mounts() -> None:
     f = facts("FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update "
               "&& apt-get install -y curl && apt-get purge -y wget\n")

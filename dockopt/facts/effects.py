@@ -110,18 +110,19 @@ _MKTEMP = re.compile(r'"?\$\(\s*mktemp(?:\s+(?:-[dqtu]+|--directory|--quiet|--dr
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "readonly", "local"})
 
 
-def _sets_temporary(command: SimpleCommand) -> dict[str, bool]:
-    """The variables the command sets (a command of assignments alone, or `export NAME=...`),
-    each with whether its value is a fresh `mktemp` path."""
-    pairs: list[tuple[str, str]] = []
+def _variables_set(command: SimpleCommand) -> list[tuple[str, str, str | None]]:
+    """(name, value as written, value or None when only known at build time) of each variable
+    the command sets: a command of assignments alone, or `export NAME=value` (declare, ...)."""
     if command.name_index is None:
-        pairs = [(a.name, a.value.raw if a.value is not None else "") for a in command.assignments]
-    elif command.program in _DECLARATIONS:
-        for word in command.args:
-            name, eq, value = word.raw.partition("=")
-            if eq and re.fullmatch(r"[A-Za-z_]\w*", name):
-                pairs.append((name, value))
-    return {name: _MKTEMP.fullmatch(value) is not None for name, value in pairs}
+        return [(a.name, a.value.raw if a.value is not None else "", a.value_text) for a in command.assignments]
+    if command.program not in _DECLARATIONS:
+        return []
+    out: list[tuple[str, str, str | None]] = []
+    for word in command.args:
+        name, eq, raw = word.raw.partition("=")
+        if eq and re.fullmatch(r"[A-Za-z_]\w*", name):
+            out.append((name, raw, word.text.partition("=")[2] if word.text is not None else None))
+    return out
 
 
 @dataclass(frozen=True)
@@ -197,11 +198,13 @@ def run_steps(script: Script, state: State
         # a subshell's `G=$(mktemp -d)` counts for the commands after it too: those in the same
         # subshell see it, and for the others G is what it was, which no `mktemp` path can
         # endanger (another value of G, anywhere, ends the tracking)
-        sets = _sets_temporary(command)
-        if "TMPDIR" in sets:
+        variables = _variables_set(command)
+        if any(name == "TMPDIR" for name, _raw, _value in variables):
             tracking = False    # mktemp's directory is no longer the one the environment says
-        if sets:
-            temporary = frozenset(n for n in temporary | sets.keys() if sets.get(n, True)) if tracking else frozenset()
+        if variables:
+            fresh = {name: _MKTEMP.fullmatch(raw) is not None for name, raw, _value in variables}
+            kept = (n for n in temporary | fresh.keys() if fresh.get(n, True))
+            temporary = frozenset(kept) if tracking else frozenset()
         if command.runs_in_subshell:
             continue
         if command.program == "cd":
@@ -209,9 +212,13 @@ def run_steps(script: Script, state: State
             static = len(args) == 1 and args[0] not in (None, "-")
             movable = not command.in_conditional and Scope.FUNCTION not in command.scopes
             cwd = join(cwd, args[0]) if static and movable else None
-        elif command.assignments and command.name_index is None:
-            env = {**env, **{a.name: a.value_text for a in command.assignments}}
+        elif variables:
+            # one that may or may not run (in a condition or a function) leaves the value unknown
+            sure = not command.in_conditional and Scope.FUNCTION not in command.scopes
+            env = {**env, **{name: value if sure else None for name, _raw, value in variables}}
     return out
+
+
 
 
 def resolve_uses(uses: tuple[PathUse, ...], cwd: str | None, mounts: tuple[Mount, ...], home: str | None = None
