@@ -1,6 +1,7 @@
 """Run the rules over one Dockerfile, honouring selection, severities and inline suppressions."""
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -77,9 +78,45 @@ _EXACTLY_ONE = frozenset({"USER", "WORKDIR", "STOPSIGNAL", "MAINTAINER"})
 _AT_LEAST_ONE = frozenset({"ENV", "LABEL", "ARG", "EXPOSE", "VOLUME"})
 
 
+# the flags some BuildKit frontend (stable or labs) takes, per instruction; another flag is refused.
+# ARG, STOPSIGNAL and MAINTAINER read no flags (BuildKit takes `--x` for an argument there)
+_FLAGS: dict[str, frozenset[str]] = {
+    "FROM": frozenset({"platform"}),
+    "RUN": frozenset({"mount", "network", "security", "device"}),
+    "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
+    "ADD": frozenset({"chown", "chmod", "link", "keep-git-dir", "checksum", "exclude", "unpack"}),
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval", "retries"}),
+    **{kw: frozenset() for kw in ("WORKDIR", "ENV", "USER", "EXPOSE", "CMD", "ENTRYPOINT", "LABEL", "VOLUME", "SHELL")},
+}
+_REPEATABLE_FLAGS = frozenset({"mount", "exclude"})
+
+
+def flag_error(p: Parsed) -> str | None:
+    """BuildKit's message for a flag no BuildKit takes there, or one given twice, or None. A flag
+    only a newer or the labs frontend takes (`COPY --parents`) is not refused: the project may
+    build with one (`# syntax=`)."""
+    known = _FLAGS.get(p.keyword.upper())
+    if known is None:
+        return None
+    seen: set[str] = set()
+    for raw in p.flags:
+        name = raw[2:].split("=", 1)[0]
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean --{close[0]}?)" if close else ""
+            return f"unknown flag: {name}{hint}"
+        if name in seen and name not in _REPEATABLE_FLAGS:
+            return f"duplicate flag specified: {name}"
+        seen.add(name)
+    return None
+
+
 def argument_error(p: Parsed) -> str | None:
     """BuildKit's message for an instruction whose arguments it refuses (as Docker 26 words it),
     or None. RUN, CMD and ENTRYPOINT may be empty."""
+    flags = flag_error(p)      # (an ONBUILD trigger's flags are read when a child image builds)
+    if flags:
+        return flags
     kw, values = p.keyword.upper(), p.values
     special = _ARGUMENT_CHECKS.get(kw)
     if special is not None:
