@@ -226,7 +226,7 @@ def test_summarize_counts_breaks_per_mode_and_code() -> None:
     assert (s["original_built"], s["original_failed"], s["not_built"]) == (2, 1, 2)
     assert s["substituted_and_built"] == 1
     assert s["safe"] == {"rewrites_of_built_files": 2, "built_after": 1, "broken_build": 1, "broken_probe": 0,
-                         "probe_kept": 1, "broken_files": 1}
+                         "probe_kept": 1, "broken_files": 1, "files_compared": 0, "files_undeclared": 0}
     assert s["unsafe"]["broken_build"] == 1 and s["unsafe"]["broken_probe"] == 1
     assert s["unsafe"]["broken_files"] == 2
     assert s["breaks_by_code"] == {"safe DO109": 1, "unsafe DO109": 1, "unsafe DO302": 1}
@@ -258,6 +258,36 @@ def test_markdown_lists_every_break_with_its_log_line() -> None:
             "| 2: 1 / **1** / **0**") in md
 
 
+def test_image_files_differ_only_where_an_applied_fix_declares_it() -> None:
+    from bench.field.files import check
+    from dockopt.verify.layers import FileEntry
+
+    def f(path: str, size: int = 1, mode: int = 0o644) -> FileEntry:
+        return FileEntry(path, "file", mode, 0, 0, size, digest=str(size))
+
+    original = {p: f(p) for p in ("/usr/bin/jq", "/app/main.py", "/var/lib/apt/lists/x", "/root/.cache/pip/w")}
+    rewrite = {"/usr/bin/jq": f("/usr/bin/jq", mode=0o755), "/app/main.py": f("/app/main.py"),
+               "/usr/share/recommended/r": f("/usr/share/recommended/r")}
+    # DO104 declares the lists, the pip cache is never compared; jq's mode is no fix's doing
+    found = check(original, rewrite, ["DO104"])
+    assert (found.compared, found.undeclared) == (3, 2)
+    assert found.examples == ["added /usr/share/recommended/r", "changed /usr/bin/jq: mode 0644 -> 0755"]
+    # DO106 (no recommended packages) declares the package tree
+    assert check(original, rewrite, ["DO104", "DO106"]).undeclared == 0
+
+
+def test_summary_and_markdown_count_undeclared_file_changes() -> None:
+    records = sample_records()
+    records[1]["safe"].update(files_compared=900, files_undeclared=0, files_examples=[])
+    records[1]["unsafe"].update(files_compared=900, files_undeclared=2, files_examples=["removed /etc/app.conf"])
+    s = summarize(records)
+    assert (s["safe"]["files_compared"], s["safe"]["files_undeclared"]) == (1, 0)
+    assert (s["unsafe"]["files_compared"], s["unsafe"]["files_undeclared"]) == (1, 1)
+    md = render_markdown(records, s, {"dockopt": "dockopt 9", "engine": "26", "probe_seconds": 8})
+    assert "| a/web:Dockerfile.ci | unsafe | 2 (900) | DO101, DO302 | removed /etc/app.conf |" in md
+    assert "(safe; unsafe) | 1: **0**; 1: **1** |" in md
+
+
 # -- end to end ----------------------------------------------------------------------------
 
 FIXTURE_DOCKERFILE = """FROM debian:bookworm-slim
@@ -276,7 +306,8 @@ if "--write" in args and "--unsafe-fixes" not in args:
     path = args[args.index("--quiet") + 1]
     text = open(path).read()
     extra = {{"Dockerfile.breaks": 'RUN echo "broken on purpose" >&2 && exit 3\\n',
-             "Dockerfile.dies": 'CMD ["sh", "-c", "echo dying on purpose; exit 4"]\\n'}}.get(os.path.basename(path))
+             "Dockerfile.dies": 'CMD ["sh", "-c", "echo dying on purpose; exit 4"]\\n',
+             "Dockerfile.quiet": 'RUN rm /usr/bin/jq\\n'}}.get(os.path.basename(path))
     if extra and "/var/lib/apt/lists" in text:
         open(path, "a").write(extra)
 sys.exit(p.returncode)
@@ -294,7 +325,7 @@ def test_field_bench_end_to_end_on_a_local_repository(tmp_path: Path) -> None:
     root = tmp_path / "field"
     repo = root / "acme+tiny"
     repo.mkdir(parents=True)
-    for name in ("Dockerfile", "Dockerfile.breaks", "Dockerfile.dies"):
+    for name in ("Dockerfile", "Dockerfile.breaks", "Dockerfile.dies", "Dockerfile.quiet"):
         (repo / name).write_text(FIXTURE_DOCKERFILE)
     (repo / "serve.sh").write_text("echo up\nexec sleep 120\n")
     # the classic target keeps cache mounts (DO112) out of the safe fixes: one code removes the lists
@@ -306,7 +337,7 @@ def test_field_bench_end_to_end_on_a_local_repository(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.tsv"
     manifest.write_text(HEADER + "\n" + "".join(
         row("acme/tiny", commit, name, ".", "apt", "-", "-", "-", "-", "-") + "\n"
-        for name in ("Dockerfile", "Dockerfile.breaks", "Dockerfile.dies")))
+        for name in ("Dockerfile", "Dockerfile.breaks", "Dockerfile.dies", "Dockerfile.quiet")))
     spoiler = tmp_path / "dockopt-spoiler"
     spoiler.write_text(SPOILER.format(python=sys.executable))
     spoiler.chmod(spoiler.stat().st_mode | stat.S_IXUSR)
@@ -326,6 +357,13 @@ def test_field_bench_end_to_end_on_a_local_repository(tmp_path: Path) -> None:
     assert kept["safe"]["probe_verdict"] == KEPT
     assert kept["safe"]["findings_after"] < kept["findings"]
     assert kept["breaks"] == []
+    # the image files: the same as the original's but for what the fixes declare
+    assert kept["safe"]["files_compared"] > 1000 and kept["safe"]["files_undeclared"] == 0, kept["safe"]
+
+    # a quiet change passes the build and the probe; the files show it
+    quiet = files["Dockerfile.quiet"]
+    assert quiet["breaks"] == [] and quiet["safe"]["probe_verdict"] == KEPT
+    assert quiet["safe"]["files_undeclared"] == 1 and quiet["safe"]["files_examples"] == ["removed /usr/bin/jq"]
 
     [broke] = [b for b in files["Dockerfile.breaks"]["breaks"] if b["mode"] == "safe"]
     assert broke["what"] == "build"
@@ -340,6 +378,8 @@ def test_field_bench_end_to_end_on_a_local_repository(tmp_path: Path) -> None:
     assert doc["summary"]["safe"]["broken_build"] == 1 and doc["summary"]["safe"]["broken_probe"] == 1
     md = report.read_text()
     assert f"| acme/tiny:Dockerfile.breaks | safe | build | {broke['codes'][0]} |" in md
+    assert doc["summary"]["safe"]["files_undeclared"] == 1
+    assert "| acme/tiny:Dockerfile.quiet | safe | 1 (" in md and "removed /usr/bin/jq" in md
     left = subprocess.run(["docker", "images", "-q", "--filter", "reference=dockopt-field/acme-tiny-*"],
                           capture_output=True, text=True, timeout=60).stdout.split()
     assert left == [], "the bench removes the images it built"

@@ -87,6 +87,9 @@ def summarize(records: list[Record]) -> dict[str, Any]:
             "probe_kept": sum(r[mode]["probe_verdict"] == KEPT for r in rewritten_built),
             "broken_files": sum(r[mode]["build_verdict"] == BROKEN or r[mode]["probe_verdict"] == BROKEN
                                 for r in rewritten_built),
+            # the image's files compared with the original's (runs before this check have none)
+            "files_compared": sum(r[mode].get("files_undeclared") is not None for r in rewritten_built),
+            "files_undeclared": sum(bool(r[mode].get("files_undeclared")) for r in rewritten_built),
         }
     blamed: Counter[str] = Counter()
     for b in flat_breaks(records):
@@ -169,6 +172,10 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         L.append(f"| {mode} rewrites of built files: built after / broke the build / broke smoke or liveness | "
                  f"{m['rewrites_of_built_files']}: {m['built_after']} / **{m['broken_build']}** / "
                  f"**{m['broken_probe']}** (probe kept {m['probe_kept']}) |")
+    compared = "; ".join(f"{s[m].get('files_compared', 0)}: **{s[m].get('files_undeclared', 0)}**"
+                         for m in ("safe", "unsafe"))
+    L.append("| rewrites whose image files were compared with the original's: with differences no applied fix "
+             f"declares (safe; unsafe) | {compared} |")
     L.append(f"| rewrites editing a `.dockerignore` shared with other manifest files (safe / unsafe) | "
              f"{s['shared_ignore_edits']['safe']} / {s['shared_ignore_edits']['unsafe']} |")
     L.append(f"| time: whole run / in dockopt | {s['seconds']:.0f} s / {s['dockopt_seconds']:.1f} s |")
@@ -187,6 +194,7 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
         for b in breaks:
             L.append(f"| {_cell(b['file'], 80)} | {b['mode']} | {b['what']} | {', '.join(b['codes'])} | "
                      f"{_cell(b['step'], 90)} | `{_cell(b['line'], 200)}` |")
+    L += _files_section(records)
     shared = shared_ignore_edits(records)
     L += ["", "## Shared .dockerignore edited", ""]
     if not shared:
@@ -205,6 +213,35 @@ def render_markdown(records: list[Record], summary: dict[str, Any], meta: dict[s
     L += [_file_row(r) for r in records]
     L += _by_code_section(records, s)
     return "\n".join(L) + "\n"
+
+
+def undeclared_file_changes(records: list[Record]) -> list[Record]:
+    """One row per rewrite whose image holds files that differ from the original's where no
+    applied fix declares a change (a build and a probe can pass over such a change)."""
+    rows = []
+    for rec in records:
+        for mode in ("safe", "unsafe"):
+            v = rec[mode]
+            if v.get("files_undeclared") and not v.get("same_as"):
+                rows.append({"file": rec["key"], "mode": mode, "paths": v["files_undeclared"],
+                             "compared": v["files_compared"], "examples": v["files_examples"], "fixes": v["fixes"]})
+    return rows
+
+
+def _files_section(records: list[Record]) -> list[str]:
+    rows = undeclared_file_changes(records)
+    L = ["", "## Image files no fix declares", ""]
+    if not any(r[m].get("files_undeclared") is not None for r in records for m in ("safe", "unsafe")):
+        return [*L, "No rewrite's image files were compared in this run."]
+    if not rows:
+        return [*L, "Every compared rewrite holds the original's files, but for caches, logs, docs, temporary files "
+                "and the paths its fixes declare."]
+    L += ["Paths the rewrite added, removed or changed beyond the paths its applied fixes declare (caches, logs, "
+          "docs and temporary files left out): to review, each may be a quiet break.", "",
+          "| file | mode | paths (of compared) | fixes | examples |", "| --- | --- | ---: | --- | --- |"]
+    L += [f"| {_cell(r['file'], 80)} | {r['mode']} | {r['paths']} ({r['compared']}) | "
+          f"{', '.join(dict.fromkeys(r['fixes']))} | {_cell('; '.join(r['examples']), 300)} |" for r in rows]
+    return L
 
 
 def _file_row(r: Record) -> str:

@@ -17,8 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockopt.verify.layers import FileEntry
+
 from . import engine
 from .dockopt_cli import Dockopt, DockoptError, default_command
+from .files import check as check_files
+from .files import image_files
 from .images import image_refs, substitute_bases
 from .manifest import Entry, ManifestError, load_manifest
 from .report import render_markdown, summarize
@@ -54,6 +58,11 @@ class Variant:
     build_verdict: str = ""
     probe_verdict: str = ""
     same_as: str = ""  # "safe" when the unsafe rewrite equals the safe one (built once)
+    # the image's files against the original's: paths compared, and those that differ that no
+    # applied fix declares (None: not compared), with examples
+    files_compared: int = 0
+    files_undeclared: int | None = None
+    files_examples: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -155,7 +164,9 @@ class FieldBench:
                           encoding="utf-8")
 
     def _build_probe(self, e: Entry, repo_dir: Path, name: str, mode: str | None, select: str | None = None,
-                     ignore: str | None = None, probe: bool = True) -> tuple[engine.Build, Probe | None]:
+                     ignore: str | None = None, probe: bool = True,
+                     files: dict[str, dict[str, FileEntry] | None] | None = None) -> tuple[engine.Build, Probe | None]:
+        """Build (and probe) one variant; with `files`, also read the image's files into files[name]."""
         tag = f"dockopt-field/{_slug(e.key)}:{name}"
         with scratch_copy(repo_dir, self.work) as copy:
             self._prepare(e, copy, mode, select, ignore)
@@ -174,6 +185,8 @@ class FieldBench:
         try:
             if b.ok and probe:
                 pr = engine.probe(tag, e.smoke, self.probe_seconds)
+            if b.ok and files is not None:
+                files[name] = image_files(tag, self.work / "saved")
         finally:
             if b.ok and not self.keep_images:
                 engine.remove_image(tag)
@@ -181,7 +194,8 @@ class FieldBench:
 
     def builds(self, e: Entry, repo_dir: Path, r: FileResult) -> None:
         _say(f"{e.key}: building the original")
-        b, orig_probe = self._build_probe(e, repo_dir, "original", None)
+        saved: dict[str, dict[str, FileEntry] | None] = {}
+        b, orig_probe = self._build_probe(e, repo_dir, "original", None, files=saved)
         self._record(r.original, b, orig_probe)
         if not b.ok:
             r.status, r.reason = "not built", f"the original does not build here: {b.error_line}"
@@ -196,9 +210,10 @@ class FieldBench:
                 mb, mp = results[v.same_as]
             else:
                 _say(f"{e.key}: building the {mode} rewrite ({', '.join(v.fixes)})")
-                mb, mp = self._build_probe(e, repo_dir, mode, mode)
+                mb, mp = self._build_probe(e, repo_dir, mode, mode, files=saved)
                 results[mode] = (mb, mp)
             self._record(v, mb, mp)
+            self._compare_files(v, saved.get("original"), saved.get(v.same_as or mode))
             v.build_verdict = build_verdict(True, None if mb.unavailable else mb.ok)
             v.probe_verdict = probe_verdict(orig_probe, mp) if mb.ok else ""
             if v.same_as:
@@ -209,6 +224,14 @@ class FieldBench:
             elif v.probe_verdict == BROKEN and mp is not None:
                 line = mp.tail.splitlines()[-1] if mp.tail else mp.describe()
                 r.breaks.append(self._blame(e, repo_dir, r, mode, mp.kind, mp.describe(), line, orig_probe))
+
+    @staticmethod
+    def _compare_files(v: Variant, original: dict[str, FileEntry] | None,
+                       rewrite: dict[str, FileEntry] | None) -> None:
+        if original is None or rewrite is None:
+            return
+        found = check_files(original, rewrite, v.fixes)
+        v.files_compared, v.files_undeclared, v.files_examples = found.compared, found.undeclared, found.examples
 
     def _record(self, v: Variant, b: engine.Build, p: Probe | None) -> None:
         v.built, v.build_seconds = (None if b.unavailable else b.ok), round(b.seconds, 1)
