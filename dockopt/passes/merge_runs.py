@@ -167,10 +167,16 @@ def _saving(ctx: Context, group: list[Instruction]) -> str:
         for earlier in group[:j]:
             before = ctx.effects(earlier)      # a program dockopt does not model may have written it
             for a in rewrites:
-                if not before.modelled or any(is_under(a.path, w.path) or is_under(w.path, a.path)
-                                              for w in before.writes):
-                    verb = "deletes" if a in effects.deletes else "rewrites"
-                    return f"line {later.start_line} {verb} {a.path}, which line {earlier.start_line} wrote"
+                hits = [w for w in before.writes if is_under(a.path, w.path) or is_under(w.path, a.path)]
+                if before.modelled and not hits:
+                    continue
+                verb = "deletes" if a in effects.deletes else "rewrites"
+                # a write of the path, of something in it or of a directory that holds it (apk's
+                # /var/cache/apk); a top-level tree (a package's files go anywhere in /usr, /root,
+                # ...) or a program dockopt does not model only may have written it
+                wrote = "wrote" if any(is_under(w.path, a.path) or w.path.count("/") >= 2 for w in hits) \
+                    else "may have written"
+                return f"line {later.start_line} {verb} {a.path}, which line {earlier.start_line} {wrote}"
     update = _index_split(ctx, group) or _cleaned_later(ctx, group)
     if update:
         return update
