@@ -274,6 +274,11 @@ def test_image_files_differ_only_where_an_applied_fix_declares_it() -> None:
     assert found.examples == ["added /usr/share/recommended/r", "changed /usr/bin/jq: mode 0644 -> 0755"]
     # DO106 (no recommended packages) declares the package tree
     assert check(original, rewrite, ["DO104", "DO106"]).undeclared == 0
+    # a copy of the build context holds the rewritten Dockerfile
+    original["/app/Dockerfile"], rewrite["/app/Dockerfile"] = f("/app/Dockerfile", 10), f("/app/Dockerfile", 12)
+    changed = check(original, rewrite, ["DO104", "DO106"]).examples
+    assert changed == ["changed /app/Dockerfile: content (10 -> 12 bytes)"]
+    assert check(original, rewrite, ["DO104", "DO106"], rewritten=["Dockerfile"]).undeclared == 0
 
 
 def test_summary_and_markdown_count_undeclared_file_changes() -> None:

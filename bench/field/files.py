@@ -50,11 +50,16 @@ def declared_paths(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(glob for code in dict.fromkeys(codes) if code in rules for glob in rules[code].may_change.paths)
 
 
-def check(original: Mapping[str, FileEntry], rewrite: Mapping[str, FileEntry], codes: Iterable[str]) -> FilesCheck:
-    """Paths the rewrite added, removed or changed that no rule of `codes` declares."""
+def check(original: Mapping[str, FileEntry], rewrite: Mapping[str, FileEntry], codes: Iterable[str],
+          rewritten: Iterable[str] = ()) -> FilesCheck:
+    """Paths the rewrite added, removed or changed that no rule of `codes` declares. `rewritten`:
+    the names of the files the rewrite edits (the Dockerfile, a .dockerignore): a copy of the
+    build context holds them, changed."""
     allowed = declared_paths(codes)
+    names = set(rewritten)
     diff = compare_files(original, rewrite)
     lines = [f"added {p}" for p in diff.added if not allowed_path(p, allowed)]
     lines += [f"removed {p}" for p in diff.removed if not allowed_path(p, allowed)]
-    lines += [f"changed {c.path}: {c.detail}" for c in diff.changed if not allowed_path(c.path, allowed)]
+    lines += [f"changed {c.path}: {c.detail}" for c in diff.changed
+              if not allowed_path(c.path, allowed) and c.path.rsplit("/", 1)[-1] not in names]
     return FilesCheck(diff.compared_paths, len(lines), lines[:EXAMPLES])

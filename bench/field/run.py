@@ -213,7 +213,7 @@ class FieldBench:
                 mb, mp = self._build_probe(e, repo_dir, mode, mode, files=saved)
                 results[mode] = (mb, mp)
             self._record(v, mb, mp)
-            self._compare_files(v, saved.get("original"), saved.get(v.same_as or mode))
+            self._compare_files(v, saved.get("original"), saved.get(v.same_as or mode), e.dockerfile)
             v.build_verdict = build_verdict(True, None if mb.unavailable else mb.ok)
             v.probe_verdict = probe_verdict(orig_probe, mp) if mb.ok else ""
             if v.same_as:
@@ -227,10 +227,11 @@ class FieldBench:
 
     @staticmethod
     def _compare_files(v: Variant, original: dict[str, FileEntry] | None,
-                       rewrite: dict[str, FileEntry] | None) -> None:
+                       rewrite: dict[str, FileEntry] | None, dockerfile: str) -> None:
         if original is None or rewrite is None:
             return
-        found = check_files(original, rewrite, v.fixes)
+        name = Path(dockerfile).name
+        found = check_files(original, rewrite, v.fixes, (name, ".dockerignore", f"{name}.dockerignore"))
         v.files_compared, v.files_undeclared, v.files_examples = found.compared, found.undeclared, found.examples
 
     def _record(self, v: Variant, b: engine.Build, p: Probe | None) -> None:

@@ -29,7 +29,8 @@ class MayChange:
 
 
 # where a package manager installs, for the fixes that change which packages are installed
-PACKAGE_TREE = ("/usr/*", "/etc/*", "/var/lib/*", "/lib/*", "/lib64/*", "/bin/*", "/sbin/*", "/opt/*")
+PACKAGE_TREE = ("/usr/*", "/etc/*", "/var/lib/*", "/lib/*", "/lib64/*", "/bin/*", "/sbin/*", "/opt/*",
+                "/run/*")   # what maintainer scripts leave there (adduser's /run/adduser)
 
 
 class Pass:
