@@ -158,3 +158,28 @@ def test_a_file_whose_fixes_all_pass_is_written_after_one_build_of_each(clean):
     assert proof["builds"] == {"original": 1, "rewrite": 1}
     assert "COPY motd /etc/motd" in text and text.count("RUN") == 1
     assert r.returncode == 0
+
+
+# a build that is not reproducible: each build of it writes a different stamp
+STAMPED = """\
+FROM busybox:latest
+RUN date +%s%N > /build-stamp
+RUN echo two > /b
+CMD ["cat", "/b"]
+"""
+
+
+@pytest.fixture(scope="module")
+def stamped(tmp_path_factory, docker_engine):
+    return _prove(tmp_path_factory.mktemp("stamped"), STAMPED, {}, "--write", "--unsafe-fixes", "--select", "DO101")
+
+
+def test_paths_the_original_does_not_build_the_same_way_twice_are_not_held_against_a_fix(stamped):
+    r, proof, text = stamped
+    # the merge re-runs the step that writes the stamp: /build-stamp differs, so the original is
+    # built once more without the cache, which shows the stamp differs by itself
+    assert proof["verdict"] == "proven" and [f["code"] for f in proof["kept"]] == ["DO101"]
+    assert proof["builds"] == {"original": 2, "rewrite": 1}
+    assert any("1 paths differ between two builds of the original (/build-stamp)" in n for n in proof["notes"])
+    assert text.count("RUN") == 1
+    assert r.returncode == 0

@@ -195,6 +195,8 @@ class _Search:
         self.tests = 0
         self.tried: dict[tuple[str, tuple[tuple[str, str], ...]], CheckFailure | None] = {}
         self.base: _Image | None = None
+        # paths two builds of the original disagree on (None: not built a second time yet)
+        self.unreproducible: frozenset[str] | None = None
 
     # -- the search ------------------------------------------------------------
 
@@ -329,10 +331,40 @@ class _Search:
         assert base is not None
         # what the image does first: its failure says best why a fix is wrong
         for check in (_smoke_check(base, image), _liveness_check(base, image),
-                      _config_check(base, image, allowed_config), _files_check(base, image, allowed_paths)):
+                      _config_check(base, image, allowed_config)):
             if check is not None:
                 return check
-        return None
+        if _files_check(base, image, allowed_paths) is None:
+            return None
+        return _files_check(base, image, allowed_paths, self._unreproducible())
+
+    def _unreproducible(self) -> frozenset[str]:
+        """The paths two builds of the original disagree on by themselves (a timestamp in a built
+        archive, a random id): no rewrite can be judged on them. The original is built once more,
+        without the cache, the first time a rewrite's files differ."""
+        if self.unreproducible is not None:
+            return self.unreproducible
+        self.unreproducible = frozenset()
+        run, base = self.run, self.base
+        assert base is not None
+        run.prog.phase("original: built again without the cache, to find what differs between its own builds")
+        self.builds["original"] += 1
+        try:
+            planned = run._plan({"original": self.original}, self.cannot)["original"]   # (the features it needs)
+        except _CannotBuild:
+            return self.unreproducible
+        outcome = run._build(planned, nocache=True, role="original")
+        if not outcome.ok or outcome.image_id is None:
+            return self.unreproducible
+        _stats, _config, files = run._analyse(outcome.image_id)
+        fs = compare_files(base.files, files)
+        differ = sorted({*fs.added, *fs.removed, *(c.path for c in fs.changed)})
+        self.unreproducible = frozenset(differ)
+        if differ:
+            shown = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
+            run.notes.append(f"{len(differ)} paths differ between two builds of the original ({shown}): "
+                             "they are not compared")
+        return self.unreproducible
 
 
 # ---------------------------------------------------------------------------- the checks
@@ -350,11 +382,16 @@ def allowed_path(path: str, globs: Sequence[str]) -> bool:
     return any(fnmatchcase(path, g) for g in globs)
 
 
-def _files_check(base: _Image, image: _Image, allowed: Sequence[str]) -> CheckFailure | None:
+def _files_check(base: _Image, image: _Image, allowed: Sequence[str],
+                 unreproducible: frozenset[str] = frozenset()) -> CheckFailure | None:
     fs = compare_files(base.files, image.files)
-    lines = [f"added {p}" for p in fs.added if not allowed_path(p, allowed)]
-    lines += [f"removed {p}" for p in fs.removed if not allowed_path(p, allowed)]
-    lines += [f"changed {c.path}: {c.detail}" for c in fs.changed if not allowed_path(c.path, allowed)]
+
+    def undeclared(path: str) -> bool:
+        return path not in unreproducible and not allowed_path(path, allowed)
+
+    lines = [f"added {p}" for p in fs.added if undeclared(p)]
+    lines += [f"removed {p}" for p in fs.removed if undeclared(p)]
+    lines += [f"changed {c.path}: {c.detail}" for c in fs.changed if undeclared(c.path)]
     if not lines:
         return None
     return CheckFailure("filesystem", f"{len(lines)} paths differ that no applied fix declares",
