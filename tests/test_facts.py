@@ -236,12 +236,29 @@ def test_a_tilde_is_the_home_directory(lines: str, deleted: list[str]) -> None:
     ('export TMPDIR=/var/t D="$(mktemp -d)"; rm -rf "$D"', None),             # mktemp's directory moved
     ('rm -rf "$D"', None),
     ("rm -rf ~/x", None),                                                     # a tilde is resolved, not a prefix
-    ("rm -rf $JAVA_HOME/legal", "/opt/java"),                                 # a value the ENV gives
+    ("rm -rf $JAVA_HOME/legal/*", "/opt/java/legal/"),                        # a value the ENV gives
+    ("rm -rf $HOME/*", "/root/"),                                             # root's home
 ])
 def test_what_a_path_only_known_at_build_time_starts_with(script: str, start: str | None) -> None:
     f = facts(f"FROM debian\nWORKDIR /srv\nARG V X D\nENV JAVA_HOME=/opt/java\nRUN {script}\n")
     rm = [s for s in f.steps(ins(f, "RUN")) if s.command.program == "rm"][-1]
     assert rm.path_start(rm.command.args[-1]) == start
+
+
+@pytest.mark.parametrize(("lines", "word", "path"), [
+    ("", "$HOME/.cache/pip", "/root/.cache/pip"),
+    ("", '"${HOME}"/.npm', "/root/.npm"),
+    ("ENV HOME=/h\n", "~/.npm", "/h/.npm"),
+    ("ENV J=/opt/j\n", "$J/lib/src.zip", "/opt/j/lib/src.zip"),
+    ("", "logs", "/srv/logs"),
+    ("USER app\n", "$HOME/.npm", None),        # a home dockopt does not know
+    ("", "$HOME/*", None),                     # a glob: more than one path
+    ("", "$X/a", None),
+])
+def test_the_path_a_word_names(lines: str, word: str, path: str | None) -> None:
+    f = facts(f"FROM debian\nWORKDIR /srv\nARG X\n{lines}RUN rm -rf {word}\n")
+    (step,) = f.steps(ins(f, "RUN"))
+    assert step.word_path(step.command.args[-1]) == path
 
 
 def test_export_sets_a_variable_for_the_commands_after_it() -> None:

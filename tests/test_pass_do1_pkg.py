@@ -575,6 +575,7 @@ def test_do112_no_fix(text):
     ("apt-get update && apt-get install -y a && rm -rf /var/lib/apt/*", "/var/lib/apt/*"),
     ("pip install x && rm -rf /root/.cache", "/root/.cache"),
     ("npm ci && rm -rf ~", "/root"),
+    ("pip install x && rm -rf $HOME/.cache", "/root/.cache"),
 ])
 def test_do112_no_mount_where_the_run_deletes_the_directory_above_it(run, removed):
     text = f"FROM debian\nRUN {run}\n"
@@ -608,6 +609,13 @@ def test_do112_a_deletion_only_known_at_build_time_may_be_of_the_mount_point(run
     # under a mount that is already there
     ("FROM node\nRUN --mount=type=cache,target=/root/.npm npm ci && rm -rf /root/.npm\n",
      "FROM node\nRUN --mount=type=cache,target=/root/.npm npm ci\n"),
+    # $HOME as well: root's
+    ("FROM python\nRUN pip install x && rm -rf $HOME/.cache/pip\n",
+     "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n"),
+    # deleting what is in the cache leaves the mount point alone: the mount goes on, the rm stays
+    ("FROM python\nRUN pip install x && rm -rf ${HOME}/.cache/pip/* /tmp/x\n",
+     "FROM python\nRUN --mount=type=cache,target=/root/.cache/pip pip install x && "
+     "rm -rf ${HOME}/.cache/pip/* /tmp/x\n"),
     # `~` is the user's home, which the file sets
     ("FROM python\nUSER 1000\nENV HOME=/home/app\nRUN pip install x && rm -rf ~/.cache/pip\n",
      "FROM python\nUSER 1000\nENV HOME=/home/app\nRUN --mount=type=cache,id=/home/app/.cache/pip-uid1000,"

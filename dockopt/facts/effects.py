@@ -72,11 +72,18 @@ class Step:
     temporary: frozenset[str] = frozenset()
     home: str | None = None                    # where `~` leads (None: unknown)
 
-    def deleted_paths(self) -> tuple[str, ...] | None:
-        """Every path the command deletes, those under a mount included (`deletes` leaves them
-        out: they are not the layer's); None when one cannot be resolved."""
-        found, unresolved = resolve_uses(self.effects.deletes, self.cwd, (), self.home)
-        return None if unresolved else tuple(a.path for a in found)
+    def word_path(self, word: Word) -> str | None:
+        """The image path `word` names when the facts know it all: its text (`~` expanded), or a
+        variable with a known value followed by plain text (`$HOME/.cache/pip`). None otherwise.
+        Unlike `deletes`, a path under a mount is a path too."""
+        if word.text is not None:
+            return join(self.cwd, expand_tilde(word.text, self.home))
+        found = _VARIABLE_THEN_TEXT.fullmatch(word.raw)
+        if found is None:
+            return None
+        name = found.group(1) or found.group(2)
+        value = self.home if name == "HOME" else self.env.get(name)
+        return join(self.cwd, value + found.group(3)) if value else None
 
     def path_start(self, word: Word) -> str | None:
         """What the path `word` names surely starts with, as an image path: its literal start
@@ -89,20 +96,24 @@ class Step:
         if prefix:
             start = join(self.cwd, prefix)
             return start + "/" if start is not None and prefix.endswith("/") and not start.endswith("/") else start
-        variable = _LEADING_VARIABLE.match(word.raw)
+        variable = _VARIABLE_THEN_TEXT.match(word.raw)
         if variable is None:
             return None
         name = variable.group(1) or variable.group(2)
-        value = self.env.get(name)
+        value = self.home if name == "HOME" else self.env.get(name)
         if value is not None and name not in self.temporary:
-            return join(self.cwd, value) if value else None
+            # the value, then the plain text after it (`${HOME}/.cache/pip/*`: /root/.cache/pip/)
+            start = join(self.cwd, value + (variable.group(3) or "")) if value else None
+            slash = start is not None and (variable.group(3) or value).endswith("/") and not start.endswith("/")
+            return start + "/" if slash and start is not None else start
         if name not in self.temporary:
             return None
         tmpdir = self.env.get("TMPDIR", "/tmp") if "TMPDIR" in self.env else "/tmp"
         return None if tmpdir is None else tmpdir.rstrip("/") + "/"
 
 
-_LEADING_VARIABLE = re.compile(r'"?\$(?:([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})')
+# `$NAME/rest`, `"${NAME}"/rest`, `"$NAME/rest"`: a variable, then text without expansions or globs
+_VARIABLE_THEN_TEXT = re.compile(r'"?\$(?:([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})"?(/[^$`*?\[\]"\'\\\s]*)?"?')
 # a fresh temporary path: `$(mktemp)`, `"$(mktemp -d)"`, `$(mktemp -d -t name.XXXXXX)` (not one
 # made elsewhere with -p, --tmpdir or a template that holds a directory)
 _MKTEMP = re.compile(r'"?\$\(\s*mktemp(?:\s+(?:-[dqtu]+|--directory|--quiet|--dry-run))*(?:\s+[^\s/"$`)-][^\s/"$`)]*)?'

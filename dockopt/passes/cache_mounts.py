@@ -82,6 +82,7 @@ from ..facts.paths import is_under
 from ..facts.paths import removes as path_removes
 from ..findings import Edit, Finding, Fix, Safety
 from ..shell import AND, Flag, SimpleCommand, ToolCommand, parse_rm, parse_tool
+from ..shell.model import Word
 from ..syntax import Instruction, arguments
 from . import list_readers, package_runs
 from .base import Context, Pass, newline_of
@@ -280,10 +281,22 @@ def _mount_point_removal(ctx: Context, info: package_runs.RunInfo, use: CacheUse
         unknown = [w for w in rm.paths if w.text is None]
         if step.unresolved:     # `~` of a user whose home dockopt does not know
             unknown += [w for w in rm.paths if (w.text or "").startswith("~")]
-        for word in unknown:
-            start = step.path_start(word)
-            if start is None or any(d.startswith(start) for d in use.directories):
-                return f"the RUN deletes `{word.raw}`, a path only known at build time, which may hold it"
+        why = next((found for word in unknown if (found := _may_remove(step, word, use)) is not None), None)
+        if why is not None:
+            return why
+    return None
+
+
+def _may_remove(step: Step, word: Word, use: CacheUse) -> str | None:
+    """Why deleting the path `word` names (only known at build time, or known after all:
+    `$HOME/.cache`) may take a cache directory with it; None when it cannot."""
+    path = step.word_path(word)
+    if path is not None:
+        hit = next((d for d in use.directories if path_removes(path, d)), None)
+        return f"the RUN deletes {path}, which holds {hit}" if hit is not None else None
+    start = step.path_start(word)
+    if start is None or any(d.startswith(start) for d in use.directories):
+        return f"the RUN deletes `{word.raw}`, a path only known at build time, which may hold it"
     return None
 
 
@@ -373,10 +386,11 @@ def _empties(step: Step, use: CacheUse) -> bool:
         if command.program == program and tuple(args[:len(words)]) == words:
             return True
     rm = parse_rm(command)
-    deleted = step.deleted_paths() if rm is not None and rm.path_texts else None
+    deleted = [step.word_path(word) for word in rm.paths] if rm is not None else []
     if not deleted:
         return False
-    return all(any(is_under(path.rstrip("*").rstrip("/") or "/", c) for c in use.directories) for path in deleted)
+    return all(path is not None and any(is_under(path.rstrip("*").rstrip("/") or "/", c) for c in use.directories)
+               for path in deleted)
 
 
 def _drop_word(info: package_runs.RunInfo, start: int, end: int) -> Edit | None:
