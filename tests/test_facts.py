@@ -247,6 +247,7 @@ def test_what_a_path_only_known_at_build_time_starts_with(script: str, start: st
 
 @pytest.mark.parametrize(("lines", "word", "path"), [
     ("", "$HOME/.cache/pip", "/root/.cache/pip"),
+    ("", "$HOME", "/root"),
     ("", '"${HOME}"/.npm', "/root/.npm"),
     ("ENV HOME=/h\n", "~/.npm", "/h/.npm"),
     ("ENV J=/opt/j\n", "$J/lib/src.zip", "/opt/j/lib/src.zip"),

@@ -83,7 +83,7 @@ class Step:
             return None
         name = found.group(1) or found.group(2)
         value = self.home if name == "HOME" else self.env.get(name)
-        return join(self.cwd, value + found.group(3)) if value else None
+        return join(self.cwd, value + (found.group(3) or "")) if value else None
 
     def path_start(self, word: Word) -> str | None:
         """What the path `word` names surely starts with, as an image path: its literal start
