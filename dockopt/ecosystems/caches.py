@@ -19,9 +19,10 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..facts.state import home_of
 from ..shell import SimpleCommand, ToolCommand
 
-__all__ = ["APT_ARCHIVES_KEPT", "CacheUse", "cache_dirs", "cache_tool", "home_of"]
+__all__ = ["APT_ARCHIVES_KEPT", "CacheUse", "cache_dirs", "cache_tool"]
 
 # apt's downloaded packages, moved out of the directory the Debian images' docker-clean hook
 # (`DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb ..." }`) empties after each install
@@ -52,13 +53,6 @@ _INSTALLS = {
     "uv": frozenset({"sync", "pip install", "pip sync", "add"}),
     "mvn": frozenset(),
 }
-
-
-def home_of(env: Mapping[str, str | None], root: bool) -> str | None:
-    """The user's HOME: the variable when set and known, /root for root, else unknown."""
-    if "HOME" in env:
-        return env["HOME"]
-    return "/root" if root else None
 
 
 def cache_tool(command: SimpleCommand, tool: ToolCommand | None) -> str | None:

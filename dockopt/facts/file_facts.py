@@ -34,7 +34,7 @@ from .paths import clean, created_parents, is_remote, is_under, join, relative
 from .rebuild import RebuildModel
 from .scripts import RunScript, run_script
 from .stages import StageGraph, global_args
-from .state import State, advance, compute_states
+from .state import State, advance, compute_states, home_of
 from .variables import expand
 
 __all__ = ["FileFacts"]
@@ -160,7 +160,7 @@ class FileFacts:
             effects = command_effects(command)
             if not effects.modelled and effects.tool is not None:
                 effects = self._installer(effects, effects.tool, cwd, env)
-            home = env.get("HOME") if "HOME" in env else ("/root" if state.user_is_root else None)
+            home = home_of(env, state.user_is_root)
             reads, bad_r = resolve_uses(effects.reads, cwd, mounts, home)
             writes, bad_w = resolve_uses(effects.writes, cwd, mounts, home)
             deletes, bad_d = resolve_uses(effects.deletes, cwd, mounts, home)

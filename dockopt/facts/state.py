@@ -18,7 +18,7 @@ from .paths import BASE_WORKDIR, join
 from .stages import StageGraph
 from .variables import expand, unquote
 
-__all__ = ["DEFAULT_SHELL", "State", "Variable", "advance", "compute_states"]
+__all__ = ["DEFAULT_SHELL", "State", "Variable", "advance", "compute_states", "home_of"]
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 
@@ -132,3 +132,10 @@ def _declare_args(graph: StageGraph, state: State, ins: Instruction) -> dict[str
         value = expand(unquote(default), state.values) if eq else graph.args.get(name)
         variables[name] = Variable(name, value, "ARG", ins)
     return variables
+
+
+def home_of(env: Mapping[str, str | None], root: bool) -> str | None:
+    """The user's HOME: the variable when set and known, /root for root, else unknown."""
+    if "HOME" in env:
+        return env["HOME"]
+    return "/root" if root else None
