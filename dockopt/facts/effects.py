@@ -81,8 +81,7 @@ class Step:
         found = _VARIABLE_THEN_TEXT.fullmatch(word.raw)
         if found is None:
             return None
-        name = found.group(1) or found.group(2)
-        value = self.home if name == "HOME" else self.env.get(name)
+        value = self._value(found.group(1) or found.group(2))
         return join(self.cwd, value + (found.group(3) or "")) if value else None
 
     def path_start(self, word: Word) -> str | None:
@@ -94,22 +93,28 @@ class Step:
         if prefix.startswith("~"):
             return None
         if prefix:
-            start = join(self.cwd, prefix)
-            return start + "/" if start is not None and prefix.endswith("/") and not start.endswith("/") else start
+            return self._start(prefix)
         variable = _VARIABLE_THEN_TEXT.match(word.raw)
         if variable is None:
             return None
         name = variable.group(1) or variable.group(2)
-        value = self.home if name == "HOME" else self.env.get(name)
+        value = self._value(name)
         if value is not None and name not in self.temporary:
             # the value, then the plain text after it (`${HOME}/.cache/pip/*`: /root/.cache/pip/)
-            start = join(self.cwd, value + (variable.group(3) or "")) if value else None
-            slash = start is not None and (variable.group(3) or value).endswith("/") and not start.endswith("/")
-            return start + "/" if slash and start is not None else start
+            return self._start(value + (variable.group(3) or "")) if value else None
         if name not in self.temporary:
             return None
         tmpdir = self.env.get("TMPDIR", "/tmp") if "TMPDIR" in self.env else "/tmp"
         return None if tmpdir is None else tmpdir.rstrip("/") + "/"
+
+    def _value(self, name: str) -> str | None:
+        """A variable's value where the command runs (HOME: the user's home)."""
+        return self.home if name == "HOME" else self.env.get(name)
+
+    def _start(self, prefix: str) -> str | None:
+        """`prefix` as an image path, keeping its last `/` (`/var/lib/apt/` is not `/var/lib/aptx`)."""
+        start = join(self.cwd, prefix)
+        return start + "/" if start is not None and prefix.endswith("/") and not start.endswith("/") else start
 
 
 # `$NAME/rest`, `"${NAME}"/rest`, `"$NAME/rest"`: a variable, then text without expansions or globs
@@ -228,8 +233,6 @@ def run_steps(script: Script, state: State
             sure = not command.in_conditional and Scope.FUNCTION not in command.scopes
             env = {**env, **{name: value if sure else None for name, _raw, value in variables}}
     return out
-
-
 
 
 def resolve_uses(uses: tuple[PathUse, ...], cwd: str | None, mounts: tuple[Mount, ...], home: str | None = None
