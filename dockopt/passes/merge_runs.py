@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..ecosystems.system import INSTALLING, REMOVING
-from ..facts.paths import is_under
+from ..facts.paths import is_under, overlaps
 from ..findings import Edit, Finding
 from ..shell import Script, leaks_state, parse_tool
 from ..suppress import suppressed_codes
@@ -167,7 +167,7 @@ def _saving(ctx: Context, group: list[Instruction]) -> str:
         for earlier in group[:j]:
             before = ctx.effects(earlier)      # a program dockopt does not model may have written it
             for a in rewrites:
-                hits = [w for w in before.writes if is_under(a.path, w.path) or is_under(w.path, a.path)]
+                hits = [w for w in before.writes if overlaps(a.path, w.path)]
                 if before.modelled and not hits:
                     continue
                 verb = "deletes" if a in effects.deletes else "rewrites"

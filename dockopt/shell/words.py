@@ -389,19 +389,21 @@ def literal_prefix(word: Word) -> str:
     i = 0
     while i < len(raw):
         c = raw[i]
-        if quote == "'":
-            quote = "" if c == "'" else quote
-            out += [] if c == "'" else [c]
+        if quote == "'":            # inside single quotes only the closing quote is special
+            if c == "'":
+                quote = ""
+            else:
+                out.append(c)
         elif c == "\\" and i + 1 < len(raw):
             out.append(_escaped(raw[i + 1], in_double=quote == '"'))
             i += 1
         elif c in "$`" or (not quote and c in "*?["):
             break
-        elif c in "'\"":
-            quote = "" if quote == c else (quote or c)
-            if quote not in ("", c):
-                out.append(c)
-        else:
+        elif c == '"':
+            quote = "" if quote else '"'
+        elif c == "'" and not quote:
+            quote = "'"
+        else:                       # a `'` inside double quotes is text
             out.append(c)
         i += 1
     return "".join(out)
