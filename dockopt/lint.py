@@ -23,7 +23,7 @@ from .suppress import (
     unused_findings,
     without_token,
 )
-from .syntax import Dockerfile, ParseError, parse
+from .syntax import Dockerfile, Flag, ParseError, parse
 from .syntax.arguments import INSTRUCTIONS, Parsed, go_quote
 
 __all__ = ["RULES", "Linter", "SuppressionError", "by_code", "check_buildable", "known_codes", "suppressed_codes"]
@@ -99,8 +99,7 @@ def flag_error(p: Parsed) -> str | None:
     if known is None:
         return None
     seen: set[str] = set()
-    for raw in p.flags:
-        name = raw[2:].split("=", 1)[0]
+    for name in (Flag.parse(raw).name for raw in p.flags):
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean --{close[0]}?)" if close else ""

@@ -68,6 +68,12 @@ class Flag:
     def __str__(self) -> str:
         return f"--{self.name}" if self.value is None else f"--{self.name}={self.value}"
 
+    @classmethod
+    def parse(cls, raw: str) -> Flag:
+        """`--name=value` (or a bare `--name`) as BuildKit's flag parser reads it."""
+        name, eq, value = raw[2:].partition("=")
+        return cls(name, value if eq else None)
+
 
 @dataclass(frozen=True, slots=True)
 class Heredoc:
@@ -148,12 +154,7 @@ class Instruction:
 
     @property
     def flags(self) -> tuple[Flag, ...]:
-        out = []
-        for raw in self.parsed.flags:
-            body = raw[2:]
-            name, eq, value = body.partition("=")
-            out.append(Flag(name, value if eq else None))
-        return tuple(out)
+        return tuple(Flag.parse(raw) for raw in self.parsed.flags)
 
     def flag(self, name: str) -> Flag | None:
         for f in self.flags:
