@@ -22,6 +22,7 @@ from . import engine
 
 EXAMPLES = 8
 
+
 @dataclass
 class FilesCheck:
     compared: int                        # paths compared (caches, logs, docs, temp files left out)
