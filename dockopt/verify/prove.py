@@ -334,8 +334,10 @@ class _Search:
                       _config_check(base, image, allowed_config)):
             if check is not None:
                 return check
-        if _files_check(base, image, allowed_paths) is None:
-            return None
+        known = self.unreproducible
+        failure = _files_check(base, image, allowed_paths, known or frozenset())
+        if failure is None or known is not None:
+            return failure
         return _files_check(base, image, allowed_paths, self._unreproducible())
 
     def _unreproducible(self) -> frozenset[str]:
